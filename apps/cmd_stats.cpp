@@ -1,0 +1,223 @@
+// ipfsacc stats: counters and sizes, as a table, JSON or Prometheus text.
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "stats/stats.hpp"
+#include "storage/store.hpp"
+#include "util/duration.hpp"
+
+namespace ipfsacc::app {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct StatsOptions {
+  std::string tool;
+  std::string format = "text";
+  bool zero = false;
+};
+
+// The numbers of one scope ("" for all, "@gh", "@gh/pr-list").
+json numbers(const std::map<std::string, int64_t>& counters,
+             const std::string& suffix,
+             bool with_sizes) {
+  auto get = [&](std::string_view name) -> int64_t {
+    auto it = counters.find(fmt::format("{}{}", name, suffix));
+    return it == counters.end() ? 0 : std::max<int64_t>(0, it->second);
+  };
+  json j = json::object();
+  if (with_sizes) {
+    j["entries"] = get("entries");
+    j["logical_bytes"] = get("logical_bytes");
+  }
+  for (const auto& info : statistics()) {
+    j[std::string(info.name)] = get(info.name);
+  }
+  int64_t lookups = get("hits") + get("misses");
+  j["hit_rate"] =
+    lookups == 0 ? 0.0 : static_cast<double>(get("hits")) / lookups;
+  return j;
+}
+
+json collect(storage::StoreReader& reader,
+             const storage::Store& store,
+             const std::string& only_tool) {
+  auto counters = reader.counters();
+  json doc = numbers(counters, "", true);
+  doc["bytes"] = store.disk_usage();
+  doc["stored_bytes"] = std::max<int64_t>(0, reader.counter("stored_bytes"));
+  json tools = json::object();
+  std::map<std::string, std::set<std::string>> operations;
+  for (const auto& [key, value] : counters) {
+    auto at = key.find('@');
+    if (at == std::string::npos) {
+      continue;
+    }
+    auto scope = key.substr(at + 1);
+    auto slash = scope.find('/');
+    auto tool = scope.substr(0, slash);
+    if (!only_tool.empty() && tool != only_tool) {
+      continue;
+    }
+    operations[tool];
+    if (slash != std::string::npos) {
+      operations[tool].insert(scope.substr(slash + 1));
+    }
+  }
+  for (const auto& [tool, ops] : operations) {
+    json t = numbers(counters, "@" + tool, true);
+    t["bytes"] = t["logical_bytes"];
+    json o = json::object();
+    for (const auto& op : ops) {
+      o[op] = numbers(counters, fmt::format("@{}/{}", tool, op), false);
+    }
+    t["operations"] = std::move(o);
+    tools[tool] = std::move(t);
+  }
+  doc["tools"] = std::move(tools);
+  return doc;
+}
+
+void print_text(const json& doc) {
+  auto row = [](std::string_view name, const json& j) {
+    fmt::print("{:<28} {:>8} {:>8} {:>8} {:>7.1f}% {:>9} {:>10}\n",
+               name,
+               j.value("entries", int64_t{0}),
+               j["hits"].get<int64_t>(),
+               j["misses"].get<int64_t>(),
+               j["hit_rate"].get<double>() * 100,
+               j["bypasses"].get<int64_t>(),
+               util::format_duration(util::Millis(j["time_saved_ms"].get<int64_t>())));
+  };
+  fmt::print("{:<28} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10}\n",
+             "",
+             "entries",
+             "hits",
+             "misses",
+             "hit rate",
+             "bypasses",
+             "saved");
+  row("all tools", doc);
+  for (const auto& [tool, t] : doc["tools"].items()) {
+    row("  " + tool, t);
+    for (const auto& [op, o] : t["operations"].items()) {
+      row("    " + op, o);
+    }
+  }
+  fmt::print("\n");
+  fmt::print("Cache size on disk     {}\n", util::format_size(doc["bytes"].get<uint64_t>()));
+  fmt::print("Stored outputs         {} (before dedup: {})\n",
+             util::format_size(doc["stored_bytes"].get<uint64_t>()),
+             util::format_size(doc["logical_bytes"].get<uint64_t>()));
+  fmt::print("Errors                 {}\n", doc["errors"].get<int64_t>());
+  fmt::print("Evictions              {}\n", doc["evictions"].get<int64_t>());
+}
+
+void print_prometheus(const json& doc) {
+  auto metric = [](std::string_view name, std::string_view help, std::string_view type) {
+    fmt::print("# HELP ipfsacc_{} {}\n# TYPE ipfsacc_{} {}\n", name, help, name, type);
+  };
+  metric("entries", "Entries in the cache.", "gauge");
+  fmt::print("ipfsacc_entries {}\n", doc["entries"].get<int64_t>());
+  metric("disk_bytes", "Size of the cache on disk.", "gauge");
+  fmt::print("ipfsacc_disk_bytes {}\n", doc["bytes"].get<uint64_t>());
+  for (const auto& info : statistics()) {
+    auto name = fmt::format("{}_total", info.name);
+    metric(name, info.description, "counter");
+    fmt::print("ipfsacc_{} {}\n", name, doc[std::string(info.name)].get<int64_t>());
+    for (const auto& [tool, t] : doc["tools"].items()) {
+      fmt::print("ipfsacc_{}{{tool=\"{}\"}} {}\n",
+                 name,
+                 tool,
+                 t[std::string(info.name)].get<int64_t>());
+    }
+  }
+}
+
+} // namespace
+
+Command setup_stats(CLI::App& app) {
+  auto options = std::make_shared<StatsOptions>();
+  auto* cmd = app.add_subcommand("stats", "show hits, misses, sizes and time saved");
+  cmd->add_option("--tool", options->tool, "only this tool");
+  cmd->add_option("--format", options->format, "text, json or prometheus")
+    ->check(CLI::IsMember({"text", "json", "prometheus"}));
+  cmd->add_flag("--zero", options->zero, "reset the counters (entries stay)");
+  return {cmd, [options](const Config& config) {
+            auto store = storage::Store::open(config.cache_dir(),
+                                              options->zero ? storage::Access::read_write
+                                                            : storage::Access::read_only);
+            if (!store && options->zero) {
+              fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
+              return 1;
+            }
+            if (!store) {
+              // No cache yet is not an error: everything is zero.
+              std::error_code ec;
+              if (std::filesystem::exists(config.cache_dir() / "data.mdb", ec)) {
+                fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
+                return 1;
+              }
+            }
+            if (options->zero) {
+              auto done = (*store)->write([&](storage::StoreWriter& w) {
+                for (const auto& [key, value] : w.counters()) {
+                  bool event = std::none_of(
+                    std::begin({"entries", "logical_bytes", "stored_bytes"}),
+                    std::end({"entries", "logical_bytes", "stored_bytes"}),
+                    [&](std::string_view kept) { return key.starts_with(kept); });
+                  if (event) {
+                    w.set_counter(key, 0);
+                  }
+                }
+              });
+              if (!done) {
+                fmt::print(stderr, "ipfsacc: error: {}\n", done.error());
+                return 1;
+              }
+              fmt::print("Statistics zeroed.\n");
+              return 0;
+            }
+            json doc;
+            if (store) {
+              auto read = (*store)->read([&](storage::StoreReader& r) {
+                doc = collect(r, **store, options->tool);
+              });
+              if (!read) {
+                fmt::print(stderr, "ipfsacc: error: {}\n", read.error());
+                return 1;
+              }
+            } else {
+              std::map<std::string, int64_t> none;
+              doc = numbers(none, "", true);
+              doc["bytes"] = 0;
+              doc["stored_bytes"] = 0;
+              doc["tools"] = json::object();
+            }
+            if (!options->tool.empty()) {
+              auto tools = doc["tools"];
+              json t = tools.contains(options->tool) ? tools[options->tool]
+                                                     : numbers({}, "", true);
+              t["tools"] = json::object();
+              if (tools.contains(options->tool)) {
+                t["tools"][options->tool] = tools[options->tool];
+              }
+              t["bytes"] = t.value("logical_bytes", int64_t{0});
+              t["stored_bytes"] = t["bytes"];
+              doc = t;
+            }
+            if (options->format == "json") {
+              fmt::print("{}\n", doc.dump(2));
+            } else if (options->format == "prometheus") {
+              print_prometheus(doc);
+            } else {
+              print_text(doc);
+            }
+            return 0;
+          }};
+}
+
+} // namespace ipfsacc::app

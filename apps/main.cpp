@@ -1,0 +1,182 @@
+// ipfsacc: answers repeated read-only calls of command-line tools from a
+// content-addressed cache. This file parses the command line and dispatches;
+// everything else lives in lib/.
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include "commands.hpp"
+#include "core/call.hpp"
+#include "core/config.hpp"
+#include "core/policy.hpp"
+#include "util/text.hpp"
+
+namespace {
+
+using namespace ipfsacc;
+
+// Exit codes: 0 success, 1 error, 2 usage. Wrapped tools exit as they did.
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+std::optional<util::Millis> parse_ttl_option(const std::string& text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  auto ttl = util::parse_duration(text);
+  if (!ttl) {
+    throw CLI::ValidationError("--ttl", ttl.error());
+  }
+  return *ttl;
+}
+
+int unknown_command(const std::string& name,
+                    const std::vector<std::string_view>& subcommands) {
+  std::vector<std::string_view> candidates = subcommands;
+  auto binaries = known_binaries();
+  for (const auto& b : binaries) {
+    candidates.push_back(b);
+  }
+  auto suggestion = util::closest(name, candidates);
+  fmt::print(stderr,
+             "ipfsacc: '{}' is not an ipfsacc command or a wrapped tool{}\n"
+             "  wrapped tools: {}\n"
+             "  any other command: ipfsacc run -- {} …\n",
+             name,
+             suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
+             fmt::join(binaries, ", "),
+             name);
+  return kExitUsage;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    fmt::print(stderr, "ipfsacc: error: libsodium failed to initialise\n");
+    return kExitError;
+  }
+
+  CLI::App app{
+    "ipfsacc answers repeated read-only calls of gh, code, hf, vastai, claude,\n"
+    "gemini and groq from a content-addressed cache.\n\n"
+    "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
+    "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
+    "  ipfsacc COMMAND                      stats\n",
+    "ipfsacc"};
+  app.prefix_command();
+  app.set_version_flag("-V,--version",
+                       fmt::format("ipfsacc {}", IPFSACC_VERSION));
+  app.footer(
+    "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
+    "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, IPFSACC_CONFIG_DIR.\n"
+    "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
+    "2 usage;\n75 when --offline finds nothing cached.");
+
+  CallOptions options;
+  std::string ttl_text;
+  app.add_option("--ttl", ttl_text, "keep the answer this long (30s, 5m, 1h, 7d)");
+  app.add_flag("--refresh", options.refresh, "run the tool and overwrite the entry");
+  app.add_flag("--no-cache", options.no_cache, "run the tool, touch no cache");
+  app.add_flag("--offline",
+               options.offline,
+               "answer only from the cache, expired entries too (exit 75 if none)");
+  app.add_flag("-v,--explain",
+               options.explain,
+               "say on stderr whether it was a HIT, MISS or BYPASS, and why");
+  app.add_flag("--cache-failures",
+               options.cache_failures,
+               "cache non-zero exits too");
+
+  auto* run = app.add_subcommand("run", "cache any command: run [OPTIONS] -- COMMAND...");
+  run->prefix_command();
+  std::string run_ttl;
+  run->add_option("--ttl", run_ttl, "keep the answer this long");
+  run->add_option("--key-env", options.key_env, "put this variable's value in the key")
+    ->allow_extra_args(false);
+  run->add_flag("--key-cwd", options.key_cwd, "put the working directory in the key");
+  run->add_flag("--no-stdin", options.no_stdin, "leave stdin to the command, not in the key");
+  run->add_flag("--cache-failures", options.cache_failures, "cache non-zero exits too");
+
+  // ipfsacc's own commands, one file each.
+  const app::Command commands[] = {
+    app::setup_stats(app),
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    options.ttl = parse_ttl_option(ttl_text);
+  } catch (const CLI::ValidationError& e) {
+    fmt::print(stderr, "ipfsacc: {}\n", e.what());
+    return kExitUsage;
+  }
+
+  for (const auto& command : commands) {
+    if (command.app->parsed()) {
+      auto config = Config::load(Strictness::error);
+      if (!config) {
+        fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
+        return kExitUsage;
+      }
+      return command.run(*config);
+    }
+  }
+
+  auto config = Config::load(Strictness::warn);
+  if (!config) {
+    fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
+    return kExitUsage;
+  }
+
+  if (run->parsed()) {
+    // CLI11 hands what follows "--" to the parent app.
+    auto command = run->remaining();
+    if (command.empty()) {
+      command = app.remaining();
+    }
+    if (!command.empty() && command.front() == "--") {
+      command.erase(command.begin());
+    }
+    if (command.empty()) {
+      fmt::print(stderr, "ipfsacc: run: no command given (ipfsacc run -- COMMAND...)\n");
+      return kExitUsage;
+    }
+    try {
+      if (auto ttl = parse_ttl_option(run_ttl)) {
+        options.ttl = ttl;
+      }
+    } catch (const CLI::ValidationError& e) {
+      fmt::print(stderr, "ipfsacc: {}\n", e.what());
+      return kExitUsage;
+    }
+    call_command(command, options, *config);
+  }
+
+  auto rest = app.remaining();
+  if (rest.empty()) {
+    fmt::print("{}", app.help());
+    return kExitUsage;
+  }
+  std::string tool = rest.front();
+  rest.erase(rest.begin());
+  if (tool.starts_with("-")) {
+    fmt::print(stderr, "ipfsacc: unknown option '{}' (see ipfsacc --help)\n", tool);
+    return kExitUsage;
+  }
+  auto policy = find_policy(tool);
+  if (!policy) {
+    std::vector<std::string_view> names{"run"};
+    for (const auto& command : commands) {
+      names.push_back(command.app->get_name());
+    }
+    return unknown_command(tool, names);
+  }
+  call_tool(tool, std::move(*policy), rest, options, *config);
+}

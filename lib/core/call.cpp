@@ -1,0 +1,674 @@
+#include "core/call.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cid.hpp"
+#include "core/policy.hpp"
+#include "core/request.hpp"
+#include "exec/runner.hpp"
+#include "stats/stats.hpp"
+#include "storage/lock.hpp"
+#include "storage/store.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
+namespace ipfsacc {
+
+namespace fs = std::filesystem;
+using storage::Entry;
+using storage::Store;
+
+namespace {
+
+// Piped stdin larger than this is spilled to a file while it is hashed.
+constexpr size_t kStdinMemoryLimit = 8 << 20;
+
+std::string self_path() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+struct Stdin {
+  exec::StdinData data;
+  Digest digest{};
+  bool complete = true;
+  ~Stdin() {
+    if (!data.file.empty()) {
+      ::unlink(data.file.c_str());
+    }
+  }
+};
+
+// Reads all of our stdin, hashing it; spills to dir when large.
+void read_stdin(Stdin& in, const fs::path& spill_dir) {
+  Sha256 hash;
+  int spill = -1;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(STDIN_FILENO, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      in.complete = n == 0 || errno == EBADF;
+      break;
+    }
+    auto size = static_cast<size_t>(n);
+    hash.update(buffer, size);
+    if (spill < 0) {
+      in.data.memory.append(buffer, size);
+      if (in.data.memory.size() > kStdinMemoryLimit) {
+        std::error_code ec;
+        fs::create_directories(spill_dir, ec);
+        std::string path = (spill_dir / "stdin.XXXXXX").string();
+        spill = ::mkostemp(path.data(), O_CLOEXEC);
+        if (spill < 0 || !util::write_all(spill,
+                                          in.data.memory.data(),
+                                          in.data.memory.size())) {
+          in.complete = false;
+          break;
+        }
+        in.data.file = path;
+        in.data.memory.clear();
+      }
+    } else if (!util::write_all(spill, buffer, size)) {
+      in.complete = false;
+      break;
+    }
+  }
+  if (spill >= 0) {
+    ::close(spill);
+  }
+  in.digest = hash.finish();
+}
+
+class Call {
+public:
+  Call(ToolPolicy policy,
+       std::string name,
+       std::string path,
+       std::vector<std::string> args,
+       const CallOptions& options,
+       const Config& config)
+    : policy_(std::move(policy)),
+      name_(std::move(name)),
+      path_(std::move(path)),
+      args_(std::move(args)),
+      options_(options),
+      config_(config) {}
+
+  [[noreturn]] void run();
+
+private:
+  void warn(std::string_view message);
+  void explain(std::string_view line);
+  std::vector<std::string> child_argv() const;
+  [[noreturn]] void exec_directly();
+  [[noreturn]] void pass_through(std::string_view why);
+  [[noreturn]] void run_unrecorded(const exec::StdinData* in);
+  [[noreturn]] void run_invalidating(const Match& match);
+  std::string tool_version();
+  std::optional<int> try_replay(const Digest& key,
+                                bool allow_expired,
+                                std::string& reason);
+  [[noreturn]] void miss(const Digest& key, std::string_view reason);
+  void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
+  std::string operation() const { return rule_ ? rule_->id : ""; }
+  util::Millis ttl() const;
+
+  ToolPolicy policy_;
+  std::string name_;
+  std::string path_;
+  std::vector<std::string> args_;
+  const CallOptions& options_;
+  const Config& config_;
+  const Rule* rule_ = nullptr;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Stdin> stdin_;
+  TerminalMode terminal_;
+  StatsDelta stats_;
+  bool warned_ = false;
+  bool waited_ = false; // for the call in flight of an identical process
+  std::string key_cid_;
+};
+
+void Call::warn(std::string_view message) {
+  if (!warned_) {
+    warned_ = true;
+    fmt::print(stderr, "ipfsacc: warning: {}\n", message);
+  }
+}
+
+void Call::explain(std::string_view line) {
+  if (options_.explain) {
+    fmt::print(stderr, "ipfsacc: {}\n", line);
+  }
+}
+
+std::vector<std::string> Call::child_argv() const {
+  std::vector<std::string> argv{name_};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  return argv;
+}
+
+void Call::exec_directly() {
+  std::fflush(stderr);
+  store_.reset();
+  exec::exec_tool(path_, child_argv());
+  std::exit(exec::report_spawn_failure(name_, errno));
+}
+
+// Counts a bypass (best effort: a broken cache stays silent here) and runs
+// the tool in our place.
+void Call::pass_through(std::string_view why) {
+  explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
+  if (!config_.disabled() && config_.stats_enabled()) {
+    if (auto store = Store::open(config_.cache_dir(), storage::Access::read_write);
+        store && !(*store)->read_only()) {
+      StatsDelta delta;
+      delta.add(Statistic::bypasses, policy_.tool, "");
+      (void)(*store)->write([&](auto& w) { delta.write_to(w); });
+    }
+  }
+  exec_directly();
+}
+
+void Call::run_unrecorded(const exec::StdinData* in) {
+  if (!in) {
+    exec_directly();
+  }
+  exec::RunOptions run;
+  run.path = path_;
+  run.argv = child_argv();
+  run.stdin_data = in;
+  run.record = false;
+  auto result = exec::run(run);
+  if (!result.started) {
+    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
+  }
+  exec::exit_like(result.wait_status);
+}
+
+void Call::run_invalidating(const Match& match) {
+  auto scopes = call_scopes(policy_, args_);
+  if (scopes.empty()) {
+    scopes.push_back("*");
+  }
+  std::vector<std::string> tags;
+  for (const auto& tag : match.invalidate_tags) {
+    for (const auto& scope : scopes) {
+      tags.push_back(fmt::format("{}:{}:{}", policy_.tool, tag, scope));
+    }
+  }
+  auto drop = [&] {
+    if (!store_ || store_->read_only()) {
+      return size_t{0};
+    }
+    size_t dropped = 0;
+    (void)store_->write([&](storage::StoreWriter& w) {
+      dropped = 0;
+      for (const auto& tag : tags) {
+        dropped += w.remove_tagged(tag);
+      }
+      StatsDelta delta = stats_;
+      delta.add(Statistic::invalidated, policy_.tool, "", int64_t(dropped));
+      delta.write_to(w);
+    });
+    return dropped;
+  };
+  if (auto store = Store::open(config_.cache_dir(), storage::Access::read_write)) {
+    store_ = std::move(*store);
+  }
+  stats_.add(Statistic::bypasses, policy_.tool, "");
+  // Drop before the write too, so no reader can be served the old answer
+  // while the write is under way.
+  drop();
+  stats_ = StatsDelta();
+  explain(fmt::format("BYPASS {} (a write: drops {})",
+                      policy_.tool,
+                      util::join_args(tags)));
+  // Interactive writes (gh pr create asks questions) keep our terminal:
+  // nothing is captured, the tool's stdio are simply inherited.
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    exec::exec_tool(path_, child_argv());
+    ::_exit(exec::report_spawn_failure(name_, errno));
+  }
+  int status = 0;
+  if (pid > 0) {
+    // Signals from the terminal reach the child directly; we wait for it.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    std::exit(exec::report_spawn_failure(name_, errno));
+  }
+  drop();
+  exec::exit_like(status);
+}
+
+util::Millis Call::ttl() const {
+  if (options_.ttl) {
+    return *options_.ttl;
+  }
+  if (auto forced = config_.ttl_override()) {
+    return *forced;
+  }
+  if (auto configured = config_.tool_ttl(policy_.tool, operation())) {
+    return *configured;
+  }
+  if (rule_ && rule_->ttl) {
+    return *rule_->ttl;
+  }
+  return config_.default_ttl();
+}
+
+// The tool's version, learned once per binary (path, size, mtime) and
+// remembered in the cache, so a hit costs a stat, not a run of --version.
+std::string Call::tool_version() {
+  if (policy_.version_args.empty()) {
+    return {};
+  }
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) {
+    return {};
+  }
+  auto memo_key = fmt::format("version\x1f{}\x1f{}\x1f{}.{}",
+                              path_,
+                              st.st_size,
+                              st.st_mtim.tv_sec,
+                              st.st_mtim.tv_nsec);
+  std::optional<std::string> version;
+  (void)store_->read([&](storage::StoreReader& r) { version = r.meta(memo_key); });
+  if (version) {
+    return *version;
+  }
+  exec::RunOptions run;
+  run.path = path_;
+  run.argv = {name_};
+  run.argv.insert(
+    run.argv.end(), policy_.version_args.begin(), policy_.version_args.end());
+  run.forward = false;
+  auto result = exec::run(run);
+  if (!result.exited_ok()) {
+    return {};
+  }
+  std::string_view out = result.recording.out.memory;
+  if (out.empty()) {
+    out = result.recording.err.memory;
+  }
+  std::string first(out.substr(0, out.find('\n')));
+  if (!store_->read_only()) {
+    (void)store_->write([&](auto& w) { w.set_meta(memo_key, first); });
+  }
+  return first;
+}
+
+// Serves the entry if it is there, fresh (or allow_expired) and verifies.
+// Returns the recorded exit code; otherwise sets reason ("new", "expired",
+// "corrupt") and returns nullopt.
+std::optional<int> Call::try_replay(const Digest& key,
+                                    bool allow_expired,
+                                    std::string& reason) {
+  bool served = false;
+  bool corrupt = false;
+  Entry found;
+  auto read = store_->read([&](storage::StoreReader& r) {
+    auto entry = r.entry(key, &corrupt);
+    if (!entry) {
+      reason = corrupt ? "corrupt" : "new";
+      return;
+    }
+    int64_t now = util::now_ms();
+    if (entry->expires_ms <= now && !allow_expired) {
+      reason = "expired";
+      return;
+    }
+    auto out = r.blob(entry->stdout_digest, entry->stdout_size);
+    auto err = r.blob(entry->stderr_digest, entry->stderr_size);
+    // Every read is verified: a blob whose bytes do not hash to its CID is
+    // never served.
+    if (!out || !err || sha256(*out) != entry->stdout_digest ||
+        sha256(*err) != entry->stderr_digest) {
+      corrupt = true;
+      reason = "corrupt";
+      return;
+    }
+    explain(fmt::format("HIT {}/{} {} (age {}, {})",
+                        policy_.tool,
+                        operation(),
+                        key_cid_,
+                        util::format_duration(util::Millis(now - entry->created_ms)),
+                        entry->expires_ms > now
+                          ? "expires in " + util::format_duration(util::Millis(
+                                              entry->expires_ms - now))
+                          : "expired " + util::format_duration(util::Millis(
+                                           now - entry->expires_ms)) +
+                              " ago, --offline"));
+    std::fflush(stderr);
+    size_t out_pos = 0;
+    size_t err_pos = 0;
+    for (const auto& segment : entry->segments) {
+      bool is_out = segment.stream == storage::Stream::out;
+      auto& pos = is_out ? out_pos : err_pos;
+      const auto& bytes = is_out ? *out : *err;
+      util::write_all(is_out ? STDOUT_FILENO : STDERR_FILENO,
+                      bytes.data() + pos,
+                      segment.size);
+      pos += segment.size;
+    }
+    found = std::move(*entry);
+    served = true;
+  });
+  if (!read) {
+    warn(read.error());
+    reason = "unreadable";
+    return std::nullopt;
+  }
+  if (corrupt) {
+    stats_.add(Statistic::errors, policy_.tool, operation());
+    // Drop it so the next call stores a good one.
+    (void)store_->write([&](auto& w) { w.remove_entry(key); });
+  }
+  if (!served) {
+    return std::nullopt;
+  }
+  stats_.add(Statistic::hits, policy_.tool, operation());
+  if (waited_) {
+    stats_.add(Statistic::waited, policy_.tool, operation());
+  }
+  stats_.add(Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
+  finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
+  return found.exit_code;
+}
+
+// One write transaction at the end of a call: the call's own writes and the
+// statistics collected on the way.
+void Call::finish_writes(
+  const std::function<void(storage::StoreWriter&)>& more) {
+  if (!store_ || store_->read_only()) {
+    return;
+  }
+  bool keep_stats = config_.stats_enabled();
+  auto written = store_->write([&](storage::StoreWriter& w) {
+    if (more) {
+      more(w);
+    }
+    if (keep_stats) {
+      stats_.write_to(w);
+    }
+  });
+  if (!written) {
+    warn(written.error());
+  }
+}
+
+void Call::miss(const Digest& key, std::string_view reason) {
+  explain(fmt::format(
+    "MISS {}/{} {} reason={}", policy_.tool, operation(), key_cid_, reason));
+  std::fflush(stderr);
+
+  exec::RunOptions run;
+  run.path = path_;
+  run.argv = child_argv();
+  run.stdout_pty = terminal_.stdout_tty;
+  run.stderr_pty = terminal_.stdout_tty && terminal_.stderr_tty;
+  run.stdin_data = stdin_ ? &stdin_->data : nullptr;
+  run.spill_dir = store_->tmp_dir();
+  int64_t created = util::now_ms();
+  auto result = exec::run(run);
+  if (!result.started) {
+    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
+  }
+  int status = result.wait_status;
+  bool failed = !result.exited_ok();
+  bool keep_failure = (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
+                      WIFEXITED(status);
+  bool cacheable = result.recording.complete && (!failed || keep_failure) &&
+                   !store_->read_only();
+  if (!cacheable) {
+    if (failed) {
+      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
+    }
+    finish_writes(nullptr);
+    exec::exit_like(status);
+  }
+
+  auto& rec = result.recording;
+  Entry entry;
+  entry.exit_code = WEXITSTATUS(status);
+  entry.created_ms = created;
+  entry.expires_ms = created + ttl().count();
+  entry.duration_ms = static_cast<uint32_t>(result.duration_ms);
+  entry.last_used_ms = created;
+  entry.stdout_digest = rec.out.digest;
+  entry.stdout_size = rec.out.size;
+  entry.stderr_digest = rec.err.digest;
+  entry.stderr_size = rec.err.size;
+  entry.tool = policy_.tool;
+  entry.operation = operation();
+  entry.display = util::join_args(child_argv());
+  entry.segments = rec.segments;
+  if (rule_ && !rule_->tags.empty()) {
+    auto scopes = call_scopes(policy_, args_);
+    if (scopes.empty()) {
+      scopes.push_back("*");
+    }
+    for (const auto& tag : rule_->tags) {
+      for (const auto& scope : scopes) {
+        entry.tags.push_back(fmt::format("{}:{}:{}", policy_.tool, tag, scope));
+      }
+    }
+  }
+  storage::BlobSource blobs[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& stream = i == 0 ? rec.out : rec.err;
+    blobs[i].digest = stream.digest;
+    blobs[i].size = stream.size;
+    blobs[i].memory = stream.memory;
+    blobs[i].file = stream.file;
+  }
+  stats_.add(Statistic::misses, policy_.tool, operation());
+  stats_.add(Statistic::stores, policy_.tool, operation());
+  uint64_t max_size = config_.max_size();
+  finish_writes([&](storage::StoreWriter& w) {
+    w.put_entry(key, entry, blobs);
+    if (size_t evicted = w.evict_to(max_size)) {
+      w.add_counter(statistic_name(Statistic::evictions), int64_t(evicted));
+    }
+  });
+  exec::exit_like(status);
+}
+
+void Call::run() {
+  // 1. Disabled, or --no-cache: the tool runs as if ipfsacc were not there.
+  if (config_.disabled() || options_.no_cache) {
+    explain(fmt::format("BYPASS {} ({})",
+                        policy_.tool,
+                        options_.no_cache ? "--no-cache" : "IPFSACC_DISABLE"));
+    exec_directly();
+  }
+
+  // 2. What is this call? Not cacheable: straight through.
+  bool stdin_tty = ::isatty(STDIN_FILENO) == 1;
+  Match match = match_call(policy_, args_, stdin_tty);
+  if (match.kind == Match::Kind::invalidate) {
+    run_invalidating(match);
+  }
+  if (match.kind == Match::Kind::pass) {
+    pass_through(match.why);
+  }
+  rule_ = match.rule;
+
+  // 3. Open the cache. Broken: one warning and the tool runs uncached.
+  auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
+  if (!opened) {
+    warn(opened.error() + "; running without the cache");
+    exec_directly();
+  }
+  store_ = std::move(*opened);
+
+  // 4. Piped stdin that the tool reads is part of the request.
+  if (rule_->stdin_key && !stdin_tty) {
+    stdin_ = std::make_unique<Stdin>();
+    read_stdin(*stdin_, store_->tmp_dir());
+    if (!stdin_->complete) {
+      warn("could not read stdin completely; running without the cache");
+      run_unrecorded(&stdin_->data);
+    }
+    if (!rule_->deny_regex.empty() && stdin_->data.file.empty() &&
+        rule_->deny_regex.search(stdin_->data.memory)) {
+      explain(fmt::format(
+        "BYPASS {}/{} (stdin matches deny_regex)", policy_.tool, rule_->id));
+      run_unrecorded(&stdin_->data);
+    }
+  }
+
+  // 5. The request key.
+  terminal_ = current_terminal();
+  Request request;
+  request.tool = policy_.tool;
+  request.argv = policy_.tool == "run" ? child_argv() : args_;
+  request.policy = &policy_;
+  request.rule = rule_;
+  request.terminal = terminal_;
+  request.version = tool_version();
+  if (stdin_) {
+    request.stdin_digest = stdin_->digest;
+  }
+  if (auto account = config_.account(); !account.empty()) {
+    request.account = "name:" + account;
+  } else if (auto token = account_token(policy_)) {
+    std::optional<std::string> ns;
+    (void)store_->read(
+      [&](storage::StoreReader& r) { ns = r.meta("namespace_key"); });
+    if (!ns && !store_->read_only()) {
+      std::string fresh(32, '\0');
+      randombytes_buf(fresh.data(), fresh.size());
+      (void)store_->write([&](storage::StoreWriter& w) {
+        auto existing = w.meta("namespace_key");
+        ns = existing ? *existing : fresh;
+        if (!existing) {
+          w.set_meta("namespace_key", fresh);
+        }
+      });
+    }
+    std::string_view key_bytes = ns ? std::string_view(*ns) : "";
+    request.account = account_hash(
+      *token,
+      std::span(reinterpret_cast<const uint8_t*>(key_bytes.data()),
+                key_bytes.size()));
+    sodium_memzero(token->data(), token->size());
+  }
+  Digest key = sha256(request_document(request));
+  key_cid_ = cid_string(key);
+
+  // 6. A hit: replay and exit with the recorded code.
+  std::string reason = "refresh";
+  if (!options_.refresh) {
+    if (auto code = try_replay(key, options_.offline, reason)) {
+      std::exit(*code);
+    }
+  }
+  if (options_.offline) {
+    stats_.add(Statistic::offline_misses, policy_.tool, operation());
+    finish_writes(nullptr);
+    fmt::print(stderr,
+               "ipfsacc: --offline: nothing cached for {}\n",
+               util::join_args(child_argv()));
+    std::exit(kOfflineMissExit);
+  }
+
+  // 7. Single-flight: one process runs the tool, identical calls wait for
+  // it and replay its answer.
+  auto lock = storage::KeyLock::acquire(
+    store_->dir(), key, storage::KeyLock::Wait::no);
+  if (!lock && !store_->read_only()) {
+    lock = storage::KeyLock::acquire(
+      store_->dir(), key, storage::KeyLock::Wait::yes);
+    std::string ignored;
+    waited_ = true;
+    if (auto code = try_replay(key, false, ignored)) {
+      std::exit(*code);
+    }
+    waited_ = false;
+  } else if (lock && !options_.refresh) {
+    // Stored by another process between our lookup and the lock?
+    std::string ignored;
+    if (auto code = try_replay(key, false, ignored)) {
+      std::exit(*code);
+    }
+  }
+  miss(key, reason);
+}
+
+} // namespace
+
+void call_tool(const std::string& name,
+               std::expected<ToolPolicy, std::string> found,
+               const std::vector<std::string>& args,
+               const CallOptions& options,
+               const Config& config) {
+  for (const auto& message : config.warnings()) {
+    fmt::print(stderr, "ipfsacc: warning: {}\n", message);
+  }
+  std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  std::string path = util::find_executable(name, search_path, self_path());
+  if (!found) {
+    fmt::print(
+      stderr, "ipfsacc: warning: {}; {} runs uncached\n", found.error(), name);
+    if (path.empty()) {
+      std::exit(exec::report_spawn_failure(name, ENOENT));
+    }
+    std::vector<std::string> argv{name};
+    argv.insert(argv.end(), args.begin(), args.end());
+    exec::exec_tool(path, argv);
+    std::exit(exec::report_spawn_failure(name, errno));
+  }
+  if (path.empty()) {
+    std::exit(exec::report_spawn_failure(name, ENOENT));
+  }
+  Call call(std::move(*found), name, path, args, options, config);
+  call.run();
+}
+
+void call_command(const std::vector<std::string>& command,
+                  const CallOptions& options,
+                  const Config& config) {
+  for (const auto& message : config.warnings()) {
+    fmt::print(stderr, "ipfsacc: warning: {}\n", message);
+  }
+  std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  std::string path = util::find_executable(command[0], search_path);
+  if (path.empty()) {
+    std::exit(exec::report_spawn_failure(command[0], ENOENT));
+  }
+  ToolPolicy policy;
+  policy.tool = "run";
+  policy.binaries = {command[0]};
+  Rule rule;
+  rule.id = fs::path(command[0]).filename().string();
+  rule.stdin_key = !options.no_stdin;
+  rule.key_env = options.key_env;
+  if (options.key_cwd) {
+    rule.context = {"cwd"};
+  }
+  rule.ttl = config.default_ttl();
+  rule.cache_failures = options.cache_failures;
+  policy.rules.push_back(rule);
+  std::vector<std::string> args(command.begin() + 1, command.end());
+  Call call(std::move(policy), command[0], path, args, options, config);
+  call.run();
+}
+
+} // namespace ipfsacc

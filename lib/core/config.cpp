@@ -1,0 +1,374 @@
+#include "core/config.hpp"
+
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
+extern char** environ;
+
+namespace ipfsacc {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const ConfigKey kKeys[] = {
+  {"cache_dir",
+   "IPFSACC_DIR",
+   ValueType::string,
+   "",
+   "where the cache lives (default $XDG_CACHE_HOME/ipfsacc or "
+   "~/.cache/ipfsacc)"},
+  {"max_size",
+   "IPFSACC_MAX_SIZE",
+   ValueType::size,
+   "1G",
+   "largest size of the cache; least recently used entries are evicted"},
+  {"ttl",
+   "IPFSACC_TTL",
+   ValueType::duration,
+   "",
+   "a TTL that replaces every rule's TTL"},
+  {"default_ttl",
+   "",
+   ValueType::duration,
+   "1m",
+   "TTL of `ipfsacc run` and of rules without one"},
+  {"disable",
+   "IPFSACC_DISABLE",
+   ValueType::boolean,
+   "false",
+   "run every tool directly, touching no cache"},
+  {"stats", "IPFSACC_STATS", ValueType::boolean, "true", "keep statistics"},
+  {"account",
+   "IPFSACC_ACCOUNT",
+   ValueType::string,
+   "",
+   "account name used in keys instead of a hash of the token (CI)"},
+  {"remote",
+   "IPFSACC_REMOTE",
+   ValueType::string,
+   "",
+   "remote storage URLs (not yet used)"},
+};
+
+const std::string_view kOtherEnv[] = {"IPFSACC_CONFIG_DIR"};
+
+bool parse_bool(std::string_view text, bool& out) {
+  auto t = util::lower(text);
+  if (t == "1" || t == "true" || t == "yes" || t == "on") {
+    out = true;
+    return true;
+  }
+  if (t == "0" || t == "false" || t == "no" || t == "off" || t.empty()) {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+const ConfigKey* find_key(std::string_view name) {
+  for (const auto& key : kKeys) {
+    if (key.name == name) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::vector<std::string_view> all_names() {
+  std::vector<std::string_view> names;
+  for (const auto& key : kKeys) {
+    names.push_back(key.name);
+  }
+  return names;
+}
+
+} // namespace
+
+std::string_view origin_name(Origin origin) {
+  switch (origin) {
+  case Origin::default_value:
+    return "default";
+  case Origin::config_file:
+    return "config file";
+  case Origin::environment:
+    return "environment";
+  case Origin::command_line:
+    return "command line";
+  }
+  return "?";
+}
+
+std::span<const ConfigKey> config_keys() { return kKeys; }
+
+std::span<const std::string_view> other_env_vars() { return kOtherEnv; }
+
+std::expected<void, std::string> Config::validate(std::string_view key,
+                                                  std::string_view value) {
+  ValueType type;
+  if (key.starts_with("ttl.") && key.size() > 4) {
+    type = ValueType::duration;
+  } else if (const auto* k = find_key(key)) {
+    type = k->type;
+  } else {
+    auto names = all_names();
+    auto suggestion = util::closest(key, names);
+    return std::unexpected(
+      suggestion.empty()
+        ? fmt::format("unknown config key '{}'", key)
+        : fmt::format(
+            "unknown config key '{}' (did you mean '{}'?)", key, suggestion));
+  }
+  switch (type) {
+  case ValueType::size:
+    if (auto r = util::parse_size(value); !r) {
+      return std::unexpected(fmt::format("{}: {}", key, r.error()));
+    }
+    break;
+  case ValueType::duration:
+    if (auto r = util::parse_duration(value); !r && !value.empty()) {
+      return std::unexpected(fmt::format("{}: {}", key, r.error()));
+    }
+    break;
+  case ValueType::boolean: {
+    bool ignored;
+    if (!parse_bool(value, ignored)) {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not true or false", key, value));
+    }
+    break;
+  }
+  case ValueType::string:
+    break;
+  }
+  return {};
+}
+
+std::expected<std::vector<ConfigLine>, std::string>
+parse_config_text(std::string_view text, std::string_view origin) {
+  std::vector<ConfigLine> lines;
+  int number = 0;
+  while (!text.empty()) {
+    ++number;
+    size_t end = text.find('\n');
+    std::string_view line = trim(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view()
+                                         : text.substr(end + 1);
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return std::unexpected(
+        fmt::format("{}:{}: expected 'key = value'", origin, number));
+    }
+    lines.push_back({std::string(trim(line.substr(0, eq))),
+                     std::string(trim(line.substr(eq + 1))),
+                     number});
+  }
+  return lines;
+}
+
+fs::path Config::config_dir() {
+  if (const char* dir = std::getenv("IPFSACC_CONFIG_DIR"); dir && *dir) {
+    return dir;
+  }
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return fs::path(xdg) / "ipfsacc";
+  }
+  return util::home_dir() / ".config" / "ipfsacc";
+}
+
+fs::path Config::config_file() { return config_dir() / "ipfsacc.conf"; }
+
+std::expected<Config, std::string> Config::load(Strictness strictness) {
+  Config config;
+  auto problem = [&](std::string message) -> bool {
+    if (strictness == Strictness::error) {
+      return false;
+    }
+    config.warnings_.push_back(std::move(message));
+    return true;
+  };
+
+  auto path = config_file();
+  if (auto text = util::read_file(path)) {
+    auto lines = parse_config_text(*text, path.string());
+    if (!lines) {
+      if (!problem(lines.error())) {
+        return std::unexpected(lines.error());
+      }
+    } else {
+      for (const auto& line : *lines) {
+        if (auto ok = validate(line.key, line.value); !ok) {
+          auto message =
+            fmt::format("{}:{}: {}", path.string(), line.line, ok.error());
+          if (!problem(message)) {
+            return std::unexpected(message);
+          }
+          continue;
+        }
+        config.values_[line.key] = {line.value, Origin::config_file};
+      }
+    }
+  }
+
+  for (const auto& key : kKeys) {
+    if (key.env.empty()) {
+      continue;
+    }
+    const char* value = std::getenv(std::string(key.env).c_str());
+    if (!value) {
+      continue;
+    }
+    if (auto ok = validate(key.name, value); !ok) {
+      auto message = fmt::format("{}: {}", key.env, ok.error());
+      if (!problem(message)) {
+        return std::unexpected(message);
+      }
+      continue;
+    }
+    config.values_[std::string(key.name)] = {value, Origin::environment};
+  }
+
+  for (auto& message : unknown_env_vars()) {
+    if (!problem(message)) {
+      return std::unexpected(message);
+    }
+  }
+  return config;
+}
+
+std::expected<void, std::string>
+Config::set(std::string_view key, std::string_view value, Origin origin) {
+  if (auto ok = validate(key, value); !ok) {
+    return ok;
+  }
+  values_[std::string(key)] = {std::string(value), origin};
+  return {};
+}
+
+std::string Config::get(std::string_view key) const {
+  if (auto it = values_.find(key); it != values_.end()) {
+    return it->second.text;
+  }
+  if (key == "cache_dir") {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+      return (fs::path(xdg) / "ipfsacc").string();
+    }
+    return (util::home_dir() / ".cache" / "ipfsacc").string();
+  }
+  if (const auto* k = find_key(key)) {
+    return std::string(k->default_value);
+  }
+  return {};
+}
+
+Origin Config::origin(std::string_view key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? Origin::default_value : it->second.origin;
+}
+
+std::map<std::string, std::string> Config::values() const {
+  std::map<std::string, std::string> out;
+  for (const auto& key : kKeys) {
+    out[std::string(key.name)] = get(key.name);
+  }
+  for (const auto& [key, value] : values_) {
+    out[key] = value.text;
+  }
+  return out;
+}
+
+fs::path Config::cache_dir() const { return get("cache_dir"); }
+
+uint64_t Config::max_size() const {
+  return util::parse_size(get("max_size")).value_or(1'000'000'000);
+}
+
+util::Millis Config::default_ttl() const {
+  return util::parse_duration(get("default_ttl"))
+    .value_or(std::chrono::minutes(1));
+}
+
+std::optional<util::Millis> Config::ttl_override() const {
+  auto text = get("ttl");
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  auto ttl = util::parse_duration(text);
+  return ttl ? std::optional(*ttl) : std::nullopt;
+}
+
+std::optional<util::Millis> Config::tool_ttl(std::string_view tool,
+                                             std::string_view rule) const {
+  for (auto key : {fmt::format("ttl.{}/{}", tool, rule),
+                   fmt::format("ttl.{}", tool)}) {
+    if (auto it = values_.find(key); it != values_.end()) {
+      if (auto ttl = util::parse_duration(it->second.text)) {
+        return *ttl;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool Config::disabled() const {
+  bool value = false;
+  parse_bool(get("disable"), value);
+  return value;
+}
+
+bool Config::stats_enabled() const {
+  bool value = true;
+  parse_bool(get("stats"), value);
+  return value;
+}
+
+std::string Config::account() const { return get("account"); }
+
+std::vector<std::string> unknown_env_vars() {
+  std::vector<std::string_view> known;
+  for (const auto& key : kKeys) {
+    if (!key.env.empty()) {
+      known.push_back(key.env);
+    }
+  }
+  for (auto name : kOtherEnv) {
+    known.push_back(name);
+  }
+  std::vector<std::string> messages;
+  for (char** env = environ; env && *env; ++env) {
+    std::string_view entry(*env);
+    if (!entry.starts_with("IPFSACC_")) {
+      continue;
+    }
+    auto name = entry.substr(0, entry.find('='));
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      continue;
+    }
+    auto suggestion = util::closest(name, known);
+    messages.push_back(
+      suggestion.empty()
+        ? fmt::format("unknown environment variable {}", name)
+        : fmt::format("unknown environment variable {} (did you mean {}?)",
+                      name,
+                      suggestion));
+  }
+  return messages;
+}
+
+} // namespace ipfsacc

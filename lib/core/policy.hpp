@@ -1,0 +1,126 @@
+#pragma once
+
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/duration.hpp"
+
+namespace ipfsacc {
+
+// A compiled regex, built the first time it is used: most calls never need
+// it, and building one costs more than a whole cache hit.
+class LazyRegex {
+public:
+  LazyRegex() = default;
+  explicit LazyRegex(std::string pattern) : pattern_(std::move(pattern)) {}
+  bool empty() const { return pattern_.empty(); }
+  const std::string& pattern() const { return pattern_; }
+  bool search(std::string_view text) const;
+  // The first capture group of the first match, or nullopt.
+  std::optional<std::string> capture(std::string_view text) const;
+
+private:
+  const std::regex& get() const;
+  std::string pattern_;
+  mutable std::shared_ptr<std::regex> regex_;
+};
+
+// A cacheable operation of a tool (see wrappers/README.md).
+struct Rule {
+  std::string id;
+  std::vector<std::string> command;
+  std::vector<std::string> require_any;
+  std::vector<std::string> deny;
+  std::map<std::string, std::vector<std::string>> deny_values;
+  std::map<std::string, std::vector<std::string>> allow_values;
+  LazyRegex deny_regex;
+  std::optional<util::Millis> ttl;
+  std::vector<std::string> key_env;
+  std::vector<std::string> context;
+  std::vector<std::string> context_unless;
+  LazyRegex context_when;
+  bool stdin_key = false;
+  bool interactive = false;
+  bool cache_failures = false;
+  std::vector<std::string> tags;
+};
+
+struct Invalidation {
+  std::vector<std::string> command;
+  std::vector<std::string> tags;
+};
+
+struct AccountSource {
+  std::string env;
+  std::string file;
+  LazyRegex regex;
+};
+
+struct ScopeSource {
+  std::vector<std::string> flags;
+  std::string env;
+  LazyRegex arg_regex;
+  bool git_remote = false;
+};
+
+struct SecretMapping {
+  std::string name;
+  std::string env;
+};
+
+// Everything ipfsacc knows about one tool, from its rule file.
+struct ToolPolicy {
+  std::string tool;
+  std::string origin; // the file it came from, for messages
+  std::vector<std::string> binaries;
+  std::vector<std::string> version_args;
+  std::vector<AccountSource> account;
+  std::vector<std::string> key_env;
+  std::vector<SecretMapping> secrets;
+  std::vector<ScopeSource> scope;
+  std::vector<Rule> rules;
+  std::vector<Invalidation> invalidate;
+};
+
+// Parses a rule file. Returns "FILE:LINE: message" on any problem.
+std::expected<ToolPolicy, std::string> parse_policy(std::string_view text,
+                                                    std::string_view origin);
+
+// Finds and parses the rule file of the tool invoked as name (a binary name
+// such as "gh" or "huggingface-cli"): the user's wrappers/ directory first,
+// then the built-in files. Returns nullopt when no file names that binary,
+// and an error when the file that does cannot be parsed.
+std::optional<std::expected<ToolPolicy, std::string>>
+find_policy(std::string_view name);
+
+// Every binary name that has a rule file (for help and suggestions).
+std::vector<std::string> known_binaries();
+
+// What a call is, according to the tool's rules.
+struct Match {
+  enum class Kind { pass, cache, invalidate };
+  Kind kind = Kind::pass;
+  const Rule* rule = nullptr;
+  std::vector<std::string> invalidate_tags;
+  std::string why; // for --explain on a pass
+};
+
+// Decides what args (the arguments after the tool name) are.
+Match match_call(const ToolPolicy& policy,
+                 std::span<const std::string> args,
+                 bool stdin_is_tty);
+
+// Finds flag in args (see wrappers/README.md for the forms). Returns nullopt
+// when absent; otherwise its value ("" for a flag given without one).
+std::optional<std::string> flag_value(std::span<const std::string> args,
+                                      std::string_view flag);
+bool has_flag(std::span<const std::string> args, std::string_view flag);
+
+} // namespace ipfsacc

@@ -1,0 +1,209 @@
+#include "core/request.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/context.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
+namespace ipfsacc {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+json text(std::string_view s) {
+  if (util::valid_utf8(s)) {
+    return std::string(s);
+  }
+  return json{{"hex",
+               to_hex(std::span(reinterpret_cast<const uint8_t*>(s.data()),
+                                s.size()))}};
+}
+
+json env_value(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value ? text(value) : json(nullptr);
+}
+
+bool context_applies(const Rule& rule, std::span<const std::string> args) {
+  for (const auto& flag : rule.context_unless) {
+    if (has_flag(args, flag)) {
+      return false;
+    }
+  }
+  if (!rule.context_when.empty()) {
+    return std::any_of(args.begin(), args.end(), [&](const auto& arg) {
+      return rule.context_when.search(arg);
+    });
+  }
+  return true;
+}
+
+} // namespace
+
+TerminalMode current_terminal() {
+  TerminalMode mode;
+  mode.stdout_tty = ::isatty(STDOUT_FILENO) == 1;
+  mode.stderr_tty = ::isatty(STDERR_FILENO) == 1;
+  if (mode.stdout_tty || mode.stderr_tty) {
+    winsize ws{};
+    if (::ioctl(mode.stdout_tty ? STDOUT_FILENO : STDERR_FILENO,
+                TIOCGWINSZ,
+                &ws) == 0) {
+      mode.columns = ws.ws_col;
+    }
+  }
+  return mode;
+}
+
+std::string request_document(const Request& r) {
+  json doc = json::object();
+  doc["v"] = kSchemaVersion;
+  doc["tool"] = r.tool;
+  json argv = json::array();
+  for (const auto& arg : r.argv) {
+    argv.push_back(text(arg));
+  }
+  doc["argv"] = std::move(argv);
+  if (!r.account.empty()) {
+    doc["account"] = r.account;
+  }
+  if (r.stdin_digest) {
+    doc["stdin"] = cid_string(*r.stdin_digest);
+  }
+  if (r.terminal.stdout_tty || r.terminal.stderr_tty) {
+    doc["tty"] = {{"stdout", r.terminal.stdout_tty},
+                  {"stderr", r.terminal.stderr_tty},
+                  {"columns", r.terminal.columns}};
+  }
+  if (!r.version.empty()) {
+    doc["version"] = text(r.version);
+  }
+  json env = json::object();
+  if (r.policy) {
+    for (const auto& name : r.policy->key_env) {
+      env[name] = env_value(name);
+    }
+  }
+  if (r.rule) {
+    for (const auto& name : r.rule->key_env) {
+      env[name] = env_value(name);
+    }
+  }
+  if (!env.empty()) {
+    doc["env"] = std::move(env);
+  }
+  if (r.rule && !r.rule->context.empty() &&
+      context_applies(*r.rule, r.argv)) {
+    json context = json::object();
+    std::string cwd = current_dir();
+    for (const auto& c : r.rule->context) {
+      if (c == "cwd") {
+        context["cwd"] = text(cwd);
+      } else if (c == "git_remote") {
+        json remotes = json::array();
+        if (auto git_dir = find_git_dir(cwd)) {
+          for (const auto& remote : git_remotes(*git_dir)) {
+            remotes.push_back(text(remote));
+          }
+        }
+        context["git_remote"] = std::move(remotes);
+      } else if (c == "git_state") {
+        context["git_state"] = git_state(cwd);
+      }
+    }
+    doc["context"] = std::move(context);
+  }
+  // nlohmann's object is a std::map: keys come out sorted, and dump() with no
+  // indent adds no whitespace.
+  return doc.dump();
+}
+
+std::optional<std::string> account_token(const ToolPolicy& policy) {
+  for (const auto& source : policy.account) {
+    if (!source.env.empty()) {
+      const char* value = std::getenv(source.env.c_str());
+      if (value && *value) {
+        return std::string(source.env) + "=" + value;
+      }
+      continue;
+    }
+    auto path = util::expand_path(source.file);
+    if (path.empty()) {
+      continue;
+    }
+    auto contents = util::read_file(path);
+    if (!contents) {
+      continue;
+    }
+    if (source.regex.empty()) {
+      return "file=" + *contents;
+    }
+    if (auto captured = source.regex.capture(*contents)) {
+      return "file=" + *captured;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string account_hash(std::string_view token,
+                         std::span<const uint8_t> namespace_key) {
+  uint8_t out[32];
+  crypto_generichash(out,
+                     sizeof(out),
+                     reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(),
+                     namespace_key.empty() ? nullptr : namespace_key.data(),
+                     namespace_key.size());
+  return "h:" + to_hex(out);
+}
+
+std::vector<std::string> call_scopes(const ToolPolicy& policy,
+                                     std::span<const std::string> args) {
+  std::vector<std::string> scopes;
+  for (const auto& source : policy.scope) {
+    for (const auto& flag : source.flags) {
+      if (auto v = flag_value(args, flag); v && !v->empty()) {
+        scopes.push_back(util::lower(*v));
+      }
+    }
+    if (!source.env.empty()) {
+      if (const char* v = std::getenv(source.env.c_str()); v && *v) {
+        scopes.push_back(util::lower(v));
+      }
+    }
+    if (!source.arg_regex.empty()) {
+      for (const auto& arg : args) {
+        if (auto c = source.arg_regex.capture(arg)) {
+          scopes.push_back(util::lower(*c));
+          break;
+        }
+      }
+    }
+    if (source.git_remote) {
+      if (auto git_dir = find_git_dir(current_dir())) {
+        for (const auto& remote : git_remotes(*git_dir)) {
+          if (auto slug = repo_slug(remote); !slug.empty()) {
+            scopes.push_back(slug);
+          }
+        }
+      }
+    }
+    if (!scopes.empty()) {
+      break; // The first source that names a scope decides.
+    }
+  }
+  std::sort(scopes.begin(), scopes.end());
+  scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
+  return scopes;
+}
+
+} // namespace ipfsacc

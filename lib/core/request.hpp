@@ -1,0 +1,52 @@
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/cid.hpp"
+#include "core/policy.hpp"
+
+namespace ipfsacc {
+
+// The terminal the output goes to, which changes how tools format it.
+struct TerminalMode {
+  bool stdout_tty = false;
+  bool stderr_tty = false;
+  int columns = 0;
+};
+
+TerminalMode current_terminal();
+
+// Everything that decides a cached answer. Secrets never enter it: the
+// account is a keyed hash of the token.
+struct Request {
+  std::string tool;
+  std::vector<std::string> argv; // after the tool name
+  std::string account;           // "h:HEX", "name:NAME" or ""
+  std::optional<Digest> stdin_digest;
+  TerminalMode terminal;
+  std::string version;
+  const ToolPolicy* policy = nullptr;
+  const Rule* rule = nullptr;
+};
+
+// Returns the canonical request document: a JSON object with sorted keys and
+// no insignificant whitespace. Strings that are not UTF-8 are written as
+// {"hex": "…"}. Its sha2-256 is the request key.
+std::string request_document(const Request& request);
+
+// The token the tool would use, found from the policy's account sources, or
+// nullopt when there is none. The caller hashes it and forgets it.
+std::optional<std::string> account_token(const ToolPolicy& policy);
+
+// "h:" + hex keyed BLAKE2b of the token under the cache's namespace key.
+std::string account_hash(std::string_view token,
+                         std::span<const uint8_t> namespace_key);
+
+// The scopes of a call (for gh: the repositories it is about), for tags.
+std::vector<std::string> call_scopes(const ToolPolicy& policy,
+                                     std::span<const std::string> args);
+
+} // namespace ipfsacc

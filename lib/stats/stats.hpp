@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ipfsacc {
+
+namespace storage {
+class StoreWriter;
+}
+
+// Counters. The numbers are stable: they never change meaning.
+enum class Statistic {
+  hits = 0,
+  misses = 1,
+  bypasses = 2,
+  errors = 3,
+  evictions = 4,
+  time_saved_ms = 5,
+  stores = 6,
+  uncached_failures = 7,
+  invalidated = 8,
+  offline_misses = 9,
+  waited = 10,
+};
+
+struct StatisticInfo {
+  Statistic id;
+  std::string_view name; // the key in JSON and in the store
+  std::string_view description;
+};
+
+std::span<const StatisticInfo> statistics();
+std::string_view statistic_name(Statistic s);
+
+// Increments collected in memory during a call and written once, at the end,
+// in the same transaction as the call's other writes. Each increment counts
+// for the total, the tool ("hits@gh") and the operation ("hits@gh/pr-list").
+class StatsDelta {
+public:
+  void add(Statistic s,
+           std::string_view tool,
+           std::string_view operation,
+           int64_t n = 1);
+  bool empty() const { return deltas_.empty(); }
+  void write_to(storage::StoreWriter& writer) const;
+
+private:
+  std::map<std::string, int64_t> deltas_;
+};
+
+} // namespace ipfsacc

@@ -1,0 +1,155 @@
+#include "storage/entry.hpp"
+
+#include <cstring>
+
+namespace ipfsacc::storage {
+
+namespace {
+
+constexpr uint8_t kFormatVersion = 1;
+
+class Writer {
+public:
+  void u8(uint8_t v) { out_ += static_cast<char>(v); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      u8(static_cast<uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    u8(static_cast<uint8_t>(v));
+  }
+  void i64(int64_t v) { varint(static_cast<uint64_t>(v)); }
+  void bytes(const void* data, size_t size) {
+    out_.append(static_cast<const char*>(data), size);
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    bytes(s.data(), s.size());
+  }
+  std::string take() { return std::move(out_); }
+
+private:
+  std::string out_;
+};
+
+class Reader {
+public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return in_.empty(); }
+  uint8_t u8() {
+    if (in_.empty()) {
+      ok_ = false;
+      return 0;
+    }
+    auto v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return v;
+  }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b = u8();
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        return v;
+      }
+    }
+    ok_ = false;
+    return 0;
+  }
+  int64_t i64() { return static_cast<int64_t>(varint()); }
+  void bytes(void* out, size_t size) {
+    if (in_.size() < size) {
+      ok_ = false;
+      return;
+    }
+    std::memcpy(out, in_.data(), size);
+    in_.remove_prefix(size);
+  }
+  std::string str() {
+    uint64_t size = varint();
+    if (in_.size() < size) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(0, size));
+    in_.remove_prefix(size);
+    return s;
+  }
+
+private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+} // namespace
+
+std::string encode_entry(const Entry& e) {
+  Writer w;
+  w.u8(kFormatVersion);
+  w.i64(e.exit_code);
+  w.i64(e.created_ms);
+  w.i64(e.expires_ms);
+  w.varint(e.duration_ms);
+  w.varint(e.hits);
+  w.i64(e.last_used_ms);
+  w.bytes(e.stdout_digest.data(), 32);
+  w.varint(e.stdout_size);
+  w.bytes(e.stderr_digest.data(), 32);
+  w.varint(e.stderr_size);
+  w.str(e.tool);
+  w.str(e.operation);
+  w.str(e.display);
+  w.varint(e.segments.size());
+  for (const auto& s : e.segments) {
+    w.varint((s.size << 1) | (s.stream == Stream::err ? 1 : 0));
+  }
+  w.varint(e.tags.size());
+  for (const auto& tag : e.tags) {
+    w.str(tag);
+  }
+  return w.take();
+}
+
+std::optional<Entry> decode_entry(std::string_view bytes) {
+  Reader r(bytes);
+  if (r.u8() != kFormatVersion) {
+    return std::nullopt;
+  }
+  Entry e;
+  e.exit_code = static_cast<int32_t>(r.i64());
+  e.created_ms = r.i64();
+  e.expires_ms = r.i64();
+  e.duration_ms = static_cast<uint32_t>(r.varint());
+  e.hits = r.varint();
+  e.last_used_ms = r.i64();
+  r.bytes(e.stdout_digest.data(), 32);
+  e.stdout_size = r.varint();
+  r.bytes(e.stderr_digest.data(), 32);
+  e.stderr_size = r.varint();
+  e.tool = r.str();
+  e.operation = r.str();
+  e.display = r.str();
+  uint64_t segments = r.varint();
+  uint64_t out_total = 0;
+  uint64_t err_total = 0;
+  for (uint64_t i = 0; i < segments && r.ok(); ++i) {
+    uint64_t v = r.varint();
+    Segment s{(v & 1) ? Stream::err : Stream::out, v >> 1};
+    (s.stream == Stream::out ? out_total : err_total) += s.size;
+    e.segments.push_back(s);
+  }
+  uint64_t tags = r.varint();
+  for (uint64_t i = 0; i < tags && r.ok(); ++i) {
+    e.tags.push_back(r.str());
+  }
+  // The segments must account for every byte, or replay would be wrong.
+  if (!r.ok() || !r.at_end() || out_total != e.stdout_size ||
+      err_total != e.stderr_size) {
+    return std::nullopt;
+  }
+  return e;
+}
+
+} // namespace ipfsacc::storage

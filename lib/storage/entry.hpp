@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cid.hpp"
+
+namespace ipfsacc::storage {
+
+enum class Stream : uint8_t { out = 1, err = 2 };
+
+// A run of bytes the tool wrote to one stream; replaying the segments in
+// order restores the original interleaving of stdout and stderr.
+struct Segment {
+  Stream stream;
+  uint64_t size;
+};
+
+// What a cached call recorded. Keyed by the request digest.
+struct Entry {
+  int32_t exit_code = 0;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  uint32_t duration_ms = 0; // how long the original run took
+  uint64_t hits = 0;
+  int64_t last_used_ms = 0;
+  Digest stdout_digest{};
+  uint64_t stdout_size = 0;
+  Digest stderr_digest{};
+  uint64_t stderr_size = 0;
+  std::string tool;
+  std::string operation; // the rule id, "run" for `ipfsacc run`
+  std::string display;   // argv for people, secrets never included
+  std::vector<Segment> segments;
+  std::vector<std::string> tags; // "gh:pr:o/r", for invalidation
+};
+
+// Serialises an entry (a small versioned binary format).
+std::string encode_entry(const Entry& entry);
+
+// Parses encode_entry's output; nullopt when the bytes are not an entry of a
+// known version (treated as a corrupt entry by the caller).
+std::optional<Entry> decode_entry(std::string_view bytes);
+
+} // namespace ipfsacc::storage

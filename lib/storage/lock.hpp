@@ -1,0 +1,35 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+
+#include "core/cid.hpp"
+
+namespace ipfsacc::storage {
+
+// An exclusive lock on one request key, shared by every process using the
+// cache directory: the single-flight that makes identical concurrent misses
+// run the tool once. Released (and its file removed) on destruction; the
+// kernel releases it if the process dies.
+class KeyLock {
+public:
+  enum class Wait { no, yes };
+
+  // Takes the lock. With Wait::no returns nullopt at once when another
+  // process holds it; with Wait::yes blocks until it is free. Also nullopt
+  // when the lock file cannot be created (a read-only cache).
+  static std::optional<KeyLock>
+  acquire(const std::filesystem::path& cache_dir, const Digest& key, Wait wait);
+
+  KeyLock(KeyLock&& other) noexcept;
+  KeyLock& operator=(KeyLock&& other) noexcept;
+  ~KeyLock();
+
+private:
+  void release();
+  KeyLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
+
+} // namespace ipfsacc::storage

@@ -1,0 +1,780 @@
+#include "storage/store.hpp"
+
+#include <cerrno>
+#include <csetjmp>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fs.hpp"
+
+namespace ipfsacc::storage {
+
+namespace {
+
+constexpr size_t kInitialMapSize = size_t{256} << 20;
+constexpr int kMaxMapGrowths = 8;
+
+// Thrown inside transactions, caught by Store::read/write.
+struct LmdbError {
+  int code;
+  std::string what;
+};
+
+void check(int rc, std::string_view what) {
+  if (rc != MDB_SUCCESS) {
+    throw LmdbError{rc, fmt::format("{}: {}", what, mdb_strerror(rc))};
+  }
+}
+
+MDB_val val(std::string_view s) {
+  return {s.size(), const_cast<char*>(s.data())};
+}
+
+MDB_val val(const Digest& d) {
+  return {d.size(), const_cast<uint8_t*>(d.data())};
+}
+
+std::string_view view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+std::string time_key(int64_t t, const Digest& d) {
+  std::string key(8 + d.size(), '\0');
+  auto u = static_cast<uint64_t>(t);
+  for (int i = 0; i < 8; ++i) {
+    key[i] = static_cast<char>(u >> (56 - 8 * i));
+  }
+  std::memcpy(key.data() + 8, d.data(), d.size());
+  return key;
+}
+
+std::string tag_key(std::string_view tag, const Digest& d) {
+  std::string key(tag);
+  key += '\0';
+  key.append(reinterpret_cast<const char*>(d.data()), d.size());
+  return key;
+}
+
+Digest digest_at(std::string_view bytes) {
+  Digest d{};
+  if (bytes.size() >= d.size()) {
+    std::memcpy(d.data(), bytes.data() + bytes.size() - d.size(), d.size());
+  }
+  return d;
+}
+
+uint64_t record_cost(const std::string& encoded) {
+  // The key, the record and the three index rows, roughly.
+  return encoded.size() + 3 * 48;
+}
+
+// A corrupt data file can make LMDB read through a bad page pointer. Such a
+// fault inside the store is turned into an error, so the wrapped tool still
+// runs; the process never touches the store again afterwards.
+sigjmp_buf* g_fault_jump = nullptr;
+
+void on_fault(int) {
+  if (g_fault_jump) {
+    siglongjmp(*g_fault_jump, 1);
+  }
+  std::signal(SIGSEGV, SIG_DFL);
+  std::signal(SIGBUS, SIG_DFL);
+}
+
+class FaultGuard {
+public:
+  explicit FaultGuard(sigjmp_buf* jump) {
+    struct sigaction sa {};
+    sa.sa_handler = on_fault;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+    sigaction(SIGSEGV, &sa, &old_segv_);
+    sigaction(SIGBUS, &sa, &old_bus_);
+    g_fault_jump = jump;
+  }
+  ~FaultGuard() {
+    g_fault_jump = nullptr;
+    sigaction(SIGSEGV, &old_segv_, nullptr);
+    sigaction(SIGBUS, &old_bus_, nullptr);
+  }
+
+private:
+  struct sigaction old_segv_ {};
+  struct sigaction old_bus_ {};
+};
+
+} // namespace
+
+// ---- StoreReader ----------------------------------------------------------
+
+std::optional<Entry> StoreReader::entry(const Digest& key, bool* corrupt) {
+  if (store_.missing_dbs_) {
+    return std::nullopt;
+  }
+  MDB_val k = val(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.entries_, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "reading an entry");
+  auto entry = decode_entry(view(v));
+  if (!entry && corrupt) {
+    *corrupt = true;
+  }
+  return entry;
+}
+
+std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
+                                                          uint64_t size) {
+  if (size == 0) {
+    return std::span<const uint8_t>();
+  }
+  if (size > kInlineBlobLimit) {
+    auto path = store_.blob_path(digest);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return std::nullopt;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != size) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) {
+      return std::nullopt;
+    }
+    mappings_.emplace_back(p, [size](void* q) { ::munmap(q, size); });
+    return std::span(static_cast<const uint8_t*>(p), size);
+  }
+  if (store_.missing_dbs_) {
+    return std::nullopt;
+  }
+  MDB_val k = val(digest);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.blobs_, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "reading a blob");
+  return std::span(static_cast<const uint8_t*>(v.mv_data), v.mv_size);
+}
+
+std::optional<std::string> StoreReader::meta(std::string_view key) {
+  if (store_.missing_dbs_) {
+    return std::nullopt;
+  }
+  MDB_val k = val(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "reading metadata");
+  return std::string(view(v));
+}
+
+int64_t StoreReader::counter(std::string_view key) {
+  if (store_.missing_dbs_) {
+    return 0;
+  }
+  MDB_val k = val(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.counters_, &k, &v);
+  if (rc == MDB_NOTFOUND || v.mv_size != sizeof(int64_t)) {
+    return 0;
+  }
+  check(rc, "reading a counter");
+  int64_t value;
+  std::memcpy(&value, v.mv_data, sizeof(value));
+  return value;
+}
+
+std::map<std::string, int64_t>
+StoreReader::counters(std::string_view prefix) {
+  std::map<std::string, int64_t> out;
+  if (store_.missing_dbs_) {
+    return out;
+  }
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.counters_, &cursor), "opening a cursor");
+  MDB_val k = val(prefix);
+  MDB_val v;
+  int rc = mdb_cursor_get(
+    cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && view(k).starts_with(prefix)) {
+    if (v.mv_size == sizeof(int64_t)) {
+      int64_t value;
+      std::memcpy(&value, v.mv_data, sizeof(value));
+      out[std::string(view(k))] = value;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  return out;
+}
+
+void StoreReader::for_each_entry(
+  const std::function<bool(const Digest&, const Entry&)>& fn) {
+  if (store_.missing_dbs_) {
+    return;
+  }
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.entries_, &cursor), "opening a cursor");
+  MDB_val k;
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    if (auto entry = decode_entry(view(v)); entry && k.mv_size == 32) {
+      if (!fn(digest_at(view(k)), *entry)) {
+        break;
+      }
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+}
+
+// ---- StoreWriter ----------------------------------------------------------
+
+void StoreWriter::add_counter(std::string_view key, int64_t delta) {
+  if (delta != 0) {
+    set_counter(key, counter(key) + delta);
+  }
+}
+
+void StoreWriter::set_counter(std::string_view key, int64_t value) {
+  MDB_val k = val(key);
+  MDB_val v{sizeof(value), &value};
+  check(mdb_put(txn_, store_.counters_, &k, &v, 0), "writing a counter");
+}
+
+void StoreWriter::set_meta(std::string_view key, std::string_view value) {
+  MDB_val k = val(key);
+  MDB_val v = val(value);
+  check(mdb_put(txn_, store_.meta_, &k, &v, 0), "writing metadata");
+}
+
+void StoreWriter::put_blob(const BlobSource& blob) {
+  if (blob.size == 0) {
+    return;
+  }
+  MDB_val k = val(blob.digest);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.refs_, &k, &v);
+  if (rc == MDB_SUCCESS && v.mv_size == sizeof(int64_t)) {
+    int64_t refs;
+    std::memcpy(&refs, v.mv_data, sizeof(refs));
+    ++refs;
+    MDB_val nv{sizeof(refs), &refs};
+    check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
+    return;
+  }
+  if (rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
+    check(rc, "reading a blob count");
+  }
+  int64_t refs = 1;
+  MDB_val nv{sizeof(refs), &refs};
+  check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
+  add_counter("stored_bytes", static_cast<int64_t>(blob.size));
+
+  if (blob.size > kInlineBlobLimit) {
+    auto target = store_.blob_path(blob.digest);
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    struct stat existing;
+    if (::stat(target.c_str(), &existing) == 0 &&
+        static_cast<uint64_t>(existing.st_size) == blob.size) {
+      return; // Already there from an earlier attempt or another process.
+    }
+    if (!blob.file.empty()) {
+      fs::rename(blob.file, target, ec);
+      if (!ec) {
+        return;
+      }
+      ec.clear();
+      fs::copy_file(
+        blob.file, target, fs::copy_options::overwrite_existing, ec);
+    } else {
+      auto written = util::write_file_atomic(target, blob.memory, 0600);
+      if (!written) {
+        throw LmdbError{EIO, written.error()};
+      }
+    }
+    if (ec) {
+      throw LmdbError{
+        EIO, fmt::format("storing {}: {}", target.string(), ec.message())};
+    }
+    return;
+  }
+
+  MDB_val data{blob.size, nullptr};
+  check(mdb_put(txn_, store_.blobs_, &k, &data, MDB_RESERVE),
+        "writing a blob");
+  auto* out = static_cast<char*>(data.mv_data);
+  if (blob.file.empty()) {
+    std::memcpy(out, blob.memory.data(), blob.size);
+    return;
+  }
+  int fd = ::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw LmdbError{errno, "reading " + blob.file.string()};
+  }
+  uint64_t done = 0;
+  while (done < blob.size) {
+    ssize_t n = ::read(fd, out + done, blob.size - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ::close(fd);
+      throw LmdbError{EIO, "short read of " + blob.file.string()};
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+}
+
+void StoreWriter::release_blob(const Digest& digest,
+                               uint64_t size,
+                               uint64_t& freed) {
+  if (size == 0) {
+    return;
+  }
+  MDB_val k = val(digest);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.refs_, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return;
+  }
+  check(rc, "reading a blob count");
+  int64_t refs = 0;
+  if (v.mv_size == sizeof(refs)) {
+    std::memcpy(&refs, v.mv_data, sizeof(refs));
+  }
+  if (--refs > 0) {
+    MDB_val nv{sizeof(refs), &refs};
+    check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
+    return;
+  }
+  check(mdb_del(txn_, store_.refs_, &k, nullptr), "deleting a blob count");
+  if (size > kInlineBlobLimit) {
+    unlink_after_commit_.push_back(store_.blob_path(digest));
+  } else {
+    rc = mdb_del(txn_, store_.blobs_, &k, nullptr);
+    if (rc != MDB_NOTFOUND) {
+      check(rc, "deleting a blob");
+    }
+  }
+  add_counter("stored_bytes", -static_cast<int64_t>(size));
+  freed += size;
+}
+
+void StoreWriter::put_entry(const Digest& key,
+                            const Entry& entry,
+                            std::span<const BlobSource> blobs) {
+  // Blobs first, so that replacing an entry that shares them never frees
+  // bytes it still needs.
+  for (const auto& blob : blobs) {
+    put_blob(blob);
+  }
+  remove_entry(key);
+
+  std::string encoded = encode_entry(entry);
+  MDB_val k = val(key);
+  MDB_val v = val(encoded);
+  check(mdb_put(txn_, store_.entries_, &k, &v, 0), "writing an entry");
+  MDB_val empty{0, nullptr};
+  auto lru = time_key(entry.last_used_ms, key);
+  MDB_val lk = val(lru);
+  check(mdb_put(txn_, store_.by_lru_, &lk, &empty, 0), "writing an index");
+  auto expiry = time_key(entry.expires_ms, key);
+  MDB_val ek = val(expiry);
+  check(mdb_put(txn_, store_.by_expiry_, &ek, &empty, 0), "writing an index");
+  for (const auto& tag : entry.tags) {
+    auto tk = tag_key(tag, key);
+    MDB_val tv = val(tk);
+    check(mdb_put(txn_, store_.by_tag_, &tv, &empty, 0), "writing an index");
+  }
+  auto cost = static_cast<int64_t>(record_cost(encoded));
+  auto logical = static_cast<int64_t>(entry.stdout_size + entry.stderr_size);
+  add_counter("stored_bytes", cost);
+  add_counter("entries", 1);
+  add_counter("logical_bytes", logical);
+  add_counter("entries@" + entry.tool, 1);
+  add_counter("logical_bytes@" + entry.tool, logical);
+}
+
+std::optional<uint64_t> StoreWriter::remove_entry(const Digest& key) {
+  MDB_val k = val(key);
+  MDB_val v;
+  int rc = mdb_get(txn_, store_.entries_, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return std::nullopt;
+  }
+  check(rc, "reading an entry");
+  std::string encoded(view(v));
+  auto entry = decode_entry(encoded);
+  check(mdb_del(txn_, store_.entries_, &k, nullptr), "deleting an entry");
+  uint64_t freed = record_cost(encoded);
+  add_counter("stored_bytes", -static_cast<int64_t>(freed));
+  add_counter("entries", -1);
+  if (!entry) {
+    return freed; // A corrupt record: its index rows are left to eviction.
+  }
+  auto del_index = [&](MDB_dbi dbi, const std::string& index_key) {
+    MDB_val ik = val(index_key);
+    int r = mdb_del(txn_, dbi, &ik, nullptr);
+    if (r != MDB_NOTFOUND) {
+      check(r, "deleting an index row");
+    }
+  };
+  del_index(store_.by_lru_, time_key(entry->last_used_ms, key));
+  del_index(store_.by_expiry_, time_key(entry->expires_ms, key));
+  for (const auto& tag : entry->tags) {
+    del_index(store_.by_tag_, tag_key(tag, key));
+  }
+  auto logical = static_cast<int64_t>(entry->stdout_size + entry->stderr_size);
+  add_counter("logical_bytes", -logical);
+  add_counter("entries@" + entry->tool, -1);
+  add_counter("logical_bytes@" + entry->tool, -logical);
+  release_blob(entry->stdout_digest, entry->stdout_size, freed);
+  release_blob(entry->stderr_digest, entry->stderr_size, freed);
+  return freed;
+}
+
+bool StoreWriter::touch(const Digest& key, int64_t now_ms) {
+  auto current = entry(key);
+  if (!current) {
+    return false;
+  }
+  MDB_val empty{0, nullptr};
+  auto old_lru = time_key(current->last_used_ms, key);
+  MDB_val ok = val(old_lru);
+  int rc = mdb_del(txn_, store_.by_lru_, &ok, nullptr);
+  if (rc != MDB_NOTFOUND) {
+    check(rc, "deleting an index row");
+  }
+  current->hits += 1;
+  current->last_used_ms = now_ms;
+  auto new_lru = time_key(now_ms, key);
+  MDB_val nk = val(new_lru);
+  check(mdb_put(txn_, store_.by_lru_, &nk, &empty, 0), "writing an index");
+  std::string encoded = encode_entry(*current);
+  MDB_val k = val(key);
+  MDB_val v = val(encoded);
+  check(mdb_put(txn_, store_.entries_, &k, &v, 0), "writing an entry");
+  return true;
+}
+
+size_t StoreWriter::remove_tagged(std::string_view tag) {
+  std::vector<Digest> keys;
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.by_tag_, &cursor), "opening a cursor");
+  std::string prefix(tag);
+  prefix += '\0';
+  MDB_val k = val(prefix);
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS && view(k).starts_with(prefix)) {
+    if (k.mv_size == prefix.size() + 32) {
+      keys.push_back(digest_at(view(k)));
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+  size_t removed = 0;
+  for (const auto& key : keys) {
+    if (remove_entry(key)) {
+      ++removed;
+    } else {
+      // A stale index row (its entry was corrupt): drop it.
+      auto tk = tag_key(tag, key);
+      MDB_val tv = val(tk);
+      mdb_del(txn_, store_.by_tag_, &tv, nullptr);
+    }
+  }
+  return removed;
+}
+
+size_t StoreWriter::evict_to(uint64_t max_bytes) {
+  size_t evicted = 0;
+  while (static_cast<uint64_t>(std::max<int64_t>(0, counter("stored_bytes"))) >
+         max_bytes) {
+    MDB_cursor* cursor;
+    check(mdb_cursor_open(txn_, store_.by_lru_, &cursor), "opening a cursor");
+    MDB_val k;
+    MDB_val v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    std::string oldest = rc == MDB_SUCCESS ? std::string(view(k)) : "";
+    mdb_cursor_close(cursor);
+    if (oldest.size() != 40) {
+      break;
+    }
+    if (!remove_entry(digest_at(oldest))) {
+      MDB_val ok = val(oldest);
+      check(mdb_del(txn_, store_.by_lru_, &ok, nullptr), "deleting an index");
+      continue;
+    }
+    ++evicted;
+  }
+  return evicted;
+}
+
+// ---- Store ----------------------------------------------------------------
+
+Store::~Store() {
+  if (env_) {
+    mdb_env_close(env_);
+  }
+}
+
+fs::path Store::blob_path(const Digest& digest) const {
+  auto cid = cid_string(digest);
+  return dir_ / "blobs" / cid.substr(cid.size() - 2) / cid;
+}
+
+std::expected<void, std::string> Store::open_dbis(bool create) {
+  MDB_txn* txn;
+  int rc = mdb_txn_begin(env_, nullptr, create ? 0 : MDB_RDONLY, &txn);
+  if (rc != MDB_SUCCESS) {
+    return std::unexpected(
+      fmt::format("cannot open the cache: {}", mdb_strerror(rc)));
+  }
+  struct Named {
+    const char* name;
+    MDB_dbi* dbi;
+  } dbs[] = {{"entries", &entries_},
+             {"blobs", &blobs_},
+             {"refs", &refs_},
+             {"by_lru", &by_lru_},
+             {"by_expiry", &by_expiry_},
+             {"by_tag", &by_tag_},
+             {"counters", &counters_},
+             {"meta", &meta_}};
+  for (auto& db : dbs) {
+    rc = mdb_dbi_open(txn, db.name, create ? MDB_CREATE : 0, db.dbi);
+    if (rc == MDB_NOTFOUND && !create) {
+      missing_dbs_ = true;
+      break;
+    }
+    if (rc != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+      return std::unexpected(fmt::format(
+        "cannot open the cache's {} table: {}", db.name, mdb_strerror(rc)));
+    }
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != MDB_SUCCESS) {
+    return std::unexpected(
+      fmt::format("cannot open the cache: {}", mdb_strerror(rc)));
+  }
+  return {};
+}
+
+std::expected<void, std::string> Store::open_env(size_t map_size,
+                                               bool read_only) {
+  sigjmp_buf jump;
+  FaultGuard guard(&jump);
+  if (sigsetjmp(jump, 1) != 0) {
+    env_ = nullptr; // Never touch a faulted environment again.
+    return std::unexpected(
+      fmt::format("the cache in {} is corrupt", dir_.string()));
+  }
+
+  int rc = mdb_env_create(&env_);
+  if (rc == MDB_SUCCESS) {
+    mdb_env_set_mapsize(env_, map_size);
+    mdb_env_set_maxdbs(env_, 16);
+    mdb_env_set_maxreaders(env_, 512);
+    // NOSYNC: a killed process loses nothing (the kernel has the pages); only
+    // a machine crash may lose the last writes of a cache that can be
+    // rebuilt. NOTLS: read transactions are not tied to threads.
+    unsigned flags = MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD |
+                     (read_only ? MDB_RDONLY : 0);
+    rc = mdb_env_open(env_, dir_.c_str(), flags, 0600);
+    if (rc != MDB_SUCCESS && read_only && (rc == EACCES || rc == EROFS)) {
+      // The lock file cannot be opened: read without locking.
+      mdb_env_close(env_);
+      mdb_env_create(&env_);
+      mdb_env_set_mapsize(env_, map_size);
+      mdb_env_set_maxdbs(env_, 16);
+      rc = mdb_env_open(env_, dir_.c_str(), flags | MDB_NOLOCK, 0600);
+    }
+  }
+  if (rc != MDB_SUCCESS) {
+    std::string reason =
+      rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH
+        ? "is corrupt or not an ipfsacc cache"
+        : fmt::format("cannot be opened ({})", mdb_strerror(rc));
+    if (env_) {
+      mdb_env_close(env_);
+      env_ = nullptr;
+    }
+    return std::unexpected(
+      fmt::format("the cache in {} {}", dir_.string(), reason));
+  }
+  return {};
+}
+
+std::expected<std::unique_ptr<Store>, std::string>
+Store::open(const fs::path& dir, Access access) {
+  std::unique_ptr<Store> store(new Store);
+  store->dir_ = dir;
+  bool read_only = access == Access::read_only;
+  if (!read_only) {
+    auto made = util::make_dirs(dir, 0700);
+    if (!made) {
+      struct stat st;
+      if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return std::unexpected(made.error());
+      }
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+      read_only = true;
+    }
+  }
+  auto data = dir / "data.mdb";
+  struct stat st;
+  bool exists = ::stat(data.c_str(), &st) == 0;
+  if (read_only && !exists) {
+    return std::unexpected(
+      fmt::format("{} is not writable and holds no cache", dir.string()));
+  }
+  if (!read_only && exists && ::access(data.c_str(), W_OK) != 0) {
+    read_only = true;
+  }
+
+  size_t map_size = kInitialMapSize;
+  if (exists) {
+    map_size =
+      std::max(map_size, static_cast<size_t>(st.st_size) * 2 + (64 << 20));
+  }
+  if (auto opened = store->open_env(map_size, read_only); !opened) {
+    return std::unexpected(opened.error());
+  }
+  store->read_only_ = read_only;
+  auto opened = store->open_dbis(!read_only);
+  if (!opened) {
+    return std::unexpected(opened.error());
+  }
+  return store;
+}
+
+std::expected<void, std::string>
+Store::read(const std::function<void(StoreReader&)>& fn) {
+  if (!env_) {
+    return std::unexpected("the cache is unusable");
+  }
+  sigjmp_buf jump;
+  FaultGuard guard(&jump);
+  if (sigsetjmp(jump, 1) != 0) {
+    env_ = nullptr;
+    return std::unexpected(
+      fmt::format("the cache in {} is corrupt", dir_.string()));
+  }
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(env_, 0);
+    rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  }
+  if (rc != MDB_SUCCESS) {
+    return std::unexpected(
+      fmt::format("cannot read the cache: {}", mdb_strerror(rc)));
+  }
+  try {
+    StoreReader reader(*this, txn);
+    fn(reader);
+    mdb_txn_abort(txn);
+    return {};
+  } catch (const LmdbError& e) {
+    mdb_txn_abort(txn);
+    return std::unexpected(fmt::format("cannot read the cache: {}", e.what));
+  }
+}
+
+std::expected<void, std::string>
+Store::write(const std::function<void(StoreWriter&)>& fn) {
+  if (!env_) {
+    return std::unexpected("the cache is unusable");
+  }
+  if (read_only_) {
+    return std::unexpected(
+      fmt::format("the cache in {} is read-only", dir_.string()));
+  }
+  sigjmp_buf jump;
+  FaultGuard guard(&jump);
+  if (sigsetjmp(jump, 1) != 0) {
+    env_ = nullptr;
+    return std::unexpected(
+      fmt::format("the cache in {} is corrupt", dir_.string()));
+  }
+  for (int attempt = 0;; ++attempt) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+      mdb_env_set_mapsize(env_, 0);
+      rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    }
+    if (rc != MDB_SUCCESS) {
+      return std::unexpected(
+        fmt::format("cannot write the cache: {}", mdb_strerror(rc)));
+    }
+    StoreWriter writer(*this, txn);
+    int code = MDB_SUCCESS;
+    std::string message;
+    try {
+      fn(writer);
+    } catch (const LmdbError& e) {
+      code = e.code;
+      message = e.what;
+    }
+    writer.mappings_.clear();
+    if (code != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+    } else {
+      // mdb_txn_commit frees the transaction whatever it returns.
+      code = mdb_txn_commit(txn);
+      message = fmt::format("committing: {}", mdb_strerror(code));
+    }
+    if (code == MDB_SUCCESS) {
+      for (const auto& path : writer.unlink_after_commit_) {
+        ::unlink(path.c_str());
+      }
+      return {};
+    }
+    if (code == MDB_MAP_FULL && attempt < kMaxMapGrowths) {
+      MDB_envinfo info;
+      mdb_env_info(env_, &info);
+      mdb_env_set_mapsize(env_, info.me_mapsize * 2);
+      continue;
+    }
+    return std::unexpected(fmt::format("cannot write the cache: {}", message));
+  }
+}
+
+uint64_t Store::disk_usage() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  total += fs::file_size(dir_ / "data.mdb", ec);
+  if (ec) {
+    total = 0;
+  }
+  fs::recursive_directory_iterator it(dir_ / "blobs", ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) {
+      total += it->file_size(ec);
+    }
+  }
+  return total;
+}
+
+} // namespace ipfsacc::storage

@@ -1,0 +1,157 @@
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <functional>
+#include <lmdb.h>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cid.hpp"
+#include "storage/entry.hpp"
+
+namespace ipfsacc::storage {
+
+namespace fs = std::filesystem;
+
+enum class Access { read_write, read_only };
+
+// Outputs larger than this are kept as files in blobs/ beside the LMDB
+// environment, so that storing them needs no large in-memory transaction.
+constexpr uint64_t kInlineBlobLimit = 8 * 1024 * 1024;
+
+// The bytes of one output to store: in memory, or in a file (a spill file in
+// the cache's tmp/ directory, which the store may move into blobs/).
+struct BlobSource {
+  Digest digest{};
+  uint64_t size = 0;
+  std::string_view memory;
+  fs::path file;
+};
+
+// Read access inside a transaction. Returned views stay valid until the
+// transaction ends.
+class StoreReader {
+public:
+  // Returns the entry for key; nullopt when absent. A record that does not
+  // decode sets *corrupt and is reported as absent.
+  std::optional<Entry> entry(const Digest& key, bool* corrupt = nullptr);
+
+  // Returns a blob's bytes, nullopt when it is missing. Not verified: the
+  // caller hashes them against the digest before use.
+  std::optional<std::span<const uint8_t>> blob(const Digest& digest,
+                                               uint64_t size);
+
+  std::optional<std::string> meta(std::string_view key);
+  int64_t counter(std::string_view key);
+  // Every counter whose key starts with prefix.
+  std::map<std::string, int64_t> counters(std::string_view prefix = {});
+
+  // Calls fn for each entry until it returns false.
+  void for_each_entry(
+    const std::function<bool(const Digest&, const Entry&)>& fn);
+
+  MDB_txn* txn() const { return txn_; }
+
+protected:
+  friend class Store;
+  StoreReader(class Store& store, MDB_txn* txn) : store_(store), txn_(txn) {}
+  class Store& store_;
+  MDB_txn* txn_;
+  std::vector<std::shared_ptr<void>> mappings_;
+};
+
+// Write access inside a transaction. Failures throw an internal error that
+// Store::write turns into its result; callers of Store never see exceptions.
+class StoreWriter : public StoreReader {
+public:
+  // Stores entry under key with its blobs (identical blobs are stored once
+  // and reference-counted). Replaces an existing entry.
+  void put_entry(const Digest& key,
+                 const Entry& entry,
+                 std::span<const BlobSource> blobs);
+
+  // Removes the entry and every blob no longer referenced. Returns the bytes
+  // freed, or nullopt when there was no such entry.
+  std::optional<uint64_t> remove_entry(const Digest& key);
+
+  // Records a hit: hit count, last use (for LRU). False if the entry is gone.
+  bool touch(const Digest& key, int64_t now_ms);
+
+  void add_counter(std::string_view key, int64_t delta);
+  void set_counter(std::string_view key, int64_t value);
+  void set_meta(std::string_view key, std::string_view value);
+
+  // Removes every entry tagged with tag. Returns how many.
+  size_t remove_tagged(std::string_view tag);
+
+  // Evicts least recently used entries until the stored bytes are at most
+  // max_bytes. Returns how many were evicted.
+  size_t evict_to(uint64_t max_bytes);
+
+private:
+  friend class Store;
+  StoreWriter(class Store& store, MDB_txn* txn) : StoreReader(store, txn) {}
+  void put_blob(const BlobSource& blob);
+  void release_blob(const Digest& digest, uint64_t size, uint64_t& freed);
+  std::vector<fs::path> unlink_after_commit_;
+};
+
+class Store {
+public:
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens (creating if needed, dir mode 0700) the cache in dir. With
+  // Access::read_write, falls back to read-only when the directory cannot
+  // be written. Returns a message when the cache cannot be used at all
+  // (missing and not creatable, corrupt, wrong version).
+  static std::expected<std::unique_ptr<Store>, std::string>
+  open(const fs::path& dir, Access access);
+
+  bool read_only() const { return read_only_; }
+  const fs::path& dir() const { return dir_; }
+  fs::path tmp_dir() const { return dir_ / "tmp"; }
+  fs::path blob_path(const Digest& digest) const;
+
+  // Runs fn in a read transaction.
+  std::expected<void, std::string>
+  read(const std::function<void(StoreReader&)>& fn);
+
+  // Runs fn in a write transaction and commits. When the map is full it is
+  // grown and fn runs again, so fn must only act through the writer.
+  std::expected<void, std::string>
+  write(const std::function<void(StoreWriter&)>& fn);
+
+  // Size of the LMDB data file plus external blobs, as on disk.
+  uint64_t disk_usage() const;
+
+private:
+  friend class StoreReader;
+  friend class StoreWriter;
+  Store() = default;
+  std::expected<void, std::string> open_env(size_t map_size, bool read_only);
+  std::expected<void, std::string> open_dbis(bool create);
+
+  fs::path dir_;
+  bool read_only_ = false;
+  bool missing_dbs_ = false;
+  MDB_env* env_ = nullptr;
+  MDB_dbi entries_ = 0;  // request digest → encoded Entry
+  MDB_dbi blobs_ = 0;    // blob digest → bytes (inline blobs)
+  MDB_dbi refs_ = 0;     // blob digest → reference count
+  MDB_dbi by_lru_ = 0;   // be64(last use) ‖ digest → ""
+  MDB_dbi by_expiry_ = 0; // be64(expiry) ‖ digest → ""
+  MDB_dbi by_tag_ = 0;   // tag ‖ 0 ‖ digest → ""
+  MDB_dbi counters_ = 0; // name → int64
+  MDB_dbi meta_ = 0;     // name → bytes
+};
+
+} // namespace ipfsacc::storage

@@ -1,0 +1,184 @@
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ipfsacc::util {
+
+std::expected<std::string, std::string> read_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::unexpected(
+      fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+  }
+  std::string data;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int saved = errno;
+      ::close(fd);
+      return std::unexpected(
+        fmt::format("cannot read {}: {}", path.string(), std::strerror(saved)));
+    }
+    if (n == 0) {
+      break;
+    }
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+bool write_all(int fd, const void* data, size_t size) {
+  auto p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::expected<void, std::string>
+write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
+  std::string tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  auto fail = [&](std::string_view what) {
+    std::string message = fmt::format(
+      "cannot {} {}: {}", what, path.string(), std::strerror(errno));
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    ::unlink(tmp.c_str());
+    return std::unexpected(message);
+  };
+  if (fd < 0) {
+    return fail("create");
+  }
+  if (::fchmod(fd, mode) != 0 || !write_all(fd, data.data(), data.size())) {
+    return fail("write");
+  }
+  if (::fsync(fd) != 0) {
+    return fail("sync");
+  }
+  if (::close(fd) != 0) {
+    fd = -1;
+    return fail("write");
+  }
+  fd = -1;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail("replace");
+  }
+  return {};
+}
+
+std::expected<void, std::string> make_dirs(const fs::path& dir, mode_t mode) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return std::unexpected(
+        fmt::format("{} exists and is not a directory", dir.string()));
+    }
+    return {};
+  }
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    auto parent = make_dirs(dir.parent_path(), mode);
+    if (!parent) {
+      return parent;
+    }
+  }
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+    return std::unexpected(fmt::format(
+      "cannot create {}: {}", dir.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+fs::path home_dir() {
+  const char* home = std::getenv("HOME");
+  return home && *home ? fs::path(home) : fs::path("/");
+}
+
+std::string expand_path(std::string_view path) {
+  std::string out;
+  size_t i = 0;
+  if (path.starts_with("~/")) {
+    out = home_dir().string();
+    i = 1;
+  }
+  while (i < path.size()) {
+    if (path[i] != '$') {
+      out += path[i++];
+      continue;
+    }
+    size_t start = i + 1;
+    bool braced = start < path.size() && path[start] == '{';
+    if (braced) {
+      ++start;
+    }
+    size_t end = start;
+    while (end < path.size() &&
+           (std::isalnum(static_cast<unsigned char>(path[end])) ||
+            path[end] == '_')) {
+      ++end;
+    }
+    std::string name(path.substr(start, end - start));
+    const char* value = std::getenv(name.c_str());
+    if (!value || !*value) {
+      return {};
+    }
+    out += value;
+    i = braced && end < path.size() ? end + 1 : end;
+  }
+  return out;
+}
+
+std::string find_executable(std::string_view name,
+                            std::string_view search_path,
+                            const fs::path& skip) {
+  if (name.find('/') != std::string_view::npos) {
+    std::string path(name);
+    return ::access(path.c_str(), X_OK) == 0 ? path : std::string();
+  }
+  struct stat skip_st {};
+  bool have_skip = !skip.empty() && ::stat(skip.c_str(), &skip_st) == 0;
+  size_t pos = 0;
+  while (pos <= search_path.size()) {
+    size_t colon = search_path.find(':', pos);
+    if (colon == std::string_view::npos) {
+      colon = search_path.size();
+    }
+    std::string_view dir = search_path.substr(pos, colon - pos);
+    pos = colon + 1;
+    std::string candidate =
+      fmt::format("{}/{}", dir.empty() ? "." : dir, name);
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        ::access(candidate.c_str(), X_OK) != 0) {
+      continue;
+    }
+    if (have_skip && st.st_dev == skip_st.st_dev &&
+        st.st_ino == skip_st.st_ino) {
+      continue;
+    }
+    return candidate;
+  }
+  return {};
+}
+
+} // namespace ipfsacc::util

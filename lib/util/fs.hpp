@@ -1,0 +1,42 @@
+#pragma once
+
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace ipfsacc::util {
+
+namespace fs = std::filesystem;
+
+// Returns the file's contents, or a message with the path and the reason.
+std::expected<std::string, std::string> read_file(const fs::path& path);
+
+// Writes data to path atomically: a temporary file in the same directory,
+// fsync, rename. The file gets the given mode. Returns a message on failure.
+std::expected<void, std::string>
+write_file_atomic(const fs::path& path, std::string_view data, mode_t mode);
+
+// Creates dir and its parents; the ones it creates get mode.
+std::expected<void, std::string> make_dirs(const fs::path& dir, mode_t mode);
+
+// $HOME, or "/" when it is unset.
+fs::path home_dir();
+
+// Expands a leading "~/" and $VAR / ${VAR} references. Returns "" when a
+// referenced variable is unset, so the caller can skip the source.
+std::string expand_path(std::string_view path);
+
+// Finds name on PATH (or the given search path), skipping entries that
+// resolve to the file skip (used to avoid finding ourselves). Returns "" when
+// not found. A name with a slash is returned as is if executable.
+std::string find_executable(std::string_view name,
+                            std::string_view search_path,
+                            const fs::path& skip = {});
+
+// Writes all of data to fd, retrying on EINTR and short writes. Returns false
+// with errno set on failure.
+bool write_all(int fd, const void* data, size_t size);
+
+} // namespace ipfsacc::util

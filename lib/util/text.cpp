@@ -1,0 +1,124 @@
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace ipfsacc::util {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), 0);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1,
+                         row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest(std::string_view word,
+                    std::span<const std::string_view> candidates) {
+  std::string_view best;
+  size_t best_distance = SIZE_MAX;
+  for (auto candidate : candidates) {
+    size_t d = edit_distance(lower(word), lower(candidate));
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  // Like git: suggest only when at most about a third of the word differs.
+  if (best_distance > std::max<size_t>(2, word.size() / 3)) {
+    return {};
+  }
+  return std::string(best);
+}
+
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty();
+  for (unsigned char c : s) {
+    if (!(std::isalnum(c) || std::string_view("-_./:=@%+,").find(c) !=
+                                 std::string_view::npos)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    return std::string(s);
+  }
+  std::string out = "'";
+  for (unsigned char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += "'";
+  return out;
+}
+
+std::string join_args(std::span<const std::string> args) {
+  std::string out;
+  for (const auto& arg : args) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += shell_quote(arg);
+  }
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = 0;
+    if (c >= 0x80) {
+      if ((c & 0xE0) == 0xC0) {
+        extra = 1;
+      } else if ((c & 0xF0) == 0xE0) {
+        extra = 2;
+      } else if ((c & 0xF8) == 0xF0) {
+        extra = 3;
+      } else {
+        return false;
+      }
+    }
+    if (i + extra >= s.size() && extra > 0) {
+      return false;
+    }
+    for (size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+        return false;
+      }
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+} // namespace ipfsacc::util

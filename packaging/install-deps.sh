@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what ipfsacc needs to build and test on Debian 12. Idempotent: a
+# package already installed is not fetched again, and apt's lists are only
+# refreshed when something is missing.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake pkg-config
+  libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
+  doctest-dev
+)
+test_packages=(
+  git bsdutils util-linux procps lmdb-utils
+)
+bench_packages=(hyperfine valgrind gh)
+
+want=("${build_packages[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_packages[@]}") ;;
+  bench) want+=("${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

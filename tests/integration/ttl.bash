@@ -1,0 +1,81 @@
+# ttl: entries expire; an expired entry is a miss (reason=expired) but can
+# still answer --offline.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+# One sleep serves every expiry check of a case: the whole suite stays fast.
+
+test_expiry() {
+  make_tool mytool
+  # Three ways to give a TTL: --ttl, IPFSACC_TTL, run --ttl.
+  transparent a1 --ttl 1s gh pr list -R o/r
+  IPFSACC_TTL=1s transparent b1 vastai show instances
+  transparent c1 run --ttl 1s -- mytool status
+  # A long TTL on another entry: it must survive the sleep.
+  transparent d1 --ttl 1h gh repo view o/r
+  # Still fresh.
+  transparent a2 --ttl 1s gh pr list -R o/r
+  IPFSACC_TTL=1s transparent b2 vastai show instances
+  transparent c2 run --ttl 1s -- mytool status
+  expect_invocations "gh pr list" 1
+  expect_invocations "vastai show instances" 1
+  expect_invocations "mytool status" 1
+
+  sleep 2.1
+
+  run_direct direct gh pr list -R o/r
+  run_wrapped a3 -v --ttl 1s gh pr list -R o/r
+  expect_explain a3 MISS gh/pr-list expired
+  expect_same_file "$T/direct.out" "$T/a3.out"
+  expect_invocations "gh pr list" 2
+  IPFSACC_TTL=1s transparent b3 vastai show instances
+  expect_invocations "vastai show instances" 2
+  transparent c3 run --ttl 1s -- mytool status
+  expect_invocations "mytool status" 2
+  # The new entries are fresh again.
+  transparent a4 --ttl 1s gh pr list -R o/r
+  expect_invocations "gh pr list" 2
+  # The 1 h entry is still a hit.
+  run_wrapped d2 -v --ttl 1h gh repo view o/r
+  expect_explain d2 HIT
+  expect_invocations "gh repo view" 1
+}
+
+test_offline_serves_expired() {
+  FAKE_MARK=old transparent a --ttl 1s gh pr list -R o/r
+  FAKE_MARK=old transparent b --ttl 1s hf models info gpt2
+  sleep 2.1
+  # Expired, but --offline answers from it without running the tool.
+  FAKE_MARK=new run_wrapped off --offline --ttl 1s gh pr list -R o/r
+  expect_rc 0
+  expect_same_file "$T/a.wrapped.out" "$T/off.out" "stdout of the expired entry"
+  expect_same_file "$T/a.wrapped.err" "$T/off.err" "stderr of the expired entry"
+  expect_invocations "gh pr list" 1
+  FAKE_MARK=new run_wrapped off2 --offline hf models info gpt2
+  expect_rc 0
+  expect_file_contains "$T/off2.out" "mark: old"
+  expect_invocations "hf models info" 1
+  # Online, the expired entry is replaced.
+  FAKE_MARK=new run_wrapped on --ttl 1s gh pr list -R o/r
+  expect_file_contains "$T/on.out" "mark: new"
+  expect_invocations "gh pr list" 2
+}
+
+test_invalid_ttl() {
+  # A TTL that is not a duration is a usage error, not a silent default.
+  run_wrapped bad --ttl soon gh pr list -R o/r
+  expect_ne 0 "$rc" "exit status for --ttl soon"
+  if [[ ! -s $T/bad.err ]]; then fail "no message for --ttl soon"; fi
+  expect_invocations "gh pr list" 0
+}
+
+test_ttl_units() {
+  # Every unit the documentation names is accepted.
+  local d
+  for d in 30s 5m 1h 7d; do
+    transparent "u$d" --ttl "$d" gh pr list -R "o/r$d"
+    expect_rc 0
+  done
+  expect_invocations "gh pr list" 4
+}
+
+run_tests
