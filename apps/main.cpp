@@ -32,6 +32,34 @@ std::optional<util::Millis> parse_ttl_option(const std::string& text) {
   return *ttl;
 }
 
+// ipfsacc's own commands, one file each, registered here.
+struct CommandEntry {
+  std::string_view name;
+  app::Command (*setup)(CLI::App&);
+};
+const CommandEntry kCommands[] = {
+  {"stats", app::setup_stats},
+};
+
+// The first word that is not an option of ipfsacc itself: a tool, "run" or
+// one of our commands. "-h" counts as a command: help lists them all.
+std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      return "--help";
+    }
+    if (arg == "--ttl") {
+      ++i;
+      continue;
+    }
+    if (!arg.starts_with("-")) {
+      return std::string(arg);
+    }
+  }
+  return {};
+}
+
 int unknown_command(const std::string& name,
                     const std::vector<std::string_view>& subcommands) {
   std::vector<std::string_view> candidates = subcommands;
@@ -90,20 +118,29 @@ int main(int argc, char** argv) {
                options.cache_failures,
                "cache non-zero exits too");
 
-  auto* run = app.add_subcommand("run", "cache any command: run [OPTIONS] -- COMMAND...");
-  run->prefix_command();
+  // The hit path pays only for what it parses: subcommands and their options
+  // are set up only when the call is one of them (or asks for help).
+  std::string word = first_word(argc, argv);
+  bool all = word == "--help" || word.empty();
+  CLI::App* run = nullptr;
   std::string run_ttl;
-  run->add_option("--ttl", run_ttl, "keep the answer this long");
-  run->add_option("--key-env", options.key_env, "put this variable's value in the key")
-    ->allow_extra_args(false);
-  run->add_flag("--key-cwd", options.key_cwd, "put the working directory in the key");
-  run->add_flag("--no-stdin", options.no_stdin, "leave stdin to the command, not in the key");
-  run->add_flag("--cache-failures", options.cache_failures, "cache non-zero exits too");
+  if (all || word == "run") {
+    run = app.add_subcommand("run", "cache any command: run [OPTIONS] -- COMMAND...");
+    run->prefix_command();
+    run->add_option("--ttl", run_ttl, "keep the answer this long");
+    run->add_option("--key-env", options.key_env, "put this variable's value in the key")
+      ->allow_extra_args(false);
+    run->add_flag("--key-cwd", options.key_cwd, "put the working directory in the key");
+    run->add_flag("--no-stdin", options.no_stdin, "leave stdin to the command, not in the key");
+    run->add_flag("--cache-failures", options.cache_failures, "cache non-zero exits too");
+  }
 
-  // ipfsacc's own commands, one file each.
-  const app::Command commands[] = {
-    app::setup_stats(app),
-  };
+  std::vector<app::Command> commands;
+  for (const auto& entry : kCommands) {
+    if (all || word == entry.name) {
+      commands.push_back(entry.setup(app));
+    }
+  }
 
   try {
     app.parse(argc, argv);
@@ -135,7 +172,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (run->parsed()) {
+  if (run && run->parsed()) {
     // CLI11 hands what follows "--" to the parent app.
     auto command = run->remaining();
     if (command.empty()) {
@@ -173,8 +210,8 @@ int main(int argc, char** argv) {
   auto policy = find_policy(tool);
   if (!policy) {
     std::vector<std::string_view> names{"run"};
-    for (const auto& command : commands) {
-      names.push_back(command.app->get_name());
+    for (const auto& entry : kCommands) {
+      names.push_back(entry.name);
     }
     return unknown_command(tool, names);
   }

@@ -1,5 +1,9 @@
 #include "core/cid.hpp"
 
+#include <cstring>
+
+#include "util/sha256_hw.hpp"
+
 namespace ipfsacc {
 
 namespace {
@@ -8,12 +12,16 @@ namespace {
 constexpr uint8_t kCidPrefix[] = {0x01, 0x55, 0x12, 0x20};
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
+bool g_hardware_allowed = true;
+
 } // namespace
 
+void Sha256::use_hardware(bool enabled) { g_hardware_allowed = enabled; }
+
 Digest sha256(std::span<const uint8_t> data) {
-  Digest digest;
-  crypto_hash_sha256(digest.data(), data.data(), data.size());
-  return digest;
+  Sha256 h;
+  h.update(data.data(), data.size());
+  return h.finish();
 }
 
 Digest sha256(std::string_view data) {
@@ -21,16 +29,72 @@ Digest sha256(std::string_view data) {
                           data.size()));
 }
 
-Sha256::Sha256() { crypto_hash_sha256_init(&state_); }
+Sha256::Sha256()
+  : hardware_(g_hardware_allowed && util::sha256_hw_available()) {
+  if (!hardware_) {
+    crypto_hash_sha256_init(&sodium_);
+    return;
+  }
+  static const uint32_t initial[8] = {0x6a09e667,
+                                      0xbb67ae85,
+                                      0x3c6ef372,
+                                      0xa54ff53a,
+                                      0x510e527f,
+                                      0x9b05688c,
+                                      0x1f83d9ab,
+                                      0x5be0cd19};
+  std::memcpy(state_, initial, sizeof(state_));
+}
 
 void Sha256::update(const void* data, size_t size) {
-  crypto_hash_sha256_update(
-    &state_, static_cast<const unsigned char*>(data), size);
+  auto p = static_cast<const uint8_t*>(data);
+  if (!hardware_) {
+    crypto_hash_sha256_update(&sodium_, p, size);
+    return;
+  }
+  total_ += size;
+  if (buffered_ > 0) {
+    size_t take = std::min(size, sizeof(buffer_) - buffered_);
+    std::memcpy(buffer_ + buffered_, p, take);
+    buffered_ += take;
+    p += take;
+    size -= take;
+    if (buffered_ < sizeof(buffer_)) {
+      return;
+    }
+    util::sha256_hw_blocks(state_, buffer_, 1);
+    buffered_ = 0;
+  }
+  if (size >= 64) {
+    util::sha256_hw_blocks(state_, p, size / 64);
+    p += size / 64 * 64;
+    size %= 64;
+  }
+  std::memcpy(buffer_, p, size);
+  buffered_ = size;
 }
 
 Digest Sha256::finish() {
   Digest digest;
-  crypto_hash_sha256_final(&state_, digest.data());
+  if (!hardware_) {
+    crypto_hash_sha256_final(&sodium_, digest.data());
+    return digest;
+  }
+  uint64_t bits = total_ * 8;
+  uint8_t pad[72] = {0x80};
+  size_t pad_size = (buffered_ < 56 ? 56 : 120) - buffered_;
+  for (int i = 0; i < 8; ++i) {
+    pad[pad_size + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  }
+  uint64_t saved = total_;
+  update(pad, pad_size + 8);
+  total_ = saved;
+  for (int i = 0; i < 8; ++i) {
+    digest[4 * i] = static_cast<uint8_t>(state_[i] >> 24);
+    digest[4 * i + 1] = static_cast<uint8_t>(state_[i] >> 16);
+    digest[4 * i + 2] = static_cast<uint8_t>(state_[i] >> 8);
+    digest[4 * i + 3] = static_cast<uint8_t>(state_[i]);
+  }
   return digest;
 }
 

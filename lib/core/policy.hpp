@@ -26,10 +26,14 @@ public:
   // The first capture group of the first match, or nullopt.
   std::optional<std::string> capture(std::string_view text) const;
 
+  // True once a use found the pattern invalid.
+  bool invalid() const { return invalid_; }
+
 private:
-  const std::regex& get() const;
+  const std::regex* get() const;
   std::string pattern_;
   mutable std::shared_ptr<std::regex> regex_;
+  mutable bool invalid_ = false;
 };
 
 // A cacheable operation of a tool (see wrappers/README.md).
@@ -89,9 +93,26 @@ struct ToolPolicy {
   std::vector<Invalidation> invalidate;
 };
 
-// Parses a rule file. Returns "FILE:LINE: message" on any problem.
-std::expected<ToolPolicy, std::string> parse_policy(std::string_view text,
-                                                    std::string_view origin);
+enum class Validate { no, yes };
+
+// Parses a rule file. Returns "FILE:LINE: message" on any problem. With
+// Validate::yes regexes are compiled too (slow; the build and doctor do it).
+std::expected<ToolPolicy, std::string>
+parse_policy(std::string_view text,
+             std::string_view origin,
+             Validate validate = Validate::no);
+
+// C++ code for a function that builds the same ToolPolicy: the build turns
+// the built-in rule files into code with it, so a call parses no JSON.
+std::string policy_to_cpp(const ToolPolicy& policy, std::string_view function);
+
+// A built-in rule file, compiled in.
+struct BuiltinPolicy {
+  std::string_view file;     // "gh.json"
+  std::string_view binaries; // " gh " (space-separated, padded)
+  ToolPolicy (*build)();
+};
+std::span<const BuiltinPolicy> builtin_policies();
 
 // Finds and parses the rule file of the tool invoked as name (a binary name
 // such as "gh" or "huggingface-cli"): the user's wrappers/ directory first,

@@ -25,7 +25,7 @@ test_miss_then_hit_huggingface_cli() { miss_then_hit huggingface-cli models info
 test_miss_then_hit_vastai() { miss_then_hit vastai show instances; }
 test_miss_then_hit_claude() { miss_then_hit claude -p "Say hello"; }
 test_miss_then_hit_gemini() { miss_then_hit gemini -p "Say hello"; }
-test_miss_then_hit_groq() { miss_then_hit groq -p "Say hello"; }
+test_miss_then_hit_groq() { miss_then_hit groq --temperature 0 "Say hello"; }
 
 test_different_args_different_entries() {
   transparent a gh pr list -R o/r
@@ -110,7 +110,7 @@ test_interleaving_replayed() {
   transparent second vastai show instances
   expect_invocations "vastai show instances" 1
   # One stream: the order of stdout and stderr lines is the original one.
-  FAKE_LOG= capture_combined direct vastai show instances
+  FAKE_LOG='' capture_combined direct vastai show instances
   capture_combined hit ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/hit.all" "combined stdout+stderr (hit)"
   expect_invocations "vastai show instances" 1
@@ -119,7 +119,7 @@ test_interleaving_replayed() {
 
 test_interleaving_on_miss() {
   export FAKE_INTERLEAVE=1
-  FAKE_LOG= capture_combined direct vastai show instances
+  FAKE_LOG='' capture_combined direct vastai show instances
   capture_combined miss ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/miss.all" "combined stdout+stderr (miss)"
   capture_combined hit ipfsacc vastai show instances

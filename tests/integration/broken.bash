@@ -35,7 +35,7 @@ survives() {
     shift
   done
   shift
-  FAKE_LOG= capture "$label.direct" "${runner[@]}" "$@"
+  FAKE_LOG='' capture "$label.direct" "${runner[@]}" "$@"
   capture "$label.wrapped" timeout --foreground -k 5 "$TEST_CALL_TIMEOUT" \
     "${runner[@]}" "$IPFSACC_BIN" "$@"
   expect_same_file "$T/$label.direct.out" "$T/$label.wrapped.out" "stdout"
@@ -247,7 +247,7 @@ test_disk_full() {
   # beyond it fail with EFBIG as they would with ENOSPC. The tool's output
   # (larger than the limit) must still come through whole.
   export FAKE_SIZE=600000
-  FAKE_LOG= gh api repos/o/r/contents/big >"$T/direct.out" 2>"$T/direct.err"
+  FAKE_LOG='' gh api repos/o/r/contents/big >"$T/direct.out" 2>"$T/direct.err"
   (
     trap '' XFSZ
     ulimit -f 200
@@ -283,7 +283,7 @@ test_stopped_process_does_not_block_others() {
   kill -CONT "$pid"
   wait "$pid"
   expect_eq 0 $? "exit status of the stopped and resumed call"
-  FAKE_LOG= gh pr list -R o/slow >"$T/slow.direct" 2>&1
+  FAKE_LOG='' gh pr list -R o/slow >"$T/slow.direct" 2>&1
   expect_same_file "$T/slow.direct" "$T/slow.out" "output of the resumed call"
 }
 

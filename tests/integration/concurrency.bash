@@ -27,7 +27,7 @@ test_concurrent_mixed_keys() {
   # every key's tool runs exactly once, every answer is right.
   local k
   for k in $(seq 0 9); do
-    FAKE_LOG= gh repo view "o/k$k" >"$T/exp$k" 2>&1
+    FAKE_LOG='' gh repo view "o/k$k" >"$T/exp$k" 2>&1
   done
   export FAKE_SLEEP=0.2
   local j pids=()
@@ -87,7 +87,7 @@ test_kill9_during_200_writes() {
   local n=200
   # Round 1: kill everything (ipfsacc processes and their tools) with
   # SIGKILL once about 20 calls have run, i.e. in the middle of the writes.
-  start_writers $n
+  start_writers "$n"
   wait_invocations "gh repo view" 20
   kill -KILL -- "-$WRITERS" 2>/dev/null
   wait "$WRITERS" 2>/dev/null
@@ -101,7 +101,7 @@ test_kill9_during_200_writes() {
   e1=$(json_get "$T/stats.json" entries)
   expect_match "$e1" '^[0-9]+$' "entries after the first kill"
   # Round 2: again, later, on the same cache.
-  start_writers $n
+  start_writers "$n"
   wait_invocations "gh repo view" $((after1 + 40))
   kill -KILL -- "-$WRITERS" 2>/dev/null
   wait "$WRITERS" 2>/dev/null
@@ -130,7 +130,7 @@ test_kill9_during_200_writes() {
   : >"$FAKE_LOG"
   local i hits=0 line
   for ((i = 1; i <= n; i++)); do
-    FAKE_LOG= gh repo view "o/r$i" >"$T/exp.out" 2>"$T/exp.err"
+    FAKE_LOG='' gh repo view "o/r$i" >"$T/exp.out" 2>"$T/exp.err"
     ipfsacc -v gh repo view "o/r$i" >"$T/got.out" 2>"$T/got.err"
     rc=$?
     expect_eq 0 "$rc" "exit status of call $i"
@@ -171,7 +171,7 @@ test_kill9_during_large_writes() {
   stats_json
   # Every answer is right afterwards, from the cache or a new run.
   for i in $(seq 1 40); do
-    FAKE_LOG= gh api "repos/o/r/contents/f$i" >"$T/exp.out" 2>&1
+    FAKE_LOG='' gh api "repos/o/r/contents/f$i" >"$T/exp.out" 2>&1
     ipfsacc gh api "repos/o/r/contents/f$i" >"$T/got.out" 2>&1
     expect_same_file "$T/exp.out" "$T/got.out" "answer $i"
   done

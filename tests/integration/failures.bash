@@ -55,9 +55,9 @@ test_killed_by_signal_not_cached() {
   local sig
   for sig in TERM KILL USR1; do
     FAKE_SIGNAL=$sig transparent "s$sig" gh pr list -R "o/$sig"
-    expect_rc $((128 + $(kill -l $sig)))
+    expect_rc $((128 + $(kill -l "$sig")))
     FAKE_SIGNAL=$sig transparent "t$sig" gh pr list -R "o/$sig"
-    expect_rc $((128 + $(kill -l $sig)))
+    expect_rc $((128 + $(kill -l "$sig")))
   done
   expect_invocations "gh pr list" 6
   # A normal run afterwards is a miss, then a hit.

@@ -203,19 +203,33 @@ expect_rc() {
 # ---------------------------------------------------------------------------
 # Running things.
 
-# ipfsacc ARGS...: the binary under test, bounded in time so that a hang
-# fails the case instead of the whole run. --foreground keeps it in the
-# caller's process group and the exit status of a killed child is re-raised,
-# so the status is what a shell would report for the binary itself.
+# BOUNDED CMD...: CMD bounded in time, so that a hang fails the case instead
+# of the whole run. --foreground keeps CMD in the caller's process group, and
+# timeout re-raises the signal that killed CMD, so the exit status is what a
+# shell would report for CMD itself. A script, not a function: bash reports
+# "Terminated" for a child killed by a signal on its own stderr, which inside
+# a function called with 2>FILE would land in FILE.
+BOUNDED=$SUITE_TMP/bounded
+cat >"$BOUNDED" <<EOF
+#!/bin/sh
+exec timeout --foreground -k 5 $TEST_CALL_TIMEOUT "\$@"
+EOF
+chmod 755 "$BOUNDED"
+
+# ipfsacc ARGS...: the binary under test, bounded in time.
 ipfsacc() {
-  timeout --foreground -k 5 "$TEST_CALL_TIMEOUT" "$IPFSACC_BIN" "$@"
+  "$BOUNDED" "$IPFSACC_BIN" "$@"
 }
 
 # capture NAME CMD...: run CMD with stdout to $T/NAME.out, stderr to
 # $T/NAME.err; its exit status goes to $T/NAME.rc and the variable rc.
+# CMD may be the function ipfsacc.
 capture() {
   local name=$1
   shift
+  if [[ $1 == ipfsacc ]]; then
+    set -- "$BOUNDED" "$IPFSACC_BIN" "${@:2}"
+  fi
   "$@" >"$T/$name.out" 2>"$T/$name.err"
   rc=$?
   echo "$rc" >"$T/$name.rc"
@@ -226,6 +240,9 @@ capture() {
 capture_combined() {
   local name=$1
   shift
+  if [[ $1 == ipfsacc ]]; then
+    set -- "$BOUNDED" "$IPFSACC_BIN" "${@:2}"
+  fi
   "$@" >"$T/$name.all" 2>&1
   rc=$?
   echo "$rc" >"$T/$name.rc"
@@ -236,7 +253,7 @@ capture_combined() {
 run_direct() {
   local name=$1
   shift
-  FAKE_LOG= capture "$name" "$@"
+  FAKE_LOG='' capture "$name" "$@"
 }
 
 # run_wrapped NAME [IPFSACC OPTIONS] CMD...: the same through ipfsacc.

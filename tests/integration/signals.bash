@@ -69,6 +69,19 @@ test_killed_run_is_not_cached() {
 }
 
 test_signal_on_a_pass_through_call() {
+  # A call no rule matches (ipfsacc may simply exec the tool).
+  export FAKE_SLEEP=30
+  local sig
+  for sig in TERM INT HUP; do
+    : >"$FAKE_LOG"
+    send_signal "$sig" pid "gh browse $sig" gh browse "$sig"
+    expect_forwarded "$sig" gh
+  done
+}
+
+test_signal_on_a_write() {
+  # A write runs as a child (ipfsacc invalidates after it): the signal must
+  # still reach it, not leave it running on its own.
   export FAKE_SLEEP=30
   local sig
   for sig in TERM INT HUP; do
@@ -76,6 +89,9 @@ test_signal_on_a_pass_through_call() {
     send_signal "$sig" pid "gh pr create -R o/r --title $sig" gh pr create -R o/r --title "$sig"
     expect_forwarded "$sig" gh
   done
+  : >"$FAKE_LOG"
+  send_signal TERM pid "code --install-extension x" code --install-extension x
+  expect_forwarded TERM code
 }
 
 test_signal_on_run() {
@@ -128,7 +144,7 @@ test_graceful_shutdown_exit_code() {
   cat >"$T/bin/graceful" <<'EOF'
 #!/bin/bash
 trap 'echo "# graceful got SIGTERM" >>"$FAKE_LOG"; kill $s; echo bye; exit 0' TERM
-echo "graceful $*" >>"$FAKE_LOG"
+echo "graceful${*:+ $*}" >>"$FAKE_LOG"
 sleep 30 >/dev/null 2>&1 &
 s=$!
 wait $s

@@ -27,7 +27,7 @@ piped_transparent() {
     opts+=("$1")
     shift
   fi
-  printf '%s' "$text" | FAKE_LOG= capture "$label.direct" "$@"
+  printf '%s' "$text" | FAKE_LOG='' capture "$label.direct" "$@"
   printf '%s' "$text" | capture "$label.wrapped" ipfsacc "${opts[@]}" "$@"
   expect_same "$label.direct" "$label.wrapped"
 }
@@ -53,6 +53,22 @@ test_gemini_prompt_on_stdin() {
   expect_invocations "gemini -p" 2
 }
 
+test_groq_prompt_from_stdin() {
+  piped_transparent a "Why is the sky blue?" groq --temperature 0 -
+  piped_transparent b "Why is the sky blue?" groq --temperature 0 -
+  expect_invocations "groq --temperature 0 -" 1
+  piped_transparent c "Why is grass green?" groq --temperature 0 -
+  expect_invocations "groq --temperature 0 -" 2
+  # Without "-" groq does not read stdin, and ipfsacc leaves it alone.
+  printf 'q1\nq2\n' >"$T/qs"
+  local q n=0
+  while read -r q; do
+    ipfsacc groq "$q" >/dev/null
+    n=$((n + 1))
+  done <"$T/qs"
+  expect_eq 2 "$n" "iterations of the groq loop"
+}
+
 test_empty_stdin_differs_from_some() {
   piped_transparent a "" claude -p "Hi"
   piped_transparent b "x" claude -p "Hi"
@@ -64,7 +80,7 @@ test_large_stdin() {
   # More than a pipe buffer: ipfsacc must read it all and still feed it to
   # the tool without deadlocking.
   seq 1 200000 >"$T/big.txt"
-  FAKE_LOG= capture direct claude -p "Count" <"$T/big.txt"
+  FAKE_LOG='' capture direct claude -p "Count" <"$T/big.txt"
   cat "$T/big.txt" | capture w1 ipfsacc claude -p "Count"
   expect_same direct w1
   cat "$T/big.txt" | capture w2 ipfsacc claude -p "Count"
@@ -76,10 +92,10 @@ test_large_stdin() {
 test_stdin_from_file_is_keyed_too() {
   printf 'one' >"$T/in1"
   printf 'two' >"$T/in2"
-  FAKE_LOG= capture d1 claude -p "Go" <"$T/in1"
+  FAKE_LOG='' capture d1 claude -p "Go" <"$T/in1"
   capture w1 ipfsacc claude -p "Go" <"$T/in1"
   expect_same d1 w1
-  FAKE_LOG= capture d2 claude -p "Go" <"$T/in2"
+  FAKE_LOG='' capture d2 claude -p "Go" <"$T/in2"
   capture w2 ipfsacc claude -p "Go" <"$T/in2"
   expect_same d2 w2
   expect_invocations "claude -p" 2
@@ -105,7 +121,7 @@ test_gh_leaves_stdin_alone() {
   printf 'o/a\no/b\no/c\n' >"$T/list"
   local r
   while read -r r; do
-    FAKE_LOG= gh repo view "$r"
+    FAKE_LOG='' gh repo view "$r"
   done <"$T/list" >"$T/direct.out" 2>&1
   while read -r r; do
     ipfsacc gh repo view "$r"
@@ -130,7 +146,7 @@ test_gh_leaves_stdin_alone() {
 test_stdin_untouched_for_a_tool_that_reads_it_itself() {
   # A call that is not cached (a write) gets the whole stdin.
   printf 'body from stdin\n' >"$T/body"
-  FAKE_STDIN=1 FAKE_LOG= capture d gh pr create -R o/r --title t --body-file - <"$T/body"
+  FAKE_STDIN=1 FAKE_LOG='' capture d gh pr create -R o/r --title t --body-file - <"$T/body"
   FAKE_STDIN=1 capture w ipfsacc gh pr create -R o/r --title t --body-file - <"$T/body"
   expect_same d w
   expect_file_contains "$T/w.out" "bytes=16"

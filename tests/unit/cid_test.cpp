@@ -40,3 +40,30 @@ TEST_CASE("incremental hashing equals one-shot") {
   h.update("world\n", 6);
   CHECK(h.finish() == sha256("hello world\n"));
 }
+
+TEST_CASE("hardware sha256 equals libsodium for every length and split") {
+  std::string data;
+  uint32_t x = 12345;
+  for (int i = 0; i < 5000; ++i) {
+    x = x * 1103515245 + 12345;
+    data += static_cast<char>(x >> 16);
+  }
+  for (size_t len : {0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 4999}) {
+    std::string_view part(data.data(), len);
+    Digest reference;
+    crypto_hash_sha256(reference.data(),
+                       reinterpret_cast<const unsigned char*>(part.data()),
+                       part.size());
+    CAPTURE(len);
+    CHECK(sha256(part) == reference);
+    // In odd-sized pieces, crossing block boundaries.
+    Sha256 h;
+    for (size_t i = 0; i < len; i += 37) {
+      h.update(part.data() + i, std::min<size_t>(37, len - i));
+    }
+    CHECK(h.finish() == reference);
+    Sha256::use_hardware(false);
+    CHECK(sha256(part) == reference);
+    Sha256::use_hardware(true);
+  }
+}

@@ -1,0 +1,61 @@
+// Build tool: compiles the rule files in wrappers/ into C++ (see
+// policy_to_cpp), so that a call of ipfsacc parses no JSON and compiles no
+// regex it does not use. A rule file that does not parse or holds an invalid
+// regex fails the build with its file and line.
+//
+//   rulegen OUT.cpp wrappers/a.json wrappers/b.json ...
+
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "core/policy.hpp"
+#include "util/fs.hpp"
+
+int main(int argc, char** argv) {
+  using namespace ipfsacc;
+  if (argc < 2) {
+    fmt::print(stderr, "usage: rulegen OUT.cpp FILE.json...\n");
+    return 2;
+  }
+  std::string code =
+    "// Generated from wrappers/*.json by rulegen. Do not edit.\n"
+    "#include \"core/policy.hpp\"\n\nnamespace ipfsacc {\n\nnamespace {\n\n";
+  std::string table;
+  for (int i = 2; i < argc; ++i) {
+    std::filesystem::path path = argv[i];
+    auto text = util::read_file(path);
+    if (!text) {
+      fmt::print(stderr, "rulegen: {}\n", text.error());
+      return 1;
+    }
+    auto origin = "wrappers/" + path.filename().string();
+    auto policy = parse_policy(*text, origin, Validate::yes);
+    if (!policy) {
+      fmt::print(stderr, "{}\n", policy.error());
+      return 1;
+    }
+    std::string function = fmt::format("build_{}", i - 2);
+    code += policy_to_cpp(*policy, function) + "\n";
+    std::string binaries = " ";
+    for (const auto& b : policy->binaries) {
+      binaries += b + " ";
+    }
+    table += fmt::format("    {{\"{}\", \"{}\", {}}},\n",
+                         path.filename().string(),
+                         binaries,
+                         function);
+  }
+  code += "} // namespace\n\nstd::span<const BuiltinPolicy> builtin_policies() {\n"
+          "  static const BuiltinPolicy policies[] = {\n" +
+          table +
+          "    {\"\", \"\", nullptr},\n  };\n"
+          "  return std::span(policies, std::size(policies) - 1);\n}\n\n"
+          "} // namespace ipfsacc\n";
+  auto written = util::write_file_atomic(argv[1], code, 0644);
+  if (!written) {
+    fmt::print(stderr, "rulegen: {}\n", written.error());
+    return 1;
+  }
+  return 0;
+}
