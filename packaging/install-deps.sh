@@ -7,7 +7,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
-  doctest-dev
+  libpcre2-dev doctest-dev
 )
 test_packages=(
   git bsdutils util-linux procps lmdb-utils

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/cid.hpp"
+#include "core/context.hpp"
 #include "core/policy.hpp"
 #include "core/request.hpp"
 #include "exec/runner.hpp"
@@ -238,23 +239,17 @@ void Call::run_invalidating(const Match& match) {
   // Interactive writes (gh pr create asks questions) keep our terminal:
   // nothing is captured, the tool's stdio are simply inherited.
   std::fflush(stderr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    exec::exec_tool(path_, child_argv());
-    ::_exit(exec::report_spawn_failure(name_, errno));
-  }
-  int status = 0;
-  if (pid > 0) {
-    // Signals from the terminal reach the child directly; we wait for it.
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  } else {
-    std::exit(exec::report_spawn_failure(name_, errno));
+  exec::RunOptions run;
+  run.path = path_;
+  run.argv = child_argv();
+  run.inherit_stdio = true;
+  run.record = false;
+  auto result = exec::run(run);
+  if (!result.started) {
+    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   drop();
-  exec::exit_like(status);
+  exec::exit_like(result.wait_status);
 }
 
 util::Millis Call::ttl() const {
@@ -344,17 +339,17 @@ std::optional<int> Call::try_replay(const Digest& key,
       reason = "corrupt";
       return;
     }
-    explain(fmt::format("HIT {}/{} {} (age {}, {})",
+    explain(fmt::format("HIT {} rule={}/{} age={} {}",
+                        key_cid_,
                         policy_.tool,
                         operation(),
-                        key_cid_,
                         util::format_duration(util::Millis(now - entry->created_ms)),
                         entry->expires_ms > now
-                          ? "expires in " + util::format_duration(util::Millis(
+                          ? "expires_in=" + util::format_duration(util::Millis(
                                               entry->expires_ms - now))
-                          : "expired " + util::format_duration(util::Millis(
+                          : "expired=" + util::format_duration(util::Millis(
                                            now - entry->expires_ms)) +
-                              " ago, --offline"));
+                              " (--offline)"));
     std::fflush(stderr);
     size_t out_pos = 0;
     size_t err_pos = 0;
@@ -415,7 +410,7 @@ void Call::finish_writes(
 
 void Call::miss(const Digest& key, std::string_view reason) {
   explain(fmt::format(
-    "MISS {}/{} {} reason={}", policy_.tool, operation(), key_cid_, reason));
+    "MISS {} rule={}/{} reason={}", key_cid_, policy_.tool, operation(), reason));
   std::fflush(stderr);
 
   exec::RunOptions run;
@@ -502,6 +497,14 @@ void Call::run() {
   // 2. What is this call? Not cacheable: straight through.
   bool stdin_tty = ::isatty(STDIN_FILENO) == 1;
   Match match = match_call(policy_, args_, stdin_tty);
+  if (options_.offline && match.kind != Match::Kind::cache) {
+    // --offline answers from the cache or not at all: never runs a tool.
+    fmt::print(stderr,
+               "ipfsacc: --offline: {} is not a cacheable call ({})\n",
+               util::join_args(child_argv()),
+               match.why);
+    std::exit(kOfflineMissExit);
+  }
   if (match.kind == Match::Kind::invalidate) {
     run_invalidating(match);
   }
@@ -509,6 +512,17 @@ void Call::run() {
     pass_through(match.why);
   }
   rule_ = match.rule;
+
+  // An agent reads the working directory; outside a repository there is no
+  // cheap way to know its files changed, so such a call is not cached.
+  if (std::find(rule_->context.begin(), rule_->context.end(), "git_state") !=
+        rule_->context.end() &&
+      context_applies(*rule_, args_) && !find_repo_root(current_dir())) {
+    pass_through(fmt::format("{}/{} reads the working directory, which is "
+                             "not in a git repository",
+                             policy_.tool,
+                             rule_->id));
+  }
 
   // 3. Open the cache. Broken: one warning and the tool runs uncached.
   auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
@@ -526,8 +540,10 @@ void Call::run() {
       warn("could not read stdin completely; running without the cache");
       run_unrecorded(&stdin_->data);
     }
-    if (!rule_->deny_regex.empty() && stdin_->data.file.empty() &&
-        rule_->deny_regex.search(stdin_->data.memory)) {
+    // A spilled (very large) stdin is not searched: denied to be safe.
+    if (!rule_->deny_regex.empty() &&
+        (!stdin_->data.file.empty() ||
+         rule_->deny_regex.search(stdin_->data.memory))) {
       explain(fmt::format(
         "BYPASS {}/{} (stdin matches deny_regex)", policy_.tool, rule_->id));
       run_unrecorded(&stdin_->data);
@@ -538,6 +554,11 @@ void Call::run() {
   terminal_ = current_terminal();
   Request request;
   request.tool = policy_.tool;
+  // hf and huggingface-cli share rules but not every command: the name
+  // typed is part of the request when a tool has several.
+  if (policy_.binaries.size() > 1) {
+    request.binary = name_;
+  }
   request.argv = policy_.tool == "run" ? child_argv() : args_;
   request.policy = &policy_;
   request.rule = rule_;

@@ -102,30 +102,37 @@ std::vector<std::string> git_remotes(const fs::path& git_dir) {
     if (!section.starts_with("[remote \"")) {
       continue;
     }
-    if (!line.starts_with("url")) {
+    // `gh repo set-default` records its choice as gh-resolved.
+    bool url = line.starts_with("url");
+    if (!url && !line.starts_with("gh-resolved")) {
       continue;
     }
     auto eq = line.find('=');
     if (eq == std::string_view::npos) {
       continue;
     }
-    std::string_view url = line.substr(eq + 1);
-    while (!url.empty() && std::isspace(static_cast<unsigned char>(url[0]))) {
-      url.remove_prefix(1);
+    std::string_view value = line.substr(eq + 1);
+    while (!value.empty() &&
+           std::isspace(static_cast<unsigned char>(value[0]))) {
+      value.remove_prefix(1);
     }
-    while (!url.empty() &&
-           std::isspace(static_cast<unsigned char>(url.back()))) {
-      url.remove_suffix(1);
+    while (!value.empty() &&
+           std::isspace(static_cast<unsigned char>(value.back()))) {
+      value.remove_suffix(1);
     }
     auto name_start = section.find('"') + 1;
     auto name = section.substr(name_start, section.rfind('"') - name_start);
-    remotes.push_back(fmt::format("{}={}", name, url));
+    remotes.push_back(url ? fmt::format("{}={}", name, value)
+                          : fmt::format("{}.gh-resolved={}", name, value));
   }
   std::sort(remotes.begin(), remotes.end());
   return remotes;
 }
 
 std::string repo_slug(std::string_view url) {
+  if (url.find(".gh-resolved=") != std::string_view::npos) {
+    return {};
+  }
   if (auto eq = url.find('='); eq != std::string_view::npos &&
                                url.find("://") > eq && url.find('@') > eq) {
     url = url.substr(eq + 1); // "name=url" as git_remotes returns it

@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,25 +13,31 @@
 
 namespace ipfsacc {
 
-// A compiled regex, built the first time it is used: most calls never need
-// it, and building one costs more than a whole cache hit.
+// A Perl-compatible regex (PCRE2, on bytes), compiled the first time it is
+// used: most calls never need it. PCRE2 compiles in microseconds and matches
+// without deep recursion, so a 100 MB argument cannot crash the matcher.
 class LazyRegex {
 public:
   LazyRegex() = default;
   explicit LazyRegex(std::string pattern) : pattern_(std::move(pattern)) {}
   bool empty() const { return pattern_.empty(); }
   const std::string& pattern() const { return pattern_; }
+
+  // True when the pattern matches somewhere in text. An invalid pattern, or
+  // a match that exceeds PCRE2's work limit, also returns true: every use is
+  // a "deny" or "needs context" test, where true is the safe answer.
   bool search(std::string_view text) const;
+
   // The first capture group of the first match, or nullopt.
   std::optional<std::string> capture(std::string_view text) const;
 
-  // True once a use found the pattern invalid.
-  bool invalid() const { return invalid_; }
+  // Compiles the pattern; returns the error message when it is invalid.
+  std::optional<std::string> error() const;
 
 private:
-  const std::regex* get() const;
+  void* code() const;
   std::string pattern_;
-  mutable std::shared_ptr<std::regex> regex_;
+  mutable std::shared_ptr<void> code_;
   mutable bool invalid_ = false;
 };
 

@@ -5,35 +5,115 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "core/policy.hpp"
 
 namespace ipfsacc {
 
 using json = nlohmann::json;
 
+namespace {
+
+// Bounds the backtracking of one match (PCRE2's default is 10 million).
+constexpr uint32_t kMatchLimit = 1'000'000;
+
+} // namespace
+
+void* LazyRegex::code() const {
+  if (!code_ && !invalid_ && !pattern_.empty()) {
+    int error;
+    PCRE2_SIZE offset;
+    pcre2_code* compiled =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern_.data()),
+                    pattern_.size(),
+                    0,
+                    &error,
+                    &offset,
+                    nullptr);
+    if (!compiled) {
+      invalid_ = true;
+      return nullptr;
+    }
+    code_ = std::shared_ptr<void>(compiled, [](void* c) {
+      pcre2_code_free(static_cast<pcre2_code*>(c));
+    });
+  }
+  return code_.get();
+}
+
+std::optional<std::string> LazyRegex::error() const {
+  int error;
+  PCRE2_SIZE offset;
+  pcre2_code* compiled = pcre2_compile(
+    reinterpret_cast<PCRE2_SPTR>(pattern_.data()), pattern_.size(), 0, &error, &offset, nullptr);
+  if (compiled) {
+    pcre2_code_free(compiled);
+    return std::nullopt;
+  }
+  PCRE2_UCHAR message[256];
+  pcre2_get_error_message(error, message, sizeof(message));
+  return fmt::format("{} at offset {}", reinterpret_cast<const char*>(message), offset);
+}
+
+namespace {
+
+// Runs the regex; returns the match data (nullptr on no match) and whether
+// matching failed (invalid pattern or work limit).
+struct MatchResult {
+  std::shared_ptr<pcre2_match_data> data;
+  bool failed = false;
+};
+
+MatchResult run_match(pcre2_code* code, std::string_view text) {
+  MatchResult result;
+  if (!code) {
+    result.failed = true;
+    return result;
+  }
+  pcre2_match_data* data = pcre2_match_data_create_from_pattern(code, nullptr);
+  pcre2_match_context* context = pcre2_match_context_create(nullptr);
+  pcre2_set_match_limit(context, kMatchLimit);
+  int rc = pcre2_match(code,
+                       reinterpret_cast<PCRE2_SPTR>(text.data()),
+                       text.size(),
+                       0,
+                       0,
+                       data,
+                       context);
+  pcre2_match_context_free(context);
+  if (rc >= 0) {
+    result.data.reset(data, pcre2_match_data_free);
+    return result;
+  }
+  pcre2_match_data_free(data);
+  result.failed = rc != PCRE2_ERROR_NOMATCH;
+  return result;
+}
+
+} // namespace
+
 bool LazyRegex::search(std::string_view text) const {
-  const auto* re = pattern_.empty() ? nullptr : get();
-  return re && std::regex_search(text.begin(), text.end(), *re);
+  if (pattern_.empty()) {
+    return false;
+  }
+  auto result = run_match(static_cast<pcre2_code*>(code()), text);
+  return result.data || result.failed;
 }
 
 std::optional<std::string> LazyRegex::capture(std::string_view text) const {
-  std::match_results<std::string_view::const_iterator> m;
-  const auto* re = pattern_.empty() ? nullptr : get();
-  if (!re || !std::regex_search(text.begin(), text.end(), m, *re)) {
+  if (pattern_.empty()) {
     return std::nullopt;
   }
-  return m.size() > 1 ? m[1].str() : m[0].str();
-}
-
-const std::regex* LazyRegex::get() const {
-  if (!regex_ && !invalid_) {
-    try {
-      regex_ = std::make_shared<std::regex>(pattern_, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      invalid_ = true;
-    }
+  auto result = run_match(static_cast<pcre2_code*>(code()), text);
+  if (!result.data) {
+    return std::nullopt;
   }
-  return regex_.get();
+  PCRE2_SIZE* ov = pcre2_get_ovector_pointer(result.data.get());
+  uint32_t pairs = pcre2_get_ovector_count(result.data.get());
+  size_t group = pairs > 1 && ov[2] != PCRE2_UNSET ? 1 : 0;
+  return std::string(text.substr(ov[2 * group], ov[2 * group + 1] - ov[2 * group]));
 }
 
 namespace {
@@ -106,18 +186,16 @@ LazyRegex regex_field(const json& j,
                       std::string_view field,
                       const Context& ctx) {
   auto pattern = string_field(j, field, ctx);
-  // Compiling a std::regex costs more than a whole cache hit: only checked
-  // when asked (the build, `doctor`, the tests). A bad one found later makes
-  // its rule not match, so the call passes through.
+  // Only checked when asked (the build, the tests): a bad one found later
+  // counts as matching, which makes a deny deny, so the call passes through.
+  LazyRegex regex(pattern);
   if (ctx.validate) {
-    try {
-      std::regex check(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    if (auto error = regex.error()) {
       ctx.fail(fmt::format("\"{}\"", field),
-               fmt::format("'{}' is not a valid regex: {}", field, e.what()));
+               fmt::format("'{}' is not a valid regex: {}", field, *error));
     }
   }
-  return LazyRegex(pattern);
+  return regex;
 }
 
 std::map<std::string, std::vector<std::string>>

@@ -33,6 +33,9 @@ json env_value(const std::string& name) {
   return value ? text(value) : json(nullptr);
 }
 
+
+} // namespace
+
 bool context_applies(const Rule& rule, std::span<const std::string> args) {
   for (const auto& flag : rule.context_unless) {
     if (has_flag(args, flag)) {
@@ -46,8 +49,6 @@ bool context_applies(const Rule& rule, std::span<const std::string> args) {
   }
   return true;
 }
-
-} // namespace
 
 TerminalMode current_terminal() {
   TerminalMode mode;
@@ -68,6 +69,9 @@ std::string request_document(const Request& r) {
   json doc = json::object();
   doc["v"] = kSchemaVersion;
   doc["tool"] = r.tool;
+  if (!r.binary.empty()) {
+    doc["binary"] = r.binary;
+  }
   json argv = json::array();
   for (const auto& arg : r.argv) {
     argv.push_back(text(arg));

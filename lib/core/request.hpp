@@ -23,6 +23,7 @@ TerminalMode current_terminal();
 // account is a keyed hash of the token.
 struct Request {
   std::string tool;
+  std::string binary;            // the name typed, when a tool has several
   std::vector<std::string> argv; // after the tool name
   std::string account;           // "h:HEX", "name:NAME" or ""
   std::optional<Digest> stdin_digest;
@@ -44,6 +45,10 @@ std::optional<std::string> account_token(const ToolPolicy& policy);
 // "h:" + hex keyed BLAKE2b of the token under the cache's namespace key.
 std::string account_hash(std::string_view token,
                          std::span<const uint8_t> namespace_key);
+
+// Whether the rule's context (cwd, git state, remotes) applies to this call:
+// not when a context_unless flag is given, and only when context_when matches.
+bool context_applies(const Rule& rule, std::span<const std::string> args);
 
 // The scopes of a call (for gh: the repositories it is about), for tags.
 std::vector<std::string> call_scopes(const ToolPolicy& policy,

@@ -205,10 +205,13 @@ RunResult run(const RunOptions& options) {
     w = fds[1];
     return true;
   };
-  bool ok = options.stdout_pty ? open_pty(out_read, out_write)
-                               : make_pipe(out_read, out_write);
-  ok = ok && (options.stderr_pty ? open_pty(err_read, err_write)
-                                 : make_pipe(err_read, err_write));
+  bool ok = true;
+  if (!options.inherit_stdio) {
+    ok = options.stdout_pty ? open_pty(out_read, out_write)
+                            : make_pipe(out_read, out_write);
+    ok = ok && (options.stderr_pty ? open_pty(err_read, err_write)
+                                   : make_pipe(err_read, err_write));
+  }
   if (ok && options.stdin_data) {
     if (!options.stdin_data->file.empty()) {
       in_file =
@@ -229,8 +232,10 @@ RunResult run(const RunOptions& options) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_write, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_write, STDERR_FILENO);
+  if (!options.inherit_stdio) {
+    posix_spawn_file_actions_adddup2(&actions, out_write, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_write, STDERR_FILENO);
+  }
   if (in_read >= 0) {
     posix_spawn_file_actions_adddup2(&actions, in_read, STDIN_FILENO);
   } else if (in_file >= 0) {

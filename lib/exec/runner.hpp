@@ -50,6 +50,9 @@ struct RunOptions {
   bool record = true;
   // False: capture only, nothing is copied to our stdout/stderr.
   bool forward = true;
+  // True: the child gets our stdin, stdout and stderr as they are (a write
+  // that may be interactive); nothing is captured, signals still forwarded.
+  bool inherit_stdio = false;
   fs::path spill_dir; // where large outputs are spilled
 };
 

@@ -152,8 +152,10 @@ std::string find_executable(std::string_view name,
                             std::string_view search_path,
                             const fs::path& skip) {
   if (name.find('/') != std::string_view::npos) {
+    // As a shell does: a path is run as given; exec reports why it can't.
     std::string path(name);
-    return ::access(path.c_str(), X_OK) == 0 ? path : std::string();
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? path : std::string();
   }
   struct stat skip_st {};
   bool have_skip = !skip.empty() && ::stat(skip.c_str(), &skip_st) == 0;

@@ -23,8 +23,37 @@ test_miss_then_hit_code() { miss_then_hit code --list-extensions; }
 test_miss_then_hit_hf() { miss_then_hit hf models info gpt2; }
 test_miss_then_hit_huggingface_cli() { miss_then_hit huggingface-cli models info gpt2; }
 test_miss_then_hit_vastai() { miss_then_hit vastai show instances; }
-test_miss_then_hit_claude() { miss_then_hit claude -p "Say hello"; }
-test_miss_then_hit_gemini() { miss_then_hit gemini -p "Say hello"; }
+# Agents read the working directory: cached inside a git repository, whose
+# state is part of the key.
+test_miss_then_hit_claude() {
+  make_git_repo "$W"
+  miss_then_hit claude -p "Say hello"
+}
+test_miss_then_hit_gemini() {
+  make_git_repo "$W"
+  miss_then_hit gemini -p "Say hello"
+}
+# Outside a repository there is no cheap way to see the files change, so
+# the agent runs every time (and still answers the same).
+test_agents_outside_a_repository_pass_through() {
+  transparent a claude -p "Say hello"
+  transparent b claude -p "Say hello"
+  expect_invocations "claude -p" 2
+  transparent c gemini -p "Say hello"
+  transparent d gemini -p "Say hello"
+  expect_invocations "gemini -p" 2
+}
+# A changed file in the repository changes the key.
+test_agent_key_follows_the_working_tree() {
+  make_git_repo "$W"
+  echo one >"$W/notes.txt"
+  transparent a claude -p "Summarize notes.txt"
+  transparent b claude -p "Summarize notes.txt"
+  expect_invocations "claude -p" 1
+  echo two >"$W/notes.txt"
+  transparent c claude -p "Summarize notes.txt"
+  expect_invocations "claude -p" 2
+}
 test_miss_then_hit_groq() { miss_then_hit groq --temperature 0 "Say hello"; }
 
 test_different_args_different_entries() {
@@ -196,10 +225,17 @@ test_offline() {
   transparent a gh pr list -R o/r
   transparent b --offline gh pr list -R o/r
   expect_invocations "gh pr list" 1
-  # A call that is never cached cannot be answered offline either.
+}
+
+test_offline_does_not_run_a_write() {
+  # --offline answers only from the cache: a call that is never cached has
+  # no answer there, so it gets 75 too instead of reaching the network.
   run_wrapped write --offline gh pr create --title t --body b -R o/r
   expect_rc 75
   expect_invocations "gh pr create" 0
+  run_wrapped pass --offline gh browse -R o/r
+  expect_rc 75
+  expect_invocations "gh browse" 0
 }
 
 test_explain() {

@@ -24,7 +24,7 @@ test_expiry() {
 
   run_direct direct gh pr list -R o/r
   run_wrapped a3 -v --ttl 1s gh pr list -R o/r
-  expect_explain a3 MISS gh/pr-list expired
+  expect_explain a3 MISS "" expired
   expect_same_file "$T/direct.out" "$T/a3.out"
   expect_invocations "gh pr list" 2
   IPFSACC_TTL=1s transparent b3 vastai show instances

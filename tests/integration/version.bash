@@ -34,7 +34,7 @@ test_upgrade_is_a_new_key() {
   # The upgrade: another version string, another size and mtime.
   install_gh "2.40.1 (2024-01-15) upgraded" 1700000000
   run_wrapped b1 -v gh pr list -R o/r
-  expect_explain b1 MISS gh/pr-list new
+  expect_explain b1 MISS "" new
   expect_ne "$cid_a" "$CID" "key after the upgrade"
   local cid_b=$CID
   expect_invocations "gh pr list" 2
