@@ -174,6 +174,12 @@ std::string rule_mismatch(const Rule& rule, std::span<const std::string> args) {
       return fmt::format("{} {} is not cached", flag, *v);
     }
   }
+  if (!rule.require_regex.empty() &&
+      std::none_of(args.begin(), args.end(), [&](const auto& arg) {
+        return rule.require_regex.search(arg);
+      })) {
+    return "require_regex";
+  }
   if (!rule.deny_regex.empty()) {
     for (const auto& arg : args) {
       if (rule.deny_regex.search(arg)) {
@@ -194,7 +200,8 @@ Match match_call(const ToolPolicy& policy,
   for (const auto& rule : policy.rules) {
     auto reason = rule_mismatch(rule, args);
     if (!reason.empty()) {
-      if (reason != "command" && reason != "require_any") {
+      if (reason != "command" && reason != "require_any" &&
+        reason != "require_regex") {
         last_reason = fmt::format("{}/{}: {}", policy.tool, rule.id, reason);
       }
       continue;

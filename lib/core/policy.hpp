@@ -50,8 +50,10 @@ struct Rule {
   std::map<std::string, std::vector<std::string>> deny_values;
   std::map<std::string, std::vector<std::string>> allow_values;
   LazyRegex deny_regex;
+  LazyRegex require_regex;
   std::optional<util::Millis> ttl;
   std::vector<std::string> key_env;
+  std::vector<std::string> key_files;
   std::vector<std::string> context;
   std::vector<std::string> context_unless;
   LazyRegex context_when;
@@ -92,6 +94,7 @@ struct ToolPolicy {
   std::vector<std::string> version_args;
   std::vector<AccountSource> account;
   std::vector<std::string> key_env;
+  std::vector<std::string> key_files;
   std::vector<SecretMapping> secrets;
   std::vector<ScopeSource> scope;
   std::vector<Rule> rules;

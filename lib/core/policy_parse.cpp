@@ -238,8 +238,10 @@ Rule parse_rule(const json& j, Context& ctx) {
                 "deny_values",
                 "allow_values",
                 "deny_regex",
+                "require_regex",
                 "ttl",
                 "key_env",
+                "key_files",
                 "context",
                 "context_unless",
                 "context_when",
@@ -263,6 +265,10 @@ Rule parse_rule(const json& j, Context& ctx) {
       rule.allow_values = flag_values(value, key, ctx);
     } else if (key == "deny_regex") {
       rule.deny_regex = regex_field(value, key, ctx);
+    } else if (key == "require_regex") {
+      rule.require_regex = regex_field(value, key, ctx);
+    } else if (key == "key_files") {
+      rule.key_files = strings(value, key, ctx);
     } else if (key == "ttl") {
       auto ttl = util::parse_duration(string_field(value, key, ctx));
       if (!ttl) {
@@ -314,6 +320,7 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
                 "version",
                 "account",
                 "key_env",
+                "key_files",
                 "secrets",
                 "scope",
                 "rules",
@@ -362,6 +369,9 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
   }
   if (j.contains("key_env")) {
     p.key_env = strings(j["key_env"], "key_env", ctx);
+  }
+  if (j.contains("key_files")) {
+    p.key_files = strings(j["key_files"], "key_files", ctx);
   }
   if (j.contains("secrets")) {
     for (const auto& s : j["secrets"]) {
@@ -491,6 +501,7 @@ std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
   out += fmt::format("  p.binaries = {};\n", list(p.binaries));
   out += fmt::format("  p.version_args = {};\n", list(p.version_args));
   out += fmt::format("  p.key_env = {};\n", list(p.key_env));
+  out += fmt::format("  p.key_files = {};\n", list(p.key_files));
   for (const auto& a : p.account) {
     out += fmt::format("  p.account.push_back({{{}, {}, LazyRegex({})}});\n",
                        literal(a.env),
@@ -521,7 +532,10 @@ std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
     if (r.ttl) {
       out += fmt::format("    r.ttl = util::Millis({});\n", r.ttl->count());
     }
+    out += fmt::format("    r.require_regex = LazyRegex({});\n",
+                       literal(r.require_regex.pattern()));
     out += fmt::format("    r.key_env = {};\n", list(r.key_env));
+    out += fmt::format("    r.key_files = {};\n", list(r.key_files));
     out += fmt::format("    r.context = {};\n", list(r.context));
     out += fmt::format("    r.context_unless = {};\n", list(r.context_unless));
     out += fmt::format("    r.context_when = LazyRegex({});\n",

@@ -105,6 +105,36 @@ std::string request_document(const Request& r) {
   if (!env.empty()) {
     doc["env"] = std::move(env);
   }
+  // Settings files change answers without showing in argv or environment.
+  json files = json::object();
+  std::optional<std::filesystem::path> base;
+  auto add_files = [&](const std::vector<std::string>& paths) {
+    for (const auto& spec : paths) {
+      auto expanded = util::expand_path(spec);
+      if (expanded.empty()) {
+        continue;
+      }
+      std::filesystem::path path(expanded);
+      if (path.is_relative()) {
+        if (!base) {
+          auto cwd = current_dir();
+          base = find_repo_root(cwd).value_or(std::filesystem::path(cwd));
+        }
+        path = *base / path;
+      }
+      auto contents = util::read_file(path);
+      files[spec] = contents ? json(cid_string(sha256(*contents))) : json(nullptr);
+    }
+  };
+  if (r.policy) {
+    add_files(r.policy->key_files);
+  }
+  if (r.rule) {
+    add_files(r.rule->key_files);
+  }
+  if (!files.empty()) {
+    doc["files"] = std::move(files);
+  }
   if (r.rule && !r.rule->context.empty() &&
       context_applies(*r.rule, r.argv)) {
     json context = json::object();

@@ -43,6 +43,16 @@ test_agents_outside_a_repository_pass_through() {
   transparent d gemini -p "Say hello"
   expect_invocations "gemini -p" 2
 }
+# Settings files named by the rule (key_files) are part of the key.
+test_agent_settings_are_in_the_key() {
+  make_git_repo "$W"
+  transparent a claude -p "Say hello"
+  mkdir -p "$HOME/.claude"
+  echo '{"model": "opus"}' >"$HOME/.claude/settings.json"
+  transparent b claude -p "Say hello"
+  transparent c claude -p "Say hello"
+  expect_invocations "claude -p" 2
+}
 # A changed file in the repository changes the key.
 test_agent_key_follows_the_working_tree() {
   make_git_repo "$W"
