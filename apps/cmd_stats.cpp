@@ -1,12 +1,12 @@
 // ipfsacc stats: counters and sizes, as a table, JSON or Prometheus text.
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "commands.hpp"
 #include "stats/stats.hpp"
 #include "storage/store.hpp"
 #include "util/duration.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace ipfsacc::app {
 
@@ -83,14 +83,15 @@ json collect(storage::StoreReader& reader,
 
 void print_text(const json& doc) {
   auto row = [](std::string_view name, const json& j) {
-    fmt::print("{:<28} {:>8} {:>8} {:>8} {:>7.1f}% {:>9} {:>10}\n",
-               name,
-               j.value("entries", int64_t{0}),
-               j["hits"].get<int64_t>(),
-               j["misses"].get<int64_t>(),
-               j["hit_rate"].get<double>() * 100,
-               j["bypasses"].get<int64_t>(),
-               util::format_duration(util::Millis(j["time_saved_ms"].get<int64_t>())));
+    fmt::print(
+      "{:<28} {:>8} {:>8} {:>8} {:>7.1f}% {:>9} {:>10}\n",
+      name,
+      j.value("entries", int64_t{ 0 }),
+      j["hits"].get<int64_t>(),
+      j["misses"].get<int64_t>(),
+      j["hit_rate"].get<double>() * 100,
+      j["bypasses"].get<int64_t>(),
+      util::format_duration(util::Millis(j["time_saved_ms"].get<int64_t>())));
   };
   fmt::print("{:<28} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10}\n",
              "",
@@ -108,7 +109,8 @@ void print_text(const json& doc) {
     }
   }
   fmt::print("\n");
-  fmt::print("Cache size on disk     {}\n", util::format_size(doc["bytes"].get<uint64_t>()));
+  fmt::print("Cache size on disk     {}\n",
+             util::format_size(doc["bytes"].get<uint64_t>()));
   fmt::print("Stored outputs         {} (before dedup: {})\n",
              util::format_size(doc["stored_bytes"].get<uint64_t>()),
              util::format_size(doc["logical_bytes"].get<uint64_t>()));
@@ -117,9 +119,11 @@ void print_text(const json& doc) {
 }
 
 void print_prometheus(const json& doc) {
-  auto metric = [](std::string_view name, std::string_view help, std::string_view type) {
-    fmt::print("# HELP ipfsacc_{} {}\n# TYPE ipfsacc_{} {}\n", name, help, name, type);
-  };
+  auto metric =
+    [](std::string_view name, std::string_view help, std::string_view type) {
+      fmt::print(
+        "# HELP ipfsacc_{} {}\n# TYPE ipfsacc_{} {}\n", name, help, name, type);
+    };
   metric("entries", "Entries in the cache.", "gauge");
   fmt::print("ipfsacc_entries {}\n", doc["entries"].get<int64_t>());
   metric("disk_bytes", "Size of the cache on disk.", "gauge");
@@ -127,7 +131,8 @@ void print_prometheus(const json& doc) {
   for (const auto& info : statistics()) {
     auto name = fmt::format("{}_total", info.name);
     metric(name, info.description, "counter");
-    fmt::print("ipfsacc_{} {}\n", name, doc[std::string(info.name)].get<int64_t>());
+    fmt::print(
+      "ipfsacc_{} {}\n", name, doc[std::string(info.name)].get<int64_t>());
     for (const auto& [tool, t] : doc["tools"].items()) {
       fmt::print("ipfsacc_{}{{tool=\"{}\"}} {}\n",
                  name,
@@ -141,15 +146,17 @@ void print_prometheus(const json& doc) {
 
 Command setup_stats(CLI::App& app) {
   auto options = std::make_shared<StatsOptions>();
-  auto* cmd = app.add_subcommand("stats", "show hits, misses, sizes and time saved");
+  auto* cmd =
+    app.add_subcommand("stats", "show hits, misses, sizes and time saved");
   cmd->add_option("--tool", options->tool, "only this tool");
   cmd->add_option("--format", options->format, "text, json or prometheus")
-    ->check(CLI::IsMember({"text", "json", "prometheus"}));
+    ->check(CLI::IsMember({ "text", "json", "prometheus" }));
   cmd->add_flag("--zero", options->zero, "reset the counters (entries stay)");
-  return {cmd, [options](const Config& config) {
-            auto store = storage::Store::open(config.cache_dir(),
-                                              options->zero ? storage::Access::read_write
-                                                            : storage::Access::read_only);
+  return { cmd, [options](const Config& config) {
+            auto store =
+              storage::Store::open(config.cache_dir(),
+                                   options->zero ? storage::Access::read_write
+                                                 : storage::Access::read_only);
             if (!store && options->zero) {
               fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
               return 1;
@@ -157,7 +164,8 @@ Command setup_stats(CLI::App& app) {
             if (!store) {
               // No cache yet is not an error: everything is zero.
               std::error_code ec;
-              if (std::filesystem::exists(config.cache_dir() / "data.mdb", ec)) {
+              if (std::filesystem::exists(config.cache_dir() / "data.mdb",
+                                          ec)) {
                 fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
                 return 1;
               }
@@ -166,9 +174,11 @@ Command setup_stats(CLI::App& app) {
               auto done = (*store)->write([&](storage::StoreWriter& w) {
                 for (const auto& [key, value] : w.counters()) {
                   bool event = std::none_of(
-                    std::begin({"entries", "logical_bytes", "stored_bytes"}),
-                    std::end({"entries", "logical_bytes", "stored_bytes"}),
-                    [&](std::string_view kept) { return key.starts_with(kept); });
+                    std::begin({ "entries", "logical_bytes", "stored_bytes" }),
+                    std::end({ "entries", "logical_bytes", "stored_bytes" }),
+                    [&](std::string_view kept) {
+                      return key.starts_with(kept);
+                    });
                   if (event) {
                     w.set_counter(key, 0);
                   }
@@ -205,7 +215,7 @@ Command setup_stats(CLI::App& app) {
               if (tools.contains(options->tool)) {
                 t["tools"][options->tool] = tools[options->tool];
               }
-              t["bytes"] = t.value("logical_bytes", int64_t{0});
+              t["bytes"] = t.value("logical_bytes", int64_t{ 0 });
               t["stored_bytes"] = t["bytes"];
               doc = t;
             }
@@ -217,7 +227,7 @@ Command setup_stats(CLI::App& app) {
               print_text(doc);
             }
             return 0;
-          }};
+          } };
 }
 
 } // namespace ipfsacc::app

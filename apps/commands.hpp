@@ -1,9 +1,9 @@
 #pragma once
 
+#include "core/config.hpp"
+
 #include <CLI/CLI.hpp>
 #include <functional>
-
-#include "core/config.hpp"
 
 namespace ipfsacc::app {
 

@@ -2,16 +2,16 @@
 // content-addressed cache. This file parses the command line and dispatches;
 // everything else lives in lib/.
 
-#include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <fmt/format.h>
-#include <sodium.h>
-
 #include "commands.hpp"
 #include "core/call.hpp"
 #include "core/config.hpp"
 #include "core/policy.hpp"
 #include "util/text.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <sodium.h>
 
 namespace {
 
@@ -38,7 +38,7 @@ struct CommandEntry {
   app::Command (*setup)(CLI::App&);
 };
 const CommandEntry kCommands[] = {
-  {"stats", app::setup_stats},
+  { "stats", app::setup_stats },
 };
 
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
@@ -68,14 +68,15 @@ int unknown_command(const std::string& name,
     candidates.push_back(b);
   }
   auto suggestion = util::closest(name, candidates);
-  fmt::print(stderr,
-             "ipfsacc: '{}' is not an ipfsacc command or a wrapped tool{}\n"
-             "  wrapped tools: {}\n"
-             "  any other command: ipfsacc run -- {} …\n",
-             name,
-             suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
-             fmt::join(binaries, ", "),
-             name);
+  fmt::print(
+    stderr,
+    "ipfsacc: '{}' is not an ipfsacc command or a wrapped tool{}\n"
+    "  wrapped tools: {}\n"
+    "  any other command: ipfsacc run -- {} …\n",
+    name,
+    suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
+    fmt::join(binaries, ", "),
+    name);
   return kExitUsage;
 }
 
@@ -88,35 +89,40 @@ int main(int argc, char** argv) {
   }
 
   CLI::App app{
-    "ipfsacc answers repeated read-only calls of gh, code, hf, vastai, claude,\n"
+    "ipfsacc answers repeated read-only calls of gh, code, hf, vastai, "
+    "claude,\n"
     "gemini and groq from a content-addressed cache.\n\n"
     "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
     "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
     "  ipfsacc COMMAND                      stats\n",
-    "ipfsacc"};
+    "ipfsacc"
+  };
   app.prefix_command();
   app.set_version_flag("-V,--version",
                        fmt::format("ipfsacc {}", IPFSACC_VERSION));
   app.footer(
     "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
-    "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, IPFSACC_CONFIG_DIR.\n"
+    "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
+    "IPFSACC_CONFIG_DIR.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 
   CallOptions options;
   std::string ttl_text;
-  app.add_option("--ttl", ttl_text, "keep the answer this long (30s, 5m, 1h, 7d)");
-  app.add_flag("--refresh", options.refresh, "run the tool and overwrite the entry");
+  app.add_option(
+    "--ttl", ttl_text, "keep the answer this long (30s, 5m, 1h, 7d)");
+  app.add_flag(
+    "--refresh", options.refresh, "run the tool and overwrite the entry");
   app.add_flag("--no-cache", options.no_cache, "run the tool, touch no cache");
-  app.add_flag("--offline",
-               options.offline,
-               "answer only from the cache, expired entries too (exit 75 if none)");
+  app.add_flag(
+    "--offline",
+    options.offline,
+    "answer only from the cache, expired entries too (exit 75 if none)");
   app.add_flag("-v,--explain",
                options.explain,
                "say on stderr whether it was a HIT, MISS or BYPASS, and why");
-  app.add_flag("--cache-failures",
-               options.cache_failures,
-               "cache non-zero exits too");
+  app.add_flag(
+    "--cache-failures", options.cache_failures, "cache non-zero exits too");
 
   // The hit path pays only for what it parses: subcommands and their options
   // are set up only when the call is one of them (or asks for help).
@@ -125,14 +131,21 @@ int main(int argc, char** argv) {
   CLI::App* run = nullptr;
   std::string run_ttl;
   if (all || word == "run") {
-    run = app.add_subcommand("run", "cache any command: run [OPTIONS] -- COMMAND...");
+    run = app.add_subcommand("run",
+                             "cache any command: run [OPTIONS] -- COMMAND...");
     run->prefix_command();
     run->add_option("--ttl", run_ttl, "keep the answer this long");
-    run->add_option("--key-env", options.key_env, "put this variable's value in the key")
+    run
+      ->add_option(
+        "--key-env", options.key_env, "put this variable's value in the key")
       ->allow_extra_args(false);
-    run->add_flag("--key-cwd", options.key_cwd, "put the working directory in the key");
-    run->add_flag("--no-stdin", options.no_stdin, "leave stdin to the command, not in the key");
-    run->add_flag("--cache-failures", options.cache_failures, "cache non-zero exits too");
+    run->add_flag(
+      "--key-cwd", options.key_cwd, "put the working directory in the key");
+    run->add_flag("--no-stdin",
+                  options.no_stdin,
+                  "leave stdin to the command, not in the key");
+    run->add_flag(
+      "--cache-failures", options.cache_failures, "cache non-zero exits too");
   }
 
   std::vector<app::Command> commands;
@@ -182,7 +195,8 @@ int main(int argc, char** argv) {
       command.erase(command.begin());
     }
     if (command.empty()) {
-      fmt::print(stderr, "ipfsacc: run: no command given (ipfsacc run -- COMMAND...)\n");
+      fmt::print(
+        stderr, "ipfsacc: run: no command given (ipfsacc run -- COMMAND...)\n");
       return kExitUsage;
     }
     try {
@@ -204,12 +218,13 @@ int main(int argc, char** argv) {
   std::string tool = rest.front();
   rest.erase(rest.begin());
   if (tool.starts_with("-")) {
-    fmt::print(stderr, "ipfsacc: unknown option '{}' (see ipfsacc --help)\n", tool);
+    fmt::print(
+      stderr, "ipfsacc: unknown option '{}' (see ipfsacc --help)\n", tool);
     return kExitUsage;
   }
   auto policy = find_policy(tool);
   if (!policy) {
-    std::vector<std::string_view> names{"run"};
+    std::vector<std::string_view> names{ "run" };
     for (const auto& entry : kCommands) {
       names.push_back(entry.name);
     }

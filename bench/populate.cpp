@@ -6,13 +6,13 @@
 // Entries get distinct keys and distinct SIZE-byte stdout blobs, written
 // 1000 to a transaction through the same Store API the binary uses.
 
+#include "storage/store.hpp"
+#include "util/duration.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <sodium.h>
-
-#include "storage/store.hpp"
-#include "util/duration.hpp"
 
 int main(int argc, char** argv) {
   using namespace ipfsacc;
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         e.tool = "run";
         e.operation = "synthetic";
         e.display = fmt::format("synthetic {}", i);
-        e.segments = {{storage::Stream::out, body.size()}};
+        e.segments = { { storage::Stream::out, body.size() } };
         storage::BlobSource blobs[1];
         blobs[0].digest = e.stdout_digest;
         blobs[0].size = body.size();

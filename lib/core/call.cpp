@@ -1,14 +1,5 @@
 #include "core/call.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <cstdlib>
-#include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "core/cid.hpp"
 #include "core/context.hpp"
 #include "core/policy.hpp"
@@ -19,6 +10,15 @@
 #include "storage/store.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace ipfsacc {
 
@@ -99,12 +99,12 @@ public:
        std::vector<std::string> args,
        const CallOptions& options,
        const Config& config)
-    : policy_(std::move(policy)),
-      name_(std::move(name)),
-      path_(std::move(path)),
-      args_(std::move(args)),
-      options_(options),
-      config_(config) {}
+    : policy_(std::move(policy))
+    , name_(std::move(name))
+    , path_(std::move(path))
+    , args_(std::move(args))
+    , options_(options)
+    , config_(config) {}
 
   [[noreturn]] void run();
 
@@ -155,7 +155,7 @@ void Call::explain(std::string_view line) {
 }
 
 std::vector<std::string> Call::child_argv() const {
-  std::vector<std::string> argv{name_};
+  std::vector<std::string> argv{ name_ };
   argv.insert(argv.end(), args_.begin(), args_.end());
   return argv;
 }
@@ -172,7 +172,8 @@ void Call::exec_directly() {
 void Call::pass_through(std::string_view why) {
   explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
   if (!config_.disabled() && config_.stats_enabled()) {
-    if (auto store = Store::open(config_.cache_dir(), storage::Access::read_write);
+    if (auto store =
+          Store::open(config_.cache_dir(), storage::Access::read_write);
         store && !(*store)->read_only()) {
       StatsDelta delta;
       delta.add(Statistic::bypasses, policy_.tool, "");
@@ -211,7 +212,7 @@ void Call::run_invalidating(const Match& match) {
   }
   auto drop = [&] {
     if (!store_ || store_->read_only()) {
-      return size_t{0};
+      return size_t{ 0 };
     }
     size_t dropped = 0;
     (void)store_->write([&](storage::StoreWriter& w) {
@@ -225,7 +226,8 @@ void Call::run_invalidating(const Match& match) {
     });
     return dropped;
   };
-  if (auto store = Store::open(config_.cache_dir(), storage::Access::read_write)) {
+  if (auto store =
+        Store::open(config_.cache_dir(), storage::Access::read_write)) {
     store_ = std::move(*store);
   }
   stats_.add(Statistic::bypasses, policy_.tool, "");
@@ -233,9 +235,8 @@ void Call::run_invalidating(const Match& match) {
   // while the write is under way.
   drop();
   stats_ = StatsDelta();
-  explain(fmt::format("BYPASS {} (a write: drops {})",
-                      policy_.tool,
-                      util::join_args(tags)));
+  explain(fmt::format(
+    "BYPASS {} (a write: drops {})", policy_.tool, util::join_args(tags)));
   // Interactive writes (gh pr create asks questions) keep our terminal:
   // nothing is captured, the tool's stdio are simply inherited.
   std::fflush(stderr);
@@ -284,13 +285,14 @@ std::string Call::tool_version() {
                               st.st_mtim.tv_sec,
                               st.st_mtim.tv_nsec);
   std::optional<std::string> version;
-  (void)store_->read([&](storage::StoreReader& r) { version = r.meta(memo_key); });
+  (void)store_->read(
+    [&](storage::StoreReader& r) { version = r.meta(memo_key); });
   if (version) {
     return *version;
   }
   exec::RunOptions run;
   run.path = path_;
-  run.argv = {name_};
+  run.argv = { name_ };
   run.argv.insert(
     run.argv.end(), policy_.version_args.begin(), policy_.version_args.end());
   run.forward = false;
@@ -339,17 +341,18 @@ std::optional<int> Call::try_replay(const Digest& key,
       reason = "corrupt";
       return;
     }
-    explain(fmt::format("HIT {} rule={}/{} age={} {}",
-                        key_cid_,
-                        policy_.tool,
-                        operation(),
-                        util::format_duration(util::Millis(now - entry->created_ms)),
-                        entry->expires_ms > now
-                          ? "expires_in=" + util::format_duration(util::Millis(
-                                              entry->expires_ms - now))
-                          : "expired=" + util::format_duration(util::Millis(
-                                           now - entry->expires_ms)) +
-                              " (--offline)"));
+    explain(fmt::format(
+      "HIT {} rule={}/{} age={} {}",
+      key_cid_,
+      policy_.tool,
+      operation(),
+      util::format_duration(util::Millis(now - entry->created_ms)),
+      entry->expires_ms > now
+        ? "expires_in=" +
+            util::format_duration(util::Millis(entry->expires_ms - now))
+        : "expired=" +
+            util::format_duration(util::Millis(now - entry->expires_ms)) +
+            " (--offline)"));
     std::fflush(stderr);
     size_t out_pos = 0;
     size_t err_pos = 0;
@@ -382,7 +385,8 @@ std::optional<int> Call::try_replay(const Digest& key,
   if (waited_) {
     stats_.add(Statistic::waited, policy_.tool, operation());
   }
-  stats_.add(Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
+  stats_.add(
+    Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
   finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
   return found.exit_code;
 }
@@ -409,8 +413,11 @@ void Call::finish_writes(
 }
 
 void Call::miss(const Digest& key, std::string_view reason) {
-  explain(fmt::format(
-    "MISS {} rule={}/{} reason={}", key_cid_, policy_.tool, operation(), reason));
+  explain(fmt::format("MISS {} rule={}/{} reason={}",
+                      key_cid_,
+                      policy_.tool,
+                      operation(),
+                      reason));
   std::fflush(stderr);
 
   exec::RunOptions run;
@@ -427,8 +434,9 @@ void Call::miss(const Digest& key, std::string_view reason) {
   }
   int status = result.wait_status;
   bool failed = !result.exited_ok();
-  bool keep_failure = (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
-                      WIFEXITED(status);
+  bool keep_failure =
+    (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
+    WIFEXITED(status);
   bool cacheable = result.recording.complete && (!failed || keep_failure) &&
                    !store_->read_only();
   if (!cacheable) {
@@ -585,10 +593,10 @@ void Call::run() {
       });
     }
     std::string_view key_bytes = ns ? std::string_view(*ns) : "";
-    request.account = account_hash(
-      *token,
-      std::span(reinterpret_cast<const uint8_t*>(key_bytes.data()),
-                key_bytes.size()));
+    request.account =
+      account_hash(*token,
+                   std::span(reinterpret_cast<const uint8_t*>(key_bytes.data()),
+                             key_bytes.size()));
     sodium_memzero(token->data(), token->size());
   }
   Digest key = sha256(request_document(request));
@@ -612,8 +620,8 @@ void Call::run() {
 
   // 7. Single-flight: one process runs the tool, identical calls wait for
   // it and replay its answer.
-  auto lock = storage::KeyLock::acquire(
-    store_->dir(), key, storage::KeyLock::Wait::no);
+  auto lock =
+    storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
   if (!lock && !store_->read_only()) {
     lock = storage::KeyLock::acquire(
       store_->dir(), key, storage::KeyLock::Wait::yes);
@@ -651,7 +659,7 @@ void call_tool(const std::string& name,
     if (path.empty()) {
       std::exit(exec::report_spawn_failure(name, ENOENT));
     }
-    std::vector<std::string> argv{name};
+    std::vector<std::string> argv{ name };
     argv.insert(argv.end(), args.begin(), args.end());
     exec::exec_tool(path, argv);
     std::exit(exec::report_spawn_failure(name, errno));
@@ -676,13 +684,13 @@ void call_command(const std::vector<std::string>& command,
   }
   ToolPolicy policy;
   policy.tool = "run";
-  policy.binaries = {command[0]};
+  policy.binaries = { command[0] };
   Rule rule;
   rule.id = fs::path(command[0]).filename().string();
   rule.stdin_key = !options.no_stdin;
   rule.key_env = options.key_env;
   if (options.key_cwd) {
-    rule.context = {"cwd"};
+    rule.context = { "cwd" };
   }
   rule.ttl = config.default_ttl();
   rule.cache_failures = options.cache_failures;

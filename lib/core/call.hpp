@@ -1,12 +1,12 @@
 #pragma once
 
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "core/config.hpp"
 #include "core/policy.hpp"
 #include "util/duration.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace ipfsacc {
 

@@ -1,22 +1,24 @@
 #include "core/cid.hpp"
 
-#include <cstring>
-
 #include "util/sha256_hw.hpp"
+
+#include <cstring>
 
 namespace ipfsacc {
 
 namespace {
 
 // The multiformat prefix of a CIDv1 with codec raw and a sha2-256 multihash.
-constexpr uint8_t kCidPrefix[] = {0x01, 0x55, 0x12, 0x20};
+constexpr uint8_t kCidPrefix[] = { 0x01, 0x55, 0x12, 0x20 };
 constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
 bool g_hardware_allowed = true;
 
 } // namespace
 
-void Sha256::use_hardware(bool enabled) { g_hardware_allowed = enabled; }
+void Sha256::use_hardware(bool enabled) {
+  g_hardware_allowed = enabled;
+}
 
 Digest sha256(std::span<const uint8_t> data) {
   Sha256 h;
@@ -25,8 +27,8 @@ Digest sha256(std::span<const uint8_t> data) {
 }
 
 Digest sha256(std::string_view data) {
-  return sha256(std::span(reinterpret_cast<const uint8_t*>(data.data()),
-                          data.size()));
+  return sha256(
+    std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
 Sha256::Sha256()
@@ -35,14 +37,9 @@ Sha256::Sha256()
     crypto_hash_sha256_init(&sodium_);
     return;
   }
-  static const uint32_t initial[8] = {0x6a09e667,
-                                      0xbb67ae85,
-                                      0x3c6ef372,
-                                      0xa54ff53a,
-                                      0x510e527f,
-                                      0x9b05688c,
-                                      0x1f83d9ab,
-                                      0x5be0cd19};
+  static const uint32_t initial[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+                                       0xa54ff53a, 0x510e527f, 0x9b05688c,
+                                       0x1f83d9ab, 0x5be0cd19 };
   std::memcpy(state_, initial, sizeof(state_));
 }
 
@@ -81,7 +78,7 @@ Digest Sha256::finish() {
     return digest;
   }
   uint64_t bits = total_ * 8;
-  uint8_t pad[72] = {0x80};
+  uint8_t pad[72] = { 0x80 };
   size_t pad_size = (buffered_ < 56 ? 56 : 120) - buffered_;
   for (int i = 0; i < 8; ++i) {
     pad[pad_size + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));

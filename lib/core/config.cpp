@@ -1,10 +1,10 @@
 #include "core/config.hpp"
 
-#include <cstdlib>
-#include <fmt/format.h>
-
 #include "util/fs.hpp"
 #include "util/text.hpp"
+
+#include <cstdlib>
+#include <fmt/format.h>
 
 extern char** environ;
 
@@ -15,46 +15,46 @@ namespace fs = std::filesystem;
 namespace {
 
 const ConfigKey kKeys[] = {
-  {"cache_dir",
-   "IPFSACC_DIR",
-   ValueType::string,
-   "",
-   "where the cache lives (default $XDG_CACHE_HOME/ipfsacc or "
-   "~/.cache/ipfsacc)"},
-  {"max_size",
-   "IPFSACC_MAX_SIZE",
-   ValueType::size,
-   "1G",
-   "largest size of the cache; least recently used entries are evicted"},
-  {"ttl",
-   "IPFSACC_TTL",
-   ValueType::duration,
-   "",
-   "a TTL that replaces every rule's TTL"},
-  {"default_ttl",
-   "",
-   ValueType::duration,
-   "1m",
-   "TTL of `ipfsacc run` and of rules without one"},
-  {"disable",
-   "IPFSACC_DISABLE",
-   ValueType::boolean,
-   "false",
-   "run every tool directly, touching no cache"},
-  {"stats", "IPFSACC_STATS", ValueType::boolean, "true", "keep statistics"},
-  {"account",
-   "IPFSACC_ACCOUNT",
-   ValueType::string,
-   "",
-   "account name used in keys instead of a hash of the token (CI)"},
-  {"remote",
-   "IPFSACC_REMOTE",
-   ValueType::string,
-   "",
-   "remote storage URLs (not yet used)"},
+  { "cache_dir",
+    "IPFSACC_DIR",
+    ValueType::string,
+    "",
+    "where the cache lives (default $XDG_CACHE_HOME/ipfsacc or "
+    "~/.cache/ipfsacc)" },
+  { "max_size",
+    "IPFSACC_MAX_SIZE",
+    ValueType::size,
+    "1G",
+    "largest size of the cache; least recently used entries are evicted" },
+  { "ttl",
+    "IPFSACC_TTL",
+    ValueType::duration,
+    "",
+    "a TTL that replaces every rule's TTL" },
+  { "default_ttl",
+    "",
+    ValueType::duration,
+    "1m",
+    "TTL of `ipfsacc run` and of rules without one" },
+  { "disable",
+    "IPFSACC_DISABLE",
+    ValueType::boolean,
+    "false",
+    "run every tool directly, touching no cache" },
+  { "stats", "IPFSACC_STATS", ValueType::boolean, "true", "keep statistics" },
+  { "account",
+    "IPFSACC_ACCOUNT",
+    ValueType::string,
+    "",
+    "account name used in keys instead of a hash of the token (CI)" },
+  { "remote",
+    "IPFSACC_REMOTE",
+    ValueType::string,
+    "",
+    "remote storage URLs (not yet used)" },
 };
 
-const std::string_view kOtherEnv[] = {"IPFSACC_CONFIG_DIR"};
+const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR" };
 
 bool parse_bool(std::string_view text, bool& out) {
   auto t = util::lower(text);
@@ -100,21 +100,25 @@ std::vector<std::string_view> all_names() {
 
 std::string_view origin_name(Origin origin) {
   switch (origin) {
-  case Origin::default_value:
-    return "default";
-  case Origin::config_file:
-    return "config file";
-  case Origin::environment:
-    return "environment";
-  case Origin::command_line:
-    return "command line";
+    case Origin::default_value:
+      return "default";
+    case Origin::config_file:
+      return "config file";
+    case Origin::environment:
+      return "environment";
+    case Origin::command_line:
+      return "command line";
   }
   return "?";
 }
 
-std::span<const ConfigKey> config_keys() { return kKeys; }
+std::span<const ConfigKey> config_keys() {
+  return kKeys;
+}
 
-std::span<const std::string_view> other_env_vars() { return kOtherEnv; }
+std::span<const std::string_view> other_env_vars() {
+  return kOtherEnv;
+}
 
 std::expected<void, std::string> Config::validate(std::string_view key,
                                                   std::string_view value) {
@@ -133,40 +137,41 @@ std::expected<void, std::string> Config::validate(std::string_view key,
             "unknown config key '{}' (did you mean '{}'?)", key, suggestion));
   }
   switch (type) {
-  case ValueType::size:
-    if (auto r = util::parse_size(value); !r) {
-      return std::unexpected(fmt::format("{}: {}", key, r.error()));
+    case ValueType::size:
+      if (auto r = util::parse_size(value); !r) {
+        return std::unexpected(fmt::format("{}: {}", key, r.error()));
+      }
+      break;
+    case ValueType::duration:
+      if (auto r = util::parse_duration(value); !r && !value.empty()) {
+        return std::unexpected(fmt::format("{}: {}", key, r.error()));
+      }
+      break;
+    case ValueType::boolean: {
+      bool ignored;
+      if (!parse_bool(value, ignored)) {
+        return std::unexpected(
+          fmt::format("{}: '{}' is not true or false", key, value));
+      }
+      break;
     }
-    break;
-  case ValueType::duration:
-    if (auto r = util::parse_duration(value); !r && !value.empty()) {
-      return std::unexpected(fmt::format("{}: {}", key, r.error()));
-    }
-    break;
-  case ValueType::boolean: {
-    bool ignored;
-    if (!parse_bool(value, ignored)) {
-      return std::unexpected(
-        fmt::format("{}: '{}' is not true or false", key, value));
-    }
-    break;
-  }
-  case ValueType::string:
-    break;
+    case ValueType::string:
+      break;
   }
   return {};
 }
 
-std::expected<std::vector<ConfigLine>, std::string>
-parse_config_text(std::string_view text, std::string_view origin) {
+std::expected<std::vector<ConfigLine>, std::string> parse_config_text(
+  std::string_view text,
+  std::string_view origin) {
   std::vector<ConfigLine> lines;
   int number = 0;
   while (!text.empty()) {
     ++number;
     size_t end = text.find('\n');
     std::string_view line = trim(text.substr(0, end));
-    text = end == std::string_view::npos ? std::string_view()
-                                         : text.substr(end + 1);
+    text =
+      end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     if (line.empty() || line.front() == '#') {
       continue;
     }
@@ -175,9 +180,9 @@ parse_config_text(std::string_view text, std::string_view origin) {
       return std::unexpected(
         fmt::format("{}:{}: expected 'key = value'", origin, number));
     }
-    lines.push_back({std::string(trim(line.substr(0, eq))),
-                     std::string(trim(line.substr(eq + 1))),
-                     number});
+    lines.push_back({ std::string(trim(line.substr(0, eq))),
+                      std::string(trim(line.substr(eq + 1))),
+                      number });
   }
   return lines;
 }
@@ -192,7 +197,9 @@ fs::path Config::config_dir() {
   return util::home_dir() / ".config" / "ipfsacc";
 }
 
-fs::path Config::config_file() { return config_dir() / "ipfsacc.conf"; }
+fs::path Config::config_file() {
+  return config_dir() / "ipfsacc.conf";
+}
 
 std::expected<Config, std::string> Config::load(Strictness strictness) {
   Config config;
@@ -221,7 +228,7 @@ std::expected<Config, std::string> Config::load(Strictness strictness) {
           }
           continue;
         }
-        config.values_[line.key] = {line.value, Origin::config_file};
+        config.values_[line.key] = { line.value, Origin::config_file };
       }
     }
   }
@@ -241,7 +248,7 @@ std::expected<Config, std::string> Config::load(Strictness strictness) {
       }
       continue;
     }
-    config.values_[std::string(key.name)] = {value, Origin::environment};
+    config.values_[std::string(key.name)] = { value, Origin::environment };
   }
 
   for (auto& message : unknown_env_vars()) {
@@ -252,12 +259,13 @@ std::expected<Config, std::string> Config::load(Strictness strictness) {
   return config;
 }
 
-std::expected<void, std::string>
-Config::set(std::string_view key, std::string_view value, Origin origin) {
+std::expected<void, std::string> Config::set(std::string_view key,
+                                             std::string_view value,
+                                             Origin origin) {
   if (auto ok = validate(key, value); !ok) {
     return ok;
   }
-  values_[std::string(key)] = {std::string(value), origin};
+  values_[std::string(key)] = { std::string(value), origin };
   return {};
 }
 
@@ -293,7 +301,9 @@ std::map<std::string, std::string> Config::values() const {
   return out;
 }
 
-fs::path Config::cache_dir() const { return get("cache_dir"); }
+fs::path Config::cache_dir() const {
+  return get("cache_dir");
+}
 
 uint64_t Config::max_size() const {
   return util::parse_size(get("max_size")).value_or(1'000'000'000);
@@ -315,8 +325,8 @@ std::optional<util::Millis> Config::ttl_override() const {
 
 std::optional<util::Millis> Config::tool_ttl(std::string_view tool,
                                              std::string_view rule) const {
-  for (auto key : {fmt::format("ttl.{}/{}", tool, rule),
-                   fmt::format("ttl.{}", tool)}) {
+  for (auto key :
+       { fmt::format("ttl.{}/{}", tool, rule), fmt::format("ttl.{}", tool) }) {
     if (auto it = values_.find(key); it != values_.end()) {
       if (auto ttl = util::parse_duration(it->second.text)) {
         return *ttl;
@@ -338,7 +348,9 @@ bool Config::stats_enabled() const {
   return value;
 }
 
-std::string Config::account() const { return get("account"); }
+std::string Config::account() const {
+  return get("account");
+}
 
 std::vector<std::string> unknown_env_vars() {
   std::vector<std::string_view> known;

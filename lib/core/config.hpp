@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/duration.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -9,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "util/duration.hpp"
 
 namespace ipfsacc {
 
@@ -101,7 +101,8 @@ struct ConfigLine {
   std::string value;
   int line;
 };
-std::expected<std::vector<ConfigLine>, std::string>
-parse_config_text(std::string_view text, std::string_view origin);
+std::expected<std::vector<ConfigLine>, std::string> parse_config_text(
+  std::string_view text,
+  std::string_view origin);
 
 } // namespace ipfsacc

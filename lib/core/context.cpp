@@ -1,15 +1,15 @@
 #include "core/context.hpp"
 
+#include "core/cid.hpp"
+#include "exec/runner.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "core/cid.hpp"
-#include "exec/runner.hpp"
-#include "util/fs.hpp"
-#include "util/text.hpp"
 
 namespace ipfsacc {
 
@@ -172,15 +172,15 @@ std::string git_state(const fs::path& dir) {
   }
   exec::RunOptions options;
   options.path = git;
-  options.argv = {"git",
-                  "-C",
-                  dir.string(),
-                  "--no-optional-locks",
-                  "status",
-                  "--porcelain=v2",
-                  "-z",
-                  "--branch",
-                  "--untracked-files=all"};
+  options.argv = { "git",
+                   "-C",
+                   dir.string(),
+                   "--no-optional-locks",
+                   "status",
+                   "--porcelain=v2",
+                   "-z",
+                   "--branch",
+                   "--untracked-files=all" };
   options.forward = false;
   auto result = exec::run(options);
   if (!result.exited_ok()) {
@@ -205,11 +205,8 @@ std::string git_state(const fs::path& dir) {
     struct stat st;
     auto full = *root / std::string(path);
     if (::lstat(full.c_str(), &st) == 0) {
-      auto line = fmt::format("{}:{}:{}.{}",
-                              path,
-                              st.st_size,
-                              st.st_mtim.tv_sec,
-                              st.st_mtim.tv_nsec);
+      auto line = fmt::format(
+        "{}:{}:{}.{}", path, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
       hash.update(line.data(), line.size());
     }
     if (record.starts_with("2")) {

@@ -11,11 +11,13 @@ namespace ipfsacc {
 std::string current_dir();
 
 // The directory holding the `.git` of the repository around dir.
-std::optional<std::filesystem::path> find_repo_root(const std::filesystem::path& dir);
+std::optional<std::filesystem::path> find_repo_root(
+  const std::filesystem::path& dir);
 
 // The .git directory of the repository around dir (following a `.git` file
 // of a worktree), or nullopt outside a repository.
-std::optional<std::filesystem::path> find_git_dir(const std::filesystem::path& dir);
+std::optional<std::filesystem::path> find_git_dir(
+  const std::filesystem::path& dir);
 
 // "name=url" for every remote in the repository's config, sorted.
 std::vector<std::string> git_remotes(const std::filesystem::path& git_dir);

@@ -1,10 +1,10 @@
 #include "core/policy.hpp"
 
-#include <algorithm>
-#include <fmt/format.h>
-
 #include "core/config.hpp"
 #include "util/fs.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
 
 namespace ipfsacc {
 
@@ -40,8 +40,8 @@ bool names_binary(const ToolPolicy& policy, std::string_view name) {
 
 } // namespace
 
-std::optional<std::expected<ToolPolicy, std::string>>
-find_policy(std::string_view name) {
+std::optional<std::expected<ToolPolicy, std::string>> find_policy(
+  std::string_view name) {
   // A user's file replaces the built-in file of the same name; it is parsed
   // (the built-in ones are compiled in). Only files that mention the name
   // are parsed.
@@ -201,15 +201,14 @@ Match match_call(const ToolPolicy& policy,
     auto reason = rule_mismatch(rule, args);
     if (!reason.empty()) {
       if (reason != "command" && reason != "require_any" &&
-        reason != "require_regex") {
+          reason != "require_regex") {
         last_reason = fmt::format("{}/{}: {}", policy.tool, rule.id, reason);
       }
       continue;
     }
     if (rule.interactive && stdin_is_tty) {
-      m.why = fmt::format("{}/{} is interactive on a terminal",
-                          policy.tool,
-                          rule.id);
+      m.why =
+        fmt::format("{}/{} is interactive on a terminal", policy.tool, rule.id);
       return m;
     }
     m.kind = Match::Kind::cache;

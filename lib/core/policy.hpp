@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/duration.hpp"
+
 #include <expected>
 #include <map>
 #include <memory>
@@ -9,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "util/duration.hpp"
-
 namespace ipfsacc {
 
 // A Perl-compatible regex (PCRE2, on bytes), compiled the first time it is
@@ -19,7 +19,8 @@ namespace ipfsacc {
 class LazyRegex {
 public:
   LazyRegex() = default;
-  explicit LazyRegex(std::string pattern) : pattern_(std::move(pattern)) {}
+  explicit LazyRegex(std::string pattern)
+    : pattern_(std::move(pattern)) {}
   bool empty() const { return pattern_.empty(); }
   const std::string& pattern() const { return pattern_; }
 
@@ -105,10 +106,10 @@ enum class Validate { no, yes };
 
 // Parses a rule file. Returns "FILE:LINE: message" on any problem. With
 // Validate::yes regexes are compiled too (slow; the build and doctor do it).
-std::expected<ToolPolicy, std::string>
-parse_policy(std::string_view text,
-             std::string_view origin,
-             Validate validate = Validate::no);
+std::expected<ToolPolicy, std::string> parse_policy(
+  std::string_view text,
+  std::string_view origin,
+  Validate validate = Validate::no);
 
 // C++ code for a function that builds the same ToolPolicy: the build turns
 // the built-in rule files into code with it, so a call parses no JSON.
@@ -126,8 +127,8 @@ std::span<const BuiltinPolicy> builtin_policies();
 // such as "gh" or "huggingface-cli"): the user's wrappers/ directory first,
 // then the built-in files. Returns nullopt when no file names that binary,
 // and an error when the file that does cannot be parsed.
-std::optional<std::expected<ToolPolicy, std::string>>
-find_policy(std::string_view name);
+std::optional<std::expected<ToolPolicy, std::string>> find_policy(
+  std::string_view name);
 
 // Every binary name that has a rule file (for help and suggestions).
 std::vector<std::string> known_binaries();

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "core/policy.hpp"
+
+#include <pcre2.h>
 
 namespace ipfsacc {
 
@@ -36,9 +36,8 @@ void* LazyRegex::code() const {
       invalid_ = true;
       return nullptr;
     }
-    code_ = std::shared_ptr<void>(compiled, [](void* c) {
-      pcre2_code_free(static_cast<pcre2_code*>(c));
-    });
+    code_ = std::shared_ptr<void>(
+      compiled, [](void* c) { pcre2_code_free(static_cast<pcre2_code*>(c)); });
   }
   return code_.get();
 }
@@ -46,15 +45,21 @@ void* LazyRegex::code() const {
 std::optional<std::string> LazyRegex::error() const {
   int error;
   PCRE2_SIZE offset;
-  pcre2_code* compiled = pcre2_compile(
-    reinterpret_cast<PCRE2_SPTR>(pattern_.data()), pattern_.size(), 0, &error, &offset, nullptr);
+  pcre2_code* compiled =
+    pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern_.data()),
+                  pattern_.size(),
+                  0,
+                  &error,
+                  &offset,
+                  nullptr);
   if (compiled) {
     pcre2_code_free(compiled);
     return std::nullopt;
   }
   PCRE2_UCHAR message[256];
   pcre2_get_error_message(error, message, sizeof(message));
-  return fmt::format("{} at offset {}", reinterpret_cast<const char*>(message), offset);
+  return fmt::format(
+    "{} at offset {}", reinterpret_cast<const char*>(message), offset);
 }
 
 namespace {
@@ -113,7 +118,8 @@ std::optional<std::string> LazyRegex::capture(std::string_view text) const {
   PCRE2_SIZE* ov = pcre2_get_ovector_pointer(result.data.get());
   uint32_t pairs = pcre2_get_ovector_count(result.data.get());
   size_t group = pairs > 1 && ov[2] != PCRE2_UNSET ? 1 : 0;
-  return std::string(text.substr(ov[2 * group], ov[2 * group + 1] - ov[2 * group]));
+  return std::string(
+    text.substr(ov[2 * group], ov[2 * group + 1] - ov[2 * group]));
 }
 
 namespace {
@@ -129,7 +135,9 @@ int line_of(std::string_view text, size_t offset) {
 class Context {
 public:
   Context(std::string_view text, std::string_view origin, bool validate)
-    : validate(validate), text_(text), origin_(origin) {}
+    : validate(validate)
+    , text_(text)
+    , origin_(origin) {}
   const bool validate;
 
   [[noreturn]] void fail(std::string_view needle,
@@ -231,25 +239,25 @@ Rule parse_rule(const json& j, Context& ctx) {
   rule.id = j["id"].get<std::string>();
   ctx.anchor(fmt::format("\"{}\"", rule.id));
   check_fields(j,
-               {"id",
-                "command",
-                "require_any",
-                "deny",
-                "deny_values",
-                "allow_values",
-                "deny_regex",
-                "require_regex",
-                "ttl",
-                "key_env",
-                "key_files",
-                "context",
-                "context_unless",
-                "context_when",
-                "stdin",
-                "interactive",
-                "tags",
-                "cache_failures",
-                "comment"},
+               { "id",
+                 "command",
+                 "require_any",
+                 "deny",
+                 "deny_values",
+                 "allow_values",
+                 "deny_regex",
+                 "require_regex",
+                 "ttl",
+                 "key_env",
+                 "key_files",
+                 "context",
+                 "context_unless",
+                 "context_when",
+                 "stdin",
+                 "interactive",
+                 "tags",
+                 "cache_failures",
+                 "comment" },
                fmt::format("rule '{}'", rule.id),
                ctx);
   for (const auto& [key, value] : j.items()) {
@@ -315,18 +323,18 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
     ctx.fail("{", "a rule file must hold a JSON object");
   }
   check_fields(j,
-               {"tool",
-                "binaries",
-                "version",
-                "account",
-                "key_env",
-                "key_files",
-                "secrets",
-                "scope",
-                "rules",
-                "invalidate",
-                "http",
-                "comment"},
+               { "tool",
+                 "binaries",
+                 "version",
+                 "account",
+                 "key_env",
+                 "key_files",
+                 "secrets",
+                 "scope",
+                 "rules",
+                 "invalidate",
+                 "http",
+                 "comment" },
                "the file",
                ctx);
   ToolPolicy p;
@@ -334,9 +342,8 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
     ctx.fail("{", "missing \"tool\"");
   }
   p.tool = string_field(j["tool"], "tool", ctx);
-  p.binaries = j.contains("binaries")
-                 ? strings(j["binaries"], "binaries", ctx)
-                 : std::vector<std::string>{p.tool};
+  p.binaries = j.contains("binaries") ? strings(j["binaries"], "binaries", ctx)
+                                      : std::vector<std::string>{ p.tool };
   if (j.contains("version")) {
     const auto& v = j["version"];
     if (!v.is_object() || !v.contains("args")) {
@@ -349,7 +356,7 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
       ctx.fail("\"account\"", "'account' must be a list of sources");
     }
     for (const auto& s : j["account"]) {
-      check_fields(s, {"env", "file", "regex"}, "an account source", ctx);
+      check_fields(s, { "env", "file", "regex" }, "an account source", ctx);
       AccountSource source;
       if (s.contains("env")) {
         source.env = string_field(s["env"], "env", ctx);
@@ -375,18 +382,18 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
   }
   if (j.contains("secrets")) {
     for (const auto& s : j["secrets"]) {
-      check_fields(s, {"name", "env"}, "a secret", ctx);
+      check_fields(s, { "name", "env" }, "a secret", ctx);
       if (!s.contains("name") || !s.contains("env")) {
         ctx.fail("\"secrets\"", "a secret needs a name and an env");
       }
-      p.secrets.push_back({string_field(s["name"], "name", ctx),
-                           string_field(s["env"], "env", ctx)});
+      p.secrets.push_back({ string_field(s["name"], "name", ctx),
+                            string_field(s["env"], "env", ctx) });
     }
   }
   if (j.contains("scope")) {
     for (const auto& s : j["scope"]) {
       check_fields(
-        s, {"flag", "env", "arg_regex", "git_remote"}, "a scope source", ctx);
+        s, { "flag", "env", "arg_regex", "git_remote" }, "a scope source", ctx);
       ScopeSource source;
       if (s.contains("flag")) {
         source.flags = strings(s["flag"], "flag", ctx);
@@ -411,23 +418,24 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
   }
   if (j.contains("invalidate")) {
     for (const auto& inv : j["invalidate"]) {
-      check_fields(inv, {"command", "tags", "comment"}, "an invalidation", ctx);
+      check_fields(
+        inv, { "command", "tags", "comment" }, "an invalidation", ctx);
       if (!inv.contains("command") || !inv.contains("tags")) {
         ctx.fail("\"invalidate\"", "an invalidation needs command and tags");
       }
       ctx.anchor("\"invalidate\"");
-      p.invalidate.push_back({strings(inv["command"], "command", ctx),
-                              strings(inv["tags"], "tags", ctx)});
+      p.invalidate.push_back({ strings(inv["command"], "command", ctx),
+                               strings(inv["tags"], "tags", ctx) });
     }
   }
   return p;
 }
 
-
 } // namespace
 
-std::expected<ToolPolicy, std::string>
-parse_policy(std::string_view text, std::string_view origin, Validate validate) {
+std::expected<ToolPolicy, std::string> parse_policy(std::string_view text,
+                                                    std::string_view origin,
+                                                    Validate validate) {
   json j;
   try {
     j = json::parse(text.begin(), text.end(), nullptr, true, true);
@@ -435,11 +443,11 @@ parse_policy(std::string_view text, std::string_view origin, Validate validate) 
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at ...".
     auto colon = what.find(": ", what.find("parse error"));
-    return std::unexpected(fmt::format(
-      "{}:{}: invalid JSON: {}",
-      origin,
-      line_of(text, e.byte > 0 ? e.byte - 1 : 0),
-      colon == std::string::npos ? what : what.substr(colon + 2)));
+    return std::unexpected(
+      fmt::format("{}:{}: invalid JSON: {}",
+                  origin,
+                  line_of(text, e.byte > 0 ? e.byte - 1 : 0),
+                  colon == std::string::npos ? what : what.substr(colon + 2)));
   }
   Context ctx(text, origin, validate == Validate::yes);
   try {
@@ -495,7 +503,8 @@ std::string flag_map(const std::map<std::string, std::vector<std::string>>& m) {
 } // namespace
 
 std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
-  std::string out = fmt::format("ToolPolicy {}() {{\n  ToolPolicy p;\n", function);
+  std::string out =
+    fmt::format("ToolPolicy {}() {{\n  ToolPolicy p;\n", function);
   out += fmt::format("  p.tool = {};\n", literal(p.tool));
   out += fmt::format("  p.origin = {};\n", literal(p.origin));
   out += fmt::format("  p.binaries = {};\n", list(p.binaries));

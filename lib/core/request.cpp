@@ -1,15 +1,15 @@
 #include "core/request.hpp"
 
+#include "core/context.hpp"
+#include "util/fs.hpp"
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#include "core/context.hpp"
-#include "util/fs.hpp"
-#include "util/text.hpp"
 
 namespace ipfsacc {
 
@@ -23,16 +23,16 @@ json text(std::string_view s) {
   if (util::valid_utf8(s)) {
     return std::string(s);
   }
-  return json{{"hex",
-               to_hex(std::span(reinterpret_cast<const uint8_t*>(s.data()),
-                                s.size()))}};
+  return json{
+    { "hex",
+      to_hex(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size())) }
+  };
 }
 
 json env_value(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   return value ? text(value) : json(nullptr);
 }
-
 
 } // namespace
 
@@ -84,9 +84,9 @@ std::string request_document(const Request& r) {
     doc["stdin"] = cid_string(*r.stdin_digest);
   }
   if (r.terminal.stdout_tty || r.terminal.stderr_tty) {
-    doc["tty"] = {{"stdout", r.terminal.stdout_tty},
-                  {"stderr", r.terminal.stderr_tty},
-                  {"columns", r.terminal.columns}};
+    doc["tty"] = { { "stdout", r.terminal.stdout_tty },
+                   { "stderr", r.terminal.stderr_tty },
+                   { "columns", r.terminal.columns } };
   }
   if (!r.version.empty()) {
     doc["version"] = text(r.version);
@@ -123,7 +123,8 @@ std::string request_document(const Request& r) {
         path = *base / path;
       }
       auto contents = util::read_file(path);
-      files[spec] = contents ? json(cid_string(sha256(*contents))) : json(nullptr);
+      files[spec] =
+        contents ? json(cid_string(sha256(*contents))) : json(nullptr);
     }
   };
   if (r.policy) {
@@ -135,8 +136,7 @@ std::string request_document(const Request& r) {
   if (!files.empty()) {
     doc["files"] = std::move(files);
   }
-  if (r.rule && !r.rule->context.empty() &&
-      context_applies(*r.rule, r.argv)) {
+  if (r.rule && !r.rule->context.empty() && context_applies(*r.rule, r.argv)) {
     json context = json::object();
     std::string cwd = current_dir();
     for (const auto& c : r.rule->context) {

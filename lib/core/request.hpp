@@ -1,12 +1,12 @@
 #pragma once
 
+#include "core/cid.hpp"
+#include "core/policy.hpp"
+
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "core/cid.hpp"
-#include "core/policy.hpp"
 
 namespace ipfsacc {
 

@@ -1,5 +1,7 @@
 #include "exec/runner.hpp"
 
+#include "util/fs.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -17,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/fs.hpp"
-
 extern char** environ;
 
 namespace ipfsacc::exec {
@@ -31,7 +31,7 @@ constexpr size_t kSpillThreshold = 1 << 20;
 
 volatile sig_atomic_t g_child = 0;
 
-const int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+const int kForwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 void forward_signal(int sig, siginfo_t* info, void*) {
   // A signal from the terminal (Ctrl-C) already reached the child, which is
@@ -86,7 +86,8 @@ std::vector<std::string> child_env(const std::vector<std::string>& extra) {
 class StreamRecorder {
 public:
   StreamRecorder(RecordedStream& stream, const fs::path& spill_dir)
-    : stream_(stream), spill_dir_(spill_dir) {}
+    : stream_(stream)
+    , spill_dir_(spill_dir) {}
   ~StreamRecorder() { close_fd(spill_fd_); }
 
   // Returns false when the bytes could not be recorded.
@@ -146,7 +147,7 @@ void add_segment(std::vector<storage::Segment>& segments,
   if (!segments.empty() && segments.back().stream == stream) {
     segments.back().size += size;
   } else {
-    segments.push_back({stream, size});
+    segments.push_back({ stream, size });
   }
 }
 
@@ -173,7 +174,7 @@ bool open_pty(int& master, int& slave) {
 } // namespace
 
 Recording::~Recording() {
-  for (auto* stream : {&out, &err}) {
+  for (auto* stream : { &out, &err }) {
     if (!stream->file.empty()) {
       ::unlink(stream->file.c_str());
     }
@@ -214,8 +215,7 @@ RunResult run(const RunOptions& options) {
   }
   if (ok && options.stdin_data) {
     if (!options.stdin_data->file.empty()) {
-      in_file =
-        ::open(options.stdin_data->file.c_str(), O_RDONLY | O_CLOEXEC);
+      in_file = ::open(options.stdin_data->file.c_str(), O_RDONLY | O_CLOEXEC);
       ok = in_file >= 0;
     } else {
       ok = make_pipe(in_read, in_write);
@@ -223,8 +223,12 @@ RunResult run(const RunOptions& options) {
   }
   if (!ok) {
     result.spawn_errno = errno;
-    for (int* fd :
-         {&out_read, &out_write, &err_read, &err_write, &in_read, &in_write}) {
+    for (int* fd : { &out_read,
+                     &out_write,
+                     &err_read,
+                     &err_write,
+                     &in_read,
+                     &in_write }) {
       close_fd(*fd);
     }
     return result;
@@ -314,19 +318,19 @@ RunResult run(const RunOptions& options) {
     int out_i = -1, err_i = -1, in_i = -1, pid_i = -1;
     if (out_read >= 0) {
       out_i = static_cast<int>(n);
-      fds[n++] = {out_read, POLLIN, 0};
+      fds[n++] = { out_read, POLLIN, 0 };
     }
     if (err_read >= 0) {
       err_i = static_cast<int>(n);
-      fds[n++] = {err_read, POLLIN, 0};
+      fds[n++] = { err_read, POLLIN, 0 };
     }
     if (in_write >= 0) {
       in_i = static_cast<int>(n);
-      fds[n++] = {in_write, POLLOUT, 0};
+      fds[n++] = { in_write, POLLOUT, 0 };
     }
     if (pidfd >= 0 && !child_done) {
       pid_i = static_cast<int>(n);
-      fds[n++] = {pidfd, POLLIN, 0};
+      fds[n++] = { pidfd, POLLIN, 0 };
     }
     // Once the child has exited, a grandchild may still hold our pipes open;
     // stop waiting for it after a short quiet period, as a terminal would.
@@ -377,10 +381,14 @@ RunResult run(const RunOptions& options) {
       storage::Stream stream;
       StreamRecorder& recorder;
     };
-    for (Channel ch : {Channel{out_i, out_read, STDOUT_FILENO,
-                               storage::Stream::out, out_rec},
-                       Channel{err_i, err_read, STDERR_FILENO,
-                               storage::Stream::err, err_rec}}) {
+    for (Channel ch :
+         { Channel{
+             out_i, out_read, STDOUT_FILENO, storage::Stream::out, out_rec },
+           Channel{ err_i,
+                    err_read,
+                    STDERR_FILENO,
+                    storage::Stream::err,
+                    err_rec } }) {
       if (ch.index < 0 || !fds[ch.index].revents) {
         continue;
       }
@@ -442,7 +450,7 @@ void exit_like(int wait_status) {
   std::fflush(stderr);
   if (WIFSIGNALED(wait_status)) {
     int sig = WTERMSIG(wait_status);
-    rlimit no_core{0, 0};
+    rlimit no_core{ 0, 0 };
     ::setrlimit(RLIMIT_CORE, &no_core);
     std::signal(sig, SIG_DFL);
     sigset_t set;

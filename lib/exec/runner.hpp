@@ -1,14 +1,14 @@
 #pragma once
 
+#include "core/cid.hpp"
+#include "storage/entry.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/cid.hpp"
-#include "storage/entry.hpp"
 
 namespace ipfsacc::exec {
 
@@ -39,8 +39,8 @@ struct StdinData {
 };
 
 struct RunOptions {
-  std::string path;              // the executable
-  std::vector<std::string> argv; // argv[0] is the name the tool sees
+  std::string path;                   // the executable
+  std::vector<std::string> argv;      // argv[0] is the name the tool sees
   std::vector<std::string> extra_env; // "NAME=value" for the child only
   // Run the child on a pseudo-terminal for stdout (and stderr when ours is
   // a terminal too), so it formats as it would for the user.

@@ -1,38 +1,46 @@
 #include "stats/stats.hpp"
 
-#include <fmt/format.h>
-
 #include "storage/store.hpp"
+
+#include <fmt/format.h>
 
 namespace ipfsacc {
 
 namespace {
 
 const StatisticInfo kStatistics[] = {
-  {Statistic::hits, "hits", "answered from the cache"},
-  {Statistic::misses, "misses", "ran the tool and stored the answer"},
-  {Statistic::bypasses, "bypasses", "passed straight through (not cacheable)"},
-  {Statistic::errors, "errors", "cache errors (corrupt entries or blobs, I/O)"},
-  {Statistic::evictions, "evictions", "entries evicted to stay under max_size"},
-  {Statistic::time_saved_ms,
-   "time_saved_ms",
-   "time the hits would have taken to run"},
-  {Statistic::stores, "stores", "entries written"},
-  {Statistic::uncached_failures,
-   "uncached_failures",
-   "misses whose failed run was not cached"},
-  {Statistic::invalidated, "invalidated", "entries dropped by writes"},
-  {Statistic::offline_misses,
-   "offline_misses",
-   "--offline calls with nothing cached"},
-  {Statistic::waited,
-   "waited",
-   "hits that waited for an identical call in flight"},
+  { Statistic::hits, "hits", "answered from the cache" },
+  { Statistic::misses, "misses", "ran the tool and stored the answer" },
+  { Statistic::bypasses,
+    "bypasses",
+    "passed straight through (not cacheable)" },
+  { Statistic::errors,
+    "errors",
+    "cache errors (corrupt entries or blobs, I/O)" },
+  { Statistic::evictions,
+    "evictions",
+    "entries evicted to stay under max_size" },
+  { Statistic::time_saved_ms,
+    "time_saved_ms",
+    "time the hits would have taken to run" },
+  { Statistic::stores, "stores", "entries written" },
+  { Statistic::uncached_failures,
+    "uncached_failures",
+    "misses whose failed run was not cached" },
+  { Statistic::invalidated, "invalidated", "entries dropped by writes" },
+  { Statistic::offline_misses,
+    "offline_misses",
+    "--offline calls with nothing cached" },
+  { Statistic::waited,
+    "waited",
+    "hits that waited for an identical call in flight" },
 };
 
 } // namespace
 
-std::span<const StatisticInfo> statistics() { return kStatistics; }
+std::span<const StatisticInfo> statistics() {
+  return kStatistics;
+}
 
 std::string_view statistic_name(Statistic s) {
   return kStatistics[static_cast<size_t>(s)].name;

@@ -34,7 +34,8 @@ private:
 
 class Reader {
 public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  explicit Reader(std::string_view in)
+    : in_(in) {}
   bool ok() const { return ok_; }
   bool at_end() const { return in_.empty(); }
   uint8_t u8() {
@@ -136,7 +137,7 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
   uint64_t err_total = 0;
   for (uint64_t i = 0; i < segments && r.ok(); ++i) {
     uint64_t v = r.varint();
-    Segment s{(v & 1) ? Stream::err : Stream::out, v >> 1};
+    Segment s{ (v & 1) ? Stream::err : Stream::out, v >> 1 };
     (s.stream == Stream::out ? out_total : err_total) += s.size;
     e.segments.push_back(s);
   }

@@ -1,12 +1,12 @@
 #pragma once
 
+#include "core/cid.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/cid.hpp"
 
 namespace ipfsacc::storage {
 

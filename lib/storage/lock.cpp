@@ -40,7 +40,8 @@ std::optional<KeyLock> KeyLock::acquire(const std::filesystem::path& cache_dir,
 }
 
 KeyLock::KeyLock(KeyLock&& other) noexcept
-  : fd_(other.fd_), path_(std::move(other.path_)) {
+  : fd_(other.fd_)
+  , path_(std::move(other.path_)) {
   other.fd_ = -1;
 }
 
@@ -54,7 +55,9 @@ KeyLock& KeyLock::operator=(KeyLock&& other) noexcept {
   return *this;
 }
 
-KeyLock::~KeyLock() { release(); }
+KeyLock::~KeyLock() {
+  release();
+}
 
 void KeyLock::release() {
   if (fd_ >= 0) {

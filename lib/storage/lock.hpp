@@ -1,9 +1,9 @@
 #pragma once
 
+#include "core/cid.hpp"
+
 #include <filesystem>
 #include <optional>
-
-#include "core/cid.hpp"
 
 namespace ipfsacc::storage {
 
@@ -18,8 +18,9 @@ public:
   // Takes the lock. With Wait::no returns nullopt at once when another
   // process holds it; with Wait::yes blocks until it is free. Also nullopt
   // when the lock file cannot be created (a read-only cache).
-  static std::optional<KeyLock>
-  acquire(const std::filesystem::path& cache_dir, const Digest& key, Wait wait);
+  static std::optional<KeyLock> acquire(const std::filesystem::path& cache_dir,
+                                        const Digest& key,
+                                        Wait wait);
 
   KeyLock(KeyLock&& other) noexcept;
   KeyLock& operator=(KeyLock&& other) noexcept;
@@ -27,7 +28,9 @@ public:
 
 private:
   void release();
-  KeyLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  KeyLock(int fd, std::filesystem::path path)
+    : fd_(fd)
+    , path_(std::move(path)) {}
   int fd_ = -1;
   std::filesystem::path path_;
 };

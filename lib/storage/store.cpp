@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "util/fs.hpp"
+
 #include <cerrno>
 #include <csetjmp>
 #include <csignal>
@@ -10,13 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/fs.hpp"
-
 namespace ipfsacc::storage {
 
 namespace {
 
-constexpr size_t kInitialMapSize = size_t{256} << 20;
+constexpr size_t kInitialMapSize = size_t{ 256 } << 20;
 constexpr int kMaxMapGrowths = 8;
 
 // Thrown inside transactions, caught by Store::read/write.
@@ -27,20 +27,20 @@ struct LmdbError {
 
 void check(int rc, std::string_view what) {
   if (rc != MDB_SUCCESS) {
-    throw LmdbError{rc, fmt::format("{}: {}", what, mdb_strerror(rc))};
+    throw LmdbError{ rc, fmt::format("{}: {}", what, mdb_strerror(rc)) };
   }
 }
 
 MDB_val val(std::string_view s) {
-  return {s.size(), const_cast<char*>(s.data())};
+  return { s.size(), const_cast<char*>(s.data()) };
 }
 
 MDB_val val(const Digest& d) {
-  return {d.size(), const_cast<uint8_t*>(d.data())};
+  return { d.size(), const_cast<uint8_t*>(d.data()) };
 }
 
 std::string_view view(const MDB_val& v) {
-  return {static_cast<const char*>(v.mv_data), v.mv_size};
+  return { static_cast<const char*>(v.mv_data), v.mv_size };
 }
 
 std::string time_key(int64_t t, const Digest& d) {
@@ -197,8 +197,7 @@ int64_t StoreReader::counter(std::string_view key) {
   return value;
 }
 
-std::map<std::string, int64_t>
-StoreReader::counters(std::string_view prefix) {
+std::map<std::string, int64_t> StoreReader::counters(std::string_view prefix) {
   std::map<std::string, int64_t> out;
   if (store_.missing_dbs_) {
     return out;
@@ -207,8 +206,8 @@ StoreReader::counters(std::string_view prefix) {
   check(mdb_cursor_open(txn_, store_.counters_, &cursor), "opening a cursor");
   MDB_val k = val(prefix);
   MDB_val v;
-  int rc = mdb_cursor_get(
-    cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  int rc =
+    mdb_cursor_get(cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == MDB_SUCCESS && view(k).starts_with(prefix)) {
     if (v.mv_size == sizeof(int64_t)) {
       int64_t value;
@@ -252,7 +251,7 @@ void StoreWriter::add_counter(std::string_view key, int64_t delta) {
 
 void StoreWriter::set_counter(std::string_view key, int64_t value) {
   MDB_val k = val(key);
-  MDB_val v{sizeof(value), &value};
+  MDB_val v{ sizeof(value), &value };
   check(mdb_put(txn_, store_.counters_, &k, &v, 0), "writing a counter");
 }
 
@@ -273,7 +272,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     int64_t refs;
     std::memcpy(&refs, v.mv_data, sizeof(refs));
     ++refs;
-    MDB_val nv{sizeof(refs), &refs};
+    MDB_val nv{ sizeof(refs), &refs };
     check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
     return;
   }
@@ -281,7 +280,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     check(rc, "reading a blob count");
   }
   int64_t refs = 1;
-  MDB_val nv{sizeof(refs), &refs};
+  MDB_val nv{ sizeof(refs), &refs };
   check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
   add_counter("stored_bytes", static_cast<int64_t>(blob.size));
 
@@ -305,19 +304,19 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     } else {
       auto written = util::write_file_atomic(target, blob.memory, 0600);
       if (!written) {
-        throw LmdbError{EIO, written.error()};
+        throw LmdbError{ EIO, written.error() };
       }
     }
     if (ec) {
       throw LmdbError{
-        EIO, fmt::format("storing {}: {}", target.string(), ec.message())};
+        EIO, fmt::format("storing {}: {}", target.string(), ec.message())
+      };
     }
     return;
   }
 
-  MDB_val data{blob.size, nullptr};
-  check(mdb_put(txn_, store_.blobs_, &k, &data, MDB_RESERVE),
-        "writing a blob");
+  MDB_val data{ blob.size, nullptr };
+  check(mdb_put(txn_, store_.blobs_, &k, &data, MDB_RESERVE), "writing a blob");
   auto* out = static_cast<char*>(data.mv_data);
   if (blob.file.empty()) {
     std::memcpy(out, blob.memory.data(), blob.size);
@@ -325,7 +324,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
   }
   int fd = ::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw LmdbError{errno, "reading " + blob.file.string()};
+    throw LmdbError{ errno, "reading " + blob.file.string() };
   }
   uint64_t done = 0;
   while (done < blob.size) {
@@ -335,7 +334,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     }
     if (n <= 0) {
       ::close(fd);
-      throw LmdbError{EIO, "short read of " + blob.file.string()};
+      throw LmdbError{ EIO, "short read of " + blob.file.string() };
     }
     done += static_cast<uint64_t>(n);
   }
@@ -360,7 +359,7 @@ void StoreWriter::release_blob(const Digest& digest,
     std::memcpy(&refs, v.mv_data, sizeof(refs));
   }
   if (--refs > 0) {
-    MDB_val nv{sizeof(refs), &refs};
+    MDB_val nv{ sizeof(refs), &refs };
     check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
     return;
   }
@@ -391,7 +390,7 @@ void StoreWriter::put_entry(const Digest& key,
   MDB_val k = val(key);
   MDB_val v = val(encoded);
   check(mdb_put(txn_, store_.entries_, &k, &v, 0), "writing an entry");
-  MDB_val empty{0, nullptr};
+  MDB_val empty{ 0, nullptr };
   auto lru = time_key(entry.last_used_ms, key);
   MDB_val lk = val(lru);
   check(mdb_put(txn_, store_.by_lru_, &lk, &empty, 0), "writing an index");
@@ -455,7 +454,7 @@ bool StoreWriter::touch(const Digest& key, int64_t now_ms) {
   if (!current) {
     return false;
   }
-  MDB_val empty{0, nullptr};
+  MDB_val empty{ 0, nullptr };
   auto old_lru = time_key(current->last_used_ms, key);
   MDB_val ok = val(old_lru);
   int rc = mdb_del(txn_, store_.by_lru_, &ok, nullptr);
@@ -551,14 +550,10 @@ std::expected<void, std::string> Store::open_dbis(bool create) {
   struct Named {
     const char* name;
     MDB_dbi* dbi;
-  } dbs[] = {{"entries", &entries_},
-             {"blobs", &blobs_},
-             {"refs", &refs_},
-             {"by_lru", &by_lru_},
-             {"by_expiry", &by_expiry_},
-             {"by_tag", &by_tag_},
-             {"counters", &counters_},
-             {"meta", &meta_}};
+  } dbs[] = { { "entries", &entries_ },     { "blobs", &blobs_ },
+              { "refs", &refs_ },           { "by_lru", &by_lru_ },
+              { "by_expiry", &by_expiry_ }, { "by_tag", &by_tag_ },
+              { "counters", &counters_ },   { "meta", &meta_ } };
   for (auto& db : dbs) {
     rc = mdb_dbi_open(txn, db.name, create ? MDB_CREATE : 0, db.dbi);
     if (rc == MDB_NOTFOUND && !create) {
@@ -580,7 +575,7 @@ std::expected<void, std::string> Store::open_dbis(bool create) {
 }
 
 std::expected<void, std::string> Store::open_env(size_t map_size,
-                                               bool read_only) {
+                                                 bool read_only) {
   sigjmp_buf jump;
   FaultGuard guard(&jump);
   if (sigsetjmp(jump, 1) != 0) {
@@ -597,8 +592,8 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
     // NOSYNC: a killed process loses nothing (the kernel has the pages); only
     // a machine crash may lose the last writes of a cache that can be
     // rebuilt. NOTLS: read transactions are not tied to threads.
-    unsigned flags = MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD |
-                     (read_only ? MDB_RDONLY : 0);
+    unsigned flags =
+      MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD | (read_only ? MDB_RDONLY : 0);
     rc = mdb_env_open(env_, dir_.c_str(), flags, 0600);
     if (rc != MDB_SUCCESS && read_only && (rc == EACCES || rc == EROFS)) {
       // The lock file cannot be opened: read without locking.
@@ -624,8 +619,9 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
   return {};
 }
 
-std::expected<std::unique_ptr<Store>, std::string>
-Store::open(const fs::path& dir, Access access) {
+std::expected<std::unique_ptr<Store>, std::string> Store::open(
+  const fs::path& dir,
+  Access access) {
   std::unique_ptr<Store> store(new Store);
   store->dir_ = dir;
   bool read_only = access == Access::read_only;
@@ -668,8 +664,8 @@ Store::open(const fs::path& dir, Access access) {
   return store;
 }
 
-std::expected<void, std::string>
-Store::read(const std::function<void(StoreReader&)>& fn) {
+std::expected<void, std::string> Store::read(
+  const std::function<void(StoreReader&)>& fn) {
   if (!env_) {
     return std::unexpected("the cache is unusable");
   }
@@ -701,8 +697,8 @@ Store::read(const std::function<void(StoreReader&)>& fn) {
   }
 }
 
-std::expected<void, std::string>
-Store::write(const std::function<void(StoreWriter&)>& fn) {
+std::expected<void, std::string> Store::write(
+  const std::function<void(StoreWriter&)>& fn) {
   if (!env_) {
     return std::unexpected("the cache is unusable");
   }

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/cid.hpp"
+#include "storage/entry.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -12,9 +15,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/cid.hpp"
-#include "storage/entry.hpp"
 
 namespace ipfsacc::storage {
 
@@ -61,7 +61,9 @@ public:
 
 protected:
   friend class Store;
-  StoreReader(class Store& store, MDB_txn* txn) : store_(store), txn_(txn) {}
+  StoreReader(class Store& store, MDB_txn* txn)
+    : store_(store)
+    , txn_(txn) {}
   class Store& store_;
   MDB_txn* txn_;
   std::vector<std::shared_ptr<void>> mappings_;
@@ -97,7 +99,8 @@ public:
 
 private:
   friend class Store;
-  StoreWriter(class Store& store, MDB_txn* txn) : StoreReader(store, txn) {}
+  StoreWriter(class Store& store, MDB_txn* txn)
+    : StoreReader(store, txn) {}
   void put_blob(const BlobSource& blob);
   void release_blob(const Digest& digest, uint64_t size, uint64_t& freed);
   std::vector<fs::path> unlink_after_commit_;
@@ -113,8 +116,9 @@ public:
   // Access::read_write, falls back to read-only when the directory cannot
   // be written. Returns a message when the cache cannot be used at all
   // (missing and not creatable, corrupt, wrong version).
-  static std::expected<std::unique_ptr<Store>, std::string>
-  open(const fs::path& dir, Access access);
+  static std::expected<std::unique_ptr<Store>, std::string> open(
+    const fs::path& dir,
+    Access access);
 
   bool read_only() const { return read_only_; }
   const fs::path& dir() const { return dir_; }
@@ -122,13 +126,13 @@ public:
   fs::path blob_path(const Digest& digest) const;
 
   // Runs fn in a read transaction.
-  std::expected<void, std::string>
-  read(const std::function<void(StoreReader&)>& fn);
+  std::expected<void, std::string> read(
+    const std::function<void(StoreReader&)>& fn);
 
   // Runs fn in a write transaction and commits. When the map is full it is
   // grown and fn runs again, so fn must only act through the writer.
-  std::expected<void, std::string>
-  write(const std::function<void(StoreWriter&)>& fn);
+  std::expected<void, std::string> write(
+    const std::function<void(StoreWriter&)>& fn);
 
   // Size of the LMDB data file plus external blobs, as on disk.
   uint64_t disk_usage() const;
@@ -144,14 +148,14 @@ private:
   bool read_only_ = false;
   bool missing_dbs_ = false;
   MDB_env* env_ = nullptr;
-  MDB_dbi entries_ = 0;  // request digest → encoded Entry
-  MDB_dbi blobs_ = 0;    // blob digest → bytes (inline blobs)
-  MDB_dbi refs_ = 0;     // blob digest → reference count
-  MDB_dbi by_lru_ = 0;   // be64(last use) ‖ digest → ""
+  MDB_dbi entries_ = 0;   // request digest → encoded Entry
+  MDB_dbi blobs_ = 0;     // blob digest → bytes (inline blobs)
+  MDB_dbi refs_ = 0;      // blob digest → reference count
+  MDB_dbi by_lru_ = 0;    // be64(last use) ‖ digest → ""
   MDB_dbi by_expiry_ = 0; // be64(expiry) ‖ digest → ""
-  MDB_dbi by_tag_ = 0;   // tag ‖ 0 ‖ digest → ""
-  MDB_dbi counters_ = 0; // name → int64
-  MDB_dbi meta_ = 0;     // name → bytes
+  MDB_dbi by_tag_ = 0;    // tag ‖ 0 ‖ digest → ""
+  MDB_dbi counters_ = 0;  // name → int64
+  MDB_dbi meta_ = 0;      // name → bytes
 };
 
 } // namespace ipfsacc::storage

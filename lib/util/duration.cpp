@@ -13,7 +13,7 @@ struct Unit {
   double factor;
 };
 
-template <size_t N>
+template<size_t N>
 std::expected<double, std::string> parse_with_units(std::string_view text,
                                                     const Unit (&units)[N],
                                                     std::string_view what) {
@@ -41,13 +41,13 @@ std::expected<double, std::string> parse_with_units(std::string_view text,
 } // namespace
 
 std::expected<Millis, std::string> parse_duration(std::string_view text) {
-  static const Unit units[] = {{"", 1000},
-                               {"ms", 1},
-                               {"s", 1000},
-                               {"m", 60'000},
-                               {"h", 3'600'000},
-                               {"d", 86'400'000},
-                               {"w", 7 * 86'400'000.0}};
+  static const Unit units[] = { { "", 1000 },
+                                { "ms", 1 },
+                                { "s", 1000 },
+                                { "m", 60'000 },
+                                { "h", 3'600'000 },
+                                { "d", 86'400'000 },
+                                { "w", 7 * 86'400'000.0 } };
   auto value = parse_with_units(text, units, "duration");
   if (!value) {
     return std::unexpected(value.error() +
@@ -69,7 +69,9 @@ std::string format_duration(Millis d) {
     int64_t size;
     char name;
   };
-  static const Part parts[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  static const Part parts[] = {
+    { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' }
+  };
   std::string out;
   int shown = 0;
   for (const auto& part : parts) {
@@ -85,12 +87,24 @@ std::string format_duration(Millis d) {
 }
 
 std::expected<uint64_t, std::string> parse_size(std::string_view text) {
-  static const Unit units[] = {
-    {"", 1},       {"B", 1},          {"k", 1e3},        {"K", 1e3},
-    {"kB", 1e3},   {"KB", 1e3},       {"M", 1e6},        {"MB", 1e6},
-    {"G", 1e9},    {"GB", 1e9},       {"T", 1e12},       {"TB", 1e12},
-    {"Ki", 1024.0}, {"KiB", 1024.0},  {"Mi", 1048576.0}, {"MiB", 1048576.0},
-    {"Gi", 1073741824.0}, {"GiB", 1073741824.0}};
+  static const Unit units[] = { { "", 1 },
+                                { "B", 1 },
+                                { "k", 1e3 },
+                                { "K", 1e3 },
+                                { "kB", 1e3 },
+                                { "KB", 1e3 },
+                                { "M", 1e6 },
+                                { "MB", 1e6 },
+                                { "G", 1e9 },
+                                { "GB", 1e9 },
+                                { "T", 1e12 },
+                                { "TB", 1e12 },
+                                { "Ki", 1024.0 },
+                                { "KiB", 1024.0 },
+                                { "Mi", 1048576.0 },
+                                { "MiB", 1048576.0 },
+                                { "Gi", 1073741824.0 },
+                                { "GiB", 1073741824.0 } };
   auto value = parse_with_units(text, units, "size");
   if (!value) {
     return std::unexpected(value.error() + " (e.g. 500M, 1G, 2GiB)");
@@ -102,7 +116,7 @@ std::string format_size(uint64_t bytes) {
   if (bytes < 1000) {
     return fmt::format("{} B", bytes);
   }
-  static const char* units[] = {"kB", "MB", "GB", "TB"};
+  static const char* units[] = { "kB", "MB", "GB", "TB" };
   double value = static_cast<double>(bytes);
   size_t i = 0;
   for (value /= 1000; value >= 1000 && i + 1 < std::size(units); ++i) {

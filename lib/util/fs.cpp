@@ -54,8 +54,9 @@ bool write_all(int fd, const void* data, size_t size) {
   return true;
 }
 
-std::expected<void, std::string>
-write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
+std::expected<void, std::string> write_file_atomic(const fs::path& path,
+                                                   std::string_view data,
+                                                   mode_t mode) {
   std::string tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   auto fail = [&](std::string_view what) {
@@ -103,8 +104,8 @@ std::expected<void, std::string> make_dirs(const fs::path& dir, mode_t mode) {
     }
   }
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
-    return std::unexpected(fmt::format(
-      "cannot create {}: {}", dir.string(), std::strerror(errno)));
+    return std::unexpected(
+      fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
   }
   return {};
 }
@@ -167,8 +168,7 @@ std::string find_executable(std::string_view name,
     }
     std::string_view dir = search_path.substr(pos, colon - pos);
     pos = colon + 1;
-    std::string candidate =
-      fmt::format("{}/{}", dir.empty() ? "." : dir, name);
+    std::string candidate = fmt::format("{}/{}", dir.empty() ? "." : dir, name);
     struct stat st;
     if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         ::access(candidate.c_str(), X_OK) != 0) {

@@ -15,8 +15,9 @@ std::expected<std::string, std::string> read_file(const fs::path& path);
 
 // Writes data to path atomically: a temporary file in the same directory,
 // fsync, rename. The file gets the given mode. Returns a message on failure.
-std::expected<void, std::string>
-write_file_atomic(const fs::path& path, std::string_view data, mode_t mode);
+std::expected<void, std::string> write_file_atomic(const fs::path& path,
+                                                   std::string_view data,
+                                                   mode_t mode);
 
 // Creates dir and its parents; the ones it creates get mode.
 std::expected<void, std::string> make_dirs(const fs::path& dir, mode_t mode);

@@ -21,7 +21,8 @@ alignas(16) const uint32_t kRound[64] = {
   0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
   0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+};
 
 } // namespace
 
@@ -38,12 +39,11 @@ sha256_hw_blocks(uint32_t state[8], const uint8_t* data, size_t blocks) {
     _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   // The instructions keep the state as ABEF and CDGH.
   __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
-  __m128i state1 =
-    _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
-  tmp = _mm_shuffle_epi32(tmp, 0xB1);       // CDAB
-  state1 = _mm_shuffle_epi32(state1, 0x1B); // EFGH
-  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);   // ABEF
-  state1 = _mm_blend_epi16(state1, tmp, 0xF0);        // CDGH
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);               // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);         // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8); // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);      // CDGH
 
   for (; blocks > 0; --blocks, data += 64) {
     const __m128i abef = state0;
@@ -58,7 +58,8 @@ sha256_hw_blocks(uint32_t state[8], const uint8_t* data, size_t blocks) {
       } else {
         // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time.
         __m128i x = _mm_sha256msg1_epu32(w[j], w[(j + 1) & 3]);
-        x = _mm_add_epi32(x, _mm_alignr_epi8(w[(j + 3) & 3], w[(j + 2) & 3], 4));
+        x =
+          _mm_add_epi32(x, _mm_alignr_epi8(w[(j + 3) & 3], w[(j + 2) & 3], 4));
         w[j] = _mm_sha256msg2_epu32(x, w[(j + 3) & 3]);
       }
       __m128i msg = _mm_add_epi32(
@@ -71,17 +72,19 @@ sha256_hw_blocks(uint32_t state[8], const uint8_t* data, size_t blocks) {
     state1 = _mm_add_epi32(state1, cdgh);
   }
 
-  tmp = _mm_shuffle_epi32(state0, 0x1B);      // FEBA
-  state1 = _mm_shuffle_epi32(state1, 0xB1);   // DCHG
+  tmp = _mm_shuffle_epi32(state0, 0x1B);       // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);    // DCHG
   state0 = _mm_blend_epi16(tmp, state1, 0xF0); // DCBA
-  state1 = _mm_alignr_epi8(state1, tmp, 8);   // ABEF
+  state1 = _mm_alignr_epi8(state1, tmp, 8);    // ABEF
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
 }
 
 #else
 
-bool sha256_hw_available() { return false; }
+bool sha256_hw_available() {
+  return false;
+}
 void sha256_hw_blocks(uint32_t*, const uint8_t*, size_t) {}
 
 #endif

@@ -13,9 +13,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
-      row[j] = std::min({row[j] + 1,
-                         row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      row[j] = std::min({ row[j] + 1,
+                          row[j - 1] + 1,
+                          diagonal + (a[i - 1] == b[j - 1] ? 0 : 1) });
       diagonal = above;
     }
   }
@@ -43,8 +43,8 @@ std::string closest(std::string_view word,
 std::string shell_quote(std::string_view s) {
   bool plain = !s.empty();
   for (unsigned char c : s) {
-    if (!(std::isalnum(c) || std::string_view("-_./:=@%+,").find(c) !=
-                                 std::string_view::npos)) {
+    if (!(std::isalnum(c) ||
+          std::string_view("-_./:=@%+,").find(c) != std::string_view::npos)) {
       plain = false;
       break;
     }

@@ -5,12 +5,12 @@
 //
 //   rulegen OUT.cpp wrappers/a.json wrappers/b.json ...
 
+#include "core/policy.hpp"
+#include "util/fs.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
-
-#include "core/policy.hpp"
-#include "util/fs.hpp"
 
 int main(int argc, char** argv) {
   using namespace ipfsacc;
@@ -46,12 +46,13 @@ int main(int argc, char** argv) {
                          binaries,
                          function);
   }
-  code += "} // namespace\n\nstd::span<const BuiltinPolicy> builtin_policies() {\n"
-          "  static const BuiltinPolicy policies[] = {\n" +
-          table +
-          "    {\"\", \"\", nullptr},\n  };\n"
-          "  return std::span(policies, std::size(policies) - 1);\n}\n\n"
-          "} // namespace ipfsacc\n";
+  code +=
+    "} // namespace\n\nstd::span<const BuiltinPolicy> builtin_policies() {\n"
+    "  static const BuiltinPolicy policies[] = {\n" +
+    table +
+    "    {\"\", \"\", nullptr},\n  };\n"
+    "  return std::span(policies, std::size(policies) - 1);\n}\n\n"
+    "} // namespace ipfsacc\n";
   auto written = util::write_file_atomic(argv[1], code, 0644);
   if (!written) {
     fmt::print(stderr, "rulegen: {}\n", written.error());
