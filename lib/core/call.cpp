@@ -111,6 +111,10 @@ public:
 private:
   void warn(std::string_view message);
   void explain(std::string_view line);
+  // Exits (with a code, or as the tool did) after removing temporary files:
+  // exit() and _exit() run no destructors of what is on the stack.
+  [[noreturn]] void finish_code(int code);
+  [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
   [[noreturn]] void exec_directly();
   [[noreturn]] void pass_through(std::string_view why);
@@ -134,6 +138,7 @@ private:
   const Rule* rule_ = nullptr;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Stdin> stdin_;
+  exec::Recording* recording_ = nullptr; // of the run in progress
   TerminalMode terminal_;
   StatsDelta stats_;
   bool warned_ = false;
@@ -146,6 +151,24 @@ void Call::warn(std::string_view message) {
     warned_ = true;
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
+}
+
+void Call::finish_code(int code) {
+  stdin_.reset();
+  if (recording_) {
+    recording_->remove_files();
+  }
+  store_.reset();
+  std::exit(code);
+}
+
+void Call::finish_status(int wait_status) {
+  stdin_.reset();
+  if (recording_) {
+    recording_->remove_files();
+  }
+  store_.reset();
+  exec::exit_like(wait_status);
 }
 
 void Call::explain(std::string_view line) {
@@ -164,7 +187,7 @@ void Call::exec_directly() {
   std::fflush(stderr);
   store_.reset();
   exec::exec_tool(path_, child_argv());
-  std::exit(exec::report_spawn_failure(name_, errno));
+  finish_code(exec::report_spawn_failure(name_, errno));
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
@@ -194,9 +217,9 @@ void Call::run_unrecorded(const exec::StdinData* in) {
   run.record = false;
   auto result = exec::run(run);
   if (!result.started) {
-    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
+    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
-  exec::exit_like(result.wait_status);
+  finish_status(result.wait_status);
 }
 
 void Call::run_invalidating(const Match& match) {
@@ -247,10 +270,10 @@ void Call::run_invalidating(const Match& match) {
   run.record = false;
   auto result = exec::run(run);
   if (!result.started) {
-    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
+    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   drop();
-  exec::exit_like(result.wait_status);
+  finish_status(result.wait_status);
 }
 
 util::Millis Call::ttl() const {
@@ -429,8 +452,9 @@ void Call::miss(const Digest& key, std::string_view reason) {
   run.spill_dir = store_->tmp_dir();
   int64_t created = util::now_ms();
   auto result = exec::run(run);
+  recording_ = &result.recording;
   if (!result.started) {
-    std::exit(exec::report_spawn_failure(name_, result.spawn_errno));
+    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   int status = result.wait_status;
   bool failed = !result.exited_ok();
@@ -444,7 +468,7 @@ void Call::miss(const Digest& key, std::string_view reason) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
     }
     finish_writes(nullptr);
-    exec::exit_like(status);
+    finish_status(status);
   }
 
   auto& rec = result.recording;
@@ -486,11 +510,14 @@ void Call::miss(const Digest& key, std::string_view reason) {
   uint64_t max_size = config_.max_size();
   finish_writes([&](storage::StoreWriter& w) {
     w.put_entry(key, entry, blobs);
-    if (size_t evicted = w.evict_to(max_size)) {
-      w.add_counter(statistic_name(Statistic::evictions), int64_t(evicted));
-    }
+    // Counted per tool and rule too, like every other statistic.
+    StatsDelta evictions;
+    w.evict_to(max_size, [&](const Entry& evicted) {
+      evictions.add(Statistic::evictions, evicted.tool, evicted.operation);
+    });
+    evictions.write_to(w);
   });
-  exec::exit_like(status);
+  finish_status(status);
 }
 
 void Call::run() {
@@ -511,7 +538,7 @@ void Call::run() {
                "ipfsacc: --offline: {} is not a cacheable call ({})\n",
                util::join_args(child_argv()),
                match.why);
-    std::exit(kOfflineMissExit);
+    finish_code(kOfflineMissExit);
   }
   if (match.kind == Match::Kind::invalidate) {
     run_invalidating(match);
@@ -606,7 +633,7 @@ void Call::run() {
   std::string reason = "refresh";
   if (!options_.refresh) {
     if (auto code = try_replay(key, options_.offline, reason)) {
-      std::exit(*code);
+      finish_code(*code);
     }
   }
   if (options_.offline) {
@@ -615,7 +642,7 @@ void Call::run() {
     fmt::print(stderr,
                "ipfsacc: --offline: nothing cached for {}\n",
                util::join_args(child_argv()));
-    std::exit(kOfflineMissExit);
+    finish_code(kOfflineMissExit);
   }
 
   // 7. Single-flight: one process runs the tool, identical calls wait for
@@ -628,14 +655,14 @@ void Call::run() {
     std::string ignored;
     waited_ = true;
     if (auto code = try_replay(key, false, ignored)) {
-      std::exit(*code);
+      finish_code(*code);
     }
     waited_ = false;
   } else if (lock && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
     if (auto code = try_replay(key, false, ignored)) {
-      std::exit(*code);
+      finish_code(*code);
     }
   }
   miss(key, reason);

@@ -44,6 +44,9 @@ Sha256::Sha256()
 }
 
 void Sha256::update(const void* data, size_t size) {
+  if (size == 0) {
+    return; // data may be null
+  }
   auto p = static_cast<const uint8_t*>(data);
   if (!hardware_) {
     crypto_hash_sha256_update(&sodium_, p, size);

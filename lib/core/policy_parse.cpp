@@ -149,8 +149,10 @@ public:
     throw std::runtime_error(
       fmt::format("{}:{}: {}", origin_, line_of(text_, at), message));
   }
+  // Moves the place errors are looked up from to the next occurrence of
+  // needle after the current one.
   void anchor(std::string_view needle) {
-    size_t at = text_.find(needle, anchor_);
+    size_t at = text_.find(needle, anchor_ == 0 ? 0 : anchor_ + 1);
     if (at != std::string_view::npos) {
       anchor_ = at;
     }
@@ -237,6 +239,8 @@ Rule parse_rule(const json& j, Context& ctx) {
   }
   Rule rule;
   rule.id = j["id"].get<std::string>();
+  // Errors name the line of this rule: its "id" key, then its value.
+  ctx.anchor("\"id\"");
   ctx.anchor(fmt::format("\"{}\"", rule.id));
   check_fields(j,
                { "id",
@@ -414,16 +418,24 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
     }
     for (const auto& r : j["rules"]) {
       p.rules.push_back(parse_rule(r, ctx));
+      for (size_t i = 0; i + 1 < p.rules.size(); ++i) {
+        if (p.rules[i].id == p.rules.back().id) {
+          ctx.fail(
+            fmt::format("\"{}\"", p.rules.back().id),
+            fmt::format("rule id '{}' is used twice", p.rules.back().id));
+        }
+      }
     }
   }
   if (j.contains("invalidate")) {
+    ctx.anchor("\"invalidate\"");
     for (const auto& inv : j["invalidate"]) {
       check_fields(
         inv, { "command", "tags", "comment" }, "an invalidation", ctx);
       if (!inv.contains("command") || !inv.contains("tags")) {
         ctx.fail("\"invalidate\"", "an invalidation needs command and tags");
       }
-      ctx.anchor("\"invalidate\"");
+      ctx.anchor("\"command\"");
       p.invalidate.push_back({ strings(inv["command"], "command", ctx),
                                strings(inv["tags"], "tags", ctx) });
     }

@@ -173,10 +173,11 @@ bool open_pty(int& master, int& slave) {
 
 } // namespace
 
-Recording::~Recording() {
+void Recording::remove_files() {
   for (auto* stream : { &out, &err }) {
     if (!stream->file.empty()) {
       ::unlink(stream->file.c_str());
+      stream->file.clear();
     }
   }
 }

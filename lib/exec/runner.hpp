@@ -29,7 +29,9 @@ struct Recording {
   // False when something was not recorded (the reader of our stdout went
   // away, or a spill file could not be written): such a run is not cached.
   bool complete = true;
-  ~Recording();
+  // Removes the spill files (those not moved into the cache).
+  void remove_files();
+  ~Recording() { remove_files(); }
 };
 
 // Where the child's stdin comes from.

@@ -241,6 +241,134 @@ void StoreReader::for_each_entry(
   mdb_cursor_close(cursor);
 }
 
+void StoreReader::for_each_key(const Digest& from,
+                               const std::function<bool(const Digest&)>& fn) {
+  if (store_.missing_dbs_) {
+    return;
+  }
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.entries_, &cursor), "opening a cursor");
+  MDB_val k = val(from);
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size == 32 && !fn(digest_at(view(k)))) {
+      break;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+}
+
+namespace {
+
+// Walks a time index (be64 time ‖ digest) in either direction.
+void walk_time_index(MDB_txn* txn,
+                     MDB_dbi dbi,
+                     Order order,
+                     const std::function<bool(const Digest&, int64_t)>& fn) {
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor");
+  bool forward = order == Order::oldest_first;
+  MDB_val k;
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, forward ? MDB_FIRST : MDB_LAST);
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size == 40) {
+      auto bytes = static_cast<const uint8_t*>(k.mv_data);
+      uint64_t t = 0;
+      for (int i = 0; i < 8; ++i) {
+        t = (t << 8) | bytes[i];
+      }
+      if (!fn(digest_at(view(k)), static_cast<int64_t>(t))) {
+        break;
+      }
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, forward ? MDB_NEXT : MDB_PREV);
+  }
+  mdb_cursor_close(cursor);
+}
+
+} // namespace
+
+void StoreReader::for_each_by_last_use(
+  Order order,
+  const std::function<bool(const Digest&, int64_t)>& fn) {
+  if (!store_.missing_dbs_) {
+    walk_time_index(txn_, store_.by_lru_, order, fn);
+  }
+}
+
+void StoreReader::for_each_by_expiry(
+  const std::function<bool(const Digest&, int64_t)>& fn) {
+  if (!store_.missing_dbs_) {
+    walk_time_index(txn_, store_.by_expiry_, Order::oldest_first, fn);
+  }
+}
+
+void StoreReader::for_each_inline_blob(
+  const std::function<bool(const Digest&, std::span<const uint8_t>)>& fn) {
+  if (store_.missing_dbs_) {
+    return;
+  }
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.blobs_, &cursor), "opening a cursor");
+  MDB_val k;
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size == 32 &&
+        !fn(digest_at(view(k)),
+            std::span(static_cast<const uint8_t*>(v.mv_data), v.mv_size))) {
+      break;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+}
+
+void StoreReader::for_each_blob_ref(
+  const std::function<bool(const Digest&, int64_t)>& fn) {
+  if (store_.missing_dbs_) {
+    return;
+  }
+  MDB_cursor* cursor;
+  check(mdb_cursor_open(txn_, store_.refs_, &cursor), "opening a cursor");
+  MDB_val k;
+  MDB_val v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    int64_t refs = 0;
+    if (v.mv_size == sizeof(refs)) {
+      std::memcpy(&refs, v.mv_data, sizeof(refs));
+    }
+    if (k.mv_size == 32 && !fn(digest_at(view(k)), refs)) {
+      break;
+    }
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cursor);
+}
+
+StoreReader::TableSizes StoreReader::table_sizes() {
+  TableSizes sizes;
+  if (store_.missing_dbs_) {
+    return sizes;
+  }
+  auto rows = [&](MDB_dbi dbi) -> uint64_t {
+    MDB_stat st;
+    check(mdb_stat(txn_, dbi, &st), "reading table sizes");
+    return st.ms_entries;
+  };
+  sizes.entries = rows(store_.entries_);
+  sizes.blobs = rows(store_.blobs_);
+  sizes.refs = rows(store_.refs_);
+  sizes.by_lru = rows(store_.by_lru_);
+  sizes.by_expiry = rows(store_.by_expiry_);
+  sizes.by_tag = rows(store_.by_tag_);
+  return sizes;
+}
+
 // ---- StoreWriter ----------------------------------------------------------
 
 void StoreWriter::add_counter(std::string_view key, int64_t delta) {
@@ -288,6 +416,8 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     auto target = store_.blob_path(blob.digest);
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
+    // Released and stored again in this transaction: keep the file.
+    std::erase(unlink_after_commit_, target);
     struct stat existing;
     if (::stat(target.c_str(), &existing) == 0 &&
         static_cast<uint64_t>(existing.st_size) == blob.size) {
@@ -503,7 +633,9 @@ size_t StoreWriter::remove_tagged(std::string_view tag) {
   return removed;
 }
 
-size_t StoreWriter::evict_to(uint64_t max_bytes) {
+size_t StoreWriter::evict_to(
+  uint64_t max_bytes,
+  const std::function<void(const Entry&)>& on_evict) {
   size_t evicted = 0;
   while (static_cast<uint64_t>(std::max<int64_t>(0, counter("stored_bytes"))) >
          max_bytes) {
@@ -517,7 +649,13 @@ size_t StoreWriter::evict_to(uint64_t max_bytes) {
     if (oldest.size() != 40) {
       break;
     }
-    if (!remove_entry(digest_at(oldest))) {
+    auto victim = digest_at(oldest);
+    if (on_evict) {
+      if (auto e = entry(victim)) {
+        on_evict(*e);
+      }
+    }
+    if (!remove_entry(victim)) {
       MDB_val ok = val(oldest);
       check(mdb_del(txn_, store_.by_lru_, &ok, nullptr), "deleting an index");
       continue;
@@ -698,7 +836,8 @@ std::expected<void, std::string> Store::read(
 }
 
 std::expected<void, std::string> Store::write(
-  const std::function<void(StoreWriter&)>& fn) {
+  const std::function<void(StoreWriter&)>& fn,
+  Commit commit) {
   if (!env_) {
     return std::unexpected("the cache is unusable");
   }
@@ -736,15 +875,22 @@ std::expected<void, std::string> Store::write(
     writer.mappings_.clear();
     if (code != MDB_SUCCESS) {
       mdb_txn_abort(txn);
+    } else if (commit == Commit::no) {
+      mdb_txn_abort(txn);
+      return {};
     } else {
+      // Blob files no longer referenced go while we still hold the write
+      // lock, so no other writer can re-reference one in between. Should
+      // the commit then fail, an entry whose file is gone is a verified
+      // miss, never wrong bytes.
+      for (const auto& path : writer.unlink_after_commit_) {
+        ::unlink(path.c_str());
+      }
       // mdb_txn_commit frees the transaction whatever it returns.
       code = mdb_txn_commit(txn);
       message = fmt::format("committing: {}", mdb_strerror(code));
     }
     if (code == MDB_SUCCESS) {
-      for (const auto& path : writer.unlink_after_commit_) {
-        ::unlink(path.c_str());
-      }
       return {};
     }
     if (code == MDB_MAP_FULL && attempt < kMaxMapGrowths) {

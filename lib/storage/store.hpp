@@ -22,6 +22,13 @@ namespace fs = std::filesystem;
 
 enum class Access { read_write, read_only };
 
+// The order of a walk over an index of times.
+enum class Order { oldest_first, newest_first };
+
+// Whether Store::write commits its transaction or throws it away (a dry run
+// that sees exactly what the real run would do).
+enum class Commit { yes, no };
+
 // Outputs larger than this are kept as files in blobs/ beside the LMDB
 // environment, so that storing them needs no large in-memory transaction.
 constexpr uint64_t kInlineBlobLimit = 8 * 1024 * 1024;
@@ -56,6 +63,42 @@ public:
   // Calls fn for each entry until it returns false.
   void for_each_entry(
     const std::function<bool(const Digest&, const Entry&)>& fn);
+
+  // Calls fn with each entry key in key order, starting at the first key not
+  // below from, until it returns false. Records are not decoded: this is the
+  // cheap walk behind CID prefix lookups.
+  void for_each_key(const Digest& from,
+                    const std::function<bool(const Digest&)>& fn);
+
+  // Calls fn with each entry key and its last use, in order of last use,
+  // until it returns false. Reads only the index.
+  void for_each_by_last_use(
+    Order order,
+    const std::function<bool(const Digest&, int64_t)>& fn);
+
+  // Calls fn with each entry key and its expiry time, soonest first, until it
+  // returns false. Reads only the index.
+  void for_each_by_expiry(
+    const std::function<bool(const Digest&, int64_t)>& fn);
+
+  // Calls fn with each blob kept inside LMDB (outputs of at most
+  // kInlineBlobLimit bytes) until it returns false. Not verified.
+  void for_each_inline_blob(
+    const std::function<bool(const Digest&, std::span<const uint8_t>)>& fn);
+
+  // Calls fn with each blob's reference count until it returns false.
+  void for_each_blob_ref(const std::function<bool(const Digest&, int64_t)>& fn);
+
+  // How many rows each table holds (O(1): LMDB keeps the counts).
+  struct TableSizes {
+    uint64_t entries = 0;
+    uint64_t blobs = 0;
+    uint64_t refs = 0;
+    uint64_t by_lru = 0;
+    uint64_t by_expiry = 0;
+    uint64_t by_tag = 0;
+  };
+  TableSizes table_sizes();
 
   MDB_txn* txn() const { return txn_; }
 
@@ -94,8 +137,10 @@ public:
   size_t remove_tagged(std::string_view tag);
 
   // Evicts least recently used entries until the stored bytes are at most
-  // max_bytes. Returns how many were evicted.
-  size_t evict_to(uint64_t max_bytes);
+  // max_bytes. Returns how many were evicted. on_evict, when given, sees each
+  // evicted entry first (for per-tool statistics).
+  size_t evict_to(uint64_t max_bytes,
+                  const std::function<void(const Entry&)>& on_evict = {});
 
 private:
   friend class Store;
@@ -103,7 +148,7 @@ private:
     : StoreReader(store, txn) {}
   void put_blob(const BlobSource& blob);
   void release_blob(const Digest& digest, uint64_t size, uint64_t& freed);
-  std::vector<fs::path> unlink_after_commit_;
+  std::vector<fs::path> unlink_after_commit_; // before commit, under the lock
 };
 
 class Store {
@@ -129,10 +174,12 @@ public:
   std::expected<void, std::string> read(
     const std::function<void(StoreReader&)>& fn);
 
-  // Runs fn in a write transaction and commits. When the map is full it is
-  // grown and fn runs again, so fn must only act through the writer.
+  // Runs fn in a write transaction and commits (Commit::no: aborts, for dry
+  // runs). When the map is full it is grown and fn runs again, so fn must
+  // only act through the writer.
   std::expected<void, std::string> write(
-    const std::function<void(StoreWriter&)>& fn);
+    const std::function<void(StoreWriter&)>& fn,
+    Commit commit = Commit::yes);
 
   // Size of the LMDB data file plus external blobs, as on disk.
   uint64_t disk_usage() const;

@@ -26,12 +26,17 @@ std::expected<double, std::string> parse_with_units(std::string_view text,
   double value = 0;
   auto [end, ec] =
     std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || value < 0 || !std::isfinite(value)) {
+  // Beyond 1e15 (ms: 31,000 years; bytes: a petabyte) is a typo, and would
+  // overflow once multiplied by the unit.
+  if (ec != std::errc() || value < 0 || !std::isfinite(value) || value > 1e15) {
     return bad();
   }
   std::string_view suffix(end, text.data() + text.size() - end);
   for (const auto& unit : units) {
     if (suffix == unit.suffix) {
+      if (value * unit.factor > 9e18) {
+        return bad();
+      }
       return value * unit.factor;
     }
   }

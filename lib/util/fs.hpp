@@ -31,7 +31,8 @@ std::string expand_path(std::string_view path);
 
 // Finds name on PATH (or the given search path), skipping entries that
 // resolve to the file skip (used to avoid finding ourselves). Returns "" when
-// not found. A name with a slash is returned as is if executable.
+// not found. A name with a slash is returned as is when it exists, as a shell
+// would run it (exec then reports why it cannot: 126).
 std::string find_executable(std::string_view name,
                             std::string_view search_path,
                             const fs::path& skip = {});

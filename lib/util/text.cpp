@@ -1,6 +1,7 @@
 #include "util/text.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <numeric>
 
 namespace ipfsacc::util {
@@ -52,11 +53,18 @@ std::string shell_quote(std::string_view s) {
   if (plain) {
     return std::string(s);
   }
+  bool utf8 = valid_utf8(s);
   std::string out = "'";
-  for (unsigned char c : s) {
-    if (c == '\'') {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    bool c1 = utf8 && c == 0xC2 && next >= 0x80 && next <= 0x9F;
+    if (c1) {
+      out += fmt::format("\\u{:04x}", next);
+      ++i;
+    } else if (c == '\'') {
       out += "'\\''";
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
       static const char hex[] = "0123456789abcdef";
       out += "\\x";
       out += hex[c >> 4];

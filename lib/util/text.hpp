@@ -15,8 +15,10 @@ size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest(std::string_view word,
                     std::span<const std::string_view> candidates);
 
-// Returns s with every byte that is not printable ASCII escaped, and quoted
-// when it contains spaces or shell metacharacters: safe to show on one line.
+// Returns s quoted for a POSIX shell when it contains spaces or shell
+// metacharacters, with control characters escaped: ASCII controls, C1
+// controls (U+0080..U+009F) and, in text that is not UTF-8, every byte from
+// 0x80. Safe to show on one line of a terminal.
 std::string shell_quote(std::string_view s);
 
 // Joins args with spaces, each shell-quoted.

@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "core/cid.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace ipfsacc;
 
@@ -30,8 +30,8 @@ TEST_CASE("malformed CIDs are rejected") {
   CHECK_FALSE(parse_cid("z" + text.substr(1)));
   CHECK_FALSE(parse_cid(text.substr(0, 58) + "1"));
   // A CIDv1 with another codec (dag-pb, 0x70) is not ours.
-  CHECK_FALSE(parse_cid(
-    "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
+  CHECK_FALSE(
+    parse_cid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"));
 }
 
 TEST_CASE("incremental hashing equals one-shot") {
@@ -48,7 +48,8 @@ TEST_CASE("hardware sha256 equals libsodium for every length and split") {
     x = x * 1103515245 + 12345;
     data += static_cast<char>(x >> 16);
   }
-  for (size_t len : {0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 4999}) {
+  for (size_t len :
+       { 0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 4999 }) {
     std::string_view part(data.data(), len);
     Digest reference;
     crypto_hash_sha256(reference.data(),

@@ -331,3 +331,46 @@ TEST_CASE("repo_slug") {
   CHECK(repo_slug("/local/path/repo") == "");
   CHECK(repo_slug("") == "");
 }
+
+TEST_CASE("key_files: a file's content, or its absence, is in the document") {
+  TempDir repo;
+  fs::create_directories(repo / ".git");
+  fs::create_directories(repo / "sub");
+  fs::create_directories(repo / "home");
+  ScopedEnv home("HOME", (repo / "home").string());
+  ScopedEnv unset("UNIT_REQ_NO_SUCH_VAR");
+  unset.unset();
+  REQUIRE(util::write_file_atomic(repo / "home" / "settings.json", "{}", 0600));
+  REQUIRE(util::write_file_atomic(repo / "local.json", "v1", 0600));
+
+  ToolPolicy policy;
+  policy.tool = "t";
+  policy.key_files = { "~/settings.json", "$UNIT_REQ_NO_SUCH_VAR/x" };
+  Rule rule;
+  rule.id = "r";
+  rule.key_files = { "local.json", "missing.json" };
+  Request r;
+  r.tool = "t";
+  r.policy = &policy;
+  r.rule = &rule;
+
+  // From a subdirectory: relative paths are taken from the repository root.
+  ScopedCwd cwd(repo / "sub");
+  auto j = json::parse(request_document(r));
+  REQUIRE(j.contains("files"));
+  CHECK(j["files"]["~/settings.json"] == cid_string(sha256("{}")));
+  CHECK(j["files"]["local.json"] == cid_string(sha256("v1")));
+  REQUIRE(j["files"].contains("missing.json"));
+  CHECK(j["files"]["missing.json"].is_null());
+  // A path whose variable is unset is skipped.
+  CHECK_FALSE(j["files"].contains("$UNIT_REQ_NO_SUCH_VAR/x"));
+  CHECK(j["files"].size() == 3);
+
+  // Changing a file changes the document; so does creating one.
+  auto before = request_document(r);
+  REQUIRE(util::write_file_atomic(repo / "local.json", "v2", 0600));
+  auto changed = request_document(r);
+  CHECK(changed != before);
+  REQUIRE(util::write_file_atomic(repo / "missing.json", "", 0600));
+  CHECK(request_document(r) != changed);
+}

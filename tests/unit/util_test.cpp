@@ -65,7 +65,7 @@ TEST_CASE("parse_duration accepts every documented unit") {
 }
 
 TEST_CASE("parse_duration rejects what is not a duration") {
-  for (const char* bad : { "",
+  for (std::string bad : { "",
                            "5x",
                            "m",
                            "-5s",
@@ -89,11 +89,10 @@ TEST_CASE("parse_duration rejects what is not a duration") {
   }
 }
 
-TEST_CASE("parse_duration never accepts a huge value as negative" *
-          doctest::may_fail()) {
+TEST_CASE("parse_duration never accepts a huge value as negative") {
   // 1e20 days does not fit in int64 milliseconds: std::llround's result is
   // unspecified then (LLONG_MIN on x86), so the TTL comes out negative.
-  for (const char* huge : { "1e20d", "1e300s", "99999999999999999999w" }) {
+  for (std::string huge : { "1e20d", "1e300s", "99999999999999999999w" }) {
     CAPTURE(huge);
     auto d = parse_duration(huge);
     if (d) {
@@ -136,7 +135,7 @@ TEST_CASE("parse_size") {
   CHECK(bytes("64KiB") == 65'536);
   CHECK(bytes("1Mi") == 1'048'576);
   CHECK(bytes("2GiB") == 2'147'483'648);
-  for (const char* bad :
+  for (std::string bad :
        { "", "G", "1X", "-1", "-1G", "1 G", " 1G", "1Gb", "1GIB", "lots" }) {
     CAPTURE(bad);
     auto s = parse_size(bad);
@@ -188,7 +187,7 @@ TEST_CASE("shell_quote") {
   CHECK(shell_quote("\x1b[31m") == "'\\x1b[31m'");
   CHECK(shell_quote("\x7f") == "'\\x7f'");
   // Quoted words mean themselves to a shell.
-  for (const char* word : { "a b",
+  for (std::string word : { "a b",
                             "$HOME",
                             "it's",
                             "`id`",
@@ -208,7 +207,7 @@ TEST_CASE("shell_quote") {
   CHECK(joined == "gh 'a b' ''");
 }
 
-TEST_CASE("shell_quote leaves no raw control byte" * doctest::may_fail()) {
+TEST_CASE("shell_quote leaves no raw control byte") {
   // util/text.hpp: "every byte that is not printable ASCII escaped ... safe
   // to show on one line". Bytes from 0x80 up are copied raw, and 0x9b is
   // CSI in the C1 set (and 0x85 is NEL, a line break) on terminals that

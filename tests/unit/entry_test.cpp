@@ -1,0 +1,149 @@
+#include "core/cid.hpp"
+#include "storage/entry.hpp"
+
+#include <doctest/doctest.h>
+#include <limits>
+
+using namespace ipfsacc;
+using namespace ipfsacc::storage;
+
+namespace {
+
+Entry sample() {
+  Entry e;
+  e.exit_code = 2;
+  e.created_ms = 1'700'000'000'000;
+  e.expires_ms = 1'700'000'300'000;
+  e.duration_ms = 1234;
+  e.hits = 99;
+  e.last_used_ms = 1'700'000'100'000;
+  e.stdout_digest = sha256("stdout bytes");
+  e.stdout_size = 300;
+  e.stderr_digest = sha256("stderr bytes");
+  e.stderr_size = 50;
+  e.tool = "gh";
+  e.operation = "pr-list";
+  e.display = "gh pr list --json 'title,number'";
+  e.segments = { { Stream::out, 100 },
+                 { Stream::err, 20 },
+                 { Stream::out, 200 },
+                 { Stream::err, 30 } };
+  e.tags = { "gh:pr:cli/cli", "gh:pr:octo/cat" };
+  return e;
+}
+
+void check_equal(const Entry& a, const Entry& b) {
+  CHECK(a.exit_code == b.exit_code);
+  CHECK(a.created_ms == b.created_ms);
+  CHECK(a.expires_ms == b.expires_ms);
+  CHECK(a.duration_ms == b.duration_ms);
+  CHECK(a.hits == b.hits);
+  CHECK(a.last_used_ms == b.last_used_ms);
+  CHECK(a.stdout_digest == b.stdout_digest);
+  CHECK(a.stdout_size == b.stdout_size);
+  CHECK(a.stderr_digest == b.stderr_digest);
+  CHECK(a.stderr_size == b.stderr_size);
+  CHECK(a.tool == b.tool);
+  CHECK(a.operation == b.operation);
+  CHECK(a.display == b.display);
+  REQUIRE(a.segments.size() == b.segments.size());
+  for (size_t i = 0; i < a.segments.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.segments[i].stream == b.segments[i].stream);
+    CHECK(a.segments[i].size == b.segments[i].size);
+  }
+  CHECK(a.tags == b.tags);
+}
+
+} // namespace
+
+TEST_CASE("an entry decodes to what was encoded") {
+  Entry e = sample();
+  auto bytes = encode_entry(e);
+  auto back = decode_entry(bytes);
+  REQUIRE(back);
+  check_equal(*back, e);
+  // Deterministic: the same entry, the same bytes.
+  CHECK(encode_entry(*back) == bytes);
+}
+
+TEST_CASE("extreme values round trip") {
+  Entry e;
+  e.exit_code = -1;
+  e.created_ms = std::numeric_limits<int64_t>::min();
+  e.expires_ms = std::numeric_limits<int64_t>::max();
+  e.duration_ms = std::numeric_limits<uint32_t>::max();
+  e.hits = std::numeric_limits<uint64_t>::max();
+  e.last_used_ms = -5;
+  e.stdout_size = uint64_t{ 1 } << 40;
+  e.segments = { { Stream::out, uint64_t{ 1 } << 40 } };
+  e.tool = std::string("t\0ol", 4); // bytes, not C strings
+  e.display = std::string(1000, 'x');
+  e.tags = { "", "a" };
+  auto back = decode_entry(encode_entry(e));
+  REQUIRE(back);
+  check_equal(*back, e);
+}
+
+TEST_CASE("an empty entry round trips") {
+  Entry e;
+  auto back = decode_entry(encode_entry(e));
+  REQUIRE(back);
+  check_equal(*back, e);
+  CHECK(back->segments.empty());
+  CHECK(back->tags.empty());
+}
+
+TEST_CASE("every truncation of an entry is rejected") {
+  auto bytes = encode_entry(sample());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(decode_entry(std::string_view(bytes).substr(0, n)));
+  }
+  // Trailing bytes are not an entry either.
+  CHECK_FALSE(decode_entry(bytes + '\0'));
+  CHECK_FALSE(decode_entry(bytes + "xyz"));
+}
+
+TEST_CASE("an unknown format version is rejected") {
+  auto bytes = encode_entry(sample());
+  REQUIRE(decode_entry(bytes));
+  for (int version : { 0, 2, 0x7f, 0xff }) {
+    CAPTURE(version);
+    auto other = bytes;
+    other[0] = static_cast<char>(version);
+    CHECK_FALSE(decode_entry(other));
+  }
+}
+
+TEST_CASE("segments that do not account for every byte are rejected") {
+  SUBCASE("stdout short") {
+    Entry e = sample();
+    e.segments[2].size -= 1;
+    CHECK_FALSE(decode_entry(encode_entry(e)));
+  }
+  SUBCASE("stderr long") {
+    Entry e = sample();
+    e.segments[3].size += 1;
+    CHECK_FALSE(decode_entry(encode_entry(e)));
+  }
+  SUBCASE("streams swapped") {
+    Entry e = sample();
+    e.segments = { { Stream::err, 300 }, { Stream::out, 50 } };
+    CHECK_FALSE(decode_entry(encode_entry(e)));
+  }
+  SUBCASE("no segments for a non-empty output") {
+    Entry e = sample();
+    e.segments.clear();
+    CHECK_FALSE(decode_entry(encode_entry(e)));
+  }
+  SUBCASE("the same sizes in other pieces are fine") {
+    Entry e = sample();
+    e.segments = { { Stream::err, 50 },
+                   { Stream::out, 1 },
+                   { Stream::out, 299 } };
+    auto back = decode_entry(encode_entry(e));
+    REQUIRE(back);
+    CHECK(back->segments.size() == 3);
+  }
+}
