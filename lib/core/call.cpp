@@ -121,11 +121,18 @@ private:
   [[noreturn]] void run_unrecorded(const exec::StdinData* in);
   [[noreturn]] void run_invalidating(const Match& match);
   std::string tool_version();
+  // How long past its expiry an entry may still be served.
+  static constexpr int64_t kFreshOnly = 0;
+  static constexpr int64_t kAnyAge = INT64_MAX;
   std::optional<int> try_replay(const Digest& key,
-                                bool allow_expired,
-                                std::string& reason);
+                                int64_t stale_ms,
+                                std::string& reason,
+                                bool* stale = nullptr);
   [[noreturn]] void miss(const Digest& key, std::string_view reason);
   void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
+  enum class Forward { no, yes };
+  int run_and_store(const Digest& key, Forward forward);
+  void revalidate_in_background(const Digest& key);
   std::string operation() const { return rule_ ? rule_->id : ""; }
   util::Millis ttl() const;
 
@@ -334,12 +341,14 @@ std::string Call::tool_version() {
   return first;
 }
 
-// Serves the entry if it is there, fresh (or allow_expired) and verifies.
-// Returns the recorded exit code; otherwise sets reason ("new", "expired",
-// "corrupt") and returns nullopt.
+// Serves the entry if it is there, verifies, and is fresh or at most
+// stale_ms past its expiry (then *stale is set). Returns the recorded exit
+// code; otherwise sets reason ("new", "expired", "corrupt") and returns
+// nullopt.
 std::optional<int> Call::try_replay(const Digest& key,
-                                    bool allow_expired,
-                                    std::string& reason) {
+                                    int64_t stale_ms,
+                                    std::string& reason,
+                                    bool* stale) {
   bool served = false;
   bool corrupt = false;
   Entry found;
@@ -350,9 +359,13 @@ std::optional<int> Call::try_replay(const Digest& key,
       return;
     }
     int64_t now = util::now_ms();
-    if (entry->expires_ms <= now && !allow_expired) {
+    if (entry->expires_ms <= now &&
+        (stale_ms == kFreshOnly || now - entry->expires_ms >= stale_ms)) {
       reason = "expired";
       return;
+    }
+    if (entry->expires_ms <= now && stale) {
+      *stale = true;
     }
     auto out = r.blob(entry->stdout_digest, entry->stdout_size);
     auto err = r.blob(entry->stderr_digest, entry->stderr_size);
@@ -375,7 +388,7 @@ std::optional<int> Call::try_replay(const Digest& key,
             util::format_duration(util::Millis(entry->expires_ms - now))
         : "expired=" +
             util::format_duration(util::Millis(now - entry->expires_ms)) +
-            " (--offline)"));
+            (options_.offline ? " (--offline)" : " (stale, revalidating)")));
     std::fflush(stderr);
     size_t out_pos = 0;
     size_t err_pos = 0;
@@ -405,6 +418,9 @@ std::optional<int> Call::try_replay(const Digest& key,
     return std::nullopt;
   }
   stats_.add(Statistic::hits, policy_.tool, operation());
+  if (stale && *stale) {
+    stats_.add(Statistic::stale_hits, policy_.tool, operation());
+  }
   if (waited_) {
     stats_.add(Statistic::waited, policy_.tool, operation());
   }
@@ -443,17 +459,26 @@ void Call::miss(const Digest& key, std::string_view reason) {
                       reason));
   std::fflush(stderr);
 
+  finish_status(run_and_store(key, Forward::yes));
+}
+
+int Call::run_and_store(const Digest& key, Forward forward) {
+  bool live = forward == Forward::yes;
   exec::RunOptions run;
   run.path = path_;
   run.argv = child_argv();
-  run.stdout_pty = terminal_.stdout_tty;
-  run.stderr_pty = terminal_.stdout_tty && terminal_.stderr_tty;
+  run.forward = live;
+  run.stdout_pty = live && terminal_.stdout_tty;
+  run.stderr_pty = live && terminal_.stdout_tty && terminal_.stderr_tty;
   run.stdin_data = stdin_ ? &stdin_->data : nullptr;
   run.spill_dir = store_->tmp_dir();
   int64_t created = util::now_ms();
   auto result = exec::run(run);
   recording_ = &result.recording;
   if (!result.started) {
+    if (!live) {
+      return W_EXITCODE(127, 0);
+    }
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   int status = result.wait_status;
@@ -468,7 +493,8 @@ void Call::miss(const Digest& key, std::string_view reason) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
     }
     finish_writes(nullptr);
-    finish_status(status);
+    recording_ = nullptr;
+    return status;
   }
 
   auto& rec = result.recording;
@@ -517,7 +543,45 @@ void Call::miss(const Digest& key, std::string_view reason) {
     });
     evictions.write_to(w);
   });
-  finish_status(status);
+  recording_ = nullptr;
+  return status;
+}
+
+// Forks a detached process that runs the tool quietly and stores the fresh
+// answer; this process goes on to exit with the stale one. Skipped when
+// another process is already fetching this key.
+void Call::revalidate_in_background(const Digest& key) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = ::fork();
+  if (pid != 0) {
+    return; // The parent (or a failed fork: nothing to do).
+  }
+  ::setsid();
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+  }
+  // An LMDB environment must not be used across fork(): open a new one and
+  // leave the inherited one untouched.
+  (void)store_.release();
+  auto store = Store::open(config_.cache_dir(), storage::Access::read_write);
+  if (!store) {
+    ::_exit(0);
+  }
+  store_ = std::move(*store);
+  auto lock =
+    storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
+  std::string reason;
+  if (!lock) {
+    ::_exit(0);
+  }
+  stats_ = StatsDelta();
+  run_and_store(key, Forward::no);
+  stdin_.reset();
+  ::_exit(0);
 }
 
 void Call::run() {
@@ -632,7 +696,21 @@ void Call::run() {
   // 6. A hit: replay and exit with the recorded code.
   std::string reason = "refresh";
   if (!options_.refresh) {
-    if (auto code = try_replay(key, options_.offline, reason)) {
+    // Stale-while-revalidate: an answer expired less than this long ago is
+    // served at once, and a fresh one is fetched in the background. Not for
+    // terminal output, whose width a background run cannot reproduce.
+    int64_t stale_ms = kFreshOnly;
+    if (options_.offline) {
+      stale_ms = kAnyAge;
+    } else if (auto swr = config_.stale_while_revalidate();
+               swr && !terminal_.stdout_tty && !terminal_.stderr_tty) {
+      stale_ms = swr->count();
+    }
+    bool stale = false;
+    if (auto code = try_replay(key, stale_ms, reason, &stale)) {
+      if (stale && !options_.offline) {
+        revalidate_in_background(key);
+      }
       finish_code(*code);
     }
   }
@@ -654,14 +732,14 @@ void Call::run() {
       store_->dir(), key, storage::KeyLock::Wait::yes);
     std::string ignored;
     waited_ = true;
-    if (auto code = try_replay(key, false, ignored)) {
+    if (auto code = try_replay(key, kFreshOnly, ignored)) {
       finish_code(*code);
     }
     waited_ = false;
   } else if (lock && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
-    if (auto code = try_replay(key, false, ignored)) {
+    if (auto code = try_replay(key, kFreshOnly, ignored)) {
       finish_code(*code);
     }
   }

@@ -36,6 +36,12 @@ const ConfigKey kKeys[] = {
     ValueType::duration,
     "1m",
     "TTL of `ipfsacc run` and of rules without one" },
+  { "stale_while_revalidate",
+    "IPFSACC_STALE_WHILE_REVALIDATE",
+    ValueType::duration,
+    "",
+    "serve an expired answer up to this long past its TTL, and fetch a "
+    "fresh one in the background" },
   { "disable",
     "IPFSACC_DISABLE",
     ValueType::boolean,
@@ -334,6 +340,15 @@ std::optional<util::Millis> Config::tool_ttl(std::string_view tool,
     }
   }
   return std::nullopt;
+}
+
+std::optional<util::Millis> Config::stale_while_revalidate() const {
+  auto text = get("stale_while_revalidate");
+  auto d = util::parse_duration(text);
+  if (text.empty() || !d || d->count() <= 0) {
+    return std::nullopt;
+  }
+  return *d;
 }
 
 bool Config::disabled() const {

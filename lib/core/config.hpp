@@ -71,6 +71,9 @@ public:
   // A per-tool or per-rule TTL from the config file (`ttl.gh`, `ttl.gh/api`).
   std::optional<util::Millis> tool_ttl(std::string_view tool,
                                        std::string_view rule) const;
+  // How long past its TTL an answer may be served while a fresh one is
+  // fetched in the background; nullopt when off.
+  std::optional<util::Millis> stale_while_revalidate() const;
   bool disabled() const;
   bool stats_enabled() const;
   std::string account() const;

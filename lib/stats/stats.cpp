@@ -34,6 +34,9 @@ const StatisticInfo kStatistics[] = {
   { Statistic::waited,
     "waited",
     "hits that waited for an identical call in flight" },
+  { Statistic::stale_hits,
+    "stale_hits",
+    "hits served stale while a fresh answer was fetched" },
 };
 
 } // namespace

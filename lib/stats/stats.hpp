@@ -25,6 +25,7 @@ enum class Statistic {
   invalidated = 8,
   offline_misses = 9,
   waited = 10,
+  stale_hits = 11,
 };
 
 struct StatisticInfo {

@@ -78,4 +78,39 @@ test_ttl_units() {
   expect_invocations "gh pr list" 4
 }
 
+test_stale_while_revalidate() {
+  export IPFSACC_STALE_WHILE_REVALIDATE=1h
+  FAKE_MARK=old transparent a --ttl 1s gh pr list -R o/r
+  sleep 2.1
+  # Expired but within the window: the old answer at once, marked stale...
+  FAKE_MARK=new run_wrapped b -v --ttl 1s gh pr list -R o/r
+  expect_rc 0
+  expect_same_file "$T/a.wrapped.out" "$T/b.out" "stdout of the stale entry"
+  expect_explain b HIT
+  expect_file_contains "$T/b.err" "revalidating"
+  # ...while the tool runs once in the background and stores a fresh one.
+  local i
+  for i in $(seq 100); do
+    [[ $(invocations "gh pr list") == 2 && $(stat_value stores) == 2 ]] && break
+    sleep 0.1
+  done
+  FAKE_MARK=new run_direct direct gh pr list -R o/r
+  FAKE_MARK=new run_wrapped c -v --ttl 1s gh pr list -R o/r
+  expect_explain c HIT
+  expect_same_file "$T/direct.out" "$T/c.out" "stdout after revalidation"
+  expect_not_contains "$(cat "$T/c.err")" "revalidating"
+  expect_invocations "gh pr list" 2
+  expect_stat stale_hits 1
+}
+
+test_stale_window_is_bounded() {
+  export IPFSACC_STALE_WHILE_REVALIDATE=1s
+  transparent a --ttl 1s gh pr list -R o/r
+  sleep 2.2
+  # Expired for longer than the window: an ordinary miss.
+  run_wrapped b -v --ttl 1s gh pr list -R o/r
+  expect_explain b MISS "" expired
+  expect_invocations "gh pr list" 2
+}
+
 run_tests
