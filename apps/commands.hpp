@@ -13,8 +13,18 @@ namespace ipfsacc::app {
 struct Command {
   CLI::App* app;
   std::function<int(const Config&)> run;
+  // How the config is loaded for this command: commands that inspect or fix
+  // the configuration (config, doctor) must run when it has a problem.
+  Strictness strictness = Strictness::error;
 };
 
 Command setup_stats(CLI::App& app);
+Command setup_list(CLI::App& app);
+Command setup_show(CLI::App& app);
+Command setup_purge(CLI::App& app);
+Command setup_export(CLI::App& app);
+Command setup_import(CLI::App& app);
+Command setup_config(CLI::App& app);
+Command setup_doctor(CLI::App& app);
 
 } // namespace ipfsacc::app

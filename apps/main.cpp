@@ -38,7 +38,10 @@ struct CommandEntry {
   app::Command (*setup)(CLI::App&);
 };
 const CommandEntry kCommands[] = {
-  { "stats", app::setup_stats },
+  { "stats", app::setup_stats },   { "list", app::setup_list },
+  { "show", app::setup_show },     { "purge", app::setup_purge },
+  { "export", app::setup_export }, { "import", app::setup_import },
+  { "config", app::setup_config }, { "doctor", app::setup_doctor },
 };
 
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
@@ -58,6 +61,16 @@ std::string first_word(int argc, char** argv) {
     }
   }
   return {};
+}
+
+// Subcommands inherit the prefix-command mode of the app (which lets a tool's
+// arguments through): ours must reject what they do not know instead.
+void reject_extras(CLI::App* command) {
+  command->prefix_command(false);
+  command->allow_extras(false);
+  for (auto* sub : command->get_subcommands({})) {
+    reject_extras(sub);
+  }
 }
 
 int unknown_command(const std::string& name,
@@ -94,18 +107,12 @@ int main(int argc, char** argv) {
     "gemini and groq from a content-addressed cache.\n\n"
     "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
     "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
-    "  ipfsacc COMMAND                      stats\n",
+    "  ipfsacc COMMAND [OPTIONS]            manage the cache (below)\n",
     "ipfsacc"
   };
   app.prefix_command();
   app.set_version_flag("-V,--version",
                        fmt::format("ipfsacc {}", IPFSACC_VERSION));
-  app.footer(
-    "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
-    "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
-    "IPFSACC_CONFIG_DIR.\n"
-    "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
-    "2 usage;\n75 when --offline finds nothing cached.");
 
   CallOptions options;
   std::string ttl_text;
@@ -152,13 +159,22 @@ int main(int argc, char** argv) {
   for (const auto& entry : kCommands) {
     if (all || word == entry.name) {
       commands.push_back(entry.setup(app));
+      reject_extras(commands.back().app);
     }
   }
+  // Set after the subcommands exist, so that they do not inherit it.
+  app.footer(
+    "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
+    "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
+    "IPFSACC_CONFIG_DIR.\n"
+    "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
+    "2 usage;\n75 when --offline finds nothing cached.");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 has its own exit codes; ours are 0 (help, version) and 2.
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
 
   try {
@@ -170,7 +186,7 @@ int main(int argc, char** argv) {
 
   for (const auto& command : commands) {
     if (command.app->parsed()) {
-      auto config = Config::load(Strictness::error);
+      auto config = Config::load(command.strictness);
       if (!config) {
         fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
         return kExitUsage;

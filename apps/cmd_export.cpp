@@ -1,0 +1,134 @@
+// ipfsacc export: entries as JSON Lines, outputs in base64 with their CIDs.
+
+#include "commands.hpp"
+#include "entries.hpp"
+#include "storage/exchange.hpp"
+#include "util/fs.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace ipfsacc::app {
+
+namespace {
+
+struct ExportOptions {
+  std::string file = "-";
+  Selection selection;
+};
+
+} // namespace
+
+Command setup_export(CLI::App& app) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* cmd = app.add_subcommand(
+    "export", "write entries as JSON Lines (outputs in base64, with CIDs)");
+  cmd->add_option("FILE", o->file, "where to write; - for stdout (default)");
+  cmd->add_option("--tool", o->selection.tool, "only entries of this tool");
+  cmd->add_option("--match",
+                  o->selection.glob,
+                  "only entries whose command matches this glob");
+  cmd->footer("One entry per line: its key (request CID), metadata, and "
+              "stdout and stderr\nwith the CIDs of their bytes, so `ipfsacc "
+              "import` can verify them. Secrets in\ncommand lines are "
+              "redacted.");
+  return { cmd, [o](const Config& config) {
+            auto store = open_cache(config, storage::Access::read_only);
+            if (!store) {
+              return error(store.error());
+            }
+            bool to_stdout = o->file == "-";
+            std::string tmp;
+            int fd = STDOUT_FILENO;
+            if (!to_stdout) {
+              // Written beside the target and renamed: a reader never sees
+              // half an export.
+              tmp = fmt::format("{}.tmp.{}", o->file, ::getpid());
+              fd = ::open(
+                tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+              if (fd < 0) {
+                return error(fmt::format(
+                  "cannot create {}: {}", o->file, std::strerror(errno)));
+              }
+            }
+            uint64_t exported = 0;
+            uint64_t payload = 0;
+            uint64_t corrupt = 0;
+            bool write_failed = false;
+            std::string buffer;
+            auto flush = [&] {
+              if (!write_failed &&
+                  !util::write_all(fd, buffer.data(), buffer.size())) {
+                write_failed = true;
+              }
+              buffer.clear();
+            };
+            int64_t now = util::now_ms();
+            if (*store) {
+              auto read = (*store)->read([&](storage::StoreReader& r) {
+                r.for_each_entry([&](const Digest& key, storage::Entry e) {
+                  if (!o->selection.matches(e, now)) {
+                    return true;
+                  }
+                  auto out = r.blob(e.stdout_digest, e.stdout_size);
+                  auto err = r.blob(e.stderr_digest, e.stderr_size);
+                  if (!out || !err || sha256(*out) != e.stdout_digest ||
+                      sha256(*err) != e.stderr_digest) {
+                    ++corrupt;
+                    return true;
+                  }
+                  e.display = shown_command(e);
+                  buffer += storage::export_line(key, e, *out, *err);
+                  buffer += '\n';
+                  ++exported;
+                  payload += e.stdout_size + e.stderr_size;
+                  if (buffer.size() >= (4 << 20)) {
+                    flush();
+                  }
+                  return !write_failed;
+                });
+              });
+              if (!read) {
+                if (!to_stdout) {
+                  ::close(fd);
+                  ::unlink(tmp.c_str());
+                }
+                return error(read.error());
+              }
+            }
+            flush();
+            if (write_failed || (!to_stdout && ::close(fd) != 0)) {
+              int saved = errno;
+              if (!to_stdout) {
+                ::unlink(tmp.c_str());
+              }
+              return error(fmt::format("cannot write {}: {}",
+                                       to_stdout ? "stdout" : o->file,
+                                       std::strerror(saved)));
+            }
+            if (!to_stdout && ::rename(tmp.c_str(), o->file.c_str()) != 0) {
+              int saved = errno;
+              ::unlink(tmp.c_str());
+              return error(fmt::format(
+                "cannot write {}: {}", o->file, std::strerror(saved)));
+            }
+            if (corrupt > 0) {
+              fmt::print(stderr,
+                         "ipfsacc: warning: skipped {} entries whose outputs "
+                         "are missing or corrupt (ipfsacc doctor --deep)\n",
+                         corrupt);
+            }
+            fmt::print(stderr,
+                       "Exported {} {} ({} of outputs){}.\n",
+                       exported,
+                       exported == 1 ? "entry" : "entries",
+                       util::format_size(payload),
+                       to_stdout ? "" : " to " + o->file);
+            return kExitOk;
+          } };
+}
+
+} // namespace ipfsacc::app

@@ -1,0 +1,291 @@
+// ipfsacc purge: removes the entries selected, frees the blobs no entry
+// uses any more.
+
+#include "commands.hpp"
+#include "entries.hpp"
+#include "stats/stats.hpp"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <iostream>
+#include <unistd.h>
+
+namespace ipfsacc::app {
+
+namespace {
+
+// Deletions per write transaction: small enough that hits waiting for the
+// write lock wait only milliseconds, large enough to amortise the commits.
+constexpr size_t kBatch = 2000;
+
+struct PurgeOptions {
+  bool all = false;
+  Selection selection;
+  std::string older_than;
+  std::string key;
+  std::string max_size;
+  bool dry_run = false;
+  bool yes = false;
+};
+
+struct Plan {
+  std::vector<Digest> keys; // candidates, in the order to remove them
+  uint64_t entries = 0;     // entries in the cache (for the question)
+};
+
+// Finds the candidates in a read transaction, from the cheapest index that
+// answers. The write transactions check each one again: an entry replaced
+// in between by a fresh one that no longer matches stays.
+Plan make_plan(storage::StoreReader& r,
+               const PurgeOptions& o,
+               const std::optional<Digest>& key,
+               int64_t now) {
+  Plan plan;
+  plan.entries = r.table_sizes().entries;
+  const auto& sel = o.selection;
+  if (key) {
+    plan.keys.push_back(*key);
+  } else if (!o.max_size.empty()) {
+    // Least recently used first, as automatic eviction does.
+    r.for_each_by_last_use(storage::Order::oldest_first,
+                           [&](const Digest& k, int64_t) {
+                             plan.keys.push_back(k);
+                             return true;
+                           });
+  } else if (sel.expired && sel.by_expiry_only()) {
+    r.for_each_by_expiry([&](const Digest& k, int64_t expires) {
+      if (expires > now) {
+        return false;
+      }
+      plan.keys.push_back(k);
+      return true;
+    });
+  } else if (sel.by_expiry_only()) {
+    // --all: every key, corrupt records included.
+    r.for_each_key(Digest{}, [&](const Digest& k) {
+      plan.keys.push_back(k);
+      return true;
+    });
+  } else {
+    r.for_each_entry([&](const Digest& k, const storage::Entry& e) {
+      if (sel.matches(e, now)) {
+        plan.keys.push_back(k);
+      }
+      return true;
+    });
+  }
+  return plan;
+}
+
+struct Tally {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+  bool done = false; // --max-size reached
+};
+
+// Removes the keys that still match, in one transaction. Returns what it
+// removed; the writer may run it again (a grown map), so it keeps no state.
+Tally remove_batch(storage::StoreWriter& w,
+                   std::span<const Digest> keys,
+                   const PurgeOptions& o,
+                   std::optional<uint64_t> max_size,
+                   int64_t now) {
+  Tally t;
+  StatsDelta evictions;
+  for (const auto& key : keys) {
+    if (max_size && static_cast<uint64_t>(std::max<int64_t>(
+                      0, w.counter("stored_bytes"))) <= *max_size) {
+      t.done = true;
+      break;
+    }
+    bool corrupt = false;
+    auto entry = w.entry(key, &corrupt);
+    if (!entry && !corrupt) {
+      continue; // Gone already.
+    }
+    if (entry && !o.selection.matches(*entry, now)) {
+      continue;
+    }
+    if (!entry && !o.selection.by_expiry_only()) {
+      continue; // A corrupt record goes only with --all or --key.
+    }
+    if (auto freed = w.remove_entry(key)) {
+      ++t.entries;
+      t.bytes += *freed;
+      if (max_size && entry) {
+        evictions.add(Statistic::evictions, entry->tool, entry->operation);
+      }
+    }
+  }
+  evictions.write_to(w);
+  return t;
+}
+
+// Asks on the terminal; true when the answer is yes.
+bool confirm(const std::string& question) {
+  fmt::print(stderr, "{} [y/N] ", question);
+  std::fflush(stderr);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) {
+    fmt::print(stderr, "\n");
+    return false;
+  }
+  return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
+} // namespace
+
+Command setup_purge(CLI::App& app) {
+  auto o = std::make_shared<PurgeOptions>();
+  auto* cmd = app.add_subcommand(
+    "purge",
+    "remove entries: all, expired, by tool, command, age or key, or the "
+    "least recently used until under a size");
+  cmd->add_flag("--all", o->all, "every entry (asks first on a terminal)");
+  cmd->add_flag("--expired", o->selection.expired, "expired entries");
+  cmd->add_option("--tool", o->selection.tool, "entries of this tool");
+  cmd->add_option("--match",
+                  o->selection.glob,
+                  "entries whose command matches this glob (e.g. 'gh pr *')");
+  cmd->add_option("--older-than",
+                  o->older_than,
+                  "entries created longer ago than this (30m, 12h, 7d)");
+  cmd->add_option(
+    "--key", o->key, "the entry with this key CID (or a unique prefix)");
+  cmd->add_option("--max-size",
+                  o->max_size,
+                  "remove least recently used entries until the cache holds "
+                  "at most this much (500M, 1G)");
+  cmd->add_flag(
+    "-n,--dry-run", o->dry_run, "say what would be removed, remove nothing");
+  cmd->add_flag("-y,--yes", o->yes, "do not ask before --all");
+  cmd->footer(
+    "Conditions combine: every one given must hold (--tool gh --expired "
+    "removes\nexpired gh entries). Blobs no entry uses any more are freed. "
+    "Calls running\nmeanwhile keep working: each batch of removals is one "
+    "transaction.");
+  return { cmd, [o](const Config& config) {
+            if (!o->all && !o->selection.expired && o->selection.tool.empty() &&
+                o->selection.glob.empty() && o->older_than.empty() &&
+                o->key.empty() && o->max_size.empty()) {
+              return usage_error(
+                "purge: say what to remove: --all, --expired, --tool, "
+                "--match, --older-than, --key or --max-size (see ipfsacc "
+                "purge --help)");
+            }
+            if (!o->older_than.empty()) {
+              auto d = util::parse_duration(o->older_than);
+              if (!d) {
+                return usage_error("purge: --older-than: " + d.error());
+              }
+              o->selection.older_than = *d;
+            }
+            std::optional<uint64_t> max_size;
+            if (!o->max_size.empty()) {
+              auto size = util::parse_size(o->max_size);
+              if (!size) {
+                return usage_error("purge: --max-size: " + size.error());
+              }
+              max_size = *size;
+            }
+            bool ask = o->all && !o->yes && !o->dry_run;
+            if (ask && ::isatty(STDIN_FILENO) != 1) {
+              return usage_error(
+                "purge --all: stdin is not a terminal to ask on; add --yes");
+            }
+
+            auto store = open_cache(config, storage::Access::read_only);
+            if (!store) {
+              return error(store.error());
+            }
+            if (!*store) {
+              fmt::print("Nothing to remove: the cache is empty.\n");
+              return kExitOk;
+            }
+            store = open_cache(config, storage::Access::read_write);
+            if (!store) {
+              return error(store.error());
+            }
+            auto& s = **store;
+
+            int64_t now = util::now_ms();
+            Plan plan;
+            std::string problem;
+            auto read = s.read([&](storage::StoreReader& r) {
+              std::optional<Digest> key;
+              if (!o->key.empty()) {
+                auto found = resolve_key(r, o->key);
+                if (!found) {
+                  problem = found.error();
+                  return;
+                }
+                key = *found;
+              }
+              plan = make_plan(r, *o, key, now);
+            });
+            if (!read) {
+              return error(read.error());
+            }
+            if (!problem.empty()) {
+              return error(problem);
+            }
+            bool only_all = o->selection.by_expiry_only() &&
+                            !o->selection.expired && o->key.empty() &&
+                            !max_size;
+            auto question =
+              only_all ? fmt::format("Remove all {} entries from {}?",
+                                     plan.entries,
+                                     config.cache_dir().string())
+                       : fmt::format("Remove the entries selected from {}?",
+                                     config.cache_dir().string());
+            if (ask && !confirm(question)) {
+              fmt::print(stderr, "ipfsacc: purge: nothing removed\n");
+              return kExitError;
+            }
+
+            Tally total;
+            std::span<const Digest> keys = plan.keys;
+            if (o->dry_run) {
+              // The real removals, in one transaction that is thrown away.
+              auto done = s.write(
+                [&](storage::StoreWriter& w) {
+                  total = remove_batch(w, keys, *o, max_size, now);
+                },
+                storage::Commit::no);
+              if (!done) {
+                return error(done.error());
+              }
+            }
+            for (size_t i = 0; !o->dry_run && !total.done && i < keys.size();
+                 i += kBatch) {
+              Tally batch;
+              auto done = s.write([&](storage::StoreWriter& w) {
+                batch = remove_batch(
+                  w,
+                  keys.subspan(i, std::min(kBatch, keys.size() - i)),
+                  *o,
+                  max_size,
+                  now);
+              });
+              if (!done) {
+                fmt::print(stderr,
+                           "ipfsacc: error: {} (removed {} entries before)\n",
+                           done.error(),
+                           total.entries);
+                return kExitError;
+              }
+              total.entries += batch.entries;
+              total.bytes += batch.bytes;
+              total.done = batch.done;
+            }
+            fmt::print("{} {} {}, {} {}.\n",
+                       o->dry_run ? "Would remove" : "Removed",
+                       total.entries,
+                       total.entries == 1 ? "entry" : "entries",
+                       o->dry_run ? "freeing" : "freed",
+                       util::format_size(total.bytes));
+            return kExitOk;
+          } };
+}
+
+} // namespace ipfsacc::app
