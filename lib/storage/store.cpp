@@ -795,7 +795,13 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(
     return std::unexpected(opened.error());
   }
   store->read_only_ = read_only;
-  auto opened = store->open_dbis(!read_only);
+  // The tables exist after the first run: open them in a read transaction,
+  // so that a hit never waits for the writer lock just to open the cache.
+  auto opened = store->open_dbis(false);
+  if (opened && store->missing_dbs_ && !read_only) {
+    store->missing_dbs_ = false;
+    opened = store->open_dbis(true);
+  }
   if (!opened) {
     return std::unexpected(opened.error());
   }
