@@ -64,7 +64,9 @@ std::expected<Millis, std::string> parse_duration(std::string_view text) {
 std::string format_duration(Millis d) {
   int64_t ms = d.count();
   if (ms < 0) {
-    return "-" + format_duration(Millis(-ms));
+    std::string negative = "-";
+    negative += format_duration(Millis(-ms));
+    return negative;
   }
   if (ms < 1000) {
     return fmt::format("{}ms", ms);
