@@ -172,13 +172,16 @@ Command setup_stats(CLI::App& app) {
             }
             if (options->zero) {
               auto done = (*store)->write([&](storage::StoreWriter& w) {
+                // Sizes describe the entries, which stay: only events reset.
+                constexpr std::string_view kKept[] = { "entries",
+                                                       "logical_bytes",
+                                                       "stored_bytes" };
                 for (const auto& [key, value] : w.counters()) {
-                  bool event = std::none_of(
-                    std::begin({ "entries", "logical_bytes", "stored_bytes" }),
-                    std::end({ "entries", "logical_bytes", "stored_bytes" }),
-                    [&](std::string_view kept) {
-                      return key.starts_with(kept);
-                    });
+                  bool event = std::none_of(std::begin(kKept),
+                                            std::end(kKept),
+                                            [&](std::string_view kept) {
+                                              return key.starts_with(kept);
+                                            });
                   if (event) {
                     w.set_counter(key, 0);
                   }

@@ -1,0 +1,939 @@
+# manage: the commands that look into and tidy the cache — stats, list,
+# show, purge, export, import, config, doctor — every flag, their exit codes,
+# and purging while other processes are hitting the cache.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+# ---------------------------------------------------------------------------
+# Helpers.
+
+# seed: three entries of two tools; gh pr list is hit twice.
+seed() {
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc gh repo view o/r >/dev/null 2>&1
+  ipfsacc hf models info gpt2 >/dev/null 2>&1
+}
+
+# key_of NAME [IPFSACC OPTIONS] CMD...: runs the call with -v and sets KEY to
+# its key CID.
+key_of() {
+  local name=$1
+  shift
+  capture "$name" ipfsacc -v "$@"
+  KEY=$(grep -aoE 'bafkrei[a-z2-7]{52}' "$T/$name.err" | head -n 1)
+  if [[ -z $KEY ]]; then
+    _show "$T/$name.err" >&2
+    fail "no key CID in the -v line of $*"
+  fi
+}
+
+# manage NAME ARGS...: an ipfsacc command, output captured as NAME.
+manage() {
+  local name=$1
+  shift
+  capture "$name" ipfsacc "$@"
+}
+
+# lines NAME: the number of lines of a capture's stdout.
+lines() {
+  wc -l <"$T/$1.out" | tr -d ' '
+}
+
+# corrupt TEXT: flips one byte of every copy of TEXT in the cache's data
+# file (stale page copies included), as a failing disk would.
+corrupt() {
+  local off n=0
+  for off in $(grep -obUa -- "$1" "$IPFSACC_DIR/data.mdb" | cut -d: -f1); do
+    printf 'Z' | dd of="$IPFSACC_DIR/data.mdb" bs=1 seek="$off" conv=notrunc status=none
+    n=$((n + 1))
+  done
+  if ((n == 0)); then fail "'$1' is not in the cache's data file"; fi
+}
+
+# ---------------------------------------------------------------------------
+# stats
+
+test_stats_json_schema() {
+  seed
+  ipfsacc gh pr create -R o/r --title t >/dev/null 2>&1 # a write: a bypass
+  stats_json
+  local key v
+  for key in entries bytes hits misses hit_rate bypasses errors evictions \
+    time_saved_ms tools.gh.entries tools.gh.bytes tools.gh.hits \
+    tools.gh.misses tools.gh.hit_rate tools.gh.bypasses tools.gh.errors \
+    tools.gh.evictions tools.gh.time_saved_ms \
+    tools.gh.operations.pr-list.hits tools.gh.operations.pr-list.misses \
+    tools.gh.operations.pr-list.hit_rate tools.hf.misses; do
+    v=$(json_get "$T/stats.json" "$key")
+    expect_match "$v" '^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$' "stats $key"
+  done
+  # The write dropped the cached pr list of o/r.
+  expect_stat entries 2
+  expect_stat invalidated 1
+  expect_stat hits 2
+  expect_stat misses 3
+  expect_stat bypasses 1
+  expect_stat tools.gh.hits 2
+  expect_stat tools.gh.operations.pr-list.hits 2
+  expect_stat tools.hf.hits 0
+  # 2 hits of 5 lookups.
+  expect_stat hit_rate 0.4
+  expect_stat tools.gh.entries 1
+  if (($(stat_value bytes) <= 0)); then fail "bytes is not positive"; fi
+  expect_contains "$(head -c 1 "$T/stats.json")" "{" "stats json"
+}
+
+test_stats_tool() {
+  seed
+  manage s stats --tool gh --format json
+  expect_rc 0
+  expect_eq 2 "$(json_get "$T/s.out" hits)" "gh hits"
+  expect_eq 2 "$(json_get "$T/s.out" misses)" "gh misses"
+  expect_eq 2 "$(json_get "$T/s.out" tools.gh.hits)" "tools.gh.hits"
+  expect_eq "" "$(json_get "$T/s.out" tools.hf.misses)" "tools.hf (filtered out)"
+  manage t stats --tool gh
+  expect_contains "$(cat "$T/t.out")" "pr-list"
+  expect_not_contains "$(cat "$T/t.out")" "hf"
+}
+
+test_stats_text_and_prometheus() {
+  seed
+  manage t stats
+  expect_rc 0
+  local text
+  text=$(cat "$T/t.out")
+  expect_contains "$text" "all tools"
+  expect_contains "$text" "pr-list"
+  expect_contains "$text" "Evictions"
+  expect_contains "$text" "Errors"
+  manage p stats --format prometheus
+  expect_rc 0
+  text=$(cat "$T/p.out")
+  expect_contains "$text" "# TYPE ipfsacc_entries gauge"
+  expect_contains "$text" "ipfsacc_entries 3"
+  expect_contains "$text" 'ipfsacc_hits_total{tool="gh"} 2'
+  expect_contains "$text" "# TYPE ipfsacc_evictions_total counter"
+  manage bad stats --format yaml
+  expect_rc 2
+}
+
+test_stats_zero_keeps_entries() {
+  seed
+  manage z stats --zero
+  expect_rc 0
+  expect_stat hits 0
+  expect_stat misses 0
+  expect_stat tools.gh.hits 0
+  expect_stat entries 3
+}
+
+test_stats_counts_errors_per_tool() {
+  FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
+  corrupt zzcorruptzz
+  run_wrapped again -v gh repo view o/r
+  expect_explain again MISS gh/repo-view corrupt
+  expect_stat errors 1
+  expect_stat tools.gh.errors 1
+  expect_stat tools.gh.operations.repo-view.errors 1
+}
+
+test_stats_counts_evictions_per_tool() {
+  # A cache too small for two entries evicts the older one.
+  export IPFSACC_MAX_SIZE=3000
+  FAKE_SIZE=1500 ipfsacc hf models info a >/dev/null 2>&1
+  FAKE_SIZE=1500 ipfsacc hf models info b >/dev/null 2>&1
+  expect_stat entries 1
+  expect_stat evictions 1
+  expect_stat tools.hf.evictions 1
+  expect_stat tools.hf.operations.models-info.evictions 1
+}
+
+# ---------------------------------------------------------------------------
+# list
+
+test_list_columns() {
+  seed
+  key_of k gh pr list -R o/r
+  manage l list
+  expect_rc 0
+  expect_eq 4 "$(lines l)" "header and three entries"
+  local header row
+  header=$(head -n 1 "$T/l.out")
+  expect_match "$header" '^KEY +TOOL +AGE +TTL +SIZE +HITS +COMMAND$' "header"
+  row=$(grep -- "$KEY" "$T/l.out")
+  # key, tool, age, time left, size, hits (3 now), command.
+  expect_match "$row" "^$KEY +gh +[0-9.a-z]+ +[0-9a-z]+ +[0-9.]+ k?B +3 +gh pr list -R o/r$" "row"
+}
+
+test_list_tool_and_match() {
+  seed
+  manage a list --tool hf
+  expect_eq 2 "$(lines a)" "hf lines"
+  expect_file_contains "$T/a.out" "hf models info gpt2"
+  manage b list --match 'gh pr *'
+  expect_eq 2 "$(lines b)" "'gh pr *' lines"
+  expect_file_contains "$T/b.out" "gh pr list -R o/r"
+  manage c list --match '*o/r*' --tool gh
+  expect_eq 3 "$(lines c)" "'*o/r*' gh lines"
+  manage d list --match 'nothing*'
+  expect_rc 0
+  expect_empty "$T/d.out"
+}
+
+test_list_limit_and_sort() {
+  FAKE_SIZE=100 ipfsacc hf models info small >/dev/null 2>&1
+  sleep 0.05
+  FAKE_SIZE=9000 ipfsacc hf models info big >/dev/null 2>&1
+  sleep 0.05
+  FAKE_SIZE=3000 ipfsacc hf models info mid >/dev/null 2>&1
+  ipfsacc hf models info small >/dev/null 2>&1 # a hit: used last
+  ipfsacc hf models info small >/dev/null 2>&1
+  ipfsacc hf models info mid >/dev/null 2>&1
+  first() { sed -n 2p "$T/$1.out" | grep -oE 'hf models info [a-z]+$'; }
+  manage used list --limit 1
+  expect_eq 2 "$(lines used)" "--limit 1 lines"
+  expect_eq "hf models info mid" "$(first used)" "most recently used"
+  manage size list --sort size --limit 1
+  expect_eq "hf models info big" "$(first size)" "largest"
+  manage hits list --sort hits
+  expect_eq "hf models info small" "$(first hits)" "most hits"
+  expect_eq 4 "$(lines hits)" "all entries"
+  manage age list --sort age --limit 2
+  expect_eq "hf models info small" "$(first age)" "oldest"
+  expect_eq 3 "$(lines age)" "--limit 2 lines"
+}
+
+test_list_expired_and_older_than() {
+  ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
+  sleep 1.2
+  ipfsacc --ttl 1h hf models info gpt2 >/dev/null 2>&1
+  manage e list --expired
+  expect_eq 2 "$(lines e)" "expired lines"
+  expect_file_contains "$T/e.out" "gh pr list -R o/r"
+  expect_match "$(sed -n 2p "$T/e.out")" ' expired ' "TTL column"
+  manage o list --older-than 1s
+  expect_eq 3 "$(lines o)" "older than 1s"
+  expect_not_contains "$(cat "$T/o.out")" "hf models"
+  manage bad list --older-than soon
+  expect_rc 2
+}
+
+test_list_json() {
+  seed
+  key_of k hf models info gpt2
+  manage j list --json --tool hf
+  expect_rc 0
+  expect_eq "$KEY" "$(json_get "$T/j.out" 0.key)" "key"
+  expect_eq hf "$(json_get "$T/j.out" 0.tool)" "tool"
+  expect_eq "hf models info gpt2" "$(json_get "$T/j.out" 0.command)" "command"
+  expect_eq 1 "$(json_get "$T/j.out" 0.hits)" "hits"
+  expect_eq false "$(json_get "$T/j.out" 0.expired)" "expired"
+  expect_match "$(json_get "$T/j.out" 0.size)" '^[1-9][0-9]*$' "size"
+  expect_match "$(json_get "$T/j.out" 0.ttl_left_ms)" '^[1-9][0-9]*$' "ttl_left_ms"
+  expect_match "$(json_get "$T/j.out" 0.stdout.cid)" '^bafkrei' "stdout cid"
+  manage none list --json --tool nothing
+  expect_eq "[ ]" "$(tr '\n' ' ' <"$T/none.out" | sed 's/  */ /g; s/ $//')" "empty list"
+}
+
+test_list_show_export_redact_secrets() {
+  make_tool mytool
+  ipfsacc run -- mytool --token s3cr3tvalue -H 'Authorization: Bearer abc123xyz' \
+    https://me:pa55word@example.com/ >/dev/null 2>&1
+  manage l list
+  expect_file_contains "$T/l.out" "--token '***'"
+  expect_file_contains "$T/l.out" "Authorization: ***"
+  expect_file_contains "$T/l.out" "https://me:***@example.com/"
+  manage j list --json
+  manage e export
+  local key
+  key=$(grep -oE 'bafkrei[a-z2-7]{52}' "$T/l.out" | head -n 1)
+  manage s show "$key"
+  local f
+  for f in l j e s; do
+    expect_not_contains "$(cat "$T/$f.out")" "s3cr3tvalue" "$f output"
+    expect_not_contains "$(cat "$T/$f.out")" "abc123xyz" "$f output"
+    expect_not_contains "$(cat "$T/$f.out")" "pa55word" "$f output"
+  done
+}
+
+test_list_without_a_cache() {
+  manage l list
+  expect_rc 0
+  expect_empty "$T/l.out"
+  if [[ -e $IPFSACC_DIR ]]; then fail "list created the cache directory"; fi
+}
+
+test_list_bad_options() {
+  manage a list --sort color
+  expect_rc 2
+  manage b list --limit many
+  expect_rc 2
+  manage c list --bogus
+  expect_rc 2
+  manage d list extra-argument
+  expect_rc 2
+}
+
+# ---------------------------------------------------------------------------
+# show
+
+test_show_metadata() {
+  seed
+  key_of k gh pr list -R o/r
+  manage s show "$KEY"
+  expect_rc 0
+  local text
+  text=$(cat "$T/s.out")
+  expect_contains "$text" "key        $KEY"
+  expect_contains "$text" "command    gh pr list -R o/r"
+  expect_contains "$text" "tool       gh (rule pr-list)"
+  expect_contains "$text" "hits       3"
+  expect_contains "$text" "(verified)"
+  expect_contains "$text" "tags       gh:pr:o/r"
+}
+
+test_show_prefix() {
+  seed
+  key_of k hf models info gpt2
+  manage a show "${KEY:0:16}"
+  expect_rc 0
+  expect_file_contains "$T/a.out" "$KEY"
+  # Every key starts with bafkrei: three entries match.
+  manage b show bafkrei
+  expect_rc 1
+  expect_file_contains "$T/b.err" "ambiguous"
+  expect_file_contains "$T/b.err" "$KEY"
+  expect_eq 3 "$(grep -c '^  bafkrei' "$T/b.err")" "candidates listed"
+  manage c show bafkreiaaaaaaaaaaaaaaaaaaaaa
+  expect_rc 1
+  expect_file_contains "$T/c.err" "no entry"
+  manage d show not-a-cid
+  expect_rc 1
+  manage e show
+  expect_rc 2
+}
+
+test_show_outputs() {
+  export FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02
+  run_direct direct gh pr list -R o/r
+  capture_combined direct_all gh pr list -R o/r
+  key_of k gh pr list -R o/r
+  manage o show --stdout "$KEY"
+  expect_rc 0
+  expect_same_file "$T/direct.out" "$T/o.out" "show --stdout"
+  expect_empty "$T/o.err"
+  manage e show --stderr "$KEY"
+  expect_empty "$T/e.out"
+  expect_same_file "$T/direct.err" "$T/e.err" "show --stderr"
+  # Both: replayed as recorded, interleaving included.
+  capture_combined both ipfsacc show --stdout --stderr "$KEY"
+  expect_same_file "$T/direct_all.all" "$T/both.all" "show --stdout --stderr"
+}
+
+test_show_binary_output() {
+  export FAKE_BINARY=1
+  run_direct direct hf models info gpt2
+  key_of k hf models info gpt2
+  manage o show --stdout "${KEY:0:20}"
+  expect_same_file "$T/direct.out" "$T/o.out" "binary stdout"
+}
+
+test_show_json() {
+  seed
+  key_of k gh pr list -R o/r
+  manage j show --json "$KEY"
+  expect_rc 0
+  expect_eq "$KEY" "$(json_get "$T/j.out" key)" "key"
+  expect_eq true "$(json_get "$T/j.out" stdout.verified)" "verified"
+  expect_eq 3 "$(json_get "$T/j.out" hits)" "hits"
+  expect_eq out "$(json_get "$T/j.out" segments.0.0)" "first segment"
+  expect_eq gh:pr:o/r "$(json_get "$T/j.out" tags.0)" "tag"
+  manage x show --json --stdout "$KEY"
+  expect_rc 2
+}
+
+test_show_refuses_corrupt_output() {
+  FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
+  key_of k gh repo view o/r
+  corrupt zzcorruptzz
+  manage o show --stdout "$KEY"
+  expect_rc 1
+  expect_empty "$T/o.out"
+  expect_file_contains "$T/o.err" "does not match its CID"
+  manage m show "$KEY"
+  expect_file_contains "$T/m.out" "CORRUPT"
+}
+
+# ---------------------------------------------------------------------------
+# purge
+
+test_purge_needs_a_condition() {
+  seed
+  manage p purge
+  expect_rc 2
+  expect_file_contains "$T/p.err" "--all"
+  manage q purge --dry-run
+  expect_rc 2
+  expect_stat entries 3
+}
+
+test_purge_all_yes() {
+  seed
+  manage p purge --all --yes
+  expect_rc 0
+  expect_file_contains "$T/p.out" "Removed 3 entries"
+  expect_stat entries 0
+  # Counters stay; the stored bytes are back to nothing.
+  expect_stat hits 2
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  expect_invocations "gh pr list" 2
+}
+
+test_purge_all_asks_when_not_a_terminal() {
+  seed
+  manage p purge --all
+  expect_rc 2
+  expect_file_contains "$T/p.err" "--yes"
+  expect_stat entries 3
+}
+
+test_purge_all_confirmation_on_a_terminal() {
+  command -v script >/dev/null || skip "no script(1) to make a terminal"
+  seed
+  # No: nothing removed, exit status 1.
+  echo n | script -qec "$BOUNDED $IPFSACC_BIN purge --all" /dev/null >"$T/n.out" 2>&1
+  expect_eq 1 "$?" "exit status after 'n'"
+  expect_file_contains "$T/n.out" "Remove all 3 entries"
+  expect_file_contains "$T/n.out" "nothing removed"
+  expect_stat entries 3
+  echo y | script -qec "$BOUNDED $IPFSACC_BIN purge --all" /dev/null >"$T/y.out" 2>&1
+  expect_eq 0 "$?" "exit status after 'y'"
+  expect_file_contains "$T/y.out" "Removed 3 entries"
+  expect_stat entries 0
+}
+
+test_purge_dry_run() {
+  seed
+  manage d purge --all --dry-run
+  expect_rc 0
+  expect_file_contains "$T/d.out" "Would remove 3 entries"
+  manage e purge --tool gh -n
+  expect_file_contains "$T/e.out" "Would remove 2 entries"
+  expect_stat entries 3
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  expect_invocations "gh pr list" 1
+}
+
+test_purge_expired() {
+  ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc --ttl 1s hf models info gpt2 >/dev/null 2>&1
+  ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
+  sleep 1.2
+  manage p purge --expired
+  expect_rc 0
+  expect_file_contains "$T/p.out" "Removed 2 entries"
+  manage l list
+  expect_eq 2 "$(lines l)" "left"
+  expect_file_contains "$T/l.out" "gh repo view o/r"
+}
+
+test_purge_tool_match_key() {
+  seed
+  manage a purge --tool hf
+  expect_file_contains "$T/a.out" "Removed 1 entry"
+  manage b purge --match 'gh pr *'
+  expect_file_contains "$T/b.out" "Removed 1 entry"
+  manage l list
+  expect_eq 2 "$(lines l)" "left"
+  expect_file_contains "$T/l.out" "gh repo view o/r"
+  key_of k gh repo view o/r
+  manage c purge --key "${KEY:0:20}"
+  expect_rc 0
+  expect_file_contains "$T/c.out" "Removed 1 entry"
+  expect_stat entries 0
+  manage d purge --key "$KEY"
+  expect_rc 1
+  manage e purge --key bafkrei
+  expect_rc 1
+  expect_file_contains "$T/e.err" "no entry's key starts with bafkrei"
+}
+
+test_purge_conditions_combine() {
+  ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc --ttl 1s hf models info gpt2 >/dev/null 2>&1
+  ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
+  sleep 1.2
+  ipfsacc --ttl 1s gh pr list -R o/other >/dev/null 2>&1
+  # Expired gh entries: not the fresh gh one, not the expired hf one.
+  manage a purge --tool gh --expired
+  expect_file_contains "$T/a.out" "Removed 1 entry"
+  manage l list
+  expect_not_contains "$(cat "$T/l.out")" "gh pr list -R o/r$"
+  # Older than 1s and matching: only gh repo view.
+  manage b purge --older-than 1s --match 'gh *'
+  expect_file_contains "$T/b.out" "Removed 1 entry"
+  manage m list
+  expect_eq 3 "$(lines m)" "left"
+  expect_file_contains "$T/m.out" "hf models info gpt2"
+  expect_file_contains "$T/m.out" "gh pr list -R o/other"
+  # --all with a condition is that condition.
+  manage c purge --all --yes --tool hf
+  expect_file_contains "$T/c.out" "Removed 1 entry"
+  expect_stat entries 1
+}
+
+test_purge_max_size_evicts_least_recently_used() {
+  local k
+  for k in a b c d; do
+    FAKE_SIZE=5000 ipfsacc hf models info "$k" >/dev/null 2>&1
+    sleep 0.02
+  done
+  ipfsacc hf models info a >/dev/null 2>&1 # used last now
+  manage p purge --max-size 12k
+  expect_rc 0
+  expect_file_contains "$T/p.out" "Removed 2 entries"
+  manage l list
+  expect_file_contains "$T/l.out" "hf models info a"
+  expect_file_contains "$T/l.out" "hf models info d"
+  expect_stat evictions 2
+  expect_stat tools.hf.evictions 2
+  manage q purge --max-size 12k
+  expect_file_contains "$T/q.out" "Removed 0 entries"
+  manage bad purge --max-size lots
+  expect_rc 2
+  manage bad2 purge --older-than soon
+  expect_rc 2
+}
+
+test_purge_frees_blobs_no_longer_used() {
+  make_tool mytool
+  # Two keys (X is in the key), one output: one blob, two references.
+  X=1 ipfsacc run --key-env X -- mytool same >/dev/null 2>&1
+  X=2 ipfsacc run --key-env X -- mytool same >/dev/null 2>&1
+  key_of k run --key-env X -- mytool same
+  manage m list --json
+  local out_cid
+  out_cid=$(json_get "$T/m.out" 0.stdout.cid)
+  expect_eq "$out_cid" "$(json_get "$T/m.out" 1.stdout.cid)" "shared output"
+  X=1 manage a purge --key "$(json_get "$T/m.out" 0.key)"
+  manage d doctor --deep
+  expect_rc 0
+  expect_file_contains "$T/d.out" "OK    blobs: 1 outputs, all verify"
+  manage b purge --all --yes
+  manage e doctor --deep
+  expect_rc 0
+  expect_file_contains "$T/e.out" "OK    blobs: 0 outputs"
+  expect_not_contains "$(cat "$T/e.out")" "belong to no entry"
+  expect_stat entries 0
+}
+
+test_purge_during_parallel_hits() {
+  # 8 entries that must stay, hit by 32 processes while other processes
+  # purge and re-create entries of another tool. No hit may lose its entry
+  # (the tool would run again) or return a partial answer.
+  export FAKE_SIZE=200000
+  local k i r
+  for k in $(seq 0 7); do
+    run_direct "exp$k" gh repo view "o/keep$k"
+    ipfsacc gh repo view "o/keep$k" >/dev/null 2>&1
+  done
+  for k in $(seq 0 19); do
+    ipfsacc hf models info "doomed$k" >/dev/null 2>&1
+  done
+  local pids=()
+  for i in $(seq 1 32); do
+    (
+      for r in 1 2 3 4 5 6; do
+        k=$(((i + r) % 8))
+        "$IPFSACC_BIN" gh repo view "o/keep$k" >"$T/h.$i.$r.out" 2>"$T/h.$i.$r.err"
+        echo "$? $k" >"$T/h.$i.$r.rc"
+      done
+    ) &
+    pids+=($!)
+  done
+  (
+    for r in 1 2 3 4 5; do
+      "$IPFSACC_BIN" purge --tool hf >/dev/null
+      "$IPFSACC_BIN" hf models info "doomed$r" >/dev/null 2>&1
+      "$IPFSACC_BIN" purge --match 'hf models info doomed*' --max-size 1 >/dev/null
+      "$IPFSACC_BIN" purge --expired >/dev/null
+    done
+  ) &
+  pids+=($!)
+  for i in "${pids[@]}"; do wait "$i"; done
+  for i in $(seq 1 32); do
+    for r in 1 2 3 4 5 6; do
+      read -r rc k <"$T/h.$i.$r.rc"
+      expect_eq 0 "$rc" "exit status of hit $i.$r"
+      expect_same_file "$T/exp$k.out" "$T/h.$i.$r.out" "answer of hit $i.$r"
+    done
+  done
+  expect_invocations "gh repo view" 8
+  manage l list --tool gh
+  expect_eq 9 "$(lines l)" "gh entries left"
+  manage d doctor
+  expect_rc 0
+}
+
+# ---------------------------------------------------------------------------
+# export and import
+
+test_export_purge_import_gives_back_the_same_hits() {
+  make_git_repo "$W"
+  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02 ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  FAKE_BINARY=1 ipfsacc hf models info gpt2 >/dev/null 2>&1
+  FAKE_EXIT=3 ipfsacc --cache-failures claude -p hello >/dev/null 2>&1
+  manage x export "$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/x.err" "Exported 3 entries"
+  expect_eq 3 "$(wc -l <"$T/all.jsonl" | tr -d ' ')" "export lines"
+  manage p purge --all --yes
+  manage i import "$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/i.out" "Imported 3 entries"
+  export FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02
+  run_direct d1 gh pr list -R o/r
+  run_wrapped w1 -v gh pr list -R o/r
+  expect_explain w1 HIT
+  strip_explain "$T/w1.err" "$T/w1.tool.err"
+  expect_same_file "$T/d1.out" "$T/w1.out"
+  expect_same_file "$T/d1.err" "$T/w1.tool.err"
+  unset FAKE_INTERLEAVE FAKE_INTERLEAVE_DELAY
+  export FAKE_BINARY=1
+  run_direct d2 hf models info gpt2
+  run_wrapped w2 hf models info gpt2
+  expect_same d2 w2
+  unset FAKE_BINARY
+  export FAKE_EXIT=3
+  run_direct d3 claude -p hello
+  run_wrapped w3 --cache-failures claude -p hello
+  expect_same d3 w3
+  expect_invocations "gh pr list" 1
+  expect_invocations "hf models info" 1
+  expect_invocations "claude -p" 1
+}
+
+test_export_to_stdout_with_filters() {
+  seed
+  manage a export
+  expect_rc 0
+  expect_eq 3 "$(lines a)" "all entries"
+  manage b export - --tool gh
+  expect_eq 2 "$(lines b)" "gh entries"
+  manage c export --match 'hf *'
+  expect_eq 1 "$(lines c)" "hf entries"
+  local line
+  line=$(head -n 1 "$T/c.out")
+  expect_contains "$line" '"format":"ipfsacc-export/1"'
+  expect_contains "$line" '"command":"hf models info gpt2"'
+  expect_match "$line" '"stdout":\{"cid":"bafkrei[a-z2-7]{52}","size":[0-9]+,"base64":"' "stdout"
+  expect_match "$line" '"key":"bafkrei[a-z2-7]{52}"' "key"
+  # The base64 is the output, byte for byte.
+  run_direct d hf models info gpt2
+  sed -E 's/.*"stdout":\{[^}]*"base64":"([^"]*)".*/\1/' "$T/c.out" | base64 -d >"$T/decoded"
+  expect_same_file "$T/d.out" "$T/decoded" "decoded stdout"
+  manage bad export "$T/no/such/dir/x.jsonl"
+  expect_rc 1
+}
+
+test_import_rejects_a_tampered_line() {
+  seed
+  manage x export "$T/all.jsonl"
+  # Swap the first two characters of line 2's stdout: still base64, other
+  # bytes.
+  sed -i -E '2s/"base64":"(.)(.)/"base64":"\2\1/' "$T/all.jsonl"
+  printf 'not json\n' >>"$T/all.jsonl"
+  manage p purge --all --yes
+  manage i import "$T/all.jsonl"
+  expect_rc 1
+  expect_file_contains "$T/i.err" "all.jsonl:2: rejected: stdout: the bytes do not match their CID"
+  expect_file_contains "$T/i.err" "all.jsonl:4: rejected: not a JSON object"
+  expect_file_contains "$T/i.out" "Imported 2 entries"
+  expect_file_contains "$T/i.out" "rejected 2 lines"
+  expect_stat entries 2
+}
+
+test_import_skips_present_and_expired() {
+  ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
+  manage x export "$T/all.jsonl"
+  manage i import "$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/i.out" "Imported 0 entries; skipped 2 already present, 0 expired"
+  sleep 1.2
+  manage p purge --all --yes
+  manage j import <"$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/j.out" "Imported 1 entry; skipped 0 already present, 1 expired"
+  manage p2 purge --all --yes
+  manage k import - <"$T/all.jsonl"
+  expect_file_contains "$T/k.out" "Imported 1 entry"
+  manage bad import "$T/missing.jsonl"
+  expect_rc 1
+}
+
+# ---------------------------------------------------------------------------
+# config
+
+conf() { echo "$XDG_CONFIG_HOME/ipfsacc/ipfsacc.conf"; }
+
+test_config_list_shows_origins() {
+  mkdir -p "$(dirname "$(conf)")"
+  printf 'ttl.gh = 10m\ndefault_ttl = 2m\n' >"$(conf)"
+  export IPFSACC_MAX_SIZE=2G
+  manage l config list
+  expect_rc 0
+  expect_match "$(grep '^max_size ' "$T/l.out")" '^max_size +2G +environment \(IPFSACC_MAX_SIZE\)$' "max_size"
+  expect_match "$(grep '^ttl.gh ' "$T/l.out")" '^ttl.gh +10m +config file$' "ttl.gh"
+  expect_match "$(grep '^default_ttl ' "$T/l.out")" '^default_ttl +2m +config file$' "default_ttl"
+  expect_match "$(grep '^stats ' "$T/l.out")" '^stats +true +default$' "stats"
+  expect_match "$(grep '^cache_dir ' "$T/l.out")" "^cache_dir +$IPFSACC_DIR +environment" "cache_dir"
+  manage g config get max_size
+  expect_eq 2G "$(cat "$T/g.out")" "config get max_size"
+}
+
+test_config_set_get_unset_keep_comments() {
+  mkdir -p "$(dirname "$(conf)")"
+  printf '# my settings\nstats = false\n\n# per tool\nttl.gh = 5m\n' >"$(conf)"
+  manage s config set max_size 500M
+  expect_rc 0
+  manage s2 config set ttl.gh 10m
+  expect_rc 0
+  expect_eq "$(printf '# my settings\nstats = false\n\n# per tool\nttl.gh = 10m\nmax_size = 500M')" \
+    "$(cat "$(conf)")" "config file"
+  manage g config get max_size
+  expect_eq 500M "$(cat "$T/g.out")" "get"
+  manage g2 config get ttl.gh
+  expect_eq 10m "$(cat "$T/g2.out")" "get ttl.gh"
+  manage u config unset stats
+  expect_rc 0
+  expect_eq "$(printf '# my settings\n\n# per tool\nttl.gh = 10m\nmax_size = 500M')" \
+    "$(cat "$(conf)")" "after unset"
+  manage g3 config get stats
+  expect_eq true "$(cat "$T/g3.out")" "stats back to its default"
+  manage u2 config unset stats
+  expect_rc 0
+  expect_file_contains "$T/u2.err" "not set"
+  manage g4 config get ttl.hf
+  expect_rc 1
+  # The value is used: a per-tool TTL from the file.
+  run_wrapped w -v gh pr list -R o/r
+  expect_file_contains "$T/w.err" "MISS"
+  run_wrapped w2 -v gh pr list -R o/r
+  expect_match "$(cat "$T/w2.err")" "expires_in=(9m|10m)" "TTL from the config file"
+}
+
+test_config_creates_the_file() {
+  manage s config set max_size 2G
+  expect_rc 0
+  expect_eq "max_size = 2G" "$(cat "$(conf)")" "new config file"
+  expect_eq 600 "$(stat -c %a "$(conf)")" "mode"
+}
+
+test_config_unknown_keys_and_bad_values() {
+  manage a config set max_sise 1G
+  expect_rc 2
+  expect_file_contains "$T/a.err" "did you mean 'max_size'"
+  manage b config get cahce_dir
+  expect_rc 2
+  expect_file_contains "$T/b.err" "did you mean 'cache_dir'"
+  manage c config set max_size lots
+  expect_rc 2
+  manage d config set stats maybe
+  expect_rc 2
+  manage e config set ttl.gh soon
+  expect_rc 2
+  manage f config
+  expect_rc 2
+  manage g config frobnicate
+  expect_rc 2
+  if [[ -e $(conf) ]]; then fail "a rejected set wrote the config file"; fi
+}
+
+test_config_fixes_a_broken_file() {
+  mkdir -p "$(dirname "$(conf)")"
+  printf 'max_sise = 1G\nstats = true\n' >"$(conf)"
+  # Other commands refuse to run on a broken config; config itself works.
+  manage l list
+  expect_rc 2
+  expect_file_contains "$T/l.err" "did you mean 'max_size'"
+  manage c config list
+  expect_rc 0
+  expect_file_contains "$T/c.err" "max_sise"
+  manage u config unset max_sise
+  expect_rc 0
+  manage l2 list
+  expect_rc 0
+}
+
+# ---------------------------------------------------------------------------
+# doctor
+
+# expect_doctor_format NAME: every line of the capture is a check line.
+expect_doctor_format() {
+  local bad
+  bad=$(grep -vE '^(OK  |WARN|FAIL)  [^:]+: .+' "$T/$1.out" || true)
+  if [[ -n $bad ]]; then fail "doctor lines not in the format: $bad"; fi
+}
+
+test_doctor_healthy() {
+  seed
+  manage d doctor
+  expect_rc 0
+  expect_doctor_format d
+  expect_not_contains "$(cat "$T/d.out")" "FAIL"
+  expect_file_contains "$T/d.out" "OK    cache dir: $IPFSACC_DIR (mode 0700)"
+  expect_file_contains "$T/d.out" "OK    lmdb: opens"
+  expect_file_contains "$T/d.out" "OK    entries: 3 entries, indexes consistent"
+  expect_file_contains "$T/d.out" "OK    blobs: 3 outputs present and counted"
+  expect_file_contains "$T/d.out" "OK    disk space:"
+  expect_file_contains "$T/d.out" "OK    tool gh: $FAKES/gh (gh version 2.23.0 (2023-01-01))"
+  expect_file_contains "$T/d.out" "OK    rules: 7 built-in rule files"
+  expect_file_contains "$T/d.out" "OK    config: no "
+  manage deep doctor --deep
+  expect_rc 0
+  expect_file_contains "$T/deep.out" "OK    blobs: 3 outputs, all verify against their CIDs"
+}
+
+test_doctor_without_a_cache() {
+  manage d doctor
+  expect_rc 0
+  expect_doctor_format d
+  expect_file_contains "$T/d.out" "does not exist yet"
+}
+
+test_doctor_deep_finds_corrupt_outputs() {
+  FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
+  key_of k gh repo view o/r
+  corrupt zzcorruptzz
+  manage d doctor
+  expect_rc 0
+  manage deep doctor --deep
+  expect_rc 1
+  expect_doctor_format deep
+  expect_file_contains "$T/deep.out" "FAIL  blobs: 1 outputs do not match their CID"
+  expect_file_contains "$T/deep.out" "(fix: ipfsacc purge --key $KEY)"
+  manage p purge --key "$KEY"
+  manage again doctor --deep
+  expect_rc 0
+}
+
+test_doctor_corrupt_lmdb() {
+  seed
+  head -c 100000 /dev/urandom >"$IPFSACC_DIR/data.mdb"
+  manage d doctor
+  expect_rc 1
+  expect_doctor_format d
+  expect_match "$(cat "$T/d.out")" 'FAIL  lmdb: .*\(fix: move .* aside' "lmdb line"
+}
+
+test_doctor_permissions() {
+  seed
+  chmod 755 "$IPFSACC_DIR"
+  manage d doctor
+  expect_rc 0
+  expect_file_contains "$T/d.out" "WARN  cache dir: $IPFSACC_DIR has mode 0755: others can read cached outputs (fix: chmod 700 $IPFSACC_DIR)"
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc"
+  echo secret >"$XDG_CONFIG_HOME/ipfsacc/secrets.enc"
+  chmod 644 "$XDG_CONFIG_HOME/ipfsacc/secrets.enc"
+  manage s doctor
+  expect_rc 1
+  expect_file_contains "$T/s.out" "FAIL  secrets: $XDG_CONFIG_HOME/ipfsacc/secrets.enc has mode 0644"
+  expect_file_contains "$T/s.out" "(fix: chmod 600 $XDG_CONFIG_HOME/ipfsacc/secrets.enc)"
+  chmod 600 "$XDG_CONFIG_HOME/ipfsacc/secrets.enc"
+  manage s2 doctor
+  expect_rc 0
+  expect_file_contains "$T/s2.out" "OK    secrets:"
+}
+
+test_doctor_config_and_environment() {
+  mkdir -p "$(dirname "$(conf)")"
+  printf 'max_sise = 1G\n' >"$(conf)"
+  manage d doctor
+  expect_rc 1
+  expect_doctor_format d
+  expect_file_contains "$T/d.out" "FAIL  config: $(conf):1: unknown config key 'max_sise' (did you mean 'max_size'?) (fix: ipfsacc config unset max_sise)"
+  rm "$(conf)"
+  IPFSACC_MAX_SIZE=huge manage e doctor
+  expect_rc 1
+  expect_file_contains "$T/e.out" "FAIL  environment: IPFSACC_MAX_SIZE"
+  IPFSACC_TLL=5m manage f doctor
+  expect_rc 0
+  expect_file_contains "$T/f.out" "WARN  environment: unknown environment variable IPFSACC_TLL (did you mean IPFSACC_TTL?)"
+}
+
+test_doctor_rule_files() {
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc/wrappers"
+  cp "$IPFSACC_SOURCE_DIR/wrappers/vastai.json" "$XDG_CONFIG_HOME/ipfsacc/wrappers/vastai.json"
+  manage a doctor
+  expect_rc 0
+  expect_file_contains "$T/a.out" "OK    rules: $XDG_CONFIG_HOME/ipfsacc/wrappers/vastai.json: vastai with"
+  printf '{"tool": "broken", "binaries": ["broken"], "rules": [\n' \
+    >"$XDG_CONFIG_HOME/ipfsacc/wrappers/broken.json"
+  manage b doctor
+  expect_rc 1
+  expect_file_contains "$T/b.out" "FAIL  rules: $XDG_CONFIG_HOME/ipfsacc/wrappers/broken.json"
+}
+
+test_doctor_tools_on_path() {
+  # Only gh and a tool whose --version fails are on PATH.
+  local bin=$T/onlybin
+  mkdir -p "$bin"
+  ln -s "$FAKES/fake-cli" "$bin/gh"
+  printf '#!/bin/sh\nexit 3\n' >"$bin/vastai"
+  chmod +x "$bin/vastai"
+  PATH=$bin:/usr/bin:/bin manage d doctor
+  expect_doctor_format d
+  expect_file_contains "$T/d.out" "OK    tool gh: $bin/gh (gh version 2.23.0"
+  expect_file_contains "$T/d.out" "WARN  tool vastai: $bin/vastai: \`vastai --version\` failed"
+  if ! command -v groq >/dev/null 2>&1; then
+    expect_match "$(grep 'not on PATH' "$T/d.out")" 'groq' "tools not on PATH"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Help, suggestions and exit codes.
+
+test_help_for_every_command() {
+  local cmd
+  capture h ipfsacc --help
+  expect_rc 0
+  for cmd in stats list show purge export import config doctor; do
+    expect_match "$(cat "$T/h.out")" "
+  $cmd +[a-z]" "ipfsacc --help lists $cmd"
+    capture "h_$cmd" ipfsacc "$cmd" --help
+    expect_rc 0
+    expect_file_contains "$T/h_$cmd.out" "Usage: ipfsacc $cmd"
+    expect_empty "$T/h_$cmd.err"
+  done
+  capture h_cfg ipfsacc config set --help
+  expect_rc 0
+  expect_file_contains "$T/h_cfg.out" "KEY"
+}
+
+test_mistyped_commands_get_a_suggestion() {
+  local typo want
+  for typo in lsit:list purg:purge shwo:show exprot:export imoprt:import \
+    confg:config docter:doctor stast:stats; do
+    want=${typo#*:}
+    capture t ipfsacc "${typo%%:*}"
+    expect_rc 2
+    expect_file_contains "$T/t.err" "did you mean '$want'?"
+  done
+}
+
+test_exit_codes() {
+  seed
+  manage ok list
+  expect_rc 0
+  manage usage purge --frobnicate
+  expect_rc 2
+  manage usage2 stats --bogus
+  expect_rc 2
+  manage error show bafkreiaaaaaaaaaaaaaaaaaaa
+  expect_rc 1
+}
+
+run_tests
