@@ -87,6 +87,33 @@ hyperfine -N --warmup 30 --runs 400 --export-json "$work/scale.json" \
   -n large "env IPFSACC_DIR=$work/large $bin run -- cat $work/10k.txt" >/dev/null 2>&1
 mapfile -t scale < <(medians "$work/scale.json")
 
+echo "== management commands with 100,000 entries"
+# stats and list read a populated cache; purge --expired gets a fresh cache
+# of expired entries before each run; export and import move 100 MB of
+# payload as 100,000 outputs of 1 KB and as 10,000 of 10 KB.
+mgmt=$work/large
+mkdir -p "$work/exp"
+hyperfine -N --warmup 5 --runs 50 --export-json "$work/mgmt.json" \
+  -n stats "env IPFSACC_DIR=$mgmt $bin stats" \
+  -n list "env IPFSACC_DIR=$mgmt $bin list --limit 20" \
+  -n sorted "env IPFSACC_DIR=$mgmt $bin list --limit 20 --sort size" >/dev/null 2>&1
+mapfile -t mgmt_ms < <(medians "$work/mgmt.json")
+hyperfine -N --runs 5 --export-json "$work/purge.json" \
+  --prepare "sh -c 'rm -rf $work/expired && $populate $work/expired 100000 1024 expired'" \
+  "env IPFSACC_DIR=$work/expired $bin purge --expired" >/dev/null 2>&1
+mapfile -t purge_ms < <(medians "$work/purge.json")
+"$populate" "$work/k10" 10000 10000
+hyperfine -N --runs 5 --export-json "$work/export.json" \
+  "env IPFSACC_DIR=$mgmt $bin export $work/exp/1k.jsonl" \
+  "env IPFSACC_DIR=$work/k10 $bin export $work/exp/10k.jsonl" >/dev/null 2>&1
+mapfile -t export_ms < <(medians "$work/export.json")
+hyperfine -N --runs 5 --export-json "$work/import.json" \
+  --prepare "rm -rf $work/imported" \
+  "env IPFSACC_DIR=$work/imported $bin import $work/exp/1k.jsonl" \
+  "env IPFSACC_DIR=$work/imported $bin import $work/exp/10k.jsonl" >/dev/null 2>&1
+mapfile -t import_ms < <(medians "$work/import.json")
+mbps() { python3 -c "print('%.0f' % ($1 / 1e6 / ($2 / 1000)))"; }
+
 echo "== 100 MB through a miss and a hit"
 big="head -c 100000000 /dev/zero"
 measure() { # prints "seconds max_rss_kb"
@@ -146,6 +173,24 @@ Overhead of a miss: $(sub "${miss[1]}" "${miss[0]}") ms.
 | 100,000 | ${scale[1]} ms |
 
 Ratio: $(ratio "${scale[1]}" "${scale[0]}").
+
+## Management commands, 100,000 entries
+
+| command | median | target |
+| --- | --- | --- |
+| \`ipfsacc stats\` | ${mgmt_ms[0]} ms | under 100 ms |
+| \`ipfsacc list --limit 20\` | ${mgmt_ms[1]} ms | under 100 ms |
+| \`ipfsacc list --limit 20 --sort size\` (reads every entry) | ${mgmt_ms[2]} ms | |
+| \`ipfsacc purge --expired\`, 100,000 expired entries | ${purge_ms[0]} ms | under 2 s |
+
+| export / import of 100 MB of payload | median | throughput |
+| --- | --- | --- |
+| export, 100,000 outputs of 1 KB | ${export_ms[0]} ms | $(mbps 102400000 "${export_ms[0]}") MB/s |
+| export, 10,000 outputs of 10 KB | ${export_ms[1]} ms | $(mbps 100000000 "${export_ms[1]}") MB/s |
+| import, 100,000 outputs of 1 KB (into an empty cache) | ${import_ms[0]} ms | $(mbps 102400000 "${import_ms[0]}") MB/s |
+| import, 10,000 outputs of 10 KB (into an empty cache) | ${import_ms[1]} ms | $(mbps 100000000 "${import_ms[1]}") MB/s |
+
+Target: export and import at 100 MB/s or more.
 
 ## 100 MB output
 
