@@ -26,11 +26,15 @@ Command setup_export(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
   auto* cmd = app.add_subcommand(
     "export", "write entries as JSON Lines (outputs in base64, with CIDs)");
-  cmd->add_option("FILE", o->file, "where to write; - for stdout (default)");
-  cmd->add_option("--tool", o->selection.tool, "only entries of this tool");
-  cmd->add_option("--match",
-                  o->selection.glob,
-                  "only entries whose command matches this glob");
+  cmd->add_option("FILE", o->file, "where to write; - for stdout (default)")
+    ->type_name("");
+  cmd->add_option("--tool", o->selection.tool, "only entries of this tool")
+    ->type_name("TOOL");
+  cmd
+    ->add_option("--match",
+                 o->selection.glob,
+                 "only entries whose command matches this glob")
+    ->type_name("GLOB");
   cmd->footer("One entry per line: its key (request CID), metadata, and "
               "stdout and stderr\nwith the CIDs of their bytes, so `ipfsacc "
               "import` can verify them. Secrets in\ncommand lines are "

@@ -36,7 +36,8 @@ Command setup_import(CLI::App& app) {
   auto o = std::make_shared<ImportOptions>();
   auto* cmd = app.add_subcommand(
     "import", "add the entries of an `ipfsacc export` to the cache");
-  cmd->add_option("FILE", o->file, "what to read; - for stdin (default)");
+  cmd->add_option("FILE", o->file, "what to read; - for stdin (default)")
+    ->type_name("");
   cmd->footer("Every output is checked against its CID: a line that does not "
               "verify is\nrejected (with its line number) and the rest are "
               "imported. Entries already\nin the cache or expired are "

@@ -114,22 +114,29 @@ Command setup_list(CLI::App& app) {
   auto* cmd = app.add_subcommand(
     "list",
     "list cached entries: key, tool, age, time left, size, hits, command");
-  cmd->add_option("--tool", o->selection.tool, "only entries of this tool");
-  cmd->add_option("--match",
-                  o->selection.glob,
-                  "only entries whose command matches this glob "
-                  "(e.g. 'gh pr *')");
+  cmd->add_option("--tool", o->selection.tool, "only entries of this tool")
+    ->type_name("TOOL");
+  cmd
+    ->add_option("--match",
+                 o->selection.glob,
+                 "only entries whose command matches this glob "
+                 "(e.g. 'gh pr *')")
+    ->type_name("GLOB");
   cmd->add_flag("--expired", o->selection.expired, "only expired entries");
-  cmd->add_option("--older-than",
-                  o->older_than,
-                  "only entries created longer ago than this (30m, 7d)");
-  cmd->add_option("--limit", o->limit, "show at most N entries");
+  cmd
+    ->add_option("--older-than",
+                 o->older_than,
+                 "only entries created longer ago than this (30m, 7d)")
+    ->type_name("DURATION");
+  cmd->add_option("--limit", o->limit, "show at most N entries")
+    ->type_name("N");
   cmd
     ->add_option("--sort",
                  o->sort,
                  "age (oldest first), size (largest first) or hits (most "
                  "first); default: most recently used first")
-    ->check(CLI::IsMember({ "age", "size", "hits" }));
+    ->check(CLI::IsMember({ "age", "size", "hits" }))
+    ->type_name("ORDER");
   cmd->add_flag("--json", o->json, "a JSON array of entries");
   cmd->footer("Commands are shown with secrets (tokens, passwords, "
               "credential headers) redacted.");

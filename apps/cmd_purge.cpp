@@ -145,19 +145,28 @@ Command setup_purge(CLI::App& app) {
     "least recently used until under a size");
   cmd->add_flag("--all", o->all, "every entry (asks first on a terminal)");
   cmd->add_flag("--expired", o->selection.expired, "expired entries");
-  cmd->add_option("--tool", o->selection.tool, "entries of this tool");
-  cmd->add_option("--match",
-                  o->selection.glob,
-                  "entries whose command matches this glob (e.g. 'gh pr *')");
-  cmd->add_option("--older-than",
-                  o->older_than,
-                  "entries created longer ago than this (30m, 12h, 7d)");
-  cmd->add_option(
-    "--key", o->key, "the entry with this key CID (or a unique prefix)");
-  cmd->add_option("--max-size",
-                  o->max_size,
-                  "remove least recently used entries until the cache holds "
-                  "at most this much (500M, 1G)");
+  cmd->add_option("--tool", o->selection.tool, "entries of this tool")
+    ->type_name("TOOL");
+  cmd
+    ->add_option("--match",
+                 o->selection.glob,
+                 "entries whose command matches this glob (e.g. 'gh pr *')")
+    ->type_name("GLOB");
+  cmd
+    ->add_option("--older-than",
+                 o->older_than,
+                 "entries created longer ago than this (30m, 12h, 7d)")
+    ->type_name("DURATION");
+  cmd
+    ->add_option(
+      "--key", o->key, "the entry with this key CID (or a unique prefix)")
+    ->type_name("KEY");
+  cmd
+    ->add_option("--max-size",
+                 o->max_size,
+                 "remove least recently used entries until the cache holds "
+                 "at most this much (500M, 1G)")
+    ->type_name("SIZE");
   cmd->add_flag(
     "-n,--dry-run", o->dry_run, "say what would be removed, remove nothing");
   cmd->add_flag("-y,--yes", o->yes, "do not ask before --all");

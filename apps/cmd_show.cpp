@@ -66,6 +66,7 @@ Command setup_show(CLI::App& app) {
   auto* cmd = app.add_subcommand(
     "show", "show an entry's metadata, or its recorded output");
   cmd->add_option("KEY", o->key, "the entry's key CID, or a unique prefix")
+    ->type_name("")
     ->required();
   cmd->add_flag("--stdout",
                 o->stdout_only,
@@ -77,76 +78,80 @@ Command setup_show(CLI::App& app) {
   cmd->add_flag("--json", o->json, "the metadata as JSON")
     ->excludes("--stdout")
     ->excludes("--stderr");
-  return { cmd, [o](const Config& config) {
-            auto store = open_cache(config, storage::Access::read_only);
-            if (!store) {
-              return error(store.error());
+  return {
+    cmd,
+    [o](const Config& config) {
+      auto store = open_cache(config, storage::Access::read_only);
+      if (!store) {
+        return error(store.error());
+      }
+      if (!*store) {
+        return error("the cache is empty");
+      }
+      int status = kExitOk;
+      auto read = (*store)->read([&](storage::StoreReader& r) {
+        auto key = resolve_key(r, o->key);
+        if (!key) {
+          status = error(key.error());
+          return;
+        }
+        auto entry = r.entry(*key);
+        if (!entry) {
+          status = error(fmt::format("the record of {} is corrupt (remove it: "
+                                     "ipfsacc purge --key {})",
+                                     cid_string(*key),
+                                     cid_string(*key)));
+          return;
+        }
+        const auto& e = *entry;
+        auto out = r.blob(e.stdout_digest, e.stdout_size);
+        auto err = r.blob(e.stderr_digest, e.stderr_size);
+        bool out_ok = out && sha256(*out) == e.stdout_digest;
+        bool err_ok = err && sha256(*err) == e.stderr_digest;
+        int64_t now = util::now_ms();
+        if (o->stdout_only || o->stderr_only) {
+          // Nothing is written unless every byte to write verifies.
+          if ((o->stdout_only && !out_ok) || (o->stderr_only && !err_ok)) {
+            status = error(fmt::format(
+              "the recorded {} of {} is missing or does not match its "
+              "CID (remove it: ipfsacc purge --key {})",
+              o->stdout_only && !out_ok ? "stdout" : "stderr",
+              cid_string(*key),
+              cid_string(*key)));
+            return;
+          }
+          size_t out_pos = 0;
+          size_t err_pos = 0;
+          for (const auto& s : e.segments) {
+            bool is_out = s.stream == storage::Stream::out;
+            auto& pos = is_out ? out_pos : err_pos;
+            if (is_out ? o->stdout_only : o->stderr_only) {
+              const auto& bytes = is_out ? *out : *err;
+              util::write_all(is_out ? STDOUT_FILENO : STDERR_FILENO,
+                              bytes.data() + pos,
+                              s.size);
             }
-            if (!*store) {
-              return error("the cache is empty");
-            }
-            int status = kExitOk;
-            auto read = (*store)->read([&](storage::StoreReader& r) {
-              auto key = resolve_key(r, o->key);
-              if (!key) {
-                status = error(key.error());
-                return;
-              }
-              auto entry = r.entry(*key);
-              if (!entry) {
-                status = error("the entry's record is corrupt");
-                return;
-              }
-              const auto& e = *entry;
-              auto out = r.blob(e.stdout_digest, e.stdout_size);
-              auto err = r.blob(e.stderr_digest, e.stderr_size);
-              bool out_ok = out && sha256(*out) == e.stdout_digest;
-              bool err_ok = err && sha256(*err) == e.stderr_digest;
-              int64_t now = util::now_ms();
-              if (o->stdout_only || o->stderr_only) {
-                // Nothing is written unless every byte to write verifies.
-                if ((o->stdout_only && !out_ok) ||
-                    (o->stderr_only && !err_ok)) {
-                  status = error(fmt::format(
-                    "the recorded {} of {} is missing or does not match its "
-                    "CID (remove it: ipfsacc purge --key {})",
-                    o->stdout_only && !out_ok ? "stdout" : "stderr",
-                    cid_string(*key),
-                    cid_string(*key)));
-                  return;
-                }
-                size_t out_pos = 0;
-                size_t err_pos = 0;
-                for (const auto& s : e.segments) {
-                  bool is_out = s.stream == storage::Stream::out;
-                  auto& pos = is_out ? out_pos : err_pos;
-                  if (is_out ? o->stdout_only : o->stderr_only) {
-                    const auto& bytes = is_out ? *out : *err;
-                    util::write_all(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                                    bytes.data() + pos,
-                                    s.size);
-                  }
-                  pos += s.size;
-                }
-                return;
-              }
-              if (o->json) {
-                auto j = entry_json(*key, e, now);
-                j["stdout"]["verified"] = out_ok || e.stdout_size == 0;
-                j["stderr"]["verified"] = err_ok || e.stderr_size == 0;
-                fmt::print(
-                  "{}\n",
-                  j.dump(
-                    2, ' ', false, nlohmann::json::error_handler_t::replace));
-              } else {
-                print_text(*key, e, out_ok, err_ok, now);
-              }
-            });
-            if (!read) {
-              return error(read.error());
-            }
-            return status;
-          } };
+            pos += s.size;
+          }
+          return;
+        }
+        if (o->json) {
+          auto j = entry_json(*key, e, now);
+          j["stdout"]["verified"] = out_ok || e.stdout_size == 0;
+          j["stderr"]["verified"] = err_ok || e.stderr_size == 0;
+          fmt::print(
+            "{}\n",
+            j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+        } else {
+          print_text(*key, e, out_ok, err_ok, now);
+        }
+      });
+      if (!read) {
+        return error(read.error());
+      }
+      return status;
+    }
+  };
 }
 
 } // namespace ipfsacc::app

@@ -58,7 +58,13 @@ bool Selection::matches(const storage::Entry& entry, int64_t now_ms) const {
 std::expected<Digest, std::string> resolve_key(storage::StoreReader& reader,
                                                std::string_view text) {
   if (auto full = parse_cid(text)) {
-    if (!reader.entry(*full)) {
+    // Looked up without decoding: a corrupt record can still be named.
+    bool exists = false;
+    reader.for_each_key(*full, [&](const Digest& key) {
+      exists = key == *full;
+      return false;
+    });
+    if (!exists) {
       return std::unexpected(fmt::format("no entry has the key {}", text));
     }
     return *full;
