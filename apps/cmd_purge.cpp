@@ -205,15 +205,11 @@ Command setup_purge(CLI::App& app) {
                 "purge --all: stdin is not a terminal to ask on; add --yes");
             }
 
-            auto store = open_cache(config, storage::Access::read_only);
-            if (!store) {
-              return error(store.error());
-            }
-            if (!*store) {
+            if (!cache_exists(config)) {
               fmt::print("Nothing to remove: the cache is empty.\n");
               return kExitOk;
             }
-            store = open_cache(config, storage::Access::read_write);
+            auto store = open_cache(config, storage::Access::read_write);
             if (!store) {
               return error(store.error());
             }

@@ -86,7 +86,9 @@ void print_text(const json& doc) {
     fmt::print(
       "{:<28} {:>8} {:>8} {:>8} {:>7.1f}% {:>9} {:>10}\n",
       name,
-      j.value("entries", int64_t{ 0 }),
+      // Entries are counted per tool, not per operation.
+      j.contains("entries") ? std::to_string(j["entries"].get<int64_t>())
+                            : std::string("-"),
       j["hits"].get<int64_t>(),
       j["misses"].get<int64_t>(),
       j["hit_rate"].get<double>() * 100,

@@ -18,13 +18,16 @@ int usage_error(std::string_view message) {
   return kExitUsage;
 }
 
+bool cache_exists(const Config& config) {
+  struct stat st;
+  return ::stat((config.cache_dir() / "data.mdb").c_str(), &st) == 0;
+}
+
 std::expected<std::unique_ptr<storage::Store>, std::string> open_cache(
   const Config& config,
   storage::Access access) {
   auto dir = config.cache_dir();
-  struct stat st;
-  if (access == storage::Access::read_only &&
-      ::stat((dir / "data.mdb").c_str(), &st) != 0) {
+  if (access == storage::Access::read_only && !cache_exists(config)) {
     return nullptr;
   }
   auto store = storage::Store::open(dir, access);

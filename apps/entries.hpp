@@ -27,6 +27,11 @@ int error(std::string_view message);
 // Prints "ipfsacc: message" and returns kExitUsage.
 int usage_error(std::string_view message);
 
+// True when config's cache directory holds a cache (without opening it: a
+// process must not open one LMDB environment twice, and closing one copy
+// drops the locks of the other).
+bool cache_exists(const Config& config);
+
 // Opens the cache of config. Returns nullptr (not an error) when there is no
 // cache yet and access is read-only; an error when it cannot be opened.
 std::expected<std::unique_ptr<storage::Store>, std::string> open_cache(
