@@ -8,6 +8,7 @@
 #include "core/policy.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -43,6 +44,81 @@ const CommandEntry kCommands[] = {
   { "export", app::setup_export }, { "import", app::setup_import },
   { "config", app::setup_config }, { "doctor", app::setup_doctor },
 };
+
+// The options of the prefix form, in one table: registered with CLI11 for
+// help and errors, and read directly on the fast path below.
+struct GlobalFlag {
+  const char* names; // "-v,--explain"
+  const char* help;
+  bool CallOptions::*field;
+};
+const GlobalFlag kGlobalFlags[] = {
+  { "--refresh",
+    "run the tool and overwrite the entry",
+    &CallOptions::refresh },
+  { "--no-cache", "run the tool, touch no cache", &CallOptions::no_cache },
+  { "--offline",
+    "answer only from the cache, expired entries too (exit 75 if none)",
+    &CallOptions::offline },
+  { "-v,--explain",
+    "say on stderr whether it was a HIT, MISS or BYPASS, and why",
+    &CallOptions::explain },
+  { "--cache-failures",
+    "cache non-zero exits too",
+    &CallOptions::cache_failures },
+};
+constexpr const char* kTtlHelp = "keep the answer this long (30s, 5m, 1h, 7d)";
+
+bool is_command_name(std::string_view word) {
+  return word == "run" ||
+         std::any_of(std::begin(kCommands),
+                     std::end(kCommands),
+                     [&](const auto& c) { return c.name == word; });
+}
+
+// The fast path of a wrapped call, `ipfsacc [FLAGS] [--ttl D] TOOL ARGS…`,
+// read without building the CLI11 app, which costs more than the rest of a
+// hit. Sets tool_index to TOOL's place and returns true; returns false when
+// the line needs the full parser (help, an unknown option, run, or one of
+// ipfsacc's own commands).
+bool parse_tool_call(int argc,
+                     char** argv,
+                     CallOptions& options,
+                     std::string& ttl,
+                     int& tool_index) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("-")) {
+      tool_index = i;
+      return !is_command_name(arg);
+    }
+    if (arg == "--ttl" && i + 1 < argc) {
+      ttl = argv[++i];
+      continue;
+    }
+    if (arg.starts_with("--ttl=")) {
+      ttl = arg.substr(6);
+      continue;
+    }
+    bool known = false;
+    for (const auto& flag : kGlobalFlags) {
+      std::string_view names = flag.names;
+      while (!names.empty() && !known) {
+        auto comma = names.find(',');
+        known = names.substr(0, comma) == arg;
+        names = comma == std::string_view::npos ? "" : names.substr(comma + 1);
+      }
+      if (known) {
+        options.*flag.field = true;
+        break;
+      }
+    }
+    if (!known) {
+      return false;
+    }
+  }
+  return false;
+}
 
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
 // one of our commands. "-h" counts as a command: help lists them all.
@@ -101,6 +177,34 @@ int main(int argc, char** argv) {
     return kExitError;
   }
 
+  // A wrapped tool: straight to the call, unless the tool is unknown (the
+  // full parser below then explains).
+  {
+    CallOptions options;
+    std::string ttl_text;
+    int tool_index = 0;
+    if (parse_tool_call(argc, argv, options, ttl_text, tool_index)) {
+      std::string tool = argv[tool_index];
+      if (auto policy = find_policy(tool)) {
+        if (!ttl_text.empty()) {
+          auto ttl = util::parse_duration(ttl_text);
+          if (!ttl) {
+            fmt::print(stderr, "ipfsacc: --ttl: {}\n", ttl.error());
+            return kExitUsage;
+          }
+          options.ttl = *ttl;
+        }
+        auto config = Config::load(Strictness::warn);
+        if (!config) {
+          fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
+          return kExitUsage;
+        }
+        std::vector<std::string> args(argv + tool_index + 1, argv + argc);
+        call_tool(tool, std::move(*policy), args, options, *config);
+      }
+    }
+  }
+
   CLI::App app{
     "ipfsacc answers repeated read-only calls of gh, code, hf, vastai, "
     "claude,\n"
@@ -116,20 +220,10 @@ int main(int argc, char** argv) {
 
   CallOptions options;
   std::string ttl_text;
-  app.add_option(
-    "--ttl", ttl_text, "keep the answer this long (30s, 5m, 1h, 7d)");
-  app.add_flag(
-    "--refresh", options.refresh, "run the tool and overwrite the entry");
-  app.add_flag("--no-cache", options.no_cache, "run the tool, touch no cache");
-  app.add_flag(
-    "--offline",
-    options.offline,
-    "answer only from the cache, expired entries too (exit 75 if none)");
-  app.add_flag("-v,--explain",
-               options.explain,
-               "say on stderr whether it was a HIT, MISS or BYPASS, and why");
-  app.add_flag(
-    "--cache-failures", options.cache_failures, "cache non-zero exits too");
+  app.add_option("--ttl", ttl_text, kTtlHelp);
+  for (const auto& flag : kGlobalFlags) {
+    app.add_flag(flag.names, options.*flag.field, flag.help);
+  }
 
   // The hit path pays only for what it parses: subcommands and their options
   // are set up only when the call is one of them (or asks for help).
