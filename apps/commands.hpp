@@ -16,5 +16,6 @@ struct Command {
 };
 
 Command setup_stats(CLI::App& app);
+Command setup_secrets(CLI::App& app);
 
 } // namespace ipfsacc::app

@@ -39,6 +39,7 @@ struct CommandEntry {
 };
 const CommandEntry kCommands[] = {
   { "stats", app::setup_stats },
+  { "secrets", app::setup_secrets },
 };
 
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
     "gemini and groq from a content-addressed cache.\n\n"
     "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
     "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
-    "  ipfsacc COMMAND                      stats\n",
+    "  ipfsacc COMMAND                      stats, secrets\n",
     "ipfsacc"
   };
   app.prefix_command();
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   app.footer(
     "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
     "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
-    "IPFSACC_CONFIG_DIR.\n"
+    "IPFSACC_CONFIG_DIR,\nIPFSACC_SECRETS_DIR, IPFSACC_PASSPHRASE.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 
