@@ -54,6 +54,21 @@ std::expected<secrets::SecureBuffer, std::string> export_passphrase(
     secrets::prompt_passphrase("the export file"))(purpose);
 }
 
+// Says so when a write created the store, and how its key is kept: a store
+// created while IPFSACC_PASSPHRASE is set is protected by that passphrase.
+void note_created(const Location& location, bool existed) {
+  if (existed || !secrets::exists(location)) {
+    return;
+  }
+  auto mode = secrets::key_mode(location);
+  fmt::print(stderr,
+             "ipfsacc: created {} ({})\n",
+             location.file().string(),
+             mode && *mode == secrets::KeyMode::passphrase
+               ? "its key is derived from IPFSACC_PASSPHRASE; no key file"
+               : fmt::format("its key is {}", location.key_file().string()));
+}
+
 int refuse_value_argument(std::string_view name) {
   // The value itself is never repeated: this message may be logged.
   fmt::print(stderr,
@@ -95,6 +110,7 @@ int run_set(const SecretsOptions& o, const std::vector<std::string>& extra) {
       fmt::format("the value of {} is empty; nothing stored", o.name));
   }
   auto location = Location::from_environment();
+  bool existed = secrets::exists(location);
   auto done = secrets::update(
     location,
     store_passphrase(),
@@ -105,6 +121,7 @@ int run_set(const SecretsOptions& o, const std::vector<std::string>& extra) {
   if (!done) {
     return fail(done.error());
   }
+  note_created(location, existed);
   auto stored = secrets::canonical_name(o.name);
   fmt::print(stderr,
              "ipfsacc: stored {}{} in {}\n",
@@ -309,6 +326,7 @@ int run_import(const SecretsOptions& o) {
     return fail(fmt::format("{}: {}", o.file, imported.error()));
   }
   auto location = Location::from_environment();
+  bool existed = secrets::exists(location);
   std::vector<std::string> names;
   auto done = secrets::update(
     location,
@@ -327,6 +345,7 @@ int run_import(const SecretsOptions& o) {
   if (!done) {
     return fail(done.error());
   }
+  note_created(location, existed);
   fmt::print(stderr,
              "ipfsacc: imported {} secret{}{}{} into {}\n",
              names.size(),

@@ -85,12 +85,14 @@ std::expected<SecureBuffer, std::string> prompt_hidden(
   size_t size = 0;
   bool ended = false;
   {
-    util::write_all(tty, prompt.data(), prompt.size());
+    // Echo goes off before the prompt shows: nothing typed after the prompt
+    // appears may be echoed.
     EchoOff quiet(tty);
     if (!quiet.active()) {
       ::close(tty);
       return std::unexpected("cannot turn the terminal's echo off");
     }
+    util::write_all(tty, prompt.data(), prompt.size());
     char c = 0;
     while (size < line->size()) {
       ssize_t n = ::read(tty, &c, 1);
