@@ -171,7 +171,9 @@ std::string format_time(int64_t ms) {
 }
 
 int run_list() {
-  // Which variables each secret goes to, from every rule file.
+  // The variables that take each secret's place for the wrapped tools: the
+  // one it is injected into, and the tool's other credential variables (any
+  // of them set, the store is not used), from every rule file.
   std::map<std::string, std::set<std::string>> variables;
   for (const auto& binary : known_binaries()) {
     auto policy = find_policy(binary);
@@ -179,8 +181,14 @@ int run_list() {
       continue;
     }
     for (const auto& mapping : (*policy)->secrets) {
-      variables[std::string(secrets::canonical_name(mapping.name))].insert(
-        mapping.env);
+      auto& vars =
+        variables[std::string(secrets::canonical_name(mapping.name))];
+      vars.insert(mapping.env);
+      for (const auto& source : (*policy)->account) {
+        if (!source.env.empty()) {
+          vars.insert(source.env);
+        }
+      }
     }
   }
   std::map<std::string, int64_t> in_store;

@@ -203,21 +203,35 @@ std::vector<std::string> Call::child_argv() const {
   return argv;
 }
 
-// What the rule file's `secrets` put in the child's environment: for each
-// mapping whose variable is not set (the user's own value wins), the stored
-// secret. The store is opened only when such a variable is unset, and only
-// after a stat finds it: a tool without mappings, or whose variables are all
-// set, costs nothing; a user without a store pays one stat. A store that
-// cannot be opened is one warning, and the tool runs without its secrets.
+// What the rule file's `secrets` put in the child's environment: the stored
+// secret of each mapping whose variable is not set. The user's own
+// credentials win: when any variable the rule file's `account` lists is set
+// (GITHUB_TOKEN for gh, CLAUDE_CODE_OAUTH_TOKEN for claude), nothing is
+// injected, since the stored key would override the one the user chose. The
+// store is opened only when something is to be injected: a tool without
+// mappings, or with the user's credentials set, costs nothing; a user without
+// a store pays one stat. A store that cannot be opened is one warning, and
+// the tool runs without its secrets.
 const std::vector<std::string>& Call::child_env() {
   if (injected_) {
     return *injected_;
   }
   injected_.emplace();
+  if (policy_.secrets.empty()) {
+    return *injected_;
+  }
+  auto is_set = [](const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    return value && *value;
+  };
+  for (const auto& source : policy_.account) {
+    if (!source.env.empty() && is_set(source.env)) {
+      return *injected_;
+    }
+  }
   std::vector<const SecretMapping*> needed;
   for (const auto& mapping : policy_.secrets) {
-    const char* value = std::getenv(mapping.env.c_str());
-    if (!value || !*value) {
+    if (!is_set(mapping.env)) {
       needed.push_back(&mapping);
     }
   }

@@ -62,6 +62,8 @@ test_round_trip() {
   GH_TOKEN=users-own capture list_env ipfsacc secrets list
   expect_match "$(grep github_token "$T/list_env.out")" "environment \(GH_TOKEN\), store"
   expect_no_value users-own "$T/list_env.out"
+  GITHUB_TOKEN=users-other capture list_other ipfsacc secrets list
+  expect_match "$(grep github_token "$T/list_other.out")" "environment \(GITHUB_TOKEN\), store"
   # rm, then get: exit 1 with a message.
   capture rm ipfsacc secrets rm github_token
   expect_rc 0
@@ -221,7 +223,17 @@ test_the_users_own_variable_wins() {
   expect_file_contains "$T/stored.out" "env GH_TOKEN=ghp_from_the_store"
   GH_TOKEN=ghp_users_own FAKE_ECHO_ENV=GH_TOKEN run_wrapped own gh pr list -R o/r
   expect_file_contains "$T/own.out" "env GH_TOKEN=ghp_users_own"
-  expect_invocations "gh pr list" 2
+  # Any credential variable of the tool's: the stored one would override it.
+  GITHUB_TOKEN=ghp_users_other FAKE_ECHO_ENV=GH_TOKEN run_wrapped other gh pr list -R o/r
+  expect_file_contains "$T/other.out" "env GH_TOKEN unset"
+  expect_invocations "gh pr list" 3
+  make_git_repo "$W"
+  set_secret anthropic_api_key sk-ant-stored
+  CLAUDE_CODE_OAUTH_TOKEN=oauth FAKE_ECHO_ENV=ANTHROPIC_API_KEY \
+    run_wrapped oauth claude -p hello
+  expect_file_contains "$T/oauth.out" "env ANTHROPIC_API_KEY unset"
+  FAKE_ECHO_ENV=ANTHROPIC_API_KEY run_wrapped key claude -p hello
+  expect_file_contains "$T/key.out" "env ANTHROPIC_API_KEY=sk-ant-stored"
 }
 
 test_two_tokens_make_two_entries() {
