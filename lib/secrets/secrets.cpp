@@ -98,6 +98,12 @@ std::expected<void, std::string> Secrets::set(std::string_view name,
     return std::unexpected(
       fmt::format("the value of {} is empty; nothing to store", name));
   }
+  if (value.find('\0') != std::string_view::npos) {
+    return std::unexpected(
+      fmt::format("the value of {} holds a NUL byte, which no environment "
+                  "variable can carry",
+                  name));
+  }
   if (value.size() > kMaxValueSize) {
     return std::unexpected(fmt::format(
       "the value of {} is larger than {} KiB", name, kMaxValueSize / 1024));

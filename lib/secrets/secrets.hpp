@@ -42,7 +42,8 @@ public:
   std::vector<SecretInfo> list() const;
 
   // Sets name to value (replacing an existing one). Returns a message when
-  // the name is invalid, the value empty or too large, or memory short.
+  // the name is invalid, the value empty, too large or holding a NUL byte
+  // (it could not be passed in an environment variable), or memory short.
   std::expected<void, std::string> set(std::string_view name,
                                        std::string_view value,
                                        int64_t set_ms);

@@ -532,6 +532,12 @@ std::string StoreWriter::sealed_copy(const BlobSource& blob) {
   if (fd < 0) {
     throw LmdbError{ errno, "reading " + blob.file.string() };
   }
+  // A shorter file would fault in the mapping: refuse it first.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < blob.size) {
+    ::close(fd);
+    throw LmdbError{ EIO, "short read of " + blob.file.string() };
+  }
   void* p = ::mmap(nullptr, blob.size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (p == MAP_FAILED) {

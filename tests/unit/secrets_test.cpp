@@ -103,7 +103,7 @@ TEST_CASE("Secrets: set, get, aliases, remove, list, serialize, parse") {
   Secrets s;
   REQUIRE(s.set("github_token", "ghp_1", 10));
   REQUIRE(s.set("google_api_key", "AIza", 20));
-  REQUIRE(s.set("b_key", std::string("bin\0ary\n", 8), 30));
+  REQUIRE(s.set("b_key", "multi\nline\n", 30));
   CHECK(s.size() == 3);
   CHECK(s.get("github_token") == "ghp_1");
   CHECK(s.get("gemini_api_key") == "AIza");
@@ -121,6 +121,7 @@ TEST_CASE("Secrets: set, get, aliases, remove, list, serialize, parse") {
 
   CHECK_FALSE(s.set("Bad", "x", 0));
   CHECK_FALSE(s.set("empty", "", 0));
+  CHECK_FALSE(s.set("nul", std::string("a\0b", 3), 0));
   CHECK_FALSE(s.set("huge", std::string(kMaxValueSize + 1, 'x'), 0));
 
   auto plain = s.serialize();
@@ -128,7 +129,7 @@ TEST_CASE("Secrets: set, get, aliases, remove, list, serialize, parse") {
   auto back = Secrets::parse(plain->bytes());
   REQUIRE_MESSAGE(back, back.error());
   CHECK(back->size() == 3);
-  CHECK(back->get("b_key") == std::string_view("bin\0ary\n", 8));
+  CHECK(back->get("b_key") == "multi\nline\n");
   CHECK(back->get("github_token") == "ghp_2");
   CHECK(back->list()[2].set_ms == 40);
 
