@@ -159,7 +159,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message (or the help) and has its own codes for each
+    // kind of mistake; ours is 2 for every usage error.
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
 
   try {

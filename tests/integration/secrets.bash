@@ -84,6 +84,18 @@ test_get_without_a_store_is_a_clear_error() {
   [[ ! -e $(store_dir)/secrets.enc ]] || fail "get created a store"
 }
 
+test_usage_errors_exit_2() {
+  capture none ipfsacc secrets
+  expect_rc 2
+  capture noname ipfsacc secrets set
+  expect_rc 2
+  capture unknown ipfsacc secrets frobnicate
+  expect_rc 2
+  capture help ipfsacc secrets --help
+  expect_rc 0
+  expect_file_contains "$T/help.out" "rotate-key"
+}
+
 test_bad_names_are_refused() {
   capture upper ipfsacc secrets set GitHub_Token </dev/null
   expect_rc 2
