@@ -26,5 +26,6 @@ Command setup_export(CLI::App& app);
 Command setup_import(CLI::App& app);
 Command setup_config(CLI::App& app);
 Command setup_doctor(CLI::App& app);
+Command setup_secrets(CLI::App& app);
 
 } // namespace ipfsacc::app

@@ -39,10 +39,11 @@ struct CommandEntry {
   app::Command (*setup)(CLI::App&);
 };
 const CommandEntry kCommands[] = {
-  { "stats", app::setup_stats },   { "list", app::setup_list },
-  { "show", app::setup_show },     { "purge", app::setup_purge },
-  { "export", app::setup_export }, { "import", app::setup_import },
-  { "config", app::setup_config }, { "doctor", app::setup_doctor },
+  { "stats", app::setup_stats },     { "list", app::setup_list },
+  { "show", app::setup_show },       { "purge", app::setup_purge },
+  { "export", app::setup_export },   { "import", app::setup_import },
+  { "config", app::setup_config },   { "doctor", app::setup_doctor },
+  { "secrets", app::setup_secrets },
 };
 
 // The options of the prefix form, in one table: registered with CLI11 for
@@ -139,15 +140,6 @@ std::string first_word(int argc, char** argv) {
   return {};
 }
 
-// Subcommands inherit the prefix-command mode of the app (which lets a tool's
-// arguments through): ours must reject what they do not know instead.
-void reject_extras(CLI::App* command) {
-  command->prefix_command(false);
-  command->allow_extras(false);
-  for (auto* sub : command->get_subcommands({})) {
-    reject_extras(sub);
-  }
-}
 
 int unknown_command(const std::string& name,
                     const std::vector<std::string_view>& subcommands) {
@@ -214,7 +206,6 @@ int main(int argc, char** argv) {
     "  ipfsacc COMMAND [OPTIONS]            manage the cache (below)\n",
     "ipfsacc"
   };
-  app.prefix_command();
   app.set_version_flag("-V,--version",
                        fmt::format("ipfsacc {}", IPFSACC_VERSION));
 
@@ -253,14 +244,16 @@ int main(int argc, char** argv) {
   for (const auto& entry : kCommands) {
     if (all || word == entry.name) {
       commands.push_back(entry.setup(app));
-      reject_extras(commands.back().app);
     }
   }
-  // Set after the subcommands exist, so that they do not inherit it.
+  // Set after the subcommands exist, so that they do not inherit these: a
+  // tool's arguments pass through ipfsacc, ours are checked.
+  app.prefix_command();
   app.footer(
     "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
     "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
-    "IPFSACC_CONFIG_DIR.\n"
+    "IPFSACC_CONFIG_DIR,\nIPFSACC_STALE_WHILE_REVALIDATE, IPFSACC_SECRETS_DIR, "
+    "IPFSACC_PASSPHRASE.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 

@@ -5,6 +5,8 @@
 #include "core/policy.hpp"
 #include "core/request.hpp"
 #include "exec/runner.hpp"
+#include "secrets/cache_cipher.hpp"
+#include "secrets/store.hpp"
 #include "stats/stats.hpp"
 #include "storage/lock.hpp"
 #include "storage/store.hpp"
@@ -35,6 +37,14 @@ std::string self_path() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : p.string();
+}
+
+// Wipes strings that held secrets.
+void wipe(std::vector<std::string>& entries) {
+  for (auto& entry : entries) {
+    sodium_memzero(entry.data(), entry.size());
+  }
+  entries.clear();
 }
 
 struct Stdin {
@@ -116,6 +126,7 @@ private:
   [[noreturn]] void finish_code(int code);
   [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
+  const std::vector<std::string>& child_env();
   [[noreturn]] void exec_directly();
   [[noreturn]] void pass_through(std::string_view why);
   [[noreturn]] void run_unrecorded(const exec::StdinData* in);
@@ -151,6 +162,9 @@ private:
   bool warned_ = false;
   bool waited_ = false; // for the call in flight of an identical process
   std::string key_cid_;
+  // "NAME=value" for the secrets the child gets from the store; loaded on
+  // first use (see child_env).
+  std::optional<std::vector<std::string>> injected_;
 };
 
 void Call::warn(std::string_view message) {
@@ -161,6 +175,9 @@ void Call::warn(std::string_view message) {
 }
 
 void Call::finish_code(int code) {
+  if (injected_) {
+    wipe(*injected_);
+  }
   stdin_.reset();
   if (recording_) {
     recording_->remove_files();
@@ -170,6 +187,9 @@ void Call::finish_code(int code) {
 }
 
 void Call::finish_status(int wait_status) {
+  if (injected_) {
+    wipe(*injected_);
+  }
   stdin_.reset();
   if (recording_) {
     recording_->remove_files();
@@ -190,10 +210,64 @@ std::vector<std::string> Call::child_argv() const {
   return argv;
 }
 
+// What the rule file's `secrets` put in the child's environment: the stored
+// secret of each mapping whose variable is not set. The user's own
+// credentials win: when any variable the rule file's `account` lists is set
+// (GITHUB_TOKEN for gh, CLAUDE_CODE_OAUTH_TOKEN for claude), nothing is
+// injected, since the stored key would override the one the user chose. The
+// store is opened only when something is to be injected: a tool without
+// mappings, or with the user's credentials set, costs nothing; a user without
+// a store pays one stat. A store that cannot be opened is one warning, and
+// the tool runs without its secrets.
+const std::vector<std::string>& Call::child_env() {
+  if (injected_) {
+    return *injected_;
+  }
+  injected_.emplace();
+  if (policy_.secrets.empty()) {
+    return *injected_;
+  }
+  auto is_set = [](const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    return value && *value;
+  };
+  for (const auto& source : policy_.account) {
+    if (!source.env.empty() && is_set(source.env)) {
+      return *injected_;
+    }
+  }
+  std::vector<const SecretMapping*> needed;
+  for (const auto& mapping : policy_.secrets) {
+    if (!is_set(mapping.env)) {
+      needed.push_back(&mapping);
+    }
+  }
+  if (needed.empty()) {
+    return *injected_;
+  }
+  // A missing store is one stat, and empty.
+  auto stored = secrets::load(secrets::Location::from_environment(),
+                              secrets::passphrase_from_env());
+  if (!stored) {
+    warn(fmt::format(
+      "{}; {} runs without its stored secrets", stored.error(), name_));
+    return *injected_;
+  }
+  for (const auto* mapping : needed) {
+    if (auto value = stored->get(mapping->name)) {
+      std::string entry = mapping->env;
+      entry += '=';
+      entry += *value;
+      injected_->push_back(std::move(entry));
+    }
+  }
+  return *injected_;
+}
+
 void Call::exec_directly() {
   std::fflush(stderr);
   store_.reset();
-  exec::exec_tool(path_, child_argv());
+  exec::exec_tool(path_, child_argv(), child_env());
   finish_code(exec::report_spawn_failure(name_, errno));
 }
 
@@ -220,9 +294,11 @@ void Call::run_unrecorded(const exec::StdinData* in) {
   exec::RunOptions run;
   run.path = path_;
   run.argv = child_argv();
+  run.extra_env = child_env();
   run.stdin_data = in;
   run.record = false;
   auto result = exec::run(run);
+  wipe(run.extra_env);
   if (!result.started) {
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
@@ -273,9 +349,11 @@ void Call::run_invalidating(const Match& match) {
   exec::RunOptions run;
   run.path = path_;
   run.argv = child_argv();
+  run.extra_env = child_env();
   run.inherit_stdio = true;
   run.record = false;
   auto result = exec::run(run);
+  wipe(run.extra_env);
   if (!result.started) {
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
@@ -472,8 +550,10 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   run.stderr_pty = live && terminal_.stdout_tty && terminal_.stderr_tty;
   run.stdin_data = stdin_ ? &stdin_->data : nullptr;
   run.spill_dir = store_->tmp_dir();
+  run.extra_env = child_env();
   int64_t created = util::now_ms();
   auto result = exec::run(run);
+  wipe(run.extra_env);
   recording_ = &result.recording;
   if (!result.started) {
     if (!live) {
@@ -630,6 +710,17 @@ void Call::run() {
     exec_directly();
   }
   store_ = std::move(*opened);
+  // Encrypted outputs (encrypt_cache): the key comes from the secrets store.
+  // Without it nothing may be stored in the clear: the tool runs uncached.
+  if (config_.encrypt_cache()) {
+    auto key = secrets::cache_key(secrets::Location::from_environment(),
+                                  secrets::passphrase_from_env());
+    if (!key) {
+      warn(key.error() + "; running without the cache (encrypt_cache)");
+      exec_directly();
+    }
+    store_->set_blob_key(std::move(*key));
+  }
 
   // 4. Piped stdin that the tool reads is part of the request.
   if (rule_->stdin_key && !stdin_tty) {
@@ -668,7 +759,7 @@ void Call::run() {
   }
   if (auto account = config_.account(); !account.empty()) {
     request.account = "name:" + account;
-  } else if (auto token = account_token(policy_)) {
+  } else if (auto token = account_token(policy_, child_env())) {
     std::optional<std::string> ns;
     (void)store_->read(
       [&](storage::StoreReader& r) { ns = r.meta("namespace_key"); });

@@ -53,6 +53,11 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "account name used in keys instead of a hash of the token (CI)" },
+  { "encrypt_cache",
+    "",
+    ValueType::boolean,
+    "false",
+    "store cached outputs encrypted (key: the secret cache_key)" },
   { "remote",
     "IPFSACC_REMOTE",
     ValueType::string,
@@ -60,7 +65,9 @@ const ConfigKey kKeys[] = {
     "remote storage URLs (not yet used)" },
 };
 
-const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR" };
+const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR",
+                                       "IPFSACC_SECRETS_DIR",
+                                       "IPFSACC_PASSPHRASE" };
 
 bool parse_bool(std::string_view text, bool& out) {
   auto t = util::lower(text);
@@ -360,6 +367,12 @@ bool Config::disabled() const {
 bool Config::stats_enabled() const {
   bool value = true;
   parse_bool(get("stats"), value);
+  return value;
+}
+
+bool Config::encrypt_cache() const {
+  bool value = false;
+  parse_bool(get("encrypt_cache"), value);
   return value;
 }
 

@@ -76,6 +76,8 @@ public:
   std::optional<util::Millis> stale_while_revalidate() const;
   bool disabled() const;
   bool stats_enabled() const;
+  // Whether cached outputs are stored encrypted (encrypt_cache = true).
+  bool encrypt_cache() const;
   std::string account() const;
 
   const std::vector<std::string>& warnings() const { return warnings_; }

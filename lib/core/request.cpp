@@ -161,9 +161,17 @@ std::string request_document(const Request& r) {
   return doc.dump();
 }
 
-std::optional<std::string> account_token(const ToolPolicy& policy) {
+std::optional<std::string> account_token(
+  const ToolPolicy& policy,
+  std::span<const std::string> injected) {
   for (const auto& source : policy.account) {
     if (!source.env.empty()) {
+      for (const auto& entry : injected) {
+        if (entry.size() > source.env.size() + 1 &&
+            entry.starts_with(source.env) && entry[source.env.size()] == '=') {
+          return entry;
+        }
+      }
       const char* value = std::getenv(source.env.c_str());
       if (value && *value) {
         return std::string(source.env) + "=" + value;

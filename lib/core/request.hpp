@@ -39,8 +39,13 @@ struct Request {
 std::string request_document(const Request& request);
 
 // The token the tool would use, found from the policy's account sources, or
-// nullopt when there is none. The caller hashes it and forgets it.
-std::optional<std::string> account_token(const ToolPolicy& policy);
+// nullopt when there is none. injected holds the "NAME=value" entries the
+// child gets on top of our environment (secrets from the store); they are
+// what the tool sees, so they come before our own variables. The caller
+// hashes the token and forgets it.
+std::optional<std::string> account_token(
+  const ToolPolicy& policy,
+  std::span<const std::string> injected = {});
 
 // "h:" + hex keyed BLAKE2b of the token under the cache's namespace key.
 std::string account_hash(std::string_view token,

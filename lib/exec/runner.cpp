@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <pty.h>
+#include <sodium.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -81,6 +83,15 @@ std::vector<std::string> child_env(const std::vector<std::string>& extra) {
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
+}
+
+// Wipes the last count entries of env: the copies of extra_env, which may
+// hold secrets.
+void wipe_extra(std::vector<std::string>& env, size_t count) {
+  for (size_t i = env.size() - std::min(count, env.size()); i < env.size();
+       ++i) {
+    sodium_memzero(env[i].data(), env[i].size());
+  }
 }
 
 class StreamRecorder {
@@ -278,6 +289,7 @@ RunResult run(const RunOptions& options) {
   pid_t pid;
   int rc = posix_spawn(
     &pid, options.path.c_str(), &actions, &attr, argv.data(), envp.data());
+  wipe_extra(env, options.extra_env.size());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close_fd(out_write);
@@ -441,9 +453,20 @@ RunResult run(const RunOptions& options) {
   return result;
 }
 
-void exec_tool(const std::string& path, const std::vector<std::string>& argv) {
+void exec_tool(const std::string& path,
+               const std::vector<std::string>& argv,
+               const std::vector<std::string>& extra_env) {
   auto args = c_strings(argv);
-  ::execv(path.c_str(), args.data());
+  if (extra_env.empty()) {
+    ::execv(path.c_str(), args.data());
+    return;
+  }
+  auto env = child_env(extra_env);
+  auto envp = c_strings(env);
+  ::execve(path.c_str(), args.data(), envp.data());
+  int saved = errno;
+  wipe_extra(env, extra_env.size());
+  errno = saved;
 }
 
 void exit_like(int wait_status) {

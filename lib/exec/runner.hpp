@@ -41,9 +41,11 @@ struct StdinData {
 };
 
 struct RunOptions {
-  std::string path;                   // the executable
-  std::vector<std::string> argv;      // argv[0] is the name the tool sees
-  std::vector<std::string> extra_env; // "NAME=value" for the child only
+  std::string path;              // the executable
+  std::vector<std::string> argv; // argv[0] is the name the tool sees
+  // "NAME=value" for the child only (secrets: the copies made to spawn the
+  // child are wiped once it runs).
+  std::vector<std::string> extra_env;
   // Run the child on a pseudo-terminal for stdout (and stderr when ours is
   // a terminal too), so it formats as it would for the user.
   bool stdout_pty = false;
@@ -75,9 +77,12 @@ struct RunResult {
 // forwarded to the child.
 RunResult run(const RunOptions& options);
 
-// Replaces this process with the tool (for calls that are not cached).
+// Replaces this process with the tool (for calls that are not cached), with
+// our environment plus extra_env ("NAME=value", replacing the same names).
 // Returns only on failure, with errno set.
-void exec_tool(const std::string& path, const std::vector<std::string>& argv);
+void exec_tool(const std::string& path,
+               const std::vector<std::string>& argv,
+               const std::vector<std::string>& extra_env = {});
 
 // Exits the way the child did: the same exit status, or the same signal
 // (re-raised without a core dump).

@@ -1,5 +1,6 @@
 #include "storage/store.hpp"
 
+#include "secrets/cache_cipher.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
@@ -142,17 +143,26 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
       return std::nullopt;
     }
     struct stat st;
-    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != size) {
+    if (::fstat(fd, &st) != 0) {
       ::close(fd);
       return std::nullopt;
     }
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    auto stored = static_cast<uint64_t>(st.st_size);
+    if (stored != size && !store_.sealed_size(size, stored)) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    void* p = ::mmap(nullptr, stored, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (p == MAP_FAILED) {
       return std::nullopt;
     }
-    mappings_.emplace_back(p, [size](void* q) { ::munmap(q, size); });
-    return std::span(static_cast<const uint8_t*>(p), size);
+    mappings_.emplace_back(p, [stored](void* q) { ::munmap(q, stored); });
+    std::span bytes(static_cast<const uint8_t*>(p), stored);
+    if (stored != size) {
+      return unseal(digest, bytes);
+    }
+    return bytes;
   }
   if (store_.missing_dbs_) {
     return std::nullopt;
@@ -164,7 +174,25 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     return std::nullopt;
   }
   check(rc, "reading a blob");
-  return std::span(static_cast<const uint8_t*>(v.mv_data), v.mv_size);
+  std::span bytes(static_cast<const uint8_t*>(v.mv_data), v.mv_size);
+  if (store_.sealed_size(size, v.mv_size)) {
+    return unseal(digest, bytes);
+  }
+  // Any other size fails the caller's hash check.
+  return bytes;
+}
+
+std::optional<std::span<const uint8_t>> StoreReader::unseal(
+  const Digest& digest,
+  std::span<const uint8_t> sealed) {
+  size_t size = sealed.size() - secrets::kSealedBlobOverhead;
+  auto plain = std::make_shared_for_overwrite<uint8_t[]>(size);
+  if (!secrets::open_blob(
+        store_.blob_key_.bytes(), digest, sealed, plain.get())) {
+    return std::nullopt;
+  }
+  mappings_.push_back(plain);
+  return std::span<const uint8_t>(plain.get(), size);
 }
 
 std::optional<std::string> StoreReader::meta(std::string_view key) {
@@ -412,6 +440,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
   check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
   add_counter("stored_bytes", static_cast<int64_t>(blob.size));
 
+  bool encrypt = !store_.blob_key_.empty();
   if (blob.size > kInlineBlobLimit) {
     auto target = store_.blob_path(blob.digest);
     std::error_code ec;
@@ -420,8 +449,17 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     std::erase(unlink_after_commit_, target);
     struct stat existing;
     if (::stat(target.c_str(), &existing) == 0 &&
-        static_cast<uint64_t>(existing.st_size) == blob.size) {
+        (static_cast<uint64_t>(existing.st_size) == blob.size ||
+         store_.sealed_size(blob.size, existing.st_size))) {
       return; // Already there from an earlier attempt or another process.
+    }
+    if (encrypt) {
+      auto sealed = sealed_copy(blob);
+      auto written = util::write_file_atomic(target, sealed, 0600);
+      if (!written) {
+        throw LmdbError{ EIO, written.error() };
+      }
+      return;
     }
     if (!blob.file.empty()) {
       fs::rename(blob.file, target, ec);
@@ -445,6 +483,12 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     return;
   }
 
+  if (encrypt) {
+    auto sealed = sealed_copy(blob);
+    MDB_val data = val(sealed);
+    check(mdb_put(txn_, store_.blobs_, &k, &data, 0), "writing a blob");
+    return;
+  }
   MDB_val data{ blob.size, nullptr };
   check(mdb_put(txn_, store_.blobs_, &k, &data, MDB_RESERVE), "writing a blob");
   auto* out = static_cast<char*>(data.mv_data);
@@ -469,6 +513,42 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     done += static_cast<uint64_t>(n);
   }
   ::close(fd);
+}
+
+std::string StoreWriter::sealed_copy(const BlobSource& blob) {
+  std::string sealed(blob.size + secrets::kSealedBlobOverhead, '\0');
+  auto* out = reinterpret_cast<uint8_t*>(sealed.data());
+  auto key = store_.blob_key_.bytes();
+  if (blob.file.empty()) {
+    secrets::seal_blob(
+      key,
+      blob.digest,
+      std::span(reinterpret_cast<const uint8_t*>(blob.memory.data()),
+                blob.memory.size()),
+      out);
+    return sealed;
+  }
+  int fd = ::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw LmdbError{ errno, "reading " + blob.file.string() };
+  }
+  // A shorter file would fault in the mapping: refuse it first.
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < blob.size) {
+    ::close(fd);
+    throw LmdbError{ EIO, "short read of " + blob.file.string() };
+  }
+  void* p = ::mmap(nullptr, blob.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    throw LmdbError{ errno, "reading " + blob.file.string() };
+  }
+  secrets::seal_blob(key,
+                     blob.digest,
+                     std::span(static_cast<const uint8_t*>(p), blob.size),
+                     out);
+  ::munmap(p, blob.size);
+  return sealed;
 }
 
 void StoreWriter::release_blob(const Digest& digest,
@@ -671,6 +751,14 @@ Store::~Store() {
   if (env_) {
     mdb_env_close(env_);
   }
+}
+
+void Store::set_blob_key(secrets::SecureBuffer key) {
+  blob_key_ = std::move(key);
+}
+
+bool Store::sealed_size(uint64_t size, uint64_t stored) const {
+  return !blob_key_.empty() && stored == size + secrets::kSealedBlobOverhead;
 }
 
 fs::path Store::blob_path(const Digest& digest) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/cid.hpp"
+#include "secrets/secure_buffer.hpp"
 #include "storage/entry.hpp"
 
 #include <cstdint>
@@ -51,7 +52,8 @@ public:
   std::optional<Entry> entry(const Digest& key, bool* corrupt = nullptr);
 
   // Returns a blob's bytes, nullopt when it is missing. Not verified: the
-  // caller hashes them against the digest before use.
+  // caller hashes them against the digest before use. An encrypted blob
+  // (see Store::set_blob_key) is decrypted; nullopt when that fails.
   std::optional<std::span<const uint8_t>> blob(const Digest& digest,
                                                uint64_t size);
 
@@ -103,6 +105,9 @@ public:
   MDB_txn* txn() const { return txn_; }
 
 protected:
+  std::optional<std::span<const uint8_t>> unseal(
+    const Digest& digest,
+    std::span<const uint8_t> sealed);
   friend class Store;
   StoreReader(class Store& store, MDB_txn* txn)
     : store_(store)
@@ -147,6 +152,7 @@ private:
   StoreWriter(class Store& store, MDB_txn* txn)
     : StoreReader(store, txn) {}
   void put_blob(const BlobSource& blob);
+  std::string sealed_copy(const BlobSource& blob);
   void release_blob(const Digest& digest, uint64_t size, uint64_t& freed);
   std::vector<fs::path> unlink_after_commit_; // before commit, under the lock
 };
@@ -169,6 +175,15 @@ public:
   const fs::path& dir() const { return dir_; }
   fs::path tmp_dir() const { return dir_ / "tmp"; }
   fs::path blob_path(const Digest& digest) const;
+
+  // From now on, outputs are stored encrypted with key (kBlobKeySize bytes,
+  // encrypt_cache), and encrypted ones are decrypted when read. Blobs keep
+  // the digest of their plaintext: keys and dedup do not change. An
+  // encrypted blob is told apart by its size (the plaintext's plus
+  // secrets::kSealedBlobOverhead); without the key it does not verify.
+  void set_blob_key(secrets::SecureBuffer key);
+  // Whether stored bytes of this size are the encrypted form of size bytes.
+  bool sealed_size(uint64_t size, uint64_t stored) const;
 
   // Runs fn in a read transaction.
   std::expected<void, std::string> read(
@@ -203,6 +218,7 @@ private:
   MDB_dbi by_tag_ = 0;    // tag ‖ 0 ‖ digest → ""
   MDB_dbi counters_ = 0;  // name → int64
   MDB_dbi meta_ = 0;      // name → bytes
+  secrets::SecureBuffer blob_key_;
 };
 
 } // namespace ipfsacc::storage
