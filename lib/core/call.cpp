@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,6 +100,45 @@ void read_stdin(Stdin& in, const fs::path& spill_dir) {
     ::close(spill);
   }
   in.digest = hash.finish();
+}
+
+// Outputs kept as files are mapped; a 100 MB one would stay resident as a
+// whole. They are hashed and written a window at a time, and each window's
+// pages are dropped after use (they stay in the page cache, not in us).
+constexpr size_t kWindow = 4 << 20;
+
+void drop_pages(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kWindow) {
+    return; // Small outputs live in LMDB's map: leave it alone.
+  }
+  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto start = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
+  auto end =
+    reinterpret_cast<uintptr_t>(bytes.data() + bytes.size()) & ~(page - 1);
+  if (end > start) {
+    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  }
+}
+
+Digest hash_windows(std::span<const uint8_t> bytes) {
+  if (bytes.size() <= storage::kInlineBlobLimit) {
+    return sha256(bytes);
+  }
+  Sha256 hash;
+  for (size_t at = 0; at < bytes.size(); at += kWindow) {
+    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
+    hash.update(window.data(), window.size());
+    drop_pages(window);
+  }
+  return hash.finish();
+}
+
+void write_windows(int fd, std::span<const uint8_t> bytes) {
+  for (size_t at = 0; at < bytes.size(); at += kWindow) {
+    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
+    util::write_all(fd, window.data(), window.size());
+    drop_pages(window);
+  }
 }
 
 class Call {
@@ -449,8 +489,8 @@ std::optional<int> Call::try_replay(const Digest& key,
     auto err = r.blob(entry->stderr_digest, entry->stderr_size);
     // Every read is verified: a blob whose bytes do not hash to its CID is
     // never served.
-    if (!out || !err || sha256(*out) != entry->stdout_digest ||
-        sha256(*err) != entry->stderr_digest) {
+    if (!out || !err || hash_windows(*out) != entry->stdout_digest ||
+        hash_windows(*err) != entry->stderr_digest) {
       corrupt = true;
       reason = "corrupt";
       return;
@@ -474,9 +514,8 @@ std::optional<int> Call::try_replay(const Digest& key,
       bool is_out = segment.stream == storage::Stream::out;
       auto& pos = is_out ? out_pos : err_pos;
       const auto& bytes = is_out ? *out : *err;
-      util::write_all(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                      bytes.data() + pos,
-                      segment.size);
+      write_windows(is_out ? STDOUT_FILENO : STDERR_FILENO,
+                    bytes.subspan(pos, segment.size));
       pos += segment.size;
     }
     found = std::move(*entry);
