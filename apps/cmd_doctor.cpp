@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "core/policy.hpp"
 #include "entries.hpp"
+#include "secrets/store.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
@@ -541,27 +542,32 @@ void check_rules(Report& report) {
   }
 }
 
+// The secrets store (ipfsacc secrets): its file and key file must be
+// readable by you alone.
 void check_secrets(Report& report) {
-  auto path = Config::config_dir() / "secrets.enc";
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return;
-  }
-  if (st.st_uid != ::getuid()) {
-    report.fail(
-      "secrets",
-      fmt::format("{} belongs to uid {}, not to you", path.string(), st.st_uid),
-      "chown $(id -u) " + path.string());
-  } else if ((st.st_mode & 077) != 0) {
-    report.fail("secrets",
-                fmt::format("{} has mode {}: others can read it",
-                            path.string(),
-                            mode_text(st.st_mode)),
-                "chmod 600 " + path.string());
-  } else {
-    report.ok(
-      "secrets",
-      fmt::format("{} (mode {})", path.string(), mode_text(st.st_mode)));
+  auto location = secrets::Location::from_environment();
+  for (const auto& path : { location.file(), location.key_file() }) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      continue;
+    }
+    if (st.st_uid != ::getuid()) {
+      report.fail("secrets",
+                  fmt::format("{} belongs to uid {}, not to you",
+                              path.string(),
+                              st.st_uid),
+                  "chown $(id -u) " + path.string());
+    } else if ((st.st_mode & 077) != 0) {
+      report.fail("secrets",
+                  fmt::format("{} has mode {}: others can read it",
+                              path.string(),
+                              mode_text(st.st_mode)),
+                  "chmod 600 " + path.string());
+    } else {
+      report.ok(
+        "secrets",
+        fmt::format("{} (mode {})", path.string(), mode_text(st.st_mode)));
+    }
   }
 }
 

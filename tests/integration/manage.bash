@@ -846,6 +846,13 @@ test_doctor_permissions() {
   manage s2 doctor
   expect_rc 0
   expect_file_contains "$T/s2.out" "OK    secrets:"
+  # The key file too, where IPFSACC_SECRETS_DIR says the store is.
+  mkdir -p "$T/vault"
+  echo key >"$T/vault/secrets.key"
+  chmod 640 "$T/vault/secrets.key"
+  IPFSACC_SECRETS_DIR=$T/vault manage s3 doctor
+  expect_rc 1
+  expect_file_contains "$T/s3.out" "FAIL  secrets: $T/vault/secrets.key has mode 0640: others can read it (fix: chmod 600 $T/vault/secrets.key)"
 }
 
 test_doctor_config_and_environment() {
