@@ -39,6 +39,9 @@ struct CommandEntry {
 };
 const CommandEntry kCommands[] = {
   { "stats", app::setup_stats },
+  { "shell-init", app::setup_shell_init },
+  { "shims", app::setup_shims },
+  { "completions", app::setup_completions },
 };
 
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
@@ -80,6 +83,37 @@ int unknown_command(const std::string& name,
   return kExitUsage;
 }
 
+// The name ipfsacc was invoked as: "gh" for a shim made by `ipfsacc shims
+// install`, usually "ipfsacc".
+std::string_view invoked_name(int argc, char** argv) {
+  if (argc < 1 || argv[0] == nullptr) {
+    return "ipfsacc";
+  }
+  std::string_view name = argv[0];
+  return name.substr(name.rfind('/') + 1);
+}
+
+// Runs as `ipfsacc TOOL ARGS…` for a shim: every argument is the tool's (a
+// `-v` is gh's, not ours), so only the IPFSACC_* variables and the config
+// file configure the call. An excluded tool runs uncached.
+[[noreturn]] void run_as_shim(const std::string& name,
+                              std::expected<ToolPolicy, std::string> policy,
+                              int argc,
+                              char** argv) {
+  auto config = Config::load(Strictness::warn);
+  if (!config) {
+    // Not reached (warnings only), but the tool must run whatever happens.
+    fmt::print(stderr, "ipfsacc: warning: {}\n", config.error());
+    config = Config();
+  }
+  CallOptions options;
+  options.as_shim = true;
+  options.no_cache =
+    config->excludes(name) || (policy && config->excludes(policy->tool));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  call_tool(name, std::move(policy), args, options, *config);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -88,22 +122,37 @@ int main(int argc, char** argv) {
     return kExitError;
   }
 
+  // Invoked under a tool's name: a shim. The usual name costs one
+  // comparison; only another one looks for a rule file.
+  if (auto name = invoked_name(argc, argv); name != "ipfsacc") {
+    if (auto policy = find_policy(name)) {
+      run_as_shim(std::string(name), std::move(*policy), argc, argv);
+    }
+  }
+
   CLI::App app{
     "ipfsacc answers repeated read-only calls of gh, code, hf, vastai, "
     "claude,\n"
     "gemini and groq from a content-addressed cache.\n\n"
     "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
     "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
-    "  ipfsacc COMMAND                      stats\n",
+    "  ipfsacc COMMAND                      stats, shell-init, shims, "
+    "completions\n"
+    "  gh ARGS...                           through a shim (ipfsacc shims "
+    "install)\n",
     "ipfsacc"
   };
   app.prefix_command();
-  app.set_version_flag("-V,--version",
-                       fmt::format("ipfsacc {}", IPFSACC_VERSION));
+  app.set_version_flag(
+    "-V,--version",
+    std::function<std::string()>(app::version_text),
+    "print the version, git revision and what is compiled in");
   app.footer(
     "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
     "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
-    "IPFSACC_CONFIG_DIR.\n"
+    "IPFSACC_CONFIG_DIR, IPFSACC_STATS,\nIPFSACC_EXCLUDE, IPFSACC_PATH "
+    "(where to find the tools instead of PATH).\n"
+    "See man ipfsacc.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 
@@ -127,7 +176,8 @@ int main(int argc, char** argv) {
   // The hit path pays only for what it parses: subcommands and their options
   // are set up only when the call is one of them (or asks for help).
   std::string word = first_word(argc, argv);
-  bool all = word == "--help" || word.empty();
+  // completions describes every command, so it needs them all.
+  bool all = word == "--help" || word.empty() || word == "completions";
   CLI::App* run = nullptr;
   std::string run_ttl;
   if (all || word == "run") {

@@ -31,12 +31,6 @@ namespace {
 // Piped stdin larger than this is spilled to a file while it is hashed.
 constexpr size_t kStdinMemoryLimit = 8 << 20;
 
-std::string self_path() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : p.string();
-}
-
 struct Stdin {
   exec::StdinData data;
   Digest digest{};
@@ -670,6 +664,32 @@ void Call::run() {
 
 } // namespace
 
+namespace {
+
+// IPFSACC_PATH when set and not empty.
+const char* ipfsacc_path() {
+  const char* path = std::getenv("IPFSACC_PATH");
+  return path && *path ? path : nullptr;
+}
+
+std::string_view search_path_name() {
+  return ipfsacc_path() ? "IPFSACC_PATH" : "PATH";
+}
+
+} // namespace
+
+std::string tool_search_path() {
+  if (const char* path = ipfsacc_path()) {
+    return path;
+  }
+  const char* path = std::getenv("PATH");
+  return path ? path : "";
+}
+
+std::string find_tool(std::string_view name) {
+  return util::find_executable(name, tool_search_path(), util::self_exe());
+}
+
 void call_tool(const std::string& name,
                std::expected<ToolPolicy, std::string> found,
                const std::vector<std::string>& args,
@@ -678,8 +698,19 @@ void call_tool(const std::string& name,
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
-  std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  std::string path = util::find_executable(name, search_path, self_path());
+  std::string path = find_tool(name);
+  if (path.empty() && options.as_shim) {
+    // A shim for a tool that is not installed: say what happened, as the
+    // user typed the tool's name and may not know ipfsacc is in between.
+    fmt::print(stderr,
+               "ipfsacc: {0}: command not found: this {0} is ipfsacc's shim "
+               "and there is no other {0} on {1}\n"
+               "ipfsacc: install {0}, or remove the shims with `ipfsacc "
+               "shims remove`\n",
+               name,
+               search_path_name());
+    std::exit(127);
+  }
   if (!found) {
     fmt::print(
       stderr, "ipfsacc: warning: {}; {} runs uncached\n", found.error(), name);

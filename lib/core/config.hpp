@@ -74,6 +74,9 @@ public:
   bool disabled() const;
   bool stats_enabled() const;
   std::string account() const;
+  // The tools named in `exclude` (binary or rule file names), in order.
+  std::vector<std::string> excluded() const;
+  bool excludes(std::string_view name) const;
 
   const std::vector<std::string>& warnings() const { return warnings_; }
 
