@@ -208,7 +208,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and version exit 0; CLI11's own codes for usage errors (105,
+    // 106, …) become the documented 2.
+    return app.exit(e) == 0 ? 0 : kExitUsage;
   }
 
   try {
