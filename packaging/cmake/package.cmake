@@ -6,6 +6,11 @@
 
 include(GNUInstallDirs)
 
+# Installing and packaging take what was built (cmake --build first): cpack
+# then does not build the tests and benchmarks, and a packaging test run
+# alongside the others never rebuilds the binary under them.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 install(TARGETS ipfsacc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Debian compresses man pages with gzip -9n (no name, no timestamp: the
@@ -19,6 +24,8 @@ add_custom_command(
   DEPENDS ${CMAKE_SOURCE_DIR}/packaging/ipfsacc.1
   COMMENT "Compressing the man page")
 add_custom_target(man ALL DEPENDS ${IPFSACC_MAN_GZ})
+# Building the binary alone is enough to package it.
+add_dependencies(ipfsacc man)
 install(FILES ${IPFSACC_MAN_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 # Completions where Debian's bash-completion, zsh and fish look for them.
