@@ -105,6 +105,7 @@ _ipfsacc_handoff() {
     func=${func%% *}
     "$func" "$cmd" "$cur" "${COMP_WORDS[COMP_CWORD - 1]}"
   else
+    compopt -o filenames 2>/dev/null
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
 }
@@ -155,6 +156,7 @@ _ipfsacc() {
     if [[ -n $choices ]]; then
       COMPREPLY=($(compgen -W "$choices" -- "$cur"))
     else
+      compopt -o filenames 2>/dev/null
       COMPREPLY=($(compgen -f -- "$cur"))
     fi
     return
@@ -171,6 +173,7 @@ _ipfsacc() {
   [[ -z $path ]] && words+=" $_ipfsacc_tools"
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
   if [[ $args == *"<file>"* ]]; then
+    compopt -o filenames 2>/dev/null
     COMPREPLY+=($(compgen -f -- "$cur"))
   fi
 }
