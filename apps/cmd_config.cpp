@@ -119,9 +119,10 @@ int edit(const std::string& key, std::optional<std::string> value) {
 
 Command setup_config(CLI::App& app) {
   auto o = std::make_shared<ConfigOptions>();
-  auto* cmd = app.add_subcommand("config",
-                                 "show or change settings (" +
-                                   Config::config_file().string() + ")");
+  // The help names the file generically: completions are generated from
+  // the help and must not depend on the machine they were made on.
+  auto* cmd = app.add_subcommand(
+    "config", "show or change settings (~/.config/ipfsacc/ipfsacc.conf)");
   cmd->require_subcommand(1);
   o->list = cmd->add_subcommand(
     "list", "every setting, its value and where it comes from");

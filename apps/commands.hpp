@@ -3,7 +3,10 @@
 #include "core/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace ipfsacc::app {
 
@@ -27,5 +30,31 @@ Command setup_import(CLI::App& app);
 Command setup_config(CLI::App& app);
 Command setup_doctor(CLI::App& app);
 Command setup_secrets(CLI::App& app);
+Command setup_shell_init(CLI::App& app);
+Command setup_shims(CLI::App& app);
+// Generates the scripts from the whole command tree: main sets up every
+// command when this one is called.
+Command setup_completions(CLI::App& app);
+
+// What `ipfsacc --version` prints: version, git revision, libraries, linking.
+std::string version_text();
+
+// Helpers shared by shell-init and shims (tools.cpp).
+
+// A binary name that has a rule file, and what this machine has of it.
+struct ToolBinary {
+  std::string name;      // "gh", "huggingface-cli"
+  std::string path;      // the real tool (find_tool), "" when not installed
+  bool excluded = false; // by the config key `exclude`
+  bool safe_name = true; // usable as a file and shell function name
+};
+
+// Every binary that has a rule file (built-in first, then the user's), with
+// where the real tool is and whether `exclude` names it or its rule file.
+std::vector<ToolBinary> tool_binaries(const Config& config);
+
+// How a shell should run this ipfsacc: "ipfsacc" when PATH finds this very
+// binary under that name, else its absolute path.
+std::string ipfsacc_command();
 
 } // namespace ipfsacc::app

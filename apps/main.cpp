@@ -43,7 +43,8 @@ const CommandEntry kCommands[] = {
   { "show", app::setup_show },       { "purge", app::setup_purge },
   { "export", app::setup_export },   { "import", app::setup_import },
   { "config", app::setup_config },   { "doctor", app::setup_doctor },
-  { "secrets", app::setup_secrets },
+  { "secrets", app::setup_secrets }, { "shell-init", app::setup_shell_init },
+  { "shims", app::setup_shims },     { "completions", app::setup_completions },
 };
 
 // The options of the prefix form, in one table: registered with CLI11 for
@@ -140,7 +141,6 @@ std::string first_word(int argc, char** argv) {
   return {};
 }
 
-
 int unknown_command(const std::string& name,
                     const std::vector<std::string_view>& subcommands) {
   std::vector<std::string_view> candidates = subcommands;
@@ -161,12 +161,51 @@ int unknown_command(const std::string& name,
   return kExitUsage;
 }
 
+// The name ipfsacc was invoked as: "gh" for a shim made by `ipfsacc shims
+// install`, usually "ipfsacc".
+std::string_view invoked_name(int argc, char** argv) {
+  if (argc < 1 || argv[0] == nullptr) {
+    return "ipfsacc";
+  }
+  std::string_view name = argv[0];
+  return name.substr(name.rfind('/') + 1);
+}
+
+// Runs as `ipfsacc TOOL ARGS…` for a shim: every argument is the tool's (a
+// `-v` is gh's, not ours), so only the IPFSACC_* variables and the config
+// file configure the call. An excluded tool runs uncached.
+[[noreturn]] void run_as_shim(const std::string& name,
+                              std::expected<ToolPolicy, std::string> policy,
+                              int argc,
+                              char** argv) {
+  auto config = Config::load(Strictness::warn);
+  if (!config) {
+    // Not reached (warnings only), but the tool must run whatever happens.
+    fmt::print(stderr, "ipfsacc: warning: {}\n", config.error());
+    config = Config();
+  }
+  CallOptions options;
+  options.as_shim = true;
+  options.no_cache =
+    config->excludes(name) || (policy && config->excludes(policy->tool));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  call_tool(name, std::move(policy), args, options, *config);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (sodium_init() < 0) {
     fmt::print(stderr, "ipfsacc: error: libsodium failed to initialise\n");
     return kExitError;
+  }
+
+  // Invoked under a tool's name: a shim. The usual name costs one
+  // comparison; only another one looks for a rule file.
+  if (auto name = invoked_name(argc, argv); name != "ipfsacc") {
+    if (auto policy = find_policy(name)) {
+      run_as_shim(std::string(name), std::move(*policy), argc, argv);
+    }
   }
 
   // A wrapped tool: straight to the call, unless the tool is unknown (the
@@ -203,11 +242,16 @@ int main(int argc, char** argv) {
     "gemini and groq from a content-addressed cache.\n\n"
     "  ipfsacc [OPTIONS] TOOL [ARGS...]     e.g. ipfsacc gh pr list\n"
     "  ipfsacc [OPTIONS] run [RUN-OPTIONS] -- COMMAND [ARGS...]\n"
-    "  ipfsacc COMMAND [OPTIONS]            manage the cache (below)\n",
+    "  ipfsacc COMMAND [OPTIONS]            manage the cache and the shell "
+    "(below)\n"
+    "  gh ARGS...                           through a shim (ipfsacc shims "
+    "install)\n",
     "ipfsacc"
   };
-  app.set_version_flag("-V,--version",
-                       fmt::format("ipfsacc {}", IPFSACC_VERSION));
+  app.set_version_flag(
+    "-V,--version",
+    std::function<std::string()>(app::version_text),
+    "print the version, git revision and what is compiled in");
 
   CallOptions options;
   std::string ttl_text;
@@ -219,7 +263,8 @@ int main(int argc, char** argv) {
   // The hit path pays only for what it parses: subcommands and their options
   // are set up only when the call is one of them (or asks for help).
   std::string word = first_word(argc, argv);
-  bool all = word == "--help" || word.empty();
+  // completions describes every command, so it needs them all.
+  bool all = word == "--help" || word.empty() || word == "completions";
   CLI::App* run = nullptr;
   std::string run_ttl;
   if (all || word == "run") {
@@ -252,15 +297,17 @@ int main(int argc, char** argv) {
   app.footer(
     "Environment: IPFSACC_DIR (cache directory), IPFSACC_TTL, "
     "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
-    "IPFSACC_CONFIG_DIR,\nIPFSACC_STALE_WHILE_REVALIDATE, IPFSACC_SECRETS_DIR, "
-    "IPFSACC_PASSPHRASE.\n"
+    "IPFSACC_CONFIG_DIR, IPFSACC_STATS,\nIPFSACC_STALE_WHILE_REVALIDATE, "
+    "IPFSACC_SECRETS_DIR, IPFSACC_PASSPHRASE,\nIPFSACC_EXCLUDE, IPFSACC_PATH "
+    "(where to find the tools instead of PATH).\nSee man ipfsacc.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 has its own exit codes; ours are 0 (help, version) and 2.
+    // Help and version exit 0; CLI11's own codes for usage errors (105,
+    // 106, …) become the documented 2.
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
 

@@ -9,8 +9,12 @@ build_packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
   libpcre2-dev doctest-dev
 )
+# zsh, fish, bash-completion: the shell integration suite runs each shell;
+# dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
+# suites.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils
+  zsh fish bash-completion dpkg-dev man-db groff-base
 )
 bench_packages=(hyperfine valgrind gh)
 

@@ -3,6 +3,7 @@
 #include "core/cid.hpp"
 #include "core/context.hpp"
 #include "core/policy.hpp"
+#include "core/redact.hpp"
 #include "core/request.hpp"
 #include "exec/runner.hpp"
 #include "secrets/cache_cipher.hpp"
@@ -33,12 +34,6 @@ namespace {
 
 // Piped stdin larger than this is spilled to a file while it is hashed.
 constexpr size_t kStdinMemoryLimit = 8 << 20;
-
-std::string self_path() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : p.string();
-}
 
 // Wipes strings that held secrets.
 void wipe(std::vector<std::string>& entries) {
@@ -109,7 +104,7 @@ constexpr size_t kWindow = 4 << 20;
 
 void drop_pages(std::span<const uint8_t> bytes) {
   if (bytes.size() < kWindow) {
-    return; // Small outputs live in LMDB's map: leave it alone.
+    return;
   }
   auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   auto start = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
@@ -120,8 +115,8 @@ void drop_pages(std::span<const uint8_t> bytes) {
   }
 }
 
-Digest hash_windows(std::span<const uint8_t> bytes) {
-  if (bytes.size() <= storage::kInlineBlobLimit) {
+Digest hash_windows(std::span<const uint8_t> bytes, bool file_mapping) {
+  if (!file_mapping) {
     return sha256(bytes);
   }
   Sha256 hash;
@@ -133,11 +128,13 @@ Digest hash_windows(std::span<const uint8_t> bytes) {
   return hash.finish();
 }
 
-void write_windows(int fd, std::span<const uint8_t> bytes) {
+void write_windows(int fd, std::span<const uint8_t> bytes, bool file_mapping) {
   for (size_t at = 0; at < bytes.size(); at += kWindow) {
     auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
     util::write_all(fd, window.data(), window.size());
-    drop_pages(window);
+    if (file_mapping) {
+      drop_pages(window);
+    }
   }
 }
 
@@ -489,8 +486,12 @@ std::optional<int> Call::try_replay(const Digest& key,
     auto err = r.blob(entry->stderr_digest, entry->stderr_size);
     // Every read is verified: a blob whose bytes do not hash to its CID is
     // never served.
-    if (!out || !err || hash_windows(*out) != entry->stdout_digest ||
-        hash_windows(*err) != entry->stderr_digest) {
+    // Only read-only mappings of blob files may have their pages dropped
+    // (never LMDB's map, nor a decrypted buffer).
+    bool out_file = out && r.is_file_mapping(*out);
+    bool err_file = err && r.is_file_mapping(*err);
+    if (!out || !err || hash_windows(*out, out_file) != entry->stdout_digest ||
+        hash_windows(*err, err_file) != entry->stderr_digest) {
       corrupt = true;
       reason = "corrupt";
       return;
@@ -515,7 +516,8 @@ std::optional<int> Call::try_replay(const Digest& key,
       auto& pos = is_out ? out_pos : err_pos;
       const auto& bytes = is_out ? *out : *err;
       write_windows(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                    bytes.subspan(pos, segment.size));
+                    bytes.subspan(pos, segment.size),
+                    is_out ? out_file : err_file);
       pos += segment.size;
     }
     found = std::move(*entry);
@@ -629,7 +631,8 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   entry.stderr_size = rec.err.size;
   entry.tool = policy_.tool;
   entry.operation = operation();
-  entry.display = util::join_args(child_argv());
+  // Tokens someone put in argv are redacted before they reach the disk.
+  entry.display = util::join_args(redact_args(child_argv()));
   entry.segments = rec.segments;
   if (rule_ && !rule_->tags.empty()) {
     auto scopes = call_scopes(policy_, args_);
@@ -878,6 +881,32 @@ void Call::run() {
 
 } // namespace
 
+namespace {
+
+// IPFSACC_PATH when set and not empty.
+const char* ipfsacc_path() {
+  const char* path = std::getenv("IPFSACC_PATH");
+  return path && *path ? path : nullptr;
+}
+
+std::string_view search_path_name() {
+  return ipfsacc_path() ? "IPFSACC_PATH" : "PATH";
+}
+
+} // namespace
+
+std::string tool_search_path() {
+  if (const char* path = ipfsacc_path()) {
+    return path;
+  }
+  const char* path = std::getenv("PATH");
+  return path ? path : "";
+}
+
+std::string find_tool(std::string_view name) {
+  return util::find_executable(name, tool_search_path(), util::self_exe());
+}
+
 void call_tool(const std::string& name,
                std::expected<ToolPolicy, std::string> found,
                const std::vector<std::string>& args,
@@ -886,8 +915,19 @@ void call_tool(const std::string& name,
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
-  std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  std::string path = util::find_executable(name, search_path, self_path());
+  std::string path = find_tool(name);
+  if (path.empty() && options.as_shim) {
+    // A shim for a tool that is not installed: say what happened, as the
+    // user typed the tool's name and may not know ipfsacc is in between.
+    fmt::print(stderr,
+               "ipfsacc: {0}: command not found: this {0} is ipfsacc's shim "
+               "and there is no other {0} on {1}\n"
+               "ipfsacc: install {0}, or remove the shims with `ipfsacc "
+               "shims remove`\n",
+               name,
+               search_path_name());
+    std::exit(127);
+  }
   if (!found) {
     fmt::print(
       stderr, "ipfsacc: warning: {}; {} runs uncached\n", found.error(), name);

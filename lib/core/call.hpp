@@ -22,10 +22,22 @@ struct CallOptions {
   std::vector<std::string> key_env;
   bool key_cwd = false;
   bool no_stdin = false;
+  // Invoked under the tool's name (a shim from `ipfsacc shims install`).
+  bool as_shim = false;
 };
 
 // Exit code of --offline when nothing is cached (EX_TEMPFAIL).
 constexpr int kOfflineMissExit = 75;
+
+// The directories searched for a wrapped tool: IPFSACC_PATH when it is set
+// (like ccache's CCACHE_PATH), else PATH.
+std::string tool_search_path();
+
+// Finds the real binary of a wrapped tool on tool_search_path(), skipping
+// every entry that is ipfsacc itself (its shims, however many directories
+// hold them and however often they are listed). Returns "" when there is
+// none.
+std::string find_tool(std::string_view name);
 
 // Runs a wrapped tool through the cache and exits as the tool did (status or
 // signal). name is the tool as invoked ("gh", "huggingface-cli").

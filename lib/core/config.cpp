@@ -3,6 +3,7 @@
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -63,9 +64,18 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "remote storage URLs (not yet used)" },
+  { "exclude",
+    "IPFSACC_EXCLUDE",
+    ValueType::string,
+    "",
+    "tools that shell-init and shims leave alone (space or comma separated); "
+    "their shims run them uncached" },
 };
 
+// IPFSACC_PATH: where to look for the wrapped tools instead of PATH (like
+// ccache's CCACHE_PATH).
 const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR",
+                                       "IPFSACC_PATH",
                                        "IPFSACC_SECRETS_DIR",
                                        "IPFSACC_PASSPHRASE" };
 
@@ -378,6 +388,28 @@ bool Config::encrypt_cache() const {
 
 std::string Config::account() const {
   return get("account");
+}
+
+std::vector<std::string> Config::excluded() const {
+  std::vector<std::string> names;
+  std::string text = get("exclude");
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find_first_of(", \t", pos);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    if (end > pos) {
+      names.push_back(text.substr(pos, end - pos));
+    }
+    pos = end + 1;
+  }
+  return names;
+}
+
+bool Config::excludes(std::string_view name) const {
+  auto names = excluded();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::vector<std::string> unknown_env_vars() {

@@ -79,6 +79,9 @@ public:
   // Whether cached outputs are stored encrypted (encrypt_cache = true).
   bool encrypt_cache() const;
   std::string account() const;
+  // The tools named in `exclude` (binary or rule file names), in order.
+  std::vector<std::string> excluded() const;
+  bool excludes(std::string_view name) const;
 
   const std::vector<std::string>& warnings() const { return warnings_; }
 

@@ -162,6 +162,7 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     if (stored != size) {
       return unseal(digest, bytes);
     }
+    file_maps_.push_back(bytes.data());
     return bytes;
   }
   if (store_.missing_dbs_) {
@@ -180,6 +181,11 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
   }
   // Any other size fails the caller's hash check.
   return bytes;
+}
+
+bool StoreReader::is_file_mapping(std::span<const uint8_t> bytes) const {
+  return std::find(file_maps_.begin(), file_maps_.end(), bytes.data()) !=
+         file_maps_.end();
 }
 
 std::optional<std::span<const uint8_t>> StoreReader::unseal(

@@ -57,6 +57,10 @@ public:
   std::optional<std::span<const uint8_t>> blob(const Digest& digest,
                                                uint64_t size);
 
+  // True when bytes (as blob() returned them) are a read-only mapping of a
+  // blob file, whose pages may be dropped after use.
+  bool is_file_mapping(std::span<const uint8_t> bytes) const;
+
   std::optional<std::string> meta(std::string_view key);
   int64_t counter(std::string_view key);
   // Every counter whose key starts with prefix.
@@ -115,6 +119,7 @@ protected:
   class Store& store_;
   MDB_txn* txn_;
   std::vector<std::shared_ptr<void>> mappings_;
+  std::vector<const uint8_t*> file_maps_;
 };
 
 // Write access inside a transaction. Failures throw an internal error that

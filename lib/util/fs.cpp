@@ -149,6 +149,12 @@ std::string expand_path(std::string_view path) {
   return out;
 }
 
+fs::path self_exe() {
+  std::error_code ec;
+  auto path = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : path;
+}
+
 std::string find_executable(std::string_view name,
                             std::string_view search_path,
                             const fs::path& skip) {

@@ -37,6 +37,10 @@ std::string find_executable(std::string_view name,
                             std::string_view search_path,
                             const fs::path& skip = {});
 
+// The running executable, symlinks resolved (/proc/self/exe), or "" when the
+// kernel does not say.
+fs::path self_exe();
+
 // Writes all of data to fd, retrying on EINTR and short writes. Returns false
 // with errno set on failure.
 bool write_all(int fd, const void* data, size_t size);

@@ -311,3 +311,31 @@ TEST_CASE("config_dir: IPFSACC_CONFIG_DIR, then XDG_CONFIG_HOME, then HOME") {
   CHECK(Config::config_dir() ==
         std::filesystem::path("/home/someone/.config/ipfsacc"));
 }
+
+TEST_CASE("exclude: a space or comma separated list of tools") {
+  ConfigFixture f("exclude = code, vastai  groq,,\thf\n");
+  auto c = Config::load(Strictness::error);
+  REQUIRE_MESSAGE(c, c.error());
+  CHECK(c->excluded() ==
+        std::vector<std::string>{ "code", "vastai", "groq", "hf" });
+  CHECK(c->excludes("code"));
+  CHECK(c->excludes("hf"));
+  CHECK_FALSE(c->excludes("gh"));
+  CHECK_FALSE(c->excludes("huggingface-cli"));
+  {
+    ScopedEnv env("IPFSACC_EXCLUDE", "gh");
+    auto e = Config::load(Strictness::error);
+    REQUIRE_MESSAGE(e, e.error());
+    CHECK(e->excluded() == std::vector<std::string>{ "gh" });
+  }
+  ConfigFixture none("");
+  auto d = Config::load(Strictness::error);
+  REQUIRE_MESSAGE(d, d.error());
+  CHECK(d->excluded().empty());
+}
+
+TEST_CASE("IPFSACC_PATH is a known variable") {
+  CleanIpfsaccEnv clean;
+  ScopedEnv path("IPFSACC_PATH", "/opt/tools/bin");
+  CHECK(unknown_env_vars().empty());
+}
