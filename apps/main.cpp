@@ -122,6 +122,45 @@ bool parse_tool_call(int argc,
   return false;
 }
 
+// The fast path of `ipfsacc [FLAGS] run [RUN-OPTIONS] [--] COMMAND…`, after
+// the word run at argv[run_index]. Fills command and returns true; false
+// sends the line to the full parser (an unknown option, no command).
+bool parse_run_call(int argc,
+                    char** argv,
+                    int run_index,
+                    CallOptions& options,
+                    std::string& ttl,
+                    std::vector<std::string>& command) {
+  int i = run_index + 1;
+  for (; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (!arg.starts_with("-")) {
+      break;
+    }
+    if ((arg == "--ttl" || arg == "--key-env") && i + 1 < argc) {
+      (arg == "--ttl" ? ttl : options.key_env.emplace_back()) = argv[++i];
+    } else if (arg.starts_with("--ttl=")) {
+      ttl = arg.substr(6);
+    } else if (arg.starts_with("--key-env=")) {
+      options.key_env.emplace_back(arg.substr(10));
+    } else if (arg == "--key-cwd") {
+      options.key_cwd = true;
+    } else if (arg == "--no-stdin") {
+      options.no_stdin = true;
+    } else if (arg == "--cache-failures") {
+      options.cache_failures = true;
+    } else {
+      return false;
+    }
+  }
+  command.assign(argv + i, argv + argc);
+  return !command.empty();
+}
+
 // The first word that is not an option of ipfsacc itself: a tool, "run" or
 // one of our commands. "-h" counts as a command: help lists them all.
 std::string first_word(int argc, char** argv) {
@@ -214,7 +253,27 @@ int main(int argc, char** argv) {
     CallOptions options;
     std::string ttl_text;
     int tool_index = 0;
-    if (parse_tool_call(argc, argv, options, ttl_text, tool_index)) {
+    bool tool_call = parse_tool_call(argc, argv, options, ttl_text, tool_index);
+    std::vector<std::string> command;
+    if (!tool_call && tool_index > 0 &&
+        std::string_view(argv[tool_index]) == "run" &&
+        parse_run_call(argc, argv, tool_index, options, ttl_text, command)) {
+      if (!ttl_text.empty()) {
+        auto parsed = util::parse_duration(ttl_text);
+        if (!parsed) {
+          fmt::print(stderr, "ipfsacc: --ttl: {}\n", parsed.error());
+          return kExitUsage;
+        }
+        options.ttl = *parsed;
+      }
+      auto config = Config::load(Strictness::warn);
+      if (!config) {
+        fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
+        return kExitUsage;
+      }
+      call_command(command, options, *config);
+    }
+    if (tool_call) {
       std::string tool = argv[tool_index];
       if (auto policy = find_policy(tool)) {
         if (!ttl_text.empty()) {
