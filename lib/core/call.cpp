@@ -160,6 +160,8 @@ private:
   void explain(std::string_view line);
   // Exits (with a code, or as the tool did) after removing temporary files:
   // exit() and _exit() run no destructors of what is on the stack.
+  // Wipes injected secrets, removes temporary files, closes the cache.
+  void release();
   [[noreturn]] void finish_code(int code);
   [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
@@ -211,7 +213,7 @@ void Call::warn(std::string_view message) {
   }
 }
 
-void Call::finish_code(int code) {
+void Call::release() {
   if (injected_) {
     wipe(*injected_);
   }
@@ -220,18 +222,15 @@ void Call::finish_code(int code) {
     recording_->remove_files();
   }
   store_.reset();
+}
+
+void Call::finish_code(int code) {
+  release();
   std::exit(code);
 }
 
 void Call::finish_status(int wait_status) {
-  if (injected_) {
-    wipe(*injected_);
-  }
-  stdin_.reset();
-  if (recording_) {
-    recording_->remove_files();
-  }
-  store_.reset();
+  release();
   exec::exit_like(wait_status);
 }
 
