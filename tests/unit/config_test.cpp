@@ -9,16 +9,13 @@
 using namespace ipfsacc;
 using namespace std::chrono_literals;
 using ipfsacc::test::CleanIpfsaccEnv;
+using ipfsacc::test::contains;
 using ipfsacc::test::ScopedEnv;
 using ipfsacc::test::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
 
 // A config directory holding ipfsacc.conf with text, and the environment
 // pointing at it, with no other IPFSACC_* variable set.

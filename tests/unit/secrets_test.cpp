@@ -13,16 +13,13 @@
 
 using namespace ipfsacc;
 using namespace ipfsacc::secrets;
+using ipfsacc::test::contains;
 using ipfsacc::test::ScopedEnv;
 using ipfsacc::test::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
 
 // A store in a fresh directory, in key file mode.
 struct StoreFixture {

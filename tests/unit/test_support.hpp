@@ -134,4 +134,9 @@ private:
   fs::path old_;
 };
 
+// True when s holds part.
+inline bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
 } // namespace ipfsacc::test
