@@ -1,0 +1,67 @@
+#pragma once
+
+#include "util/duration.hpp"
+
+#include <expected>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// An HTTP client for the calls ipfsacc makes itself (a wrapped tool that is
+// missing or cannot run, a remote storage tier). libcurl is loaded on the
+// first request, never on the hit path.
+namespace ipfsacc::http {
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  // Secrets (tokens, API keys) go here, never in the URL.
+  std::vector<Header> headers;
+  std::string body;
+};
+
+struct Response {
+  long status = 0;
+  // As received, in order (of the last response when redirects were
+  // followed).
+  std::vector<Header> headers;
+  std::string body;
+
+  // The first header of that name (case-insensitive); nullopt when absent.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Options {
+  util::Millis connect_timeout{ 10'000 };
+  util::Millis timeout{ 120'000 };
+  // Attempts in all for 429, 502, 503 and 504 (Retry-After honoured, else
+  // exponential backoff), each wait at most max_retry_wait.
+  int max_attempts = 4;
+  util::Millis max_retry_wait{ 60'000 };
+};
+
+// The request could not be made or no response came (name resolution,
+// connection, TLS, timeout); message is for the user and holds no secret.
+struct Error {
+  std::string message;
+  bool timeout = false;
+};
+
+using Result = std::expected<Response, Error>;
+
+// Performs the request (with the retries of options). HTTPS_PROXY,
+// HTTP_PROXY and NO_PROXY are honoured; TLS is always verified.
+Result perform(const Request& request, const Options& options);
+
+// What performs requests: perform() in ipfsacc, a recording function in unit
+// tests of the tool mappings.
+using Transport = std::function<Result(const Request&)>;
+
+} // namespace ipfsacc::http
