@@ -36,6 +36,7 @@ json numbers(const std::map<std::string, int64_t>& counters,
   for (const auto& info : statistics()) {
     j[std::string(info.name)] = get(info.name);
   }
+  j["cost_saved_usd"] = static_cast<double>(get("cost_saved_micro_usd")) / 1e6;
   int64_t lookups = get("hits") + get("misses");
   j["hit_rate"] =
     lookups == 0 ? 0.0 : static_cast<double>(get("hits")) / lookups;
@@ -118,6 +119,31 @@ void print_text(const json& doc) {
              util::format_size(doc["logical_bytes"].get<uint64_t>()));
   fmt::print("Errors                 {}\n", doc["errors"].get<int64_t>());
   fmt::print("Evictions              {}\n", doc["evictions"].get<int64_t>());
+  // LLM tools: what the hits did not spend.
+  auto tokens = [](const json& j) {
+    double usd = j["cost_saved_usd"].get<double>();
+    return fmt::format(
+      "{} in, {} out, {}",
+      j["input_tokens_saved"].get<int64_t>(),
+      j["output_tokens_saved"].get<int64_t>(),
+      usd == 0    ? std::string("cost unknown (no price.MODEL in the config)")
+      : usd < 1.0 ? fmt::format("${:.6f}", usd)
+                  : fmt::format("${:.2f}", usd));
+  };
+  auto spent = [](const json& j) {
+    return j["input_tokens_saved"].get<int64_t>() +
+             j["output_tokens_saved"].get<int64_t>() +
+             j["cost_saved_micro_usd"].get<int64_t>() >
+           0;
+  };
+  if (spent(doc)) {
+    fmt::print("Tokens saved           {}\n", tokens(doc));
+    for (const auto& [tool, t] : doc["tools"].items()) {
+      if (spent(t)) {
+        fmt::print("  {:<20} {}\n", tool, tokens(t));
+      }
+    }
+  }
 }
 
 void print_prometheus(const json& doc) {

@@ -5,6 +5,7 @@
 #include "core/policy.hpp"
 #include "core/redact.hpp"
 #include "core/request.hpp"
+#include "core/usage.hpp"
 #include "exec/runner.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
@@ -15,6 +16,7 @@
 #include "util/text.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -180,6 +182,7 @@ private:
                                 bool* stale = nullptr);
   [[noreturn]] void miss(const Digest& key, std::string_view reason);
   void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
+  void count_tokens_saved(const Entry& entry);
   enum class Forward { no, yes };
   int run_and_store(const Digest& key, Forward forward);
   void revalidate_in_background(const Digest& key);
@@ -544,8 +547,38 @@ std::optional<int> Call::try_replay(const Digest& key,
   }
   stats_.add(
     Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
+  count_tokens_saved(found);
   finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
   return found.exit_code;
+}
+
+// An LLM answer served from the cache saved the tokens it cost; priced from
+// the config's `price.MODEL` table, else at the cost the tool reported.
+void Call::count_tokens_saved(const Entry& entry) {
+  if (entry.usage.empty() && entry.reported_cost_micro_usd < 0) {
+    return;
+  }
+  uint64_t input = 0;
+  uint64_t output = 0;
+  double priced = 0;
+  bool all_priced = !entry.usage.empty();
+  for (const auto& model : entry.usage) {
+    input += model.input;
+    output += model.output;
+    if (auto price = config_.price(model.model)) {
+      priced += static_cast<double>(model.input) * price->input +
+                static_cast<double>(model.output) * price->output;
+    } else {
+      all_priced = false;
+    }
+  }
+  auto op = operation();
+  stats_.add(Statistic::input_tokens_saved, policy_.tool, op, int64_t(input));
+  stats_.add(Statistic::output_tokens_saved, policy_.tool, op, int64_t(output));
+  int64_t cost = all_priced || entry.reported_cost_micro_usd < 0
+                   ? std::llround(priced)
+                   : entry.reported_cost_micro_usd;
+  stats_.add(Statistic::cost_saved_micro_usd, policy_.tool, op, cost);
 }
 
 // One write transaction at the end of a call: the call's own writes and the
@@ -633,6 +666,20 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   // Tokens someone put in argv are redacted before they reach the disk.
   entry.display = util::join_args(redact_args(child_argv()));
   entry.segments = rec.segments;
+  // Token usage is read once, here, so that a hit only adds numbers.
+  if (policy_.usage && rec.out.file.empty() && !failed) {
+    std::string model;
+    for (const auto& flag : policy_.usage_model_flags) {
+      if (auto value = flag_value(args_, flag); value && !value->empty()) {
+        model = *value;
+        break;
+      }
+    }
+    if (auto usage = parse_usage(rec.out.memory, model)) {
+      entry.usage = std::move(usage->models);
+      entry.reported_cost_micro_usd = usage->reported_cost_micro_usd;
+    }
+  }
   if (rule_ && !rule_->tags.empty()) {
     auto scopes = call_scopes(policy_, args_);
     if (scopes.empty()) {

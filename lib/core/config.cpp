@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <fnmatch.h>
 
 extern char** environ;
 
@@ -148,6 +149,15 @@ std::expected<void, std::string> Config::validate(std::string_view key,
   ValueType type;
   if (key.starts_with("ttl.") && key.size() > 4) {
     type = ValueType::duration;
+  } else if (key.starts_with("price.") && key.size() > 6) {
+    if (!parse_price(value)) {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not a price: give dollars per million "
+                    "input and output tokens, as in '3/15'",
+                    key,
+                    value));
+    }
+    return {};
   } else if (const auto* k = find_key(key)) {
     type = k->type;
   } else {
@@ -357,6 +367,34 @@ std::optional<util::Millis> Config::tool_ttl(std::string_view tool,
     }
   }
   return std::nullopt;
+}
+
+std::optional<Price> Config::price(std::string_view model) const {
+  if (model.empty()) {
+    return std::nullopt;
+  }
+  constexpr std::string_view kPrefix = "price.";
+  if (auto it = values_.find(fmt::format("price.{}", model));
+      it != values_.end()) {
+    return parse_price(it->second.text);
+  }
+  // Patterns ("price.claude-sonnet-4*"): the longest that matches wins.
+  std::string name(model);
+  std::optional<Price> best;
+  size_t best_length = 0;
+  for (auto it = values_.lower_bound(kPrefix);
+       it != values_.end() && it->first.starts_with(kPrefix);
+       ++it) {
+    std::string pattern = it->first.substr(kPrefix.size());
+    if (pattern.size() > best_length &&
+        ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
+      if (auto price = parse_price(it->second.text)) {
+        best = price;
+        best_length = pattern.size();
+      }
+    }
+  }
+  return best;
 }
 
 std::optional<util::Millis> Config::stale_while_revalidate() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/usage.hpp"
 #include "util/duration.hpp"
 
 #include <cstdint>
@@ -33,7 +34,9 @@ struct ConfigKey {
   std::string_view description;
 };
 
-// Every configuration key. `ttl.TOOL` and `ttl.TOOL/RULE` are accepted too.
+// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE` and `price.MODEL`
+// (dollars per million input/output tokens, "3/15"; MODEL may be a glob
+// pattern) are accepted too.
 std::span<const ConfigKey> config_keys();
 
 // Environment variables that are ipfsacc's own but not config keys.
@@ -74,6 +77,9 @@ public:
   // How long past its TTL an answer may be served while a fresh one is
   // fetched in the background; nullopt when off.
   std::optional<util::Millis> stale_while_revalidate() const;
+  // The price of a model's tokens from `price.MODEL` (exact name first, else
+  // the longest matching pattern); nullopt when none is configured.
+  std::optional<Price> price(std::string_view model) const;
   bool disabled() const;
   bool stats_enabled() const;
   // Whether cached outputs are stored encrypted (encrypt_cache = true).

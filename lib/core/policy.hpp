@@ -100,6 +100,11 @@ struct ToolPolicy {
   std::vector<ScopeSource> scope;
   std::vector<Rule> rules;
   std::vector<Invalidation> invalidate;
+  // The tool's JSON outputs may carry token usage ("usage" in the rule
+  // file): read when an answer is stored, counted as saved on each hit.
+  bool usage = false;
+  // Flags naming the model (--model, -m), for outputs that do not.
+  std::vector<std::string> usage_model_flags;
 };
 
 enum class Validate { no, yes };

@@ -338,6 +338,7 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
                  "rules",
                  "invalidate",
                  "http",
+                 "usage",
                  "comment" },
                "the file",
                ctx);
@@ -354,6 +355,17 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
       ctx.fail("\"version\"", "'version' must be {\"args\": [...]}");
     }
     p.version_args = strings(v["args"], "args", ctx);
+  }
+  if (j.contains("usage")) {
+    const auto& u = j["usage"];
+    if (!u.is_object()) {
+      ctx.fail("\"usage\"", "'usage' must be {\"model_flags\": [...]}");
+    }
+    check_fields(u, { "model_flags" }, "'usage'", ctx);
+    p.usage = true;
+    if (u.contains("model_flags")) {
+      p.usage_model_flags = strings(u["model_flags"], "model_flags", ctx);
+    }
   }
   if (j.contains("account")) {
     if (!j["account"].is_array()) {
@@ -523,6 +535,9 @@ std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
   out += fmt::format("  p.version_args = {};\n", list(p.version_args));
   out += fmt::format("  p.key_env = {};\n", list(p.key_env));
   out += fmt::format("  p.key_files = {};\n", list(p.key_files));
+  out += fmt::format("  p.usage = {};\n", p.usage);
+  out +=
+    fmt::format("  p.usage_model_flags = {};\n", list(p.usage_model_flags));
   for (const auto& a : p.account) {
     out += fmt::format("  p.account.push_back({{{}, {}, LazyRegex({})}});\n",
                        literal(a.env),

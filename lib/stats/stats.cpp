@@ -37,6 +37,15 @@ const StatisticInfo kStatistics[] = {
   { Statistic::stale_hits,
     "stale_hits",
     "hits served stale while a fresh answer was fetched" },
+  { Statistic::input_tokens_saved,
+    "input_tokens_saved",
+    "LLM input tokens the hits did not spend" },
+  { Statistic::output_tokens_saved,
+    "output_tokens_saved",
+    "LLM output tokens the hits did not spend" },
+  { Statistic::cost_saved_micro_usd,
+    "cost_saved_micro_usd",
+    "estimated cost of the tokens saved, in millionths of a dollar" },
 };
 
 } // namespace

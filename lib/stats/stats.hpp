@@ -26,6 +26,9 @@ enum class Statistic {
   offline_misses = 9,
   waited = 10,
   stale_hits = 11,
+  input_tokens_saved = 12,
+  output_tokens_saved = 13,
+  cost_saved_micro_usd = 14,
 };
 
 struct StatisticInfo {

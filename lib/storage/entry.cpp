@@ -6,7 +6,9 @@ namespace ipfsacc::storage {
 
 namespace {
 
-constexpr uint8_t kFormatVersion = 1;
+// Version 2 added token usage; version 1 records are still read.
+constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kFormatVersionNoUsage = 1;
 
 class Writer {
 public:
@@ -110,12 +112,21 @@ std::string encode_entry(const Entry& e) {
   for (const auto& tag : e.tags) {
     w.str(tag);
   }
+  w.varint(e.usage.size());
+  for (const auto& u : e.usage) {
+    w.str(u.model);
+    w.varint(u.input);
+    w.varint(u.output);
+  }
+  // Shifted by one so that "none" (-1) is stored as 0.
+  w.varint(static_cast<uint64_t>(e.reported_cost_micro_usd + 1));
   return w.take();
 }
 
 std::optional<Entry> decode_entry(std::string_view bytes) {
   Reader r(bytes);
-  if (r.u8() != kFormatVersion) {
+  uint8_t version = r.u8();
+  if (version != kFormatVersion && version != kFormatVersionNoUsage) {
     return std::nullopt;
   }
   Entry e;
@@ -144,6 +155,17 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
   uint64_t tags = r.varint();
   for (uint64_t i = 0; i < tags && r.ok(); ++i) {
     e.tags.push_back(r.str());
+  }
+  if (version >= 2) {
+    uint64_t models = r.varint();
+    for (uint64_t i = 0; i < models && r.ok(); ++i) {
+      ModelTokens u;
+      u.model = r.str();
+      u.input = r.varint();
+      u.output = r.varint();
+      e.usage.push_back(std::move(u));
+    }
+    e.reported_cost_micro_usd = static_cast<int64_t>(r.varint()) - 1;
   }
   // The segments must account for every byte, or replay would be wrong.
   if (!r.ok() || !r.at_end() || out_total != e.stdout_size ||

@@ -19,6 +19,14 @@ struct Segment {
   uint64_t size;
 };
 
+// Tokens one model spent on a cached answer (LLM tools whose output carries
+// its usage), so a hit can count the tokens and cost it saved.
+struct ModelTokens {
+  std::string model; // "" when the output does not say
+  uint64_t input = 0;
+  uint64_t output = 0;
+};
+
 // What a cached call recorded. Keyed by the request digest.
 struct Entry {
   int32_t exit_code = 0;
@@ -36,6 +44,11 @@ struct Entry {
   std::string display;   // argv for people, secrets never included
   std::vector<Segment> segments;
   std::vector<std::string> tags; // "gh:pr:o/r", for invalidation
+  // Token usage read from the output when it was stored; empty otherwise.
+  std::vector<ModelTokens> usage;
+  // The cost the tool itself reported (claude's total_cost_usd), in
+  // millionths of a dollar; -1 when it reported none.
+  int64_t reported_cost_micro_usd = -1;
 };
 
 // Serialises an entry (a small versioned binary format).

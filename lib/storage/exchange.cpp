@@ -156,6 +156,18 @@ std::string export_line(const Digest& key,
     { "segments", std::move(segments) },
     { "tags", entry.tags },
   };
+  if (!entry.usage.empty()) {
+    json usage = json::array();
+    for (const auto& u : entry.usage) {
+      usage.push_back({ { "model", u.model },
+                        { "input_tokens", u.input },
+                        { "output_tokens", u.output } });
+    }
+    meta["usage"] = std::move(usage);
+  }
+  if (entry.reported_cost_micro_usd >= 0) {
+    meta["reported_cost_micro_usd"] = entry.reported_cost_micro_usd;
+  }
   // nlohmann sorts keys; the outputs go last, so a reader who looks at the
   // start of a line sees the metadata.
   std::string line = meta.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -246,6 +258,29 @@ std::expected<ExportedEntry, std::string> parse_export_line(
       return std::unexpected("a tag is not a string");
     }
     e.tags.push_back(t.get<std::string>());
+  }
+  // Token usage (optional: only LLM answers carry it).
+  if (auto usage = j.find("usage"); usage != j.end()) {
+    if (!usage->is_array()) {
+      return std::unexpected("\"usage\" is not a list");
+    }
+    for (const auto& u : *usage) {
+      auto model = field<std::string>(u, "model");
+      auto input = field<uint64_t>(u, "input_tokens");
+      auto output = field<uint64_t>(u, "output_tokens");
+      if (!model || !input || !output) {
+        return std::unexpected(
+          "a usage item is not {model, input_tokens, output_tokens}");
+      }
+      e.usage.push_back({ *model, *input, *output });
+    }
+  }
+  if (j.contains("reported_cost_micro_usd")) {
+    auto cost = field<uint64_t>(j, "reported_cost_micro_usd");
+    if (!cost) {
+      return std::unexpected(cost.error());
+    }
+    e.reported_cost_micro_usd = static_cast<int64_t>(*cost);
   }
 
   if (auto r =

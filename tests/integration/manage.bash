@@ -128,6 +128,76 @@ test_stats_zero_keeps_entries() {
   expect_stat entries 3
 }
 
+# LLM answers carry their token usage (see json_output in fake-cli): each hit
+# counts the tokens it did not spend, priced from the config's price table,
+# else at the cost the tool reported itself.
+test_stats_tokens_and_cost_saved() {
+  make_git_repo "$T/repo"
+  cd "$T/repo"
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc"
+  printf 'price.llama-3.3-70b-versatile = 0.59/0.79\n' >"$XDG_CONFIG_HOME/ipfsacc/ipfsacc.conf"
+  local i
+  for i in 1 2 3; do
+    # claude: no price configured, so its own total_cost_usd (0.0123) counts.
+    ipfsacc claude -p hi --output-format json >/dev/null 2>&1
+    ipfsacc groq --json --temperature 0 hi >/dev/null 2>&1
+    # Text output carries no usage: counted as a hit, no tokens.
+    ipfsacc claude -p hi >/dev/null 2>&1
+  done
+  ipfsacc gemini -p x -o json -m gemini-2.5-flash >/dev/null 2>&1
+  ipfsacc gemini -p x -o json -m gemini-2.5-flash >/dev/null 2>&1
+  stats_json
+  expect_stat hits 7
+  # claude: 2 hits x (100 input + 1000 cache read); groq: 2 x 30; gemini 200.
+  expect_stat tools.claude.input_tokens_saved 2200
+  expect_stat tools.claude.output_tokens_saved 100
+  expect_stat tools.claude.cost_saved_micro_usd 24600
+  expect_stat tools.claude.operations.print.input_tokens_saved 2200
+  expect_stat tools.groq.input_tokens_saved 60
+  expect_stat tools.groq.output_tokens_saved 16
+  # 2 x (30 x 0.59 + 8 x 0.79) millionths of a dollar.
+  expect_stat tools.groq.cost_saved_micro_usd 48
+  # gemini: candidates and thoughts are output; no price, no reported cost.
+  expect_stat tools.gemini.input_tokens_saved 200
+  expect_stat tools.gemini.output_tokens_saved 50
+  expect_stat tools.gemini.cost_saved_micro_usd 0
+  expect_stat input_tokens_saved 2460
+  expect_stat output_tokens_saved 166
+  expect_stat cost_saved_micro_usd 24648
+  expect_stat cost_saved_usd 0.024648
+
+  # A configured price (a pattern) replaces the reported cost.
+  printf 'price.claude-sonnet-4* = 3/15\n' >>"$XDG_CONFIG_HOME/ipfsacc/ipfsacc.conf"
+  ipfsacc stats --zero >/dev/null
+  ipfsacc claude -p hi --output-format json >/dev/null 2>&1
+  ipfsacc claude -p hi --output-format json --model claude-opus-4-1 >/dev/null 2>&1
+  ipfsacc claude -p hi --output-format json --model claude-opus-4-1 >/dev/null 2>&1
+  stats_json
+  # sonnet: 1100 x 3 + 50 x 15; opus has no price: its reported 0.0123.
+  expect_stat tools.claude.cost_saved_micro_usd $((4050 + 12300))
+  manage t stats
+  expect_contains "$(cat "$T/t.out")" "Tokens saved"
+  expect_match "$(grep '^  claude .* in, ' "$T/t.out")" '^  claude +2200 in, 100 out, \$0\.016350$' "text row"
+  manage p stats --format prometheus
+  expect_contains "$(cat "$T/p.out")" 'ipfsacc_input_tokens_saved_total{tool="claude"} 2200'
+
+  # Usage travels with export and import.
+  manage x export "$T/all.jsonl"
+  ipfsacc purge --all --yes >/dev/null
+  manage i import "$T/all.jsonl"
+  expect_rc 0
+  ipfsacc stats --zero >/dev/null
+  ipfsacc groq --json --temperature 0 hi >/dev/null 2>&1
+  stats_json
+  expect_stat hits 1
+  expect_stat tools.groq.input_tokens_saved 30
+  expect_stat tools.groq.cost_saved_micro_usd 24
+
+  manage bad config set price.x cheap
+  expect_rc 2
+  expect_contains "$(cat "$T/bad.err")" "is not a price"
+}
+
 test_stats_counts_errors_per_tool() {
   FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
   corrupt zzcorruptzz

@@ -29,6 +29,8 @@ Entry sample() {
                  { Stream::out, 200 },
                  { Stream::err, 30 } };
   e.tags = { "gh:pr:cli/cli", "gh:pr:octo/cat" };
+  e.usage = { { "claude-sonnet-4-5", 1100, 50 }, { "", 0, 1 } };
+  e.reported_cost_micro_usd = 12300;
   return e;
 }
 
@@ -53,6 +55,13 @@ void check_equal(const Entry& a, const Entry& b) {
     CHECK(a.segments[i].size == b.segments[i].size);
   }
   CHECK(a.tags == b.tags);
+  REQUIRE(a.usage.size() == b.usage.size());
+  for (size_t i = 0; i < a.usage.size(); ++i) {
+    CHECK(a.usage[i].model == b.usage[i].model);
+    CHECK(a.usage[i].input == b.usage[i].input);
+    CHECK(a.usage[i].output == b.usage[i].output);
+  }
+  CHECK(a.reported_cost_micro_usd == b.reported_cost_micro_usd);
 }
 
 } // namespace
@@ -108,12 +117,30 @@ TEST_CASE("every truncation of an entry is rejected") {
 TEST_CASE("an unknown format version is rejected") {
   auto bytes = encode_entry(sample());
   REQUIRE(decode_entry(bytes));
-  for (int version : { 0, 2, 0x7f, 0xff }) {
+  for (int version : { 0, 3, 0x7f, 0xff }) {
     CAPTURE(version);
     auto other = bytes;
     other[0] = static_cast<char>(version);
     CHECK_FALSE(decode_entry(other));
   }
+}
+
+TEST_CASE("a version 1 record (before token usage) is still read") {
+  Entry e = sample();
+  e.usage.clear();
+  e.reported_cost_micro_usd = -1;
+  auto bytes = encode_entry(e);
+  // Version 1 is version 2 without the usage list and the reported cost
+  // (one byte each when empty).
+  auto v1 = bytes.substr(0, bytes.size() - 2);
+  v1[0] = 1;
+  auto back = decode_entry(v1);
+  REQUIRE(back);
+  check_equal(*back, e);
+  // A version 1 record with the usage fields is not one.
+  auto extra = bytes;
+  extra[0] = 1;
+  CHECK_FALSE(decode_entry(extra));
 }
 
 TEST_CASE("segments that do not account for every byte are rejected") {
