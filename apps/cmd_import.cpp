@@ -6,29 +6,140 @@
 #include "storage/exchange.hpp"
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fmt/format.h>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace ipfsacc::app {
 
 namespace {
 
-// Entries and output bytes per write transaction.
-constexpr size_t kBatchEntries = 1000;
+// Entries and output bytes per write transaction. Large transactions write
+// each page of LMDB's tables once for many entries: 20,000 entries of 1 KB
+// import more than twice as fast as 1,000.
+constexpr size_t kBatchEntries = 20000;
 constexpr size_t kBatchBytes = 64 << 20;
 
 struct ImportOptions {
   std::string file = "-";
 };
 
+using Batch = std::vector<storage::ExportedEntry>;
+
+// What the reading thread counts (rejected, expired) and what the writing
+// one counts (imported, present) are separate fields.
 struct Counts {
   uint64_t imported = 0;
   uint64_t present = 0;
   uint64_t expired = 0;
   uint64_t rejected = 0;
 };
+
+// Parsed entries handed from the reading thread to the writing one; at most
+// two batches wait, so memory stays bounded whatever the file's size.
+class BatchQueue {
+public:
+  // Waits for room; false once the consumer has stopped.
+  bool push(Batch batch) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ || batches_.size() < 2; });
+    if (stopped_) {
+      return false;
+    }
+    batches_.push_back(std::move(batch));
+    changed_.notify_all();
+    return true;
+  }
+  // The next batch; nullopt when the producer has finished and all are out.
+  std::optional<Batch> pop() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return finished_ || !batches_.empty(); });
+    if (batches_.empty()) {
+      return std::nullopt;
+    }
+    Batch batch = std::move(batches_.front());
+    batches_.pop_front();
+    changed_.notify_all();
+    return batch;
+  }
+  void finish() {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+  }
+  void stop() {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    changed_.notify_all();
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Batch> batches_;
+  bool finished_ = false;
+  bool stopped_ = false;
+};
+
+// Reads, parses and verifies every line, reporting rejected ones, and hands
+// the entries to queue in batches. Sets read_failed on an I/O error.
+void read_batches(std::FILE* in,
+                  const std::string& name,
+                  BatchQueue& queue,
+                  Counts& counts,
+                  bool& read_failed) {
+  Batch batch;
+  size_t batch_bytes = 0;
+  char* line = nullptr;
+  size_t capacity = 0;
+  uint64_t number = 0;
+  int64_t now = util::now_ms();
+  ssize_t length;
+  bool open = true;
+  while (open && (length = ::getline(&line, &capacity, in)) >= 0) {
+    ++number;
+    std::string_view text(line, static_cast<size_t>(length));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.remove_suffix(1);
+    }
+    if (text.empty()) {
+      continue;
+    }
+    auto parsed = storage::parse_export_line(text);
+    if (!parsed) {
+      ++counts.rejected;
+      fmt::print(stderr,
+                 "ipfsacc: import: {}:{}: rejected: {}\n",
+                 name == "-" ? "stdin" : name,
+                 number,
+                 parsed.error());
+      continue;
+    }
+    if (parsed->entry.expires_ms <= now) {
+      ++counts.expired;
+      continue;
+    }
+    batch_bytes += parsed->out.size() + parsed->err.size();
+    batch.push_back(std::move(*parsed));
+    if (batch.size() >= kBatchEntries || batch_bytes >= kBatchBytes) {
+      open = queue.push(std::move(batch));
+      batch = Batch();
+      batch_bytes = 0;
+    }
+  }
+  read_failed = std::ferror(in) != 0;
+  std::free(line);
+  if (open && !batch.empty()) {
+    queue.push(std::move(batch));
+  }
+  queue.finish();
+}
 
 } // namespace
 
@@ -61,20 +172,23 @@ Command setup_import(CLI::App& app) {
             auto& s = **store;
             uint64_t max_size = config.max_size();
             Counts counts;
-            std::vector<storage::ExportedEntry> batch;
-            size_t batch_bytes = 0;
             std::string failure;
-            auto write_batch = [&] {
-              if (batch.empty() || !failure.empty()) {
-                batch.clear();
-                return;
+            // Lines are parsed and verified (JSON, base64, SHA-256) on one
+            // thread while the batch before is written on this one.
+            BatchQueue queue;
+            bool read_failed = false;
+            std::thread reader(
+              [&] { read_batches(in, o->file, queue, counts, read_failed); });
+            while (auto batch = queue.pop()) {
+              if (!failure.empty()) {
+                continue; // Drain, so the reader never blocks.
               }
               uint64_t imported = 0;
               uint64_t present = 0;
               auto done = s.write([&](storage::StoreWriter& w) {
                 imported = 0;
                 present = 0;
-                for (const auto& x : batch) {
+                for (const auto& x : *batch) {
                   if (w.entry(x.key)) {
                     ++present;
                     continue;
@@ -97,55 +211,15 @@ Command setup_import(CLI::App& app) {
               });
               if (!done) {
                 failure = done.error();
+                queue.stop();
               }
               counts.imported += imported;
               counts.present += present;
-              batch.clear();
-              batch_bytes = 0;
-            };
-
-            char* line = nullptr;
-            size_t capacity = 0;
-            uint64_t number = 0;
-            int64_t now = util::now_ms();
-            ssize_t length;
-            while (failure.empty() &&
-                   (length = ::getline(&line, &capacity, in)) >= 0) {
-              ++number;
-              std::string_view text(line, static_cast<size_t>(length));
-              while (!text.empty() &&
-                     (text.back() == '\n' || text.back() == '\r')) {
-                text.remove_suffix(1);
-              }
-              if (text.empty()) {
-                continue;
-              }
-              auto parsed = storage::parse_export_line(text);
-              if (!parsed) {
-                ++counts.rejected;
-                fmt::print(stderr,
-                           "ipfsacc: import: {}:{}: rejected: {}\n",
-                           o->file == "-" ? "stdin" : o->file,
-                           number,
-                           parsed.error());
-                continue;
-              }
-              if (parsed->entry.expires_ms <= now) {
-                ++counts.expired;
-                continue;
-              }
-              batch_bytes += parsed->out.size() + parsed->err.size();
-              batch.push_back(std::move(*parsed));
-              if (batch.size() >= kBatchEntries || batch_bytes >= kBatchBytes) {
-                write_batch();
-              }
             }
-            bool read_failed = std::ferror(in) != 0;
-            std::free(line);
+            reader.join();
             if (in != stdin) {
               std::fclose(in);
             }
-            write_batch();
             fmt::print("Imported {} {}; skipped {} already present, {} "
                        "expired; rejected {} {}.\n",
                        counts.imported,
