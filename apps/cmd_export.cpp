@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "storage/car.hpp"
 #include "storage/exchange.hpp"
 #include "util/fs.hpp"
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <set>
 #include <unistd.h>
 
 namespace ipfsacc::app {
@@ -17,8 +19,83 @@ namespace {
 
 struct ExportOptions {
   std::string file = "-";
+  std::string format = "jsonl";
   Selection selection;
 };
+
+struct Exported {
+  uint64_t entries = 0;
+  uint64_t payload = 0;
+  uint64_t corrupt = 0;
+};
+
+// Writes the selected entries as a CARv1 archive (see storage/car.hpp):
+// the header names every entry block as a root, then come the entry blocks
+// and the output blocks, each output once however many entries share it.
+// Everything is read in one transaction, so the archive is one snapshot.
+std::expected<Exported, std::string> export_car(
+  storage::Store& store,
+  const Selection& selection,
+  const std::function<bool(std::string_view)>& sink) {
+  Exported done;
+  int64_t now = util::now_ms();
+  auto read = store.read([&](storage::StoreReader& r) {
+    struct Selected {
+      storage::Entry entry;
+      storage::BlockId id;
+      std::string block;
+    };
+    std::vector<Selected> selected;
+    r.for_each_entry([&](const Digest& key, storage::Entry e) {
+      if (!selection.matches(e, now)) {
+        return true;
+      }
+      auto out = r.blob(e.stdout_digest, e.stdout_size);
+      auto err = r.blob(e.stderr_digest, e.stderr_size);
+      if (!out || !err || sha256(*out) != e.stdout_digest ||
+          sha256(*err) != e.stderr_digest) {
+        ++done.corrupt;
+        return true;
+      }
+      e.display = shown_command(e);
+      std::string block = storage::encode_car_entry(key, e);
+      storage::BlockId id{ storage::kCodecDagCbor, sha256(block) };
+      selected.push_back({ std::move(e), id, std::move(block) });
+      return true;
+    });
+    std::vector<storage::BlockId> roots;
+    for (const auto& s : selected) {
+      roots.push_back(s.id);
+    }
+    storage::CarWriter car(sink);
+    bool ok = car.header(roots);
+    for (const auto& s : selected) {
+      ok = ok &&
+           car.block(s.id,
+                     std::span(reinterpret_cast<const uint8_t*>(s.block.data()),
+                               s.block.size()));
+    }
+    std::set<Digest> written;
+    for (const auto& s : selected) {
+      const auto& e = s.entry;
+      for (auto [digest, size] :
+           { std::pair(e.stdout_digest, e.stdout_size),
+             std::pair(e.stderr_digest, e.stderr_size) }) {
+        if (!ok || !written.insert(digest).second) {
+          continue;
+        }
+        auto bytes = r.blob(digest, size);
+        ok = bytes && car.block({ storage::kCodecRaw, digest }, *bytes);
+      }
+      ++done.entries;
+      done.payload += e.stdout_size + e.stderr_size;
+    }
+  });
+  if (!read) {
+    return std::unexpected(read.error());
+  }
+  return done;
+}
 
 } // namespace
 
@@ -31,6 +108,12 @@ Command setup_export(CLI::App& app) {
   cmd->add_option("--tool", o->selection.tool, "only entries of this tool")
     ->type_name("TOOL");
   cmd
+    ->add_option("--format",
+                 o->format,
+                 "jsonl (the default) or car (a CARv1 archive that "
+                 "`ipfs dag import` loads)")
+    ->check(CLI::IsMember({ "jsonl", "car" }));
+  cmd
     ->add_option("--match",
                  o->selection.glob,
                  "only entries whose command matches this glob")
@@ -38,7 +121,10 @@ Command setup_export(CLI::App& app) {
   cmd->footer("One entry per line: its key (request CID), metadata, and "
               "stdout and stderr\nwith the CIDs of their bytes, so `ipfsacc "
               "import` can verify them. Secrets in\ncommand lines are "
-              "redacted.");
+              "redacted.\n\nWith --format car: a CARv1 archive whose raw "
+              "blocks are the outputs (their CIDs\nare the blob CIDs) and "
+              "whose DAG-CBOR root blocks are the entries, linking\nto "
+              "them. `ipfsacc import` reads both formats.");
   return { cmd, [o](const Config& config) {
             auto store = open_cache(config, storage::Access::read_only);
             if (!store) {
@@ -71,7 +157,33 @@ Command setup_export(CLI::App& app) {
               buffer.clear();
             };
             int64_t now = util::now_ms();
-            if (*store) {
+            if (o->format == "car") {
+              // The CAR header holds the roots: nothing is written before
+              // every entry has been read.
+              auto sink = [&](std::string_view bytes) {
+                buffer += bytes;
+                if (buffer.size() >= (4 << 20)) {
+                  flush();
+                }
+                return !write_failed;
+              };
+              std::expected<Exported, std::string> done = Exported{};
+              if (*store) {
+                done = export_car(**store, o->selection, sink);
+              } else {
+                storage::CarWriter(sink).header({}); // no cache: no entries
+              }
+              if (!done) {
+                if (!to_stdout) {
+                  ::close(fd);
+                  ::unlink(tmp.c_str());
+                }
+                return error(done.error());
+              }
+              exported = done->entries;
+              payload = done->payload;
+              corrupt = done->corrupt;
+            } else if (*store) {
               auto read = (*store)->read([&](storage::StoreReader& r) {
                 r.for_each_entry([&](const Digest& key, storage::Entry e) {
                   if (!o->selection.matches(e, now)) {

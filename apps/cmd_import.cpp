@@ -3,8 +3,10 @@
 #include "commands.hpp"
 #include "entries.hpp"
 #include "stats/stats.hpp"
+#include "storage/car.hpp"
 #include "storage/exchange.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <fmt/format.h>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -141,6 +144,103 @@ void read_batches(std::FILE* in,
   queue.finish();
 }
 
+// Reads a CARv1 archive (`ipfsacc export --format car`): every block is
+// verified against its CID, each entry block is decoded and paired with its
+// output blocks, and the entries go to queue in batches. A bad block or an
+// entry whose outputs are missing is rejected and counted; a malformed
+// archive (bad header, truncated) is rejected as a whole.
+void read_car_batches(std::FILE* in,
+                      const std::string& name,
+                      BatchQueue& queue,
+                      Counts& counts,
+                      bool& read_failed) {
+  std::string archive;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), in)) > 0) {
+    archive.append(buffer, n);
+  }
+  read_failed = std::ferror(in) != 0;
+  auto shown = name == "-" ? std::string("stdin") : name;
+  auto reject = [&](std::string_view why) {
+    ++counts.rejected;
+    fmt::print(stderr, "ipfsacc: import: {}: rejected: {}\n", shown, why);
+  };
+  auto contents = storage::read_car(std::span(
+    reinterpret_cast<const uint8_t*>(archive.data()), archive.size()));
+  if (!contents) {
+    reject(contents.error());
+    queue.finish();
+    return;
+  }
+  for (const auto& why : contents->rejected) {
+    reject(why);
+  }
+  std::map<Digest, std::span<const uint8_t>> outputs;
+  for (const auto& block : contents->blocks) {
+    if (block.id.codec == storage::kCodecRaw) {
+      outputs[block.id.digest] = block.data;
+    }
+  }
+  auto output = [&](const Digest& digest,
+                    uint64_t size) -> std::optional<std::string> {
+    if (size == 0 && digest == empty_digest()) {
+      return std::string();
+    }
+    auto it = outputs.find(digest);
+    if (it == outputs.end() || it->second.size() != size) {
+      return std::nullopt;
+    }
+    return std::string(reinterpret_cast<const char*>(it->second.data()),
+                       it->second.size());
+  };
+  int64_t now = util::now_ms();
+  Batch batch;
+  size_t batch_bytes = 0;
+  bool open = true;
+  for (const auto& block : contents->blocks) {
+    if (!open) {
+      break;
+    }
+    if (block.id.codec != storage::kCodecDagCbor) {
+      continue;
+    }
+    auto decoded = storage::decode_car_entry(std::string_view(
+      reinterpret_cast<const char*>(block.data.data()), block.data.size()));
+    if (!decoded) {
+      reject(fmt::format("block {}: {}", block.id.text(), decoded.error()));
+      continue;
+    }
+    const auto& e = decoded->entry;
+    auto out = output(e.stdout_digest, e.stdout_size);
+    auto err = output(e.stderr_digest, e.stderr_size);
+    if (!out || !err) {
+      reject(fmt::format("entry {}: its {} block is missing or rejected",
+                         cid_string(decoded->key),
+                         out ? "stderr" : "stdout"));
+      continue;
+    }
+    if (e.expires_ms <= now) {
+      ++counts.expired;
+      continue;
+    }
+    batch_bytes += out->size() + err->size();
+    batch.push_back({ decoded->key,
+                      std::move(decoded->entry),
+                      std::move(*out),
+                      std::move(*err) });
+    if (batch.size() >= kBatchEntries || batch_bytes >= kBatchBytes) {
+      open = queue.push(std::move(batch));
+      batch = Batch();
+      batch_bytes = 0;
+    }
+  }
+  if (open && !batch.empty()) {
+    queue.push(std::move(batch));
+  }
+  queue.finish();
+}
+
 } // namespace
 
 Command setup_import(CLI::App& app) {
@@ -149,10 +249,12 @@ Command setup_import(CLI::App& app) {
     "import", "add the entries of an `ipfsacc export` to the cache");
   cmd->add_option("FILE", o->file, "what to read; - for stdin (default)")
     ->type_name("");
-  cmd->footer("Every output is checked against its CID: a line that does not "
-              "verify is\nrejected (with its line number) and the rest are "
-              "imported. Entries already\nin the cache or expired are "
-              "skipped. Exit status 1 when a line was rejected.");
+  cmd->footer("Reads JSON Lines or a CAR archive (`export --format car`). "
+              "Every output is\nchecked against its CID: a line (or block) "
+              "that does not verify is rejected\n(with its line number, or "
+              "its CID) and the rest are imported. Entries already\nin the "
+              "cache or expired are skipped. Exit status 1 when something was "
+              "rejected.");
   return { cmd, [o](const Config& config) {
             std::FILE* in = stdin;
             if (o->file != "-") {
@@ -177,8 +279,19 @@ Command setup_import(CLI::App& app) {
             // thread while the batch before is written on this one.
             BatchQueue queue;
             bool read_failed = false;
-            std::thread reader(
-              [&] { read_batches(in, o->file, queue, counts, read_failed); });
+            // A CAR archive starts with a varint, JSON Lines with '{'.
+            int first = std::getc(in);
+            if (first != EOF) {
+              std::ungetc(first, in);
+            }
+            bool car = first != EOF && first != '{' && !std::isspace(first);
+            std::thread reader([&] {
+              if (car) {
+                read_car_batches(in, o->file, queue, counts, read_failed);
+              } else {
+                read_batches(in, o->file, queue, counts, read_failed);
+              }
+            });
             while (auto batch = queue.pop()) {
               if (!failure.empty()) {
                 continue; // Drain, so the reader never blocks.
@@ -227,7 +340,9 @@ Command setup_import(CLI::App& app) {
                        counts.present,
                        counts.expired,
                        counts.rejected,
-                       counts.rejected == 1 ? "line" : "lines");
+                       car                    ? "(blocks or entries)"
+                       : counts.rejected == 1 ? "line"
+                                              : "lines");
             if (!failure.empty()) {
               return error(failure);
             }

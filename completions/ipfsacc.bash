@@ -51,8 +51,8 @@ _ipfsacc_spec() {
     args=''
     ;;
   'export')
-    opts='-h --help --tool --match'
-    vopts='--tool --match'
+    opts='-h --help --tool --format --match'
+    vopts='--tool --format --match'
     cmds=''
     args='<file>'
     ;;
@@ -204,6 +204,7 @@ _ipfsacc_choices() {
   case "$1 $2" in
   'stats --format') echo 'text json prometheus' ;;
   'list --sort') echo 'age size hits' ;;
+  'export --format') echo 'jsonl car' ;;
   esac
 }
 

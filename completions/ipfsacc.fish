@@ -22,7 +22,7 @@ function __ipfsacc_vopts
         case 'purge'
             printf '%s\n' --tool --match --older-than --key --max-size
         case 'export'
-            printf '%s\n' --tool --match
+            printf '%s\n' --tool --format --match
         case 'secrets set'
             printf '%s\n' --from-env
         case 'secrets export'
@@ -154,6 +154,7 @@ complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s n -l dry-run -d 'say what would
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s y -l yes -d 'do not ask before --all'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l tool -r -d 'only entries of this tool'
+complete -c ipfsacc -n "__ipfsacc_at 'export'" -l format -x -a 'jsonl car' -d 'jsonl (the default) or car (a CARv1 archive that ipfs dag import loads)'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l match -r -d 'only entries whose command matches this glob'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -F
 complete -c ipfsacc -n "__ipfsacc_at 'import'" -s h -l help -d 'Print this help message and exit'

@@ -98,11 +98,9 @@ Digest Sha256::finish() {
   return digest;
 }
 
-std::string cid_string(const Digest& digest) {
-  uint8_t bytes[sizeof(kCidPrefix) + 32];
-  std::copy(std::begin(kCidPrefix), std::end(kCidPrefix), bytes);
-  std::copy(digest.begin(), digest.end(), bytes + sizeof(kCidPrefix));
+std::string multibase32(std::span<const uint8_t> bytes) {
   std::string out = "b";
+  out.reserve(1 + (bytes.size() * 8 + 4) / 5);
   uint32_t buffer = 0;
   int bits = 0;
   for (uint8_t byte : bytes) {
@@ -117,6 +115,13 @@ std::string cid_string(const Digest& digest) {
     out += kBase32[(buffer << (5 - bits)) & 31];
   }
   return out;
+}
+
+std::string cid_string(const Digest& digest) {
+  uint8_t bytes[sizeof(kCidPrefix) + 32];
+  std::copy(std::begin(kCidPrefix), std::end(kCidPrefix), bytes);
+  std::copy(digest.begin(), digest.end(), bytes + sizeof(kCidPrefix));
+  return multibase32(bytes);
 }
 
 std::optional<Digest> parse_cid(std::string_view text) {

@@ -39,6 +39,9 @@ private:
   uint64_t total_ = 0;
 };
 
+// Multibase base32 (lower case, no padding, "b" prefix) of any bytes.
+std::string multibase32(std::span<const uint8_t> bytes);
+
 // Returns the CIDv1 text of a digest: "b" + base32(0x01 0x55 0x12 0x20 ‖ d).
 std::string cid_string(const Digest& digest);
 

@@ -708,6 +708,76 @@ test_export_to_stdout_with_filters() {
   expect_rc 1
 }
 
+test_export_car_purge_import_gives_back_the_same_hits() {
+  make_git_repo "$W"
+  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02 ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  FAKE_BINARY=1 ipfsacc hf models info gpt2 >/dev/null 2>&1
+  # Two entries with the same output: one block in the archive.
+  FAKE_MARK=same ipfsacc run -- fake-cli same >/dev/null 2>&1
+  FAKE_MARK=same ipfsacc run --key-env FAKE_MARK -- fake-cli same >/dev/null 2>&1
+  manage x export --format car "$T/all.car"
+  expect_rc 0
+  expect_file_contains "$T/x.err" "Exported 4 entries"
+  # CARv1: a varint header length, then a DAG-CBOR map.
+  expect_contains "$(head -c 12 "$T/all.car" | od -An -tx1 | tr -d ' \n')" a265726f6f7473 "CAR header"
+  manage p purge --all --yes
+  manage i import "$T/all.car"
+  expect_rc 0
+  expect_file_contains "$T/i.out" "Imported 4 entries"
+  export FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02
+  run_direct d1 gh pr list -R o/r
+  run_wrapped w1 -v gh pr list -R o/r
+  expect_explain w1 HIT
+  strip_explain "$T/w1.err" "$T/w1.tool.err"
+  expect_same_file "$T/d1.out" "$T/w1.out"
+  expect_same_file "$T/d1.err" "$T/w1.tool.err"
+  unset FAKE_INTERLEAVE FAKE_INTERLEAVE_DELAY
+  export FAKE_BINARY=1
+  run_direct d2 hf models info gpt2
+  run_wrapped w2 hf models info gpt2
+  expect_same d2 w2
+  unset FAKE_BINARY
+  expect_invocations "gh pr list" 1
+  expect_invocations "hf models info" 1
+  # Through a pipe, and a second import finds everything present.
+  ipfsacc export --format car --tool gh 2>/dev/null >"$T/gh.car"
+  capture again ipfsacc import <"$T/gh.car"
+  expect_rc 0
+  expect_file_contains "$T/again.out" "Imported 0 entries; skipped 1 already present"
+}
+
+test_import_car_rejects_tampered_blocks() {
+  seed
+  manage x export --format car "$T/all.car"
+  manage p purge --all --yes
+  # Change one byte of the hf output (a raw block: the fake's "hf models
+  # info gpt2" line): that block and its entry are rejected, the rest come
+  # in.
+  local off
+  off=$(grep -obUa -- 'hf models info gpt2' "$T/all.car" | tail -n 1 | cut -d: -f1)
+  if [[ -z $off ]]; then fail "the hf output is not in the archive"; fi
+  printf 'H' | dd of="$T/all.car" bs=1 seek="$off" conv=notrunc status=none
+  manage i import "$T/all.car"
+  expect_rc 1
+  expect_file_contains "$T/i.err" "do not hash to its CID"
+  expect_file_contains "$T/i.err" "its stdout block is missing or rejected"
+  expect_file_contains "$T/i.out" "Imported 2 entries"
+  expect_stat entries 2
+  # A truncated archive: an error, nothing half-read.
+  ipfsacc purge --all --yes >/dev/null
+  head -c 100 "$T/all.car" >"$T/short.car"
+  manage t import "$T/short.car"
+  expect_rc 1
+  expect_file_contains "$T/t.err" "truncated"
+  head -c -10 "$T/all.car" >"$T/short.car"
+  manage t2 import "$T/short.car"
+  expect_rc 1
+  expect_file_contains "$T/t2.err" "truncated"
+  expect_stat entries 0
+  manage bad export --format tar "$T/x"
+  expect_rc 2
+}
+
 test_import_rejects_a_tampered_line() {
   seed
   manage x export "$T/all.jsonl"
