@@ -92,10 +92,10 @@ std::optional<Usage> from_document(const json& doc, std::string_view model) {
         if (tokens == m.end() || !tokens->is_object()) {
           continue;
         }
-        usage.models.push_back({ name,
-                                 count(*tokens, "prompt"),
-                                 count(*tokens, "candidates") +
-                                   count(*tokens, "thoughts") });
+        usage.models.push_back(
+          { name,
+            count(*tokens, "prompt"),
+            count(*tokens, "candidates") + count(*tokens, "thoughts") });
       }
     }
   }

@@ -43,10 +43,10 @@ TEST_CASE("parse_usage: the Anthropic API and claude without modelUsage") {
 }
 
 TEST_CASE("parse_usage: OpenAI-style chat completions (groq)") {
-  auto usage = parse_usage(
-    "  {\"model\":\"llama\",\"usage\":{\"prompt_tokens\":30,"
-    "\"completion_tokens\":8,\"total_tokens\":38}}\n",
-    "");
+  auto usage =
+    parse_usage("  {\"model\":\"llama\",\"usage\":{\"prompt_tokens\":30,"
+                "\"completion_tokens\":8,\"total_tokens\":38}}\n",
+                "");
   REQUIRE(usage);
   REQUIRE(usage->models.size() == 1);
   CHECK(usage->models[0].model == "llama");
