@@ -13,7 +13,7 @@ build_packages=(
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
 # suites.
 test_packages=(
-  git bsdutils util-linux procps lmdb-utils
+  git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
 )
 bench_packages=(hyperfine valgrind gh)
