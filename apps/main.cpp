@@ -397,11 +397,20 @@ int main(int argc, char** argv) {
   if (run && run->parsed()) {
     // CLI11 hands what follows "--" to the parent app.
     auto command = run->remaining();
+    bool after_dashes = command.empty();
     if (command.empty()) {
       command = app.remaining();
     }
     if (!command.empty() && command.front() == "--") {
       command.erase(command.begin());
+      after_dashes = true;
+    }
+    // An option of ours we do not know, not a command named "--bogus".
+    if (!after_dashes && !command.empty() && command.front().starts_with("-")) {
+      fmt::print(stderr,
+                 "ipfsacc: run: unknown option '{}' (see ipfsacc run --help)\n",
+                 command.front());
+      return kExitUsage;
     }
     if (command.empty()) {
       fmt::print(

@@ -1081,6 +1081,14 @@ test_exit_codes() {
   expect_rc 2
   manage error show bafkreiaaaaaaaaaaaaaaaaaaa
   expect_rc 1
+  # An unknown option of `run` is a usage error, not a command to look for.
+  manage run_usage run --bogus -- fake-cli x
+  expect_rc 2
+  expect_file_contains "$T/run_usage.err" "unknown option '--bogus'"
+  expect_invocations "fake-cli x" 0
+  manage run_dashes run -- fake-cli x
+  expect_rc 0
+  expect_invocations "fake-cli x" 1
 }
 
 run_tests
