@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "remote/spec.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -63,7 +64,9 @@ const ConfigKey kKeys[] = {
     "IPFSACC_REMOTE",
     ValueType::string,
     "",
-    "remote storage URLs (not yet used)" },
+    "shared remote tiers, tried in order after the local cache: "
+    "URL[|ATTR…] … (redis://[user:password@]host:port[/db]; attributes "
+    "read-only, timeout=, connect-timeout=, ttl-refresh, shards=)" },
   { "exclude",
     "IPFSACC_EXCLUDE",
     ValueType::string,
@@ -179,6 +182,11 @@ std::expected<void, std::string> Config::validate(std::string_view key,
       break;
     }
     case ValueType::string:
+      if (key == "remote") {
+        if (auto r = remote::parse_remotes(value); !r) {
+          return std::unexpected(r.error());
+        }
+      }
       break;
   }
   return {};
