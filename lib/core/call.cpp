@@ -735,26 +735,11 @@ remote::Remotes* Call::remotes() {
     explain("remotes not used: encrypt_cache is on");
     return nullptr;
   }
-  auto specs = remote::parse_remotes(setting);
-  if (!specs || specs->empty()) {
+  auto opened = remote::open_remotes(setting);
+  if (!opened || (*opened)->empty()) {
     return nullptr; // Config::load has warned already.
   }
-  // A Redis URL without a password takes the secrets store's
-  // redis_password, if there is one (loaded when first connecting).
-  auto stored_password = [] {
-    auto location = secrets::Location::from_environment();
-    if (!secrets::exists(location)) {
-      return std::string();
-    }
-    auto stored = secrets::load(location, secrets::passphrase_from_env());
-    if (!stored) {
-      return std::string();
-    }
-    auto value = stored->get("redis_password");
-    return value ? std::string(*value) : std::string();
-  };
-  *remotes_ =
-    std::make_unique<remote::Remotes>(std::move(*specs), stored_password);
+  *remotes_ = std::move(*opened);
   return remotes_->get();
 }
 

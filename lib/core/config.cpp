@@ -329,6 +329,8 @@ std::map<std::string, std::string> Config::values() const {
   for (const auto& [key, value] : values_) {
     out[key] = value.text;
   }
+  // What is shown never holds a remote's password.
+  out["remote"] = remote::redact_remotes(out["remote"]);
   return out;
 }
 

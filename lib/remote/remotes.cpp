@@ -1,5 +1,6 @@
 #include "remote/remotes.hpp"
 
+#include "secrets/store.hpp"
 #include "stats/stats.hpp"
 
 #include <fmt/format.h>
@@ -270,6 +271,29 @@ void Remotes::move_counts_to(StatsDelta& delta) {
 
 std::vector<std::string> Remotes::take_warnings() {
   return std::exchange(warnings_, {});
+}
+
+std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
+  std::string_view setting) {
+  auto specs = parse_remotes(setting);
+  if (!specs) {
+    return std::unexpected(specs.error());
+  }
+  // Loaded only when a Redis URL without a password first connects; a
+  // missing or locked store means no password.
+  auto stored_password = [] {
+    auto location = secrets::Location::from_environment();
+    if (!secrets::exists(location)) {
+      return std::string();
+    }
+    auto stored = secrets::load(location, secrets::passphrase_from_env());
+    if (!stored) {
+      return std::string();
+    }
+    auto value = stored->get("redis_password");
+    return value ? std::string(*value) : std::string();
+  };
+  return std::make_unique<Remotes>(std::move(*specs), stored_password);
 }
 
 } // namespace ipfsacc::remote

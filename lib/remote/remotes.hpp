@@ -111,4 +111,10 @@ private:
   std::vector<std::string> warnings_;
 };
 
+// The remotes of the `remote` setting, with Redis passwords from the
+// secrets store (`redis_password`, read on first connection) where a URL
+// has none. A message when the setting does not parse.
+std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
+  std::string_view setting);
+
 } // namespace ipfsacc::remote
