@@ -8,6 +8,7 @@
 #include "remote/backends.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
@@ -25,6 +26,39 @@ struct ReplyDeleter {
   void operator()(redisReply* reply) const { freeReplyObject(reply); }
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// Blocks SIGPIPE while it lives: a server that goes away between two
+// commands must not kill the call (hiredis writes with write(2)). A SIGPIPE
+// raised meanwhile is consumed before the old mask comes back.
+class SigpipeGuard {
+public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending_before_);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) &&
+        !sigismember(&pending_before_, SIGPIPE)) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      timespec zero{};
+      sigtimedwait(&pipe, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+private:
+  sigset_t old_;
+  sigset_t pending_before_;
+};
 
 timeval to_timeval(util::Millis d) {
   timeval tv{};
@@ -266,6 +300,7 @@ private:
   }
 
   Result<Reply> command(const std::vector<std::string>& args) {
+    SigpipeGuard guard;
     if (auto ok = connect(); !ok) {
       return std::unexpected(ok.error());
     }
@@ -275,6 +310,7 @@ private:
   // Sends the commands at once and reads their replies: one round trip.
   Result<std::vector<Reply>> pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+    SigpipeGuard guard;
     if (auto ok = connect(); !ok) {
       return std::unexpected(ok.error());
     }
@@ -321,6 +357,7 @@ private:
   Result<void> set(const std::string& key,
                    std::span<const uint8_t> bytes,
                    int64_t expires_ms) {
+    SigpipeGuard guard;
     if (auto ok = connect(); !ok) {
       return std::unexpected(ok.error());
     }
