@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "core/policy.hpp"
 #include "entries.hpp"
+#include "remote/remotes.hpp"
 #include "secrets/store.hpp"
 #include "util/fs.hpp"
 
@@ -573,6 +574,59 @@ void check_secrets(Report& report) {
 
 } // namespace
 
+// Each remote: reachable (with the round trip's latency), and writable
+// unless it is read-only. Credentials never appear: remotes are named by
+// their label.
+void check_remotes(Report& report, const Config& config) {
+  auto setting = config.get("remote");
+  if (setting.empty()) {
+    return;
+  }
+  auto remotes = remote::open_remotes(setting);
+  if (!remotes) {
+    report.fail("remote", remotes.error(), "ipfsacc config set remote URL");
+    return;
+  }
+  if (config.encrypt_cache()) {
+    report.warn("remote",
+                "not used: encrypt_cache keeps outputs off remotes",
+                "turn encrypt_cache off to share outputs");
+  }
+  for (auto& r : (*remotes)->remotes()) {
+    auto name = "remote " + r.label;
+    auto* tier = (*remotes)->tier(r);
+    auto started = std::chrono::steady_clock::now();
+    auto pinged = tier
+                    ? tier->ping()
+                    : remote::Result<void>(std::unexpected(remote::Failure{}));
+    if (!pinged) {
+      auto warnings = (*remotes)->take_warnings();
+      report.fail(name,
+                  pinged.error().message.empty() && !warnings.empty()
+                    ? warnings.front()
+                    : "not reachable: " + pinged.error().message,
+                  "start it, or check the URL and its password");
+      continue;
+    }
+    auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+    auto reached =
+      fmt::format("reachable, {:.2f} ms (connect and a round trip)",
+                  latency.count() / 1000.0);
+    if (r.spec.access == remote::Access::read_only) {
+      report.ok(name, reached + ", read-only");
+      continue;
+    }
+    if (auto wrote = tier->probe_write(); !wrote) {
+      report.fail(name,
+                  reached + ", but not writable: " + wrote.error().message,
+                  "add |read-only, or grant this user writes");
+      continue;
+    }
+    report.ok(name, reached + ", writable");
+  }
+}
+
 Command setup_doctor(CLI::App& app) {
   auto o = std::make_shared<DoctorOptions>();
   auto* cmd = app.add_subcommand(
@@ -592,6 +646,7 @@ Command setup_doctor(CLI::App& app) {
                     check_rules(report);
                     check_tools(report);
                     check_secrets(report);
+                    check_remotes(report, config);
                     return report.failures() == 0 ? kExitOk : kExitError;
                   } };
   command.strictness = Strictness::warn;

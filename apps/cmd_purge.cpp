@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "remote/remotes.hpp"
 #include "stats/stats.hpp"
 
 #include <cstdio>
@@ -28,6 +29,7 @@ struct PurgeOptions {
   std::string max_size;
   bool dry_run = false;
   bool yes = false;
+  bool remote = false;
 };
 
 struct Plan {
@@ -123,6 +125,72 @@ Tally remove_batch(storage::StoreWriter& w,
   return t;
 }
 
+// purge --remote: the same selection on each writable remote. --all empties
+// a remote of ipfsacc's keys; otherwise the selected entries are removed
+// (their blobs expire on their own). Returns false when a remote failed.
+bool purge_remotes(const Config& config,
+                   const PurgeOptions& o,
+                   bool everything,
+                   std::span<const Digest> keys) {
+  auto remotes = remote::open_remotes(config.get("remote"));
+  if (!remotes) {
+    fmt::print(stderr, "ipfsacc: error: {}\n", remotes.error());
+    return false;
+  }
+  if ((*remotes)->empty()) {
+    fmt::print(stderr, "ipfsacc: purge --remote: no remote is configured\n");
+    return true;
+  }
+  bool ok = true;
+  for (auto& r : (*remotes)->remotes()) {
+    if (r.spec.access == remote::Access::read_only) {
+      fmt::print("Remote {}: read-only, left alone.\n", r.label);
+      continue;
+    }
+    if (o.dry_run) {
+      fmt::print("Would remove {} from remote {}.\n",
+                 everything ? std::string("every ipfsacc key")
+                            : fmt::format("{} entries", keys.size()),
+                 r.label);
+      continue;
+    }
+    auto* tier = (*remotes)->tier(r);
+    uint64_t removed = 0;
+    std::optional<remote::Failure> failed;
+    if (!tier) {
+      failed = remote::Failure{ remote::Failure::Kind::error, "" };
+    } else if (everything) {
+      auto n = tier->purge();
+      n ? void(removed = *n) : void(failed = n.error());
+    } else {
+      for (const auto& key : keys) {
+        auto gone = tier->remove_entry(key);
+        if (!gone) {
+          failed = gone.error();
+          break;
+        }
+        removed += *gone ? 1 : 0;
+      }
+    }
+    if (failed) {
+      for (const auto& warning : (*remotes)->take_warnings()) {
+        fmt::print(stderr, "ipfsacc: error: {}\n", warning);
+      }
+      if (!failed->message.empty()) {
+        fmt::print(
+          stderr, "ipfsacc: error: remote {}: {}\n", r.label, failed->message);
+      }
+      ok = false;
+      continue;
+    }
+    fmt::print("Removed {} {} from remote {}.\n",
+               removed,
+               everything ? "keys" : (removed == 1 ? "entry" : "entries"),
+               r.label);
+  }
+  return ok;
+}
+
 // Asks on the terminal; true when the answer is yes.
 bool confirm(const std::string& question) {
   fmt::print(stderr, "{} [y/N] ", question);
@@ -170,6 +238,10 @@ Command setup_purge(CLI::App& app) {
   cmd->add_flag(
     "-n,--dry-run", o->dry_run, "say what would be removed, remove nothing");
   cmd->add_flag("-y,--yes", o->yes, "do not ask before --all");
+  cmd->add_flag("--remote",
+                o->remote,
+                "the same on each writable remote (--all: every ipfsacc key "
+                "there; otherwise the entries selected here)");
   cmd->footer(
     "Conditions combine: every one given must hold (--tool gh --expired "
     "removes\nexpired gh entries). Blobs no entry uses any more are freed. "
@@ -199,6 +271,11 @@ Command setup_purge(CLI::App& app) {
               }
               max_size = *size;
             }
+            if (o->remote && max_size) {
+              return usage_error(
+                "purge: --remote does not go with --max-size (a remote "
+                "keeps its own size)");
+            }
             bool ask = o->all && !o->yes && !o->dry_run;
             if (ask && ::isatty(STDIN_FILENO) != 1) {
               return usage_error(
@@ -207,6 +284,9 @@ Command setup_purge(CLI::App& app) {
 
             if (!cache_exists(config)) {
               fmt::print("Nothing to remove: the cache is empty.\n");
+              if (o->remote && o->all && !purge_remotes(config, *o, true, {})) {
+                return kExitError;
+              }
               return kExitOk;
             }
             auto store = open_cache(config, storage::Access::read_write);
@@ -291,6 +371,12 @@ Command setup_purge(CLI::App& app) {
                        total.entries == 1 ? "entry" : "entries",
                        o->dry_run ? "freeing" : "freed",
                        util::format_size(total.bytes));
+            if (o->remote) {
+              bool everything = only_all && o->all;
+              if (!purge_remotes(config, *o, everything, plan.keys)) {
+                return kExitError;
+              }
+            }
             return kExitOk;
           } };
 }

@@ -1,6 +1,7 @@
 // ipfsacc stats: counters and sizes, as a table, JSON or Prometheus text.
 
 #include "commands.hpp"
+#include "remote/remotes.hpp"
 #include "stats/stats.hpp"
 #include "storage/store.hpp"
 #include "util/duration.hpp"
@@ -43,6 +44,33 @@ json numbers(const std::map<std::string, int64_t>& counters,
   return j;
 }
 
+// The counters of each remote ("remote.hits.redis://cache:6379"), by the
+// remote's label.
+json remote_numbers(const std::map<std::string, int64_t>& counters) {
+  json remotes = json::object();
+  for (const auto& [key, value] : counters) {
+    if (!key.starts_with("remote.")) {
+      continue;
+    }
+    auto rest = std::string_view(key).substr(7);
+    auto dot = rest.find('.');
+    if (dot == std::string_view::npos) {
+      continue;
+    }
+    std::string label(rest.substr(dot + 1));
+    if (!remotes.contains(label)) {
+      json zero = json::object();
+      for (auto name : remote::remote_stat_names()) {
+        zero[std::string(name)] = 0;
+      }
+      remotes[label] = std::move(zero);
+    }
+    remotes[label][std::string(rest.substr(0, dot))] =
+      std::max<int64_t>(0, value);
+  }
+  return remotes;
+}
+
 json collect(storage::StoreReader& reader,
              const storage::Store& store,
              const std::string& only_tool) {
@@ -79,6 +107,7 @@ json collect(storage::StoreReader& reader,
     tools[tool] = std::move(t);
   }
   doc["tools"] = std::move(tools);
+  doc["remotes"] = remote_numbers(counters);
   return doc;
 }
 
@@ -144,6 +173,29 @@ void print_text(const json& doc) {
       }
     }
   }
+  if (!doc.contains("remotes") || doc["remotes"].empty()) {
+    return;
+  }
+  fmt::print("\n{:<32} {:>7} {:>7} {:>6} {:>8} {:>10} {:>10} {:>5}\n",
+             "remote",
+             "hits",
+             "misses",
+             "errors",
+             "timeouts",
+             "sent",
+             "received",
+             "down");
+  for (const auto& [label, r] : doc["remotes"].items()) {
+    fmt::print("{:<32} {:>7} {:>7} {:>6} {:>8} {:>10} {:>10} {:>5}\n",
+               label,
+               r["hits"].get<int64_t>(),
+               r["misses"].get<int64_t>(),
+               r["errors"].get<int64_t>(),
+               r["timeouts"].get<int64_t>(),
+               util::format_size(r["bytes_sent"].get<uint64_t>()),
+               util::format_size(r["bytes_received"].get<uint64_t>()),
+               r["down"].get<int64_t>());
+  }
 }
 
 void print_prometheus(const json& doc) {
@@ -166,6 +218,22 @@ void print_prometheus(const json& doc) {
                  name,
                  tool,
                  t[std::string(info.name)].get<int64_t>());
+    }
+  }
+  if (!doc.contains("remotes")) {
+    return;
+  }
+  for (auto stat : remote::remote_stat_names()) {
+    auto name = fmt::format("remote_{}_total", stat);
+    metric(name,
+           stat == "down" ? "Times a remote was marked down for a process."
+                          : fmt::format("Remote tier {}.", stat),
+           "counter");
+    for (const auto& [label, r] : doc["remotes"].items()) {
+      fmt::print("ipfsacc_{}{{remote=\"{}\"}} {}\n",
+                 name,
+                 label,
+                 r[std::string(stat)].get<int64_t>());
     }
   }
 }
@@ -237,6 +305,7 @@ Command setup_stats(CLI::App& app) {
               doc["bytes"] = 0;
               doc["stored_bytes"] = 0;
               doc["tools"] = json::object();
+              doc["remotes"] = json::object();
             }
             if (!options->tool.empty()) {
               auto tools = doc["tools"];

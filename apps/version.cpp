@@ -5,6 +5,7 @@
 #include "util/sha256_hw.hpp"
 
 #include <fmt/format.h>
+#include <hiredis/hiredis.h>
 #include <lmdb.h>
 #include <sodium.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -28,21 +29,26 @@ std::string version_text() {
   mdb_version(&major, &minor, &patch);
   char pcre2[48] = "?";
   pcre2_config(PCRE2_CONFIG_VERSION, pcre2);
-  return fmt::format("ipfsacc {} (git {})\n"
-                     "libraries: LMDB {}.{}.{}, libsodium {}, PCRE2 {}\n"
-                     "linking: {}\n"
-                     "SHA-256: {}",
-                     IPFSACC_VERSION,
-                     IPFSACC_GIT_REVISION,
-                     major,
-                     minor,
-                     patch,
-                     sodium_version_string(),
-                     pcre2,
-                     IPFSACC_LINKAGE,
-                     util::sha256_hw_available()
-                       ? "SHA-NI instructions (this CPU has the SHA extensions)"
-                       : "libsodium (this CPU has no SHA extensions)");
+  return fmt::format(
+    "ipfsacc {} (git {})\n"
+    "libraries: LMDB {}.{}.{}, libsodium {}, PCRE2 {}, hiredis "
+    "{}.{}.{} (redis://; no TLS, so no rediss://)\n"
+    "linking: {}\n"
+    "SHA-256: {}",
+    IPFSACC_VERSION,
+    IPFSACC_GIT_REVISION,
+    major,
+    minor,
+    patch,
+    sodium_version_string(),
+    pcre2,
+    HIREDIS_MAJOR,
+    HIREDIS_MINOR,
+    HIREDIS_PATCH,
+    IPFSACC_LINKAGE,
+    util::sha256_hw_available()
+      ? "SHA-NI instructions (this CPU has the SHA extensions)"
+      : "libsodium (this CPU has no SHA extensions)");
 }
 
 } // namespace ipfsacc::app

@@ -129,6 +129,8 @@ sub() { python3 -c "print('%.3f' % ($1 - $2))"; }
 static_size=$(stat -c %s "$static")
 default_size=$(stat -c %s "$bin")
 
+# bench/remote.sh writes its own section (it needs a Redis server); keep it.
+remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -207,4 +209,7 @@ Target: export and import at 100 MB/s or more.
 | default (libstdc++, LMDB, libsodium static; glibc shared) | ${default_size} bytes |
 | static (\`-DIPFSACC_STATIC=ON\`) | ${static_size} bytes |
 MD
+if [ -n "$remote_section" ]; then
+  printf '\n%s\n' "$remote_section" >>bench/RESULTS.md
+fi
 cat bench/RESULTS.md

@@ -45,7 +45,7 @@ _ipfsacc_spec() {
     args='<file>'
     ;;
   'purge')
-    opts='-h --help --all --expired --tool --match --older-than --key --max-size -n --dry-run -y --yes'
+    opts='-h --help --all --expired --tool --match --older-than --key --max-size -n --dry-run -y --yes --remote'
     vopts='--tool --match --older-than --key --max-size'
     cmds=''
     args=''

@@ -152,6 +152,7 @@ complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l key -r -d 'the entry with this 
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l max-size -r -d 'remove least recently used entries until the cache holds at most this much (500M, 1G)'
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s n -l dry-run -d 'say what would be removed, remove nothing'
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s y -l yes -d 'do not ask before --all'
+complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l remote -d 'the same on each writable remote (--all: every ipfsacc key there; otherwise the entries selected here)'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l tool -r -d 'only entries of this tool'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l format -x -a 'jsonl car' -d 'jsonl (the default) or car (a CARv1 archive that ipfs dag import loads)'

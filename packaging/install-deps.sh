@@ -7,14 +7,16 @@ set -euo pipefail
 build_packages=(
   build-essential cmake pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
-  libpcre2-dev doctest-dev
+  libpcre2-dev doctest-dev libhiredis-dev
 )
 # zsh, fish, bash-completion: the shell integration suite runs each shell;
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
-# suites.
+# suites; redis-server and redis-tools: the Redis tier's suite runs real
+# servers on loopback.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
+  redis-server redis-tools
 )
 bench_packages=(hyperfine valgrind gh)
 

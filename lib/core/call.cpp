@@ -7,6 +7,7 @@
 #include "core/request.hpp"
 #include "core/usage.hpp"
 #include "exec/runner.hpp"
+#include "remote/remotes.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
 #include "stats/stats.hpp"
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace ipfsacc {
 
@@ -186,6 +188,16 @@ private:
   enum class Forward { no, yes };
   int run_and_store(const Digest& key, Forward forward);
   void revalidate_in_background(const Digest& key);
+  // The remote tiers (lib/remote), made on first use; nullptr when none is
+  // configured, so a call without remotes loads and connects nothing.
+  remote::Remotes* remotes();
+  // Asks the remotes for key after a local miss; a verified answer is
+  // copied into the local cache. Returns whether one was.
+  bool fetch_from_remotes(const Digest& key);
+  // Sends what was just stored locally under key to the writable remotes.
+  void store_to_remotes(const Digest& key, const Entry& entry);
+  // Remote warnings to stderr and remote counters into stats_.
+  void collect_remote_news();
   std::string operation() const { return rule_ ? rule_->id : ""; }
   util::Millis ttl() const;
 
@@ -207,6 +219,8 @@ private:
   // "NAME=value" for the secrets the child gets from the store; loaded on
   // first use (see child_env).
   std::optional<std::vector<std::string>> injected_;
+  std::optional<std::unique_ptr<remote::Remotes>> remotes_;
+  std::string remote_from_; // the remote that answered, for --explain
 };
 
 void Call::warn(std::string_view message) {
@@ -499,8 +513,9 @@ std::optional<int> Call::try_replay(const Digest& key,
       return;
     }
     explain(fmt::format(
-      "HIT {} rule={}/{} age={} {}",
+      "HIT {}{} rule={}/{} age={} {}",
       key_cid_,
+      remote_from_.empty() ? "" : " from=" + remote_from_,
       policy_.tool,
       operation(),
       util::format_duration(util::Millis(now - entry->created_ms)),
@@ -712,6 +727,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
     evictions.write_to(w);
   });
   recording_ = nullptr;
+  store_to_remotes(key, entry);
   return status;
 }
 
@@ -750,6 +766,97 @@ void Call::revalidate_in_background(const Digest& key) {
   run_and_store(key, Forward::no);
   stdin_.reset();
   ::_exit(0);
+}
+
+remote::Remotes* Call::remotes() {
+  if (remotes_) {
+    return remotes_->get();
+  }
+  remotes_.emplace();
+  auto setting = config_.get("remote");
+  if (setting.empty()) {
+    return nullptr;
+  }
+  // Outputs kept encrypted locally are not sent anywhere in the clear.
+  if (config_.encrypt_cache()) {
+    explain("remotes not used: encrypt_cache is on");
+    return nullptr;
+  }
+  auto opened = remote::open_remotes(setting);
+  if (!opened || (*opened)->empty()) {
+    return nullptr; // Config::load has warned already.
+  }
+  *remotes_ = std::move(*opened);
+  return remotes_->get();
+}
+
+void Call::collect_remote_news() {
+  if (!remotes_ || !*remotes_) {
+    return;
+  }
+  for (const auto& message : (*remotes_)->take_warnings()) {
+    warn(message);
+  }
+  (*remotes_)->move_counts_to(stats_);
+}
+
+bool Call::fetch_from_remotes(const Digest& key) {
+  auto* tiers = remotes();
+  if (!tiers || store_->read_only()) {
+    return false;
+  }
+  auto found = tiers->fetch(key, util::now_ms());
+  collect_remote_news();
+  if (!found) {
+    return false;
+  }
+  Entry entry = std::move(found->entry);
+  entry.hits = 0;
+  entry.last_used_ms = util::now_ms();
+  storage::BlobSource blobs[2];
+  blobs[0].digest = entry.stdout_digest;
+  blobs[0].size = entry.stdout_size;
+  blobs[0].memory = found->out;
+  blobs[1].digest = entry.stderr_digest;
+  blobs[1].size = entry.stderr_size;
+  blobs[1].memory = found->err;
+  uint64_t max_size = config_.max_size();
+  auto written = store_->write([&](storage::StoreWriter& w) {
+    w.put_entry(key, entry, blobs);
+    StatsDelta evictions;
+    w.evict_to(max_size, [&](const Entry& evicted) {
+      evictions.add(Statistic::evictions, evicted.tool, evicted.operation);
+    });
+    evictions.write_to(w);
+  });
+  if (!written) {
+    warn(written.error());
+    return false;
+  }
+  remote_from_ = found->from;
+  return true;
+}
+
+void Call::store_to_remotes(const Digest& key, const Entry& entry) {
+  auto* tiers = remotes();
+  if (!tiers || !tiers->any_writable()) {
+    return;
+  }
+  // The outputs as the local store now holds them (a large one was moved
+  // into blobs/ and is read back mapped, not copied).
+  (void)store_->read([&](storage::StoreReader& r) {
+    auto out = r.blob(entry.stdout_digest, entry.stdout_size);
+    auto err = r.blob(entry.stderr_digest, entry.stderr_size);
+    if (out && err) {
+      tiers->store(key, entry, *out, *err);
+    }
+  });
+  StatsDelta before = std::exchange(stats_, StatsDelta());
+  collect_remote_news();
+  if (!stats_.empty()) {
+    finish_writes(nullptr);
+  }
+  stats_ = std::move(before);
 }
 
 void Call::run() {
@@ -891,6 +998,13 @@ void Call::run() {
         revalidate_in_background(key);
       }
       finish_code(*code);
+    }
+    // 6b. The shared remote tiers, in order (never with --offline).
+    if (!options_.offline && fetch_from_remotes(key)) {
+      std::string ignored;
+      if (auto code = try_replay(key, kFreshOnly, ignored)) {
+        finish_code(*code);
+      }
     }
   }
   if (options_.offline) {

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "remote/spec.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -64,7 +65,9 @@ const ConfigKey kKeys[] = {
     "IPFSACC_REMOTE",
     ValueType::string,
     "",
-    "remote storage URLs (not yet used)" },
+    "shared remote tiers, tried in order after the local cache: "
+    "URL[|ATTR…] … (redis://[user:password@]host:port[/db]; attributes "
+    "read-only, timeout=, connect-timeout=, ttl-refresh, shards=)" },
   { "exclude",
     "IPFSACC_EXCLUDE",
     ValueType::string,
@@ -189,6 +192,11 @@ std::expected<void, std::string> Config::validate(std::string_view key,
       break;
     }
     case ValueType::string:
+      if (key == "remote") {
+        if (auto r = remote::parse_remotes(value); !r) {
+          return std::unexpected(r.error());
+        }
+      }
       break;
   }
   return {};
@@ -331,6 +339,8 @@ std::map<std::string, std::string> Config::values() const {
   for (const auto& [key, value] : values_) {
     out[key] = value.text;
   }
+  // What is shown never holds a remote's password.
+  out["remote"] = remote::redact_remotes(out["remote"]);
   return out;
 }
 

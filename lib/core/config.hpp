@@ -63,7 +63,8 @@ public:
 
   std::string get(std::string_view key) const;
   Origin origin(std::string_view key) const;
-  // All explicitly set values plus defaults, by key.
+  // All explicitly set values plus defaults, by key, as they may be shown:
+  // passwords in `remote` are redacted (get() has them).
   std::map<std::string, std::string> values() const;
 
   std::filesystem::path cache_dir() const;

@@ -49,6 +49,9 @@ public:
            std::string_view tool,
            std::string_view operation,
            int64_t n = 1);
+  // Adds n to a counter by its full key (per-remote statistics:
+  // "remote.hits.redis://cache:6379").
+  void add_counter(std::string key, int64_t n) { deltas_[std::move(key)] += n; }
   bool empty() const { return deltas_.empty(); }
   void write_to(storage::StoreWriter& writer) const;
 

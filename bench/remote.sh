@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Benchmarks of the shared Redis tier on loopback. Writes its section of
+# bench/RESULTS.md (between the "remote.sh" markers; bench/run.sh keeps it).
+#
+#   bench/remote.sh            # builds build-bench (Release) if needed
+#   BIN=path/to/ipfsacc bench/remote.sh
+#
+# 1. A remote hit (local miss, answer from Redis) of a 10 KB output, against
+#    a local hit and a local hit with no remote configured, in one run.
+# 2. 16 processes at once, each with its own empty local cache, asking one
+#    Redis for the same 64 entries: every call must be a verified remote hit,
+#    with no error.
+# Talks only to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+packaging/install-deps.sh bench
+for p in redis-server redis-tools python3; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+done
+
+bin=${BIN:-}
+if [ -z "$bin" ]; then
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-bench -j"$(nproc)" --target ipfsacc >/dev/null
+  bin=$root/build-bench/ipfsacc
+fi
+
+work=$(mktemp -d)
+port=
+cleanup() {
+  if [ -n "$port" ]; then
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    for _ in $(seq 100); do kill -0 "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.05; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+unset $(env | grep -o '^IPFSACC_[A-Z_]*' || true)
+export HOME=$work/home XDG_CACHE_HOME=$work/home/.cache XDG_CONFIG_HOME=$work/home/.config
+mkdir -p "$HOME"
+
+for _ in $(seq 20); do
+  port=$((20000 + RANDOM % 30000))
+  if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize yes --pidfile "$work/redis.pid" --dir "$work" \
+    --logfile "$work/redis.log" >/dev/null 2>&1; then
+    for _ in $(seq 100); do
+      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break 2
+      sleep 0.05
+    done
+  fi
+  port=
+done
+[ -n "$port" ] || { echo "could not start redis-server" >&2; exit 1; }
+remote=redis://127.0.0.1:$port
+
+medians() {
+  python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%.3f" % (r["median"] * 1000))' "$1"
+}
+
+head -c 7500 /dev/urandom | base64 -w 76 >"$work/10k.txt" # 10 KB of text
+# The writer puts the entry in Redis; "local" keeps a local copy.
+IPFSACC_DIR=$work/writer IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+IPFSACC_DIR=$work/local IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+IPFSACC_DIR=$work/plain "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+# The remote hit's cache exists (LMDB created) but lacks the entry: each
+# run is prepared by purging it locally.
+IPFSACC_DIR=$work/reader "$bin" run -- true </dev/null
+
+echo "== remote hit vs local hit, 10 KB"
+hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$work/remote.json" \
+  -n plain "env IPFSACC_DIR=$work/plain $bin --ttl 1h run -- cat $work/10k.txt" \
+  -n local "env IPFSACC_DIR=$work/local IPFSACC_REMOTE=$remote $bin --ttl 1h run -- cat $work/10k.txt" \
+  --prepare "env IPFSACC_DIR=$work/reader $bin purge --all --yes" \
+  -n remote "env IPFSACC_DIR=$work/reader IPFSACC_REMOTE=$remote $bin --ttl 1h run -- cat $work/10k.txt" \
+  >/dev/null 2>&1 || { echo "hyperfine failed" >&2; exit 1; }
+mapfile -t hit < <(medians "$work/remote.json")
+# hyperfine's --prepare applies to every command; the purge of "reader"
+# does not touch the other two caches.
+remote_hits=$(IPFSACC_DIR=$work/reader "$bin" stats --format json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
+
+echo "== 16 processes, one Redis, 64 entries each"
+for i in $(seq 64); do
+  head -c 7500 /dev/urandom | base64 -w 76 >"$work/f$i.txt"
+  IPFSACC_DIR=$work/writer IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" >/dev/null </dev/null
+done
+worker() {
+  local n=$1 i
+  for i in $(seq 64); do
+    IPFSACC_DIR=$work/p$n IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" </dev/null >"$work/p$n.out.$i" 2>>"$work/p$n.err"
+    cmp -s "$work/f$i.txt" "$work/p$n.out.$i" || echo "p$n f$i differs" >>"$work/wrong"
+  done
+}
+start=$(date +%s.%N)
+for n in $(seq 16); do worker "$n" & done
+wait
+elapsed=$(python3 -c "import sys; print('%.2f' % ($(date +%s.%N) - $start))")
+read -r hits misses errors timeouts down local_misses < <(
+  for n in $(seq 16); do IPFSACC_DIR=$work/p$n "$bin" stats --format json; done |
+    python3 -c '
+import json, sys
+dec = json.JSONDecoder(); text = sys.stdin.read(); i = 0; t = [0] * 6
+while i < len(text):
+    while i < len(text) and text[i].isspace(): i += 1
+    if i >= len(text): break
+    d, i = dec.raw_decode(text, i)
+    for r in d["remotes"].values():
+        for k, name in enumerate(["hits", "misses", "errors", "timeouts", "down"]):
+            t[k] += r[name]
+    t[5] += d["misses"]
+print(*t)')
+wrong=0
+[ -f "$work/wrong" ] && wrong=$(wc -l <"$work/wrong")
+stderr_lines=$(cat "$work"/p*.err 2>/dev/null | wc -l || true)
+
+section=$(cat <<MD
+<!-- remote.sh: begin -->
+## Remote tier: Redis on loopback (\`bench/remote.sh\`)
+
+Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`).
+
+| command | median |
+| --- | --- |
+| local hit, no remote configured | ${hit[0]} ms |
+| local hit, a remote configured (the same path: the setting is parsed, nothing connects) | ${hit[1]} ms |
+| remote hit: local miss, entry and blob from Redis, verified, copied into the local cache, replayed | ${hit[2]} ms |
+
+Remote hit / local hit: $(python3 -c "print('%.2f' % (${hit[2]} / ${hit[0]}))") (target: remote hit under 5 ms).
+Remote hits counted by the reader: ${remote_hits}.
+
+16 processes at once, each with an empty cache of its own, each asking for
+the same 64 entries (1024 calls), in ${elapsed} s:
+
+| remote hits | remote misses | errors | timeouts | down | tool runs | wrong outputs | stderr lines |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| ${hits} | ${misses} | ${errors} | ${timeouts} | ${down} | ${local_misses} | ${wrong} | ${stderr_lines} |
+
+Expected: 1024 remote hits (hit rate 100%), everything else 0.
+<!-- remote.sh: end -->
+MD
+)
+python3 - "$section" <<'PY'
+import re, sys
+path = "bench/RESULTS.md"
+text = open(path).read()
+section = sys.argv[1]
+pattern = re.compile(r"<!-- remote.sh: begin -->.*?<!-- remote.sh: end -->", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda m: section, text)
+else:
+    text = text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+printf '%s\n' "$section"

@@ -1,0 +1,391 @@
+// The Redis tier (hiredis). Layout, as the README documents it:
+//   ipfsacc:entry:<request CID>  the encoded entry (storage/entry.cpp's
+//                                format), expiring with the entry
+//   ipfsacc:blob:<blob CID>      an output's bytes as they are (the local
+//                                store does not compress), expiring with the
+//                                last entry stored that uses it
+
+#include "remote/backends.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+namespace ipfsacc::remote {
+
+namespace {
+
+constexpr std::string_view kEntryPrefix = "ipfsacc:entry:";
+constexpr std::string_view kBlobPrefix = "ipfsacc:blob:";
+constexpr uint16_t kDefaultPort = 6379;
+
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// Blocks SIGPIPE while it lives: a server that goes away between two
+// commands must not kill the call (hiredis writes with write(2)). A SIGPIPE
+// raised meanwhile is consumed before the old mask comes back.
+class SigpipeGuard {
+public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending_before_);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) &&
+        !sigismember(&pending_before_, SIGPIPE)) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      timespec zero{};
+      sigtimedwait(&pipe, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+private:
+  sigset_t old_;
+  sigset_t pending_before_;
+};
+
+timeval to_timeval(util::Millis d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+std::string entry_key(const Digest& key) {
+  return std::string(kEntryPrefix) + cid_string(key);
+}
+
+std::string blob_key(const Digest& digest) {
+  return std::string(kBlobPrefix) + cid_string(digest);
+}
+
+class RedisTier final : public Tier {
+public:
+  explicit RedisTier(Spec spec)
+    : spec_(std::move(spec)) {}
+  ~RedisTier() override {
+    if (context_) {
+      redisFree(context_);
+    }
+    sodium_memzero(spec_.password.data(), spec_.password.size());
+  }
+
+  Result<std::optional<std::string>> get_entry(const Digest& key) override {
+    return get(entry_key(key));
+  }
+
+  Result<void> put_entry(const Digest& key,
+                         std::string_view encoded,
+                         int64_t expires_ms) override {
+    return set(entry_key(key),
+               std::span(reinterpret_cast<const uint8_t*>(encoded.data()),
+                         encoded.size()),
+               expires_ms);
+  }
+
+  Result<std::optional<std::string>> get_blob(const Digest& digest) override {
+    return get(blob_key(digest));
+  }
+
+  Result<bool> has_blob(const Digest& digest, int64_t expires_ms) override {
+    auto key = blob_key(digest);
+    auto ms = std::to_string(expires_ms);
+    // EXISTS says whether it is there; PEXPIREAT … GT only ever lengthens
+    // its life (and does nothing when it is absent).
+    auto replies =
+      pipeline({ { "EXISTS", key }, { "PEXPIREAT", key, ms, "GT" } });
+    if (!replies) {
+      return std::unexpected(replies.error());
+    }
+    return (*replies)[0]->type == REDIS_REPLY_INTEGER &&
+           (*replies)[0]->integer == 1;
+  }
+
+  Result<void> put_blob(const Digest& digest,
+                        std::span<const uint8_t> bytes,
+                        int64_t expires_ms) override {
+    return set(blob_key(digest), bytes, expires_ms);
+  }
+
+  Result<void> refresh_entry(const Digest& key, int64_t expires_ms) override {
+    auto reply = command(
+      { "PEXPIREAT", entry_key(key), std::to_string(expires_ms), "GT" });
+    if (!reply) {
+      return std::unexpected(reply.error());
+    }
+    return {};
+  }
+
+  Result<bool> remove_entry(const Digest& key) override {
+    auto reply = command({ "UNLINK", entry_key(key) });
+    if (!reply) {
+      return std::unexpected(reply.error());
+    }
+    return (*reply)->type == REDIS_REPLY_INTEGER && (*reply)->integer > 0;
+  }
+
+  Result<uint64_t> purge() override {
+    uint64_t removed = 0;
+    std::string cursor = "0";
+    do {
+      auto reply =
+        command({ "SCAN", cursor, "MATCH", "ipfsacc:*", "COUNT", "1000" });
+      if (!reply) {
+        return std::unexpected(reply.error());
+      }
+      const auto* r = reply->get();
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        return std::unexpected(protocol("SCAN"));
+      }
+      cursor.assign(r->element[0]->str, r->element[0]->len);
+      std::vector<std::string> unlink{ "UNLINK" };
+      const auto* keys = r->element[1];
+      for (size_t i = 0; i < keys->elements; ++i) {
+        unlink.emplace_back(keys->element[i]->str, keys->element[i]->len);
+      }
+      if (unlink.size() > 1) {
+        auto gone = command(unlink);
+        if (!gone) {
+          return std::unexpected(gone.error());
+        }
+        removed += static_cast<uint64_t>((*gone)->integer);
+      }
+    } while (cursor != "0");
+    return removed;
+  }
+
+  Result<void> ping() override {
+    auto reply = command({ "PING" });
+    if (!reply) {
+      return std::unexpected(reply.error());
+    }
+    return {};
+  }
+
+  Result<void> probe_write() override {
+    uint8_t random[8];
+    randombytes_buf(random, sizeof(random));
+    std::string key = "ipfsacc:probe:";
+    for (auto b : random) {
+      key += fmt::format("{:02x}", b);
+    }
+    auto replies =
+      pipeline({ { "SET", key, "1", "PX", "10000" }, { "DEL", key } });
+    if (!replies) {
+      return std::unexpected(replies.error());
+    }
+    return {};
+  }
+
+private:
+  Failure failure(std::string_view what) const {
+    bool timed_out =
+      context_ && context_->err == REDIS_ERR_IO &&
+      (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT ||
+       std::strstr(context_->errstr, "timed out") != nullptr ||
+       std::strstr(context_->errstr, "temporarily unavailable") != nullptr);
+    std::string detail = context_ && context_->err
+                           ? std::string(context_->errstr)
+                           : std::string("no connection");
+    return Failure{ timed_out ? Failure::Kind::timeout : Failure::Kind::error,
+                    fmt::format(
+                      "{}: {}", what, timed_out ? "timed out" : detail) };
+  }
+
+  Failure protocol(std::string_view what) const {
+    return Failure{ Failure::Kind::error,
+                    fmt::format("{}: unexpected reply", what) };
+  }
+
+  // Connects (once), authenticates and selects the database.
+  Result<void> connect() {
+    if (context_) {
+      if (context_->err) {
+        return std::unexpected(failure("connection"));
+      }
+      return {};
+    }
+    if (spec_.scheme == "rediss") {
+      return std::unexpected(Failure{
+        Failure::Kind::error,
+        "rediss:// needs hiredis with TLS support (libhiredis_ssl), which "
+        "this build of ipfsacc lacks; use redis:// through a TLS tunnel" });
+    }
+    int port = spec_.port ? spec_.port : kDefaultPort;
+    context_ = redisConnectWithTimeout(
+      spec_.host.c_str(), port, to_timeval(spec_.connect_timeout));
+    if (!context_) {
+      return std::unexpected(
+        Failure{ Failure::Kind::error, "connect: out of memory" });
+    }
+    if (context_->err) {
+      auto f = failure("connect");
+      if (errno == EINPROGRESS || errno == ETIMEDOUT) {
+        f.kind = Failure::Kind::timeout;
+      }
+      return std::unexpected(f);
+    }
+    redisSetTimeout(context_, to_timeval(spec_.timeout));
+    if (!spec_.password.empty()) {
+      std::vector<std::string> auth{ "AUTH" };
+      if (!spec_.user.empty()) {
+        auth.push_back(spec_.user);
+      }
+      auth.push_back(spec_.password);
+      auto reply = raw_command(auth);
+      for (auto& word : auth) {
+        sodium_memzero(word.data(), word.size());
+      }
+      if (!reply) {
+        return std::unexpected(reply.error());
+      }
+    }
+    if (spec_.path.size() > 1) {
+      auto reply = raw_command({ "SELECT", spec_.path.substr(1) });
+      if (!reply) {
+        return std::unexpected(reply.error());
+      }
+    }
+    return {};
+  }
+
+  static std::vector<const char*> pointers(const std::vector<std::string>& args,
+                                           std::vector<size_t>& lengths) {
+    std::vector<const char*> argv;
+    lengths.clear();
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    return argv;
+  }
+
+  // Sends one command on a connected context and reads its reply; an error
+  // reply is a failure.
+  Result<Reply> raw_command(const std::vector<std::string>& args) {
+    std::vector<size_t> lengths;
+    auto argv = pointers(args, lengths);
+    Reply reply(static_cast<redisReply*>(redisCommandArgv(
+      context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+    return check(std::move(reply), args[0]);
+  }
+
+  Result<Reply> check(Reply reply, std::string_view what) {
+    if (!reply) {
+      return std::unexpected(failure(what));
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return std::unexpected(
+        Failure{ Failure::Kind::error,
+                 fmt::format(
+                   "{}: {}", what, std::string_view(reply->str, reply->len)) });
+    }
+    return reply;
+  }
+
+  Result<Reply> command(const std::vector<std::string>& args) {
+    SigpipeGuard guard;
+    if (auto ok = connect(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    return raw_command(args);
+  }
+
+  // Sends the commands at once and reads their replies: one round trip.
+  Result<std::vector<Reply>> pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+    SigpipeGuard guard;
+    if (auto ok = connect(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    for (const auto& args : commands) {
+      std::vector<size_t> lengths;
+      auto argv = pointers(args, lengths);
+      if (redisAppendCommandArgv(context_,
+                                 static_cast<int>(argv.size()),
+                                 argv.data(),
+                                 lengths.data()) != REDIS_OK) {
+        return std::unexpected(failure(args[0]));
+      }
+    }
+    std::vector<Reply> replies;
+    for (const auto& args : commands) {
+      void* raw = nullptr;
+      if (redisGetReply(context_, &raw) != REDIS_OK) {
+        return std::unexpected(failure(args[0]));
+      }
+      auto reply = check(Reply(static_cast<redisReply*>(raw)), args[0]);
+      if (!reply) {
+        return std::unexpected(reply.error());
+      }
+      replies.push_back(std::move(*reply));
+    }
+    return replies;
+  }
+
+  Result<std::optional<std::string>> get(const std::string& key) {
+    auto reply = command({ "GET", key });
+    if (!reply) {
+      return std::unexpected(reply.error());
+    }
+    const auto* r = reply->get();
+    if (r->type == REDIS_REPLY_NIL) {
+      return std::optional<std::string>();
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+      return std::unexpected(protocol("GET"));
+    }
+    return std::optional<std::string>(std::string(r->str, r->len));
+  }
+
+  Result<void> set(const std::string& key,
+                   std::span<const uint8_t> bytes,
+                   int64_t expires_ms) {
+    SigpipeGuard guard;
+    if (auto ok = connect(); !ok) {
+      return std::unexpected(ok.error());
+    }
+    // The value is passed by pointer: a large output is not copied.
+    auto ms = std::to_string(expires_ms);
+    const char* argv[] = { "SET",
+                           key.data(),
+                           reinterpret_cast<const char*>(bytes.data()),
+                           "PXAT",
+                           ms.data() };
+    size_t lengths[] = { 3, key.size(), bytes.size(), 4, ms.size() };
+    Reply reply(
+      static_cast<redisReply*>(redisCommandArgv(context_, 5, argv, lengths)));
+    auto checked = check(std::move(reply), "SET");
+    if (!checked) {
+      return std::unexpected(checked.error());
+    }
+    return {};
+  }
+
+  Spec spec_;
+  redisContext* context_ = nullptr;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Tier>> make_redis_tier(const Spec& spec) {
+  return std::make_unique<RedisTier>(spec);
+}
+
+} // namespace ipfsacc::remote

@@ -1,0 +1,299 @@
+#include "remote/remotes.hpp"
+
+#include "secrets/store.hpp"
+#include "stats/stats.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+#include <utility>
+
+namespace ipfsacc::remote {
+
+namespace {
+
+constexpr std::string_view kStatNames[] = {
+  "hits",       "misses",         "errors", "timeouts",
+  "bytes_sent", "bytes_received", "down",
+};
+
+} // namespace
+
+std::span<const std::string_view> remote_stat_names() {
+  return kStatNames;
+}
+
+std::string remote_stat_key(RemoteStat stat, std::string_view label) {
+  return fmt::format(
+    "remote.{}.{}", kStatNames[static_cast<size_t>(stat)], label);
+}
+
+Remotes::Remotes(std::vector<Spec> specs,
+                 std::function<std::string()> stored_password)
+  : stored_password_(std::move(stored_password)) {
+  for (auto& spec : specs) {
+    Remote remote;
+    remote.label = spec.label();
+    remote.spec = std::move(spec);
+    remotes_.push_back(std::move(remote));
+  }
+}
+
+Remotes::~Remotes() {
+  if (password_) {
+    sodium_memzero(password_->data(), password_->size());
+  }
+  for (auto& remote : remotes_) {
+    sodium_memzero(remote.spec.password.data(), remote.spec.password.size());
+  }
+}
+
+Tier* Remotes::tier(Remote& remote) {
+  if (remote.down) {
+    return nullptr;
+  }
+  if (!remote.tier) {
+    Spec spec = remote.spec;
+    bool is_redis = spec.scheme == "redis" || spec.scheme == "rediss";
+    if (is_redis && spec.password.empty() && stored_password_) {
+      if (!password_) {
+        password_ = stored_password_();
+      }
+      spec.password = *password_;
+    }
+    auto made = make_tier(spec);
+    sodium_memzero(spec.password.data(), spec.password.size());
+    if (!made) {
+      fail(remote, made.error());
+      return nullptr;
+    }
+    remote.tier = std::move(*made);
+  }
+  return remote.tier.get();
+}
+
+void Remotes::fail(Remote& remote, const Failure& failure) {
+  bool timeout = failure.kind == Failure::Kind::timeout;
+  ++remote.counts[timeout ? RemoteStat::timeouts : RemoteStat::errors];
+  if (!remote.down) {
+    remote.down = true;
+    ++remote.counts[RemoteStat::down];
+    warnings_.push_back(fmt::format(
+      "remote {}: {}; carrying on without it", remote.label, failure.message));
+  }
+}
+
+bool Remotes::any_writable() const {
+  for (const auto& remote : remotes_) {
+    if (!remote.down && remote.spec.access == Access::read_write) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Fetched> Remotes::fetch(const Digest& key, int64_t now_ms) {
+  for (auto& remote : remotes_) {
+    if (auto found = fetch_from(remote, key, now_ms)) {
+      return found;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Remotes::fetch_blob(Remote& remote,
+                                               const Digest& digest,
+                                               uint64_t size,
+                                               bool& ok) {
+  ok = false;
+  if (digest == empty_digest()) {
+    ok = size == 0;
+    return std::string();
+  }
+  auto* t = tier(remote);
+  if (!t) {
+    return std::nullopt;
+  }
+  auto got = t->get_blob(digest);
+  if (!got) {
+    fail(remote, got.error());
+    return std::nullopt;
+  }
+  if (!*got) {
+    ok = true; // absent (expired first): a miss, not an error
+    return std::nullopt;
+  }
+  remote.counts[RemoteStat::bytes_received] +=
+    static_cast<int64_t>((*got)->size());
+  if ((*got)->size() != size || sha256(**got) != digest) {
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(
+      fmt::format("remote {}: blob {} does not match its CID; rejected",
+                  remote.label,
+                  cid_string(digest)));
+    return std::nullopt;
+  }
+  ok = true;
+  return std::move(**got);
+}
+
+std::optional<Fetched> Remotes::fetch_from(Remote& remote,
+                                           const Digest& key,
+                                           int64_t now_ms) {
+  auto* t = tier(remote);
+  if (!t) {
+    return std::nullopt;
+  }
+  auto encoded = t->get_entry(key);
+  if (!encoded) {
+    fail(remote, encoded.error());
+    return std::nullopt;
+  }
+  auto miss = [&] {
+    ++remote.counts[RemoteStat::misses];
+    return std::nullopt;
+  };
+  if (!*encoded) {
+    return miss();
+  }
+  remote.counts[RemoteStat::bytes_received] +=
+    static_cast<int64_t>((*encoded)->size());
+  auto entry = storage::decode_entry(**encoded);
+  if (!entry) {
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(
+      fmt::format("remote {}: entry {} does not decode; ignored",
+                  remote.label,
+                  cid_string(key)));
+    return std::nullopt;
+  }
+  if (entry->expires_ms <= now_ms) {
+    return miss();
+  }
+  Fetched found;
+  bool ok = false;
+  auto out = fetch_blob(remote, entry->stdout_digest, entry->stdout_size, ok);
+  if (!out) {
+    return ok ? miss() : std::nullopt;
+  }
+  auto err = fetch_blob(remote, entry->stderr_digest, entry->stderr_size, ok);
+  if (!err) {
+    return ok ? miss() : std::nullopt;
+  }
+  if (remote.spec.ttl_refresh && remote.spec.access == Access::read_write) {
+    // Re-arms the keys' expiry (never shortening it): entries and blobs
+    // whose expiry was cut by hand or by an older write live as long as the
+    // entry is fresh.
+    bool refreshed = true;
+    if (auto r = t->refresh_entry(key, entry->expires_ms); !r) {
+      fail(remote, r.error());
+      refreshed = false;
+    }
+    for (const auto* digest :
+         { &entry->stdout_digest, &entry->stderr_digest }) {
+      if (refreshed && *digest != empty_digest()) {
+        if (auto r = t->has_blob(*digest, entry->expires_ms); !r) {
+          fail(remote, r.error());
+          refreshed = false;
+        }
+      }
+    }
+  }
+  ++remote.counts[RemoteStat::hits];
+  found.entry = std::move(*entry);
+  found.out = std::move(*out);
+  found.err = std::move(*err);
+  found.from = remote.label;
+  return found;
+}
+
+void Remotes::store(const Digest& key,
+                    const storage::Entry& entry,
+                    std::span<const uint8_t> out,
+                    std::span<const uint8_t> err) {
+  for (auto& remote : remotes_) {
+    if (remote.spec.access == Access::read_write) {
+      store_to(remote, key, entry, out, err);
+    }
+  }
+}
+
+void Remotes::store_to(Remote& remote,
+                       const Digest& key,
+                       const storage::Entry& entry,
+                       std::span<const uint8_t> out,
+                       std::span<const uint8_t> err) {
+  auto* t = tier(remote);
+  if (!t) {
+    return;
+  }
+  // Blobs first: a reader never finds an entry whose outputs are missing.
+  std::pair<const Digest*, std::span<const uint8_t>> blobs[] = {
+    { &entry.stdout_digest, out }, { &entry.stderr_digest, err }
+  };
+  for (const auto& [digest, bytes] : blobs) {
+    if (*digest == empty_digest()) {
+      continue;
+    }
+    auto present = t->has_blob(*digest, entry.expires_ms);
+    if (!present) {
+      fail(remote, present.error());
+      return;
+    }
+    if (*present) {
+      continue;
+    }
+    if (auto put = t->put_blob(*digest, bytes, entry.expires_ms); !put) {
+      fail(remote, put.error());
+      return;
+    }
+    remote.counts[RemoteStat::bytes_sent] += static_cast<int64_t>(bytes.size());
+  }
+  storage::Entry shared = entry;
+  shared.hits = 0;
+  auto encoded = storage::encode_entry(shared);
+  if (auto put = t->put_entry(key, encoded, entry.expires_ms); !put) {
+    fail(remote, put.error());
+    return;
+  }
+  remote.counts[RemoteStat::bytes_sent] += static_cast<int64_t>(encoded.size());
+}
+
+void Remotes::move_counts_to(StatsDelta& delta) {
+  for (auto& remote : remotes_) {
+    for (const auto& [stat, n] : remote.counts) {
+      if (n != 0) {
+        delta.add_counter(remote_stat_key(stat, remote.label), n);
+      }
+    }
+    remote.counts.clear();
+  }
+}
+
+std::vector<std::string> Remotes::take_warnings() {
+  return std::exchange(warnings_, {});
+}
+
+std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
+  std::string_view setting) {
+  auto specs = parse_remotes(setting);
+  if (!specs) {
+    return std::unexpected(specs.error());
+  }
+  // Loaded only when a Redis URL without a password first connects; a
+  // missing or locked store means no password.
+  auto stored_password = [] {
+    auto location = secrets::Location::from_environment();
+    if (!secrets::exists(location)) {
+      return std::string();
+    }
+    auto stored = secrets::load(location, secrets::passphrase_from_env());
+    if (!stored) {
+      return std::string();
+    }
+    auto value = stored->get("redis_password");
+    return value ? std::string(*value) : std::string();
+  };
+  return std::make_unique<Remotes>(std::move(*specs), stored_password);
+}
+
+} // namespace ipfsacc::remote

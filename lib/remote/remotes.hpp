@@ -1,0 +1,120 @@
+#pragma once
+
+#include "remote/spec.hpp"
+#include "remote/tier.hpp"
+#include "storage/entry.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ipfsacc {
+class StatsDelta;
+}
+
+namespace ipfsacc::remote {
+
+// The per-remote counters (statistics "remote.NAME.LABEL").
+enum class RemoteStat {
+  hits,
+  misses,
+  errors,
+  timeouts,
+  bytes_sent,
+  bytes_received,
+  down, // times the remote was marked down for the rest of a process
+};
+
+// The counters' names, in a stable order.
+std::span<const std::string_view> remote_stat_names();
+
+// The statistics key of one counter of one remote.
+std::string remote_stat_key(RemoteStat stat, std::string_view label);
+
+// An entry found on a remote, verified: its outputs hash to their digests.
+struct Fetched {
+  storage::Entry entry;
+  std::string out;
+  std::string err;
+  std::string from; // the remote's label
+};
+
+// The remotes of one process, in the order of the `remote` setting. A remote
+// connects on first use; its first failure marks it down for the rest of the
+// process (counted, one warning), and the call carries on without it.
+class Remotes {
+public:
+  // stored_password is asked (once) for a password when a Redis URL has
+  // none: the secrets store's `redis_password`, or "".
+  Remotes(std::vector<Spec> specs,
+          std::function<std::string()> stored_password = {});
+  ~Remotes();
+
+  bool empty() const { return remotes_.empty(); }
+
+  // Asks each remote that is up, in order, for a fresh entry under key.
+  // An entry whose blobs do not hash to their CIDs is rejected (an error of
+  // that remote) and the next remote asked.
+  std::optional<Fetched> fetch(const Digest& key, int64_t now_ms);
+
+  // Sends an entry and its outputs to each writable remote that is up, with
+  // the entry's expiry. Blobs the remote has already are not sent again.
+  void store(const Digest& key,
+             const storage::Entry& entry,
+             std::span<const uint8_t> out,
+             std::span<const uint8_t> err);
+
+  // Whether any remote is writable (and so worth a store()).
+  bool any_writable() const;
+
+  // Moves the counters collected so far into delta.
+  void move_counts_to(StatsDelta& delta);
+
+  // The warnings since the last call (one per remote marked down or
+  // rejected answer).
+  std::vector<std::string> take_warnings();
+
+  // What `doctor` and `purge --remote` work with.
+  struct Remote {
+    Spec spec;
+    std::string label;
+    std::unique_ptr<Tier> tier;
+    bool down = false;
+    std::map<RemoteStat, int64_t> counts;
+  };
+  std::vector<Remote>& remotes() { return remotes_; }
+  // The remote's tier, made on first use; nullptr when it is down.
+  Tier* tier(Remote& remote);
+  // Counts a failure and marks the remote down.
+  void fail(Remote& remote, const Failure& failure);
+
+private:
+  std::optional<Fetched> fetch_from(Remote& remote,
+                                    const Digest& key,
+                                    int64_t now_ms);
+  std::optional<std::string> fetch_blob(Remote& remote,
+                                        const Digest& digest,
+                                        uint64_t size,
+                                        bool& ok);
+  void store_to(Remote& remote,
+                const Digest& key,
+                const storage::Entry& entry,
+                std::span<const uint8_t> out,
+                std::span<const uint8_t> err);
+
+  std::vector<Remote> remotes_;
+  std::function<std::string()> stored_password_;
+  std::optional<std::string> password_;
+  std::vector<std::string> warnings_;
+};
+
+// The remotes of the `remote` setting, with Redis passwords from the
+// secrets store (`redis_password`, read on first connection) where a URL
+// has none. A message when the setting does not parse.
+std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
+  std::string_view setting);
+
+} // namespace ipfsacc::remote

@@ -1,0 +1,124 @@
+#include "remote/tier.hpp"
+
+#include "remote/backends.hpp"
+
+#include <fmt/format.h>
+#include <map>
+
+namespace ipfsacc::remote {
+
+namespace {
+
+std::map<std::string, TierFactory, std::less<>>& factories() {
+  // The built-in engines; register_scheme adds more.
+  static std::map<std::string, TierFactory, std::less<>> table = {
+    { "redis", make_redis_tier },
+    { "rediss", make_redis_tier },
+  };
+  return table;
+}
+
+// One remote spread over several servers: each key lives on the shard that
+// rendezvous hashing picks for it.
+class ShardedTier final : public Tier {
+public:
+  ShardedTier(std::vector<std::string> names,
+              std::vector<std::unique_ptr<Tier>> shards)
+    : names_(std::move(names))
+    , shards_(std::move(shards)) {}
+
+  Result<std::optional<std::string>> get_entry(const Digest& key) override {
+    return pick(key).get_entry(key);
+  }
+  Result<void> put_entry(const Digest& key,
+                         std::string_view encoded,
+                         int64_t expires_ms) override {
+    return pick(key).put_entry(key, encoded, expires_ms);
+  }
+  Result<std::optional<std::string>> get_blob(const Digest& digest) override {
+    return pick(digest).get_blob(digest);
+  }
+  Result<bool> has_blob(const Digest& digest, int64_t expires_ms) override {
+    return pick(digest).has_blob(digest, expires_ms);
+  }
+  Result<void> put_blob(const Digest& digest,
+                        std::span<const uint8_t> bytes,
+                        int64_t expires_ms) override {
+    return pick(digest).put_blob(digest, bytes, expires_ms);
+  }
+  Result<void> refresh_entry(const Digest& key, int64_t expires_ms) override {
+    return pick(key).refresh_entry(key, expires_ms);
+  }
+  Result<bool> remove_entry(const Digest& key) override {
+    return pick(key).remove_entry(key);
+  }
+  Result<uint64_t> purge() override {
+    uint64_t total = 0;
+    for (auto& shard : shards_) {
+      auto n = shard->purge();
+      if (!n) {
+        return std::unexpected(n.error());
+      }
+      total += *n;
+    }
+    return total;
+  }
+  Result<void> ping() override { return each(&Tier::ping); }
+  Result<void> probe_write() override { return each(&Tier::probe_write); }
+
+private:
+  Tier& pick(const Digest& key) {
+    return *shards_[pick_shard(names_, cid_string(key))];
+  }
+  Result<void> each(Result<void> (Tier::*op)()) {
+    for (auto& shard : shards_) {
+      if (auto ok = ((*shard).*op)(); !ok) {
+        return ok;
+      }
+    }
+    return {};
+  }
+  std::vector<std::string> names_;
+  std::vector<std::unique_ptr<Tier>> shards_;
+};
+
+} // namespace
+
+void register_scheme(std::string_view scheme, TierFactory factory) {
+  factories()[std::string(scheme)] = std::move(factory);
+}
+
+std::string known_schemes() {
+  std::string out;
+  for (const auto& [scheme, factory] : factories()) {
+    out += out.empty() ? "" : ", ";
+    out += scheme + "://";
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Tier>> make_tier(const Spec& spec) {
+  auto it = factories().find(spec.scheme);
+  if (it == factories().end()) {
+    return std::unexpected(
+      Failure{ Failure::Kind::error,
+               fmt::format("{}: no remote storage for {}:// (known: {})",
+                           spec.label(),
+                           spec.scheme,
+                           known_schemes()) });
+  }
+  if (spec.shards.empty()) {
+    return it->second(spec);
+  }
+  std::vector<std::unique_ptr<Tier>> shards;
+  for (const auto& name : spec.shards) {
+    auto shard = it->second(spec.shard(name));
+    if (!shard) {
+      return std::unexpected(shard.error());
+    }
+    shards.push_back(std::move(*shard));
+  }
+  return std::make_unique<ShardedTier>(spec.shards, std::move(shards));
+}
+
+} // namespace ipfsacc::remote

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "core/cid.hpp"
+#include "remote/spec.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ipfsacc::remote {
+
+// Why an operation on a remote failed. A timeout is told apart because it
+// is counted on its own.
+struct Failure {
+  enum class Kind { error, timeout };
+  Kind kind = Kind::error;
+  std::string message; // never holds a password
+};
+
+template<typename T>
+using Result = std::expected<T, Failure>;
+
+// One remote storage tier. Entries are keyed by the request digest and hold
+// an encoded storage::Entry; blobs are keyed by the digest of their bytes.
+// Every operation returns within the remote's timeouts, and never throws.
+// A tier connects on first use.
+class Tier {
+public:
+  virtual ~Tier() = default;
+
+  // The encoded entry stored under key; nullopt when there is none.
+  virtual Result<std::optional<std::string>> get_entry(const Digest& key) = 0;
+  // Stores an encoded entry that expires (is deleted) at expires_ms (Unix
+  // time in milliseconds).
+  virtual Result<void> put_entry(const Digest& key,
+                                 std::string_view encoded,
+                                 int64_t expires_ms) = 0;
+  // A blob's bytes, unverified; nullopt when it is not there.
+  virtual Result<std::optional<std::string>> get_blob(const Digest& digest) = 0;
+  // Whether the blob is there. When it is, its expiry is moved out to
+  // expires_ms if that is later, so it lives as long as the entries that
+  // use it.
+  virtual Result<bool> has_blob(const Digest& digest, int64_t expires_ms) = 0;
+  virtual Result<void> put_blob(const Digest& digest,
+                                std::span<const uint8_t> bytes,
+                                int64_t expires_ms) = 0;
+  // Moves an entry's expiry out to expires_ms (ttl-refresh).
+  virtual Result<void> refresh_entry(const Digest& key, int64_t expires_ms) = 0;
+  // Removes the entry under key (its blobs expire on their own). Returns
+  // whether there was one.
+  virtual Result<bool> remove_entry(const Digest& key) = 0;
+  // Removes every entry and blob of ipfsacc. Returns how many keys.
+  virtual Result<uint64_t> purge() = 0;
+  // A round trip that changes nothing (for doctor).
+  virtual Result<void> ping() = 0;
+  // Stores and removes a probe key: whether the remote takes writes.
+  virtual Result<void> probe_write() = 0;
+};
+
+// Makes the tier for one spec (a single server; shards are put together by
+// make_tier). Fails when the scheme's engine is not built in.
+using TierFactory =
+  std::function<Result<std::unique_ptr<Tier>>(const Spec& spec)>;
+
+// The factories by URL scheme ("redis", "rediss", …).
+void register_scheme(std::string_view scheme, TierFactory factory);
+
+// Makes the tier for spec: its scheme's factory, once per shard when it has
+// shards= (keys then go to a shard by rendezvous hashing). Fails for an
+// unknown scheme.
+Result<std::unique_ptr<Tier>> make_tier(const Spec& spec);
+
+// The schemes make_tier knows, for messages.
+std::string known_schemes();
+
+} // namespace ipfsacc::remote

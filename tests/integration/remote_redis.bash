@@ -1,0 +1,436 @@
+# remote_redis: the shared Redis tier, against real redis-server processes
+# on loopback. Two cache directories stand for two machines sharing one
+# Redis; the fake tools' log shows which calls really ran a tool.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "remote_redis: redis-server and redis-cli are needed (apt-get install redis-server redis-tools)" >&2
+  exit 125
+fi
+
+# The servers a case started: "host:port" each, stopped when the case ends.
+REDIS_STARTED=()
+
+# start_redis VAR [HOST] [PORT] [ARGS…]: starts redis-server on a free
+# port of HOST (127.0.0.1), or on PORT, and sets VAR to the port.
+start_redis() {
+  local var=$1 host=${2:-127.0.0.1} want=${3:-} _p try dir
+  shift $(($# < 3 ? $# : 3))
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    _p=${want:-$((20000 + RANDOM % 30000))}
+    dir=$T/redis-$host-$_p
+    mkdir -p "$dir"
+    if redis-server --port "$_p" --bind "$host" --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/pid" --dir "$dir" \
+      --logfile "$dir/log" "$@" >/dev/null 2>&1; then
+      local i
+      for i in $(seq 100); do
+        if [[ -s $dir/pid ]] &&
+          redis-cli -h "$host" -p "$_p" ${REDIS_AUTH:+-a "$REDIS_AUTH" --no-auth-warning} ping 2>/dev/null | grep -q PONG; then
+          REDIS_STARTED+=("$host:$_p")
+          printf -v "$var" '%s' "$_p"
+          return 0
+        fi
+        if [[ -s $dir/log ]] && grep -q "Address already in use" "$dir/log"; then
+          break
+        fi
+        sleep 0.05
+      done
+    fi
+    [[ -n $want ]] && break
+  done
+  fail "could not start redis-server on $host"
+}
+
+# stop_redis HOST:PORT: shuts the server down and waits for it to exit.
+stop_redis() {
+  local host=${1%:*} port=${1#*:} pid i
+  pid=$(cat "$T/redis-$host-$port/pid" 2>/dev/null) || return 0
+  redis-cli -h "$host" -p "$port" ${REDIS_AUTH:+-a "$REDIS_AUTH" --no-auth-warning} shutdown nosave >/dev/null 2>&1
+  for i in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null
+}
+
+stop_all_redis() {
+  local s
+  for s in "${REDIS_STARTED[@]}"; do
+    stop_redis "$s"
+  done
+  REDIS_STARTED=()
+}
+# Each case runs in a subshell: the servers it started stop when it exits,
+# however it ends.
+eval "$(declare -f setup_case | sed '1s/^setup_case/_lib_setup_case/')"
+setup_case() {
+  _lib_setup_case "$@"
+  REDIS_STARTED=()
+  trap stop_all_redis EXIT
+}
+
+rcli() { # PORT ARGS…: redis-cli on 127.0.0.1
+  local port=$1
+  shift
+  redis-cli -h 127.0.0.1 -p "$port" ${REDIS_AUTH:+-a "$REDIS_AUTH" --no-auth-warning} "$@"
+}
+
+# on MACHINE: use the cache directory of one "machine" from now on.
+on() { export IPFSACC_DIR=$T/machine-$1; }
+
+# The call the machines share, and how it looks run directly.
+CALL=(gh pr list -R o/r)
+direct_answer() { run_direct direct "${CALL[@]}"; }
+
+expect_answer() { # NAME: capture NAME answered like the tool itself
+  expect_same_file "$T/direct.out" "$T/$1.out" "stdout of $1"
+  expect_eq 0 "$(cat "$T/$1.rc")" "exit status of $1"
+}
+
+remote_stat() { # LABEL NAME: a per-remote counter of the current machine
+  stat_value "remotes.$1.$2"
+}
+
+test_two_machines_share_one_redis() {
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_invocations "gh pr list" 1
+  expect_eq 1 "$(rcli "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)" "entries in Redis"
+  [[ $(remote_stat "$label" bytes_sent) -gt 0 ]] || fail "machine a sent nothing"
+  expect_eq 1 "$(remote_stat "$label" misses)" "misses of a"
+
+  on b
+  run_wrapped second --explain "${CALL[@]}"
+  expect_invocations "gh pr list" 1 # the second machine ran no tool
+  expect_same_file "$T/direct.out" "$T/second.out" "stdout of b"
+  expect_file_contains "$T/second.err" "HIT "
+  expect_file_contains "$T/second.err" "from=$label"
+  expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of b"
+  expect_eq 1 "$(stat_value hits)" "hits of b"
+  [[ $(remote_stat "$label" bytes_received) -gt 0 ]] || fail "b received nothing"
+
+  # Copied into b's own cache: the next call does not ask Redis.
+  run_wrapped third --explain "${CALL[@]}"
+  expect_answer third
+  expect_not_contains "$(cat "$T/third.err")" "from="
+  expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of b after a local hit"
+  expect_invocations "gh pr list" 1
+}
+
+# An entry expires in Redis with the entry: the key's TTL is the entry's.
+test_redis_keys_expire_with_the_entry() {
+  local port key ttl
+  start_redis port
+  export IPFSACC_REMOTE=redis://127.0.0.1:$port
+  on a
+  run_wrapped first --ttl 90s "${CALL[@]}"
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:entry:*')
+  ttl=$(rcli "$port" pttl "$key")
+  [[ $ttl -gt 60000 && $ttl -le 90000 ]] || fail "entry key expires in $ttl ms, not about 90 s"
+  for key in $(rcli "$port" --scan --pattern 'ipfsacc:blob:*'); do
+    ttl=$(rcli "$port" pttl "$key")
+    [[ $ttl -gt 60000 && $ttl -le 90000 ]] || fail "blob key expires in $ttl ms"
+  done
+}
+
+test_a_blob_already_there_is_not_sent_again() {
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label FAKE_SIZE=20000
+  on a
+  run_wrapped first "${CALL[@]}"
+  [[ $(remote_stat "$label" bytes_sent) -gt 20000 ]] || fail "a did not send the output"
+  on b
+  # --refresh runs the tool again: the same output, so only the entry goes.
+  run_wrapped second --refresh "${CALL[@]}"
+  expect_invocations "gh pr list" 2
+  local sent
+  sent=$(remote_stat "$label" bytes_sent)
+  [[ $sent -gt 0 && $sent -lt 20000 ]] || fail "b sent $sent bytes for a blob Redis had"
+}
+
+test_read_only_remote_is_never_written() {
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  direct_answer
+  on a
+  IPFSACC_REMOTE="$label|read-only" run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_eq 0 "$(rcli "$port" dbsize)" "keys in Redis after a read-only miss"
+  # It is read: what a writer stored reaches the read-only machine.
+  on b
+  IPFSACC_REMOTE=$label run_wrapped second --ttl 1h gh pr list -R o/other
+  on c
+  IPFSACC_REMOTE="$label|read-only" run_wrapped third --explain --ttl 1h gh pr list -R o/other
+  expect_file_contains "$T/third.err" "from=$label"
+  expect_invocations "gh pr list -R o/other" 1
+  expect_eq 2 "$(rcli "$port" dbsize)" "keys in Redis (one entry, one blob)"
+}
+
+test_redis_killed_mid_run() {
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  stop_redis "127.0.0.1:$port"
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_invocations "gh pr list" 2
+  expect_eq 1 "$(grep -c 'ipfsacc: warning: remote' "$T/second.err")" "warning lines"
+  expect_file_contains "$T/second.err" "carrying on without it"
+  # Nothing but that warning on stderr.
+  expect_eq 1 "$(wc -l <"$T/second.err")" "stderr lines"
+  expect_eq 1 "$(remote_stat "$label" down)" "down-markings"
+  [[ $(($(remote_stat "$label" errors) + $(remote_stat "$label" timeouts))) -ge 1 ]] ||
+    fail "the failure was not counted"
+  # The answer was stored locally all the same.
+  run_wrapped third "${CALL[@]}"
+  expect_answer third
+  expect_invocations "gh pr list" 2
+}
+
+# A server that accepts connections and never answers: the call goes on
+# after the timeout, as a timeout.
+test_a_silent_remote_times_out() {
+  command -v node >/dev/null || skip "node is needed for the silent server"
+  local port
+  node -e '
+    const net = require("net");
+    const s = net.createServer(() => {}).listen(0, "127.0.0.1", () => {
+      require("fs").writeFileSync(process.argv[1], String(s.address().port));
+    });
+    setTimeout(() => process.exit(0), 60000);' "$T/silent.port" &
+  local server=$!
+  for _ in $(seq 100); do [[ -s $T/silent.port ]] && break; sleep 0.05; done
+  port=$(cat "$T/silent.port")
+  export IPFSACC_REMOTE="redis://127.0.0.1:$port|timeout=200ms"
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  kill "$server" 2>/dev/null
+  expect_answer first
+  expect_file_contains "$T/first.err" "timed out"
+  expect_eq 1 "$(remote_stat "redis://127.0.0.1:$port" timeouts)" "timeouts"
+  expect_eq 1 "$(remote_stat "redis://127.0.0.1:$port" down)" "down-markings"
+}
+
+test_unreachable_remote_still_answers() {
+  local port
+  # A port nothing listens on: take one and give it back.
+  start_redis port
+  stop_redis "127.0.0.1:$port"
+  export IPFSACC_REMOTE="redis://127.0.0.1:$port"
+  direct_answer
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_file_contains "$T/first.err" "remote redis://127.0.0.1:$port: connect"
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_invocations "gh pr list" 1
+}
+
+test_tampered_remote_blob_is_rejected() {
+  local port label key
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:blob:*' | head -n 1)
+  [[ -n $key ]] || fail "no blob in Redis"
+  rcli "$port" set "$key" "forged answer" keepttl >/dev/null
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_not_contains "$(cat "$T/second.out")" "forged answer"
+  expect_invocations "gh pr list" 2
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_eq 1 "$(remote_stat "$label" errors)" "errors"
+  expect_eq 0 "$(remote_stat "$label" hits)" "hits"
+}
+
+test_sharded_remote() {
+  local port a b c
+  # One port on three loopback addresses: 127.0.0.* with shards=1,2,3.
+  start_redis port 127.0.0.1
+  start_redis b 127.0.0.2 "$port"
+  start_redis c 127.0.0.3 "$port"
+  local label="redis://127.0.0.*:$port"
+  export IPFSACC_REMOTE="$label|shards=1,2,3"
+  on a
+  local repo
+  for repo in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 r12; do
+    run_wrapped "a-$repo" gh pr list -R "o/$repo"
+  done
+  expect_invocations "gh pr list" 12
+  local total=0 used=0 n host
+  for host in 127.0.0.1 127.0.0.2 127.0.0.3; do
+    n=$(redis-cli -h "$host" -p "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)
+    total=$((total + n))
+    ((n > 0)) && used=$((used + 1))
+  done
+  expect_eq 12 "$total" "entries over the shards (each on exactly one)"
+  ((used >= 2)) || fail "12 entries all went to one shard"
+  on b
+  for repo in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 r12; do
+    run_wrapped "b-$repo" gh pr list -R "o/$repo"
+    expect_same_file "$T/a-$repo.out" "$T/b-$repo.out" "stdout of o/$repo"
+  done
+  expect_invocations "gh pr list" 12
+  expect_eq 12 "$(remote_stat "$label" hits)" "hits through the shards"
+}
+
+test_credentials_are_redacted() {
+  local port label secret=s3cret-Passw0rd
+  REDIS_AUTH=$secret start_redis port 127.0.0.1 "" --requirepass "$secret"
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE="redis://:$secret@127.0.0.1:$port"
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_empty "$T/first.err"
+  on b
+  run_wrapped second --explain "${CALL[@]}"
+  expect_invocations "gh pr list" 1
+  expect_file_contains "$T/second.err" "from=$label"
+  capture list ipfsacc config list
+  expect_file_contains "$T/list.out" "redis://:***@127.0.0.1:$port"
+  capture get ipfsacc config get remote
+  capture doctor ipfsacc doctor
+  capture stats ipfsacc stats
+  capture json ipfsacc stats --format json
+  capture prom ipfsacc stats --format prometheus
+  # A wrong password: the warning names the remote, not the password.
+  IPFSACC_REMOTE="redis://:wrong-$secret@127.0.0.1:$port" capture wrong ipfsacc gh pr list -R o/another
+  expect_file_contains "$T/wrong.err" "remote $label"
+  local f
+  for f in second.err list.out get.out doctor.out doctor.err stats.out json.out prom.out wrong.err; do
+    expect_not_contains "$(cat "$T/$f")" "$secret" "$f"
+  done
+  if grep -rqa "$secret" "$T/machine-a" "$T/machine-b"; then
+    fail "the password reached a cache directory"
+  fi
+}
+
+test_password_from_the_secrets_store() {
+  local port label secret=st0red-Passw0rd
+  REDIS_AUTH=$secret start_redis port 127.0.0.1 "" --requirepass "$secret"
+  label=redis://127.0.0.1:$port
+  printf '%s\n' "$secret" | ipfsacc secrets set redis_password >"$T/set.out" 2>"$T/set.err" ||
+    { _show "$T/set.err" >&2; fail "secrets set redis_password failed"; }
+  export IPFSACC_REMOTE=$label
+  on a
+  run_wrapped first "${CALL[@]}"
+  expect_empty "$T/first.err"
+  expect_eq 2 "$(REDIS_AUTH=$secret rcli "$port" dbsize)" "keys stored with the stored password"
+  capture doctor ipfsacc doctor
+  expect_file_contains "$T/doctor.out" "remote $label: reachable"
+  expect_not_contains "$(cat "$T/doctor.out")" "$secret"
+}
+
+test_purge_remote() {
+  local port ro label
+  start_redis port
+  start_redis ro
+  label=redis://127.0.0.1:$port
+  on a
+  export IPFSACC_REMOTE=$label
+  run_wrapped first gh pr list -R o/one
+  run_wrapped second gh pr list -R o/two
+  on c
+  IPFSACC_REMOTE=redis://127.0.0.1:$ro run_wrapped third gh pr list -R o/one
+  expect_eq 2 "$(rcli "$ro" dbsize)" "keys of the other remote"
+  on a
+  expect_eq 4 "$(rcli "$port" dbsize)" "keys before"
+  # The entries selected here go from the remote too.
+  capture one ipfsacc purge --remote --match 'gh pr list -R o/one'
+  expect_rc 0
+  expect_file_contains "$T/one.out" "Removed 1 entry from remote $label"
+  expect_eq 3 "$(rcli "$port" dbsize)" "keys after purging one entry"
+  # --all empties the writable remotes and leaves read-only ones alone.
+  export IPFSACC_REMOTE="$label redis://127.0.0.1:$ro|read-only"
+  capture dry ipfsacc purge --remote --all --yes --dry-run
+  expect_eq 3 "$(rcli "$port" dbsize)" "keys after a dry run"
+  capture all ipfsacc purge --remote --all --yes
+  expect_rc 0
+  expect_file_contains "$T/all.out" "from remote $label"
+  expect_file_contains "$T/all.out" "Remote redis://127.0.0.1:$ro: read-only, left alone."
+  expect_eq 0 "$(rcli "$port" dbsize)" "keys after purge --remote --all"
+  expect_eq 2 "$(rcli "$ro" dbsize)" "keys of the read-only remote"
+}
+
+test_stats_per_remote() {
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label
+  on a
+  run_wrapped first "${CALL[@]}"
+  on b
+  run_wrapped second "${CALL[@]}"
+  capture text ipfsacc stats
+  expect_file_contains "$T/text.out" "$label"
+  capture prom ipfsacc stats --format prometheus
+  expect_file_contains "$T/prom.out" "ipfsacc_remote_hits_total{remote=\"$label\"} 1"
+  expect_file_contains "$T/prom.out" "ipfsacc_remote_down_total{remote=\"$label\"} 0"
+  capture zero ipfsacc stats --zero
+  expect_eq 0 "$(remote_stat "$label" hits)" "hits after --zero"
+}
+
+test_doctor_checks_each_remote() {
+  local port ro gone
+  start_redis port
+  start_redis ro
+  start_redis gone
+  stop_redis "127.0.0.1:$gone"
+  export IPFSACC_REMOTE="redis://127.0.0.1:$port redis://127.0.0.1:$ro|read-only redis://127.0.0.1:$gone"
+  capture doctor ipfsacc doctor
+  expect_rc 1
+  expect_match "$(cat "$T/doctor.out")" "OK +remote redis://127.0.0.1:$port: reachable, [0-9.]+ ms [^,]*, writable"
+  expect_file_contains "$T/doctor.out" "remote redis://127.0.0.1:$ro: reachable"
+  expect_file_contains "$T/doctor.out" "read-only"
+  expect_match "$(cat "$T/doctor.out")" "FAIL +remote redis://127.0.0.1:$gone: "
+  expect_eq 0 "$(rcli "$port" dbsize)" "probe keys left behind"
+}
+
+test_bad_remote_setting_warns_and_runs() {
+  direct_answer
+  export IPFSACC_REMOTE="redis://127.0.0.1:6379|bogus"
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_file_contains "$T/first.err" "unknown attribute 'bogus'"
+  export IPFSACC_REMOTE="ftp://user:pw0rd@host"
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_file_contains "$T/second.err" "no remote storage for ftp://"
+  expect_not_contains "$(cat "$T/second.err")" "pw0rd"
+  capture set ipfsacc config set remote "redis://h:1|timeout=soon"
+  expect_rc 2
+  expect_file_contains "$T/set.err" "timeout='soon' is not a duration"
+}
+
+test_rediss_says_tls_is_missing() {
+  direct_answer
+  export IPFSACC_REMOTE="rediss://127.0.0.1:6380"
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_file_contains "$T/first.err" "rediss:// needs hiredis with TLS support"
+}
+
+run_tests
