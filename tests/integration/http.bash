@@ -224,7 +224,7 @@ test_groq_cli_and_http_answers_have_different_keys() {
 
 # claude and gemini read the working directory: their calls are cached in
 # a git repository only.
-git_work() { git init -q "$W" && git -C "$W" commit -q --allow-empty -m init 2>/dev/null; }
+git_work() { make_git_repo "$W"; }
 
 claude_env() {
   git_work
