@@ -15,8 +15,8 @@ _ipfsacc_runs=' run '
 _ipfsacc_spec() {
   case $1 in
   '')
-    opts='-h --help -V --version --ttl --refresh --no-cache --offline -v --explain --cache-failures'
-    vopts='--ttl'
+    opts='-h --help -V --version --ttl --prefer --refresh --no-cache --offline -v --explain --cache-failures'
+    vopts='--ttl --prefer'
     cmds='run stats list show purge export import config doctor secrets shell-init shims completions'
     args=''
     ;;
@@ -202,6 +202,7 @@ _ipfsacc_spec() {
 # they are a fixed set.
 _ipfsacc_choices() {
   case "$1 $2" in
+  ' --prefer') echo 'cli sdk' ;;
   'stats --format') echo 'text json prometheus' ;;
   'list --sort') echo 'age size hits' ;;
   'export --format') echo 'jsonl car' ;;

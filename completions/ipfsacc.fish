@@ -12,7 +12,7 @@ set -g __ipfsacc_runs run
 function __ipfsacc_vopts
     switch "$argv[1]"
         case ''
-            printf '%s\n' --ttl
+            printf '%s\n' --ttl --prefer
         case 'run'
             printf '%s\n' --ttl --key-env
         case 'stats'
@@ -99,6 +99,7 @@ complete -c ipfsacc -n __ipfsacc_handing_off -a '(__ipfsacc_complete_rest)'
 complete -c ipfsacc -n "__ipfsacc_at ''" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at ''" -s V -l version -d 'print the version, git revision and what is compiled in'
 complete -c ipfsacc -n "__ipfsacc_at ''" -l ttl -r -d 'keep the answer this long (30s, 5m, 1h, 7d)'
+complete -c ipfsacc -n "__ipfsacc_at ''" -l prefer -x -a 'cli sdk' -d 'cli: run the tool, over HTTP only when it is missing or crashes; sdk: make the call over HTTP first'
 complete -c ipfsacc -n "__ipfsacc_at ''" -l refresh -d 'run the tool and overwrite the entry'
 complete -c ipfsacc -n "__ipfsacc_at ''" -l no-cache -d 'run the tool, touch no cache'
 complete -c ipfsacc -n "__ipfsacc_at ''" -l offline -d 'answer only from the cache, expired entries too (exit 75 if none)'

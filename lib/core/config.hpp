@@ -34,9 +34,9 @@ struct ConfigKey {
   std::string_view description;
 };
 
-// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE` and `price.MODEL`
-// (dollars per million input/output tokens, "3/15"; MODEL may be a glob
-// pattern) are accepted too.
+// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE`, `prefer.TOOL` and
+// `price.MODEL` (dollars per million input/output tokens, "3/15"; MODEL may
+// be a glob pattern) are accepted too.
 std::span<const ConfigKey> config_keys();
 
 // Environment variables that are ipfsacc's own but not config keys.
@@ -81,6 +81,13 @@ public:
   // The price of a model's tokens from `price.MODEL` (exact name first, else
   // the longest matching pattern); nullopt when none is configured.
   std::optional<Price> price(std::string_view model) const;
+  // "cli" or "sdk": which path a tool's call takes first (--prefer,
+  // IPFSACC_PREFER, then `prefer.TOOL`, then `prefer` in the config file);
+  // nullopt leaves it to the tool (the CLI, but for groq).
+  std::optional<std::string> prefer(std::string_view tool) const;
+  // The timeouts of the HTTP path's requests.
+  util::Millis http_timeout() const;
+  util::Millis http_connect_timeout() const;
   bool disabled() const;
   bool stats_enabled() const;
   // Whether cached outputs are stored encrypted (encrypt_cache = true).
