@@ -11,12 +11,13 @@ build_packages=(
 )
 # zsh, fish, bash-completion: the shell integration suite runs each shell;
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
-# suites.
+# suites; gh and nodejs: the real gh against a fake GitHub API in Node
+# (gh_http).
 test_packages=(
   git bsdutils util-linux procps lmdb-utils
-  zsh fish bash-completion dpkg-dev man-db groff-base
+  zsh fish bash-completion dpkg-dev man-db groff-base gh nodejs
 )
-bench_packages=(hyperfine valgrind gh)
+bench_packages=(hyperfine valgrind)
 
 want=("${build_packages[@]}")
 case "${1:-build}" in
