@@ -451,11 +451,16 @@ struct Client {
 };
 
 bool is_json(const http::Response& r) {
-  auto ct = r.header("Content-Type");
-  if (!ct) {
+  const http::Header* ct = nullptr;
+  for (const auto& h : r.headers) {
+    if (ct == nullptr && util::lower(h.name) == "content-type") {
+      ct = &h;
+    }
+  }
+  if (ct == nullptr) {
     return false;
   }
-  auto media = ct->substr(0, ct->find(';'));
+  auto media = std::string_view(ct->value).substr(0, ct->value.find(';'));
   while (!media.empty() && media.back() == ' ') {
     media.remove_suffix(1);
   }
@@ -712,11 +717,8 @@ std::expected<ApiPlan, Unsupported> plan_api(
   ApiPlan plan;
   const bool has_fields = p.has("raw-field") || p.has("field");
   plan.method = p.last("method").value_or(has_fields ? "POST" : "GET");
-  std::transform(
-    plan.method.begin(),
-    plan.method.end(),
-    plan.method.begin(),
-    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  // gh sends the method as typed: a lowercase "head" is not what GitHub
+  // answers as HEAD, so only GET and HEAD as such are mapped.
   if (plan.method != "GET" && plan.method != "HEAD") {
     return std::unexpected(unsupported("api -X " + plan.method));
   }
@@ -1279,6 +1281,9 @@ std::expected<json, Outcome> graphql(Client& client,
       text = "HTTP " + std::to_string(res->status) + ": " +
              msg.substr(0, msg.find(" (HTTP")) + " (" + client.ep.graphql + ")";
     }
+    if (res->status == 401) {
+      text += "\nTry authenticating with:  gh auth login";
+    }
     return std::unexpected(failure(text + "\n", client.requests));
   }
   auto doc = json::parse(res->body, nullptr, false);
@@ -1313,9 +1318,11 @@ std::expected<json, Outcome> graphql(Client& client,
   return member(doc, "data");
 }
 
-// A REST GET for the --json commands; the body, or gh's error.
+// A REST GET for the --json commands; the body, or gh's error (what:
+// gh's prefix, "failed to get runs: ").
 std::expected<http::Response, Outcome> rest_get(Client& client,
-                                                const std::string& url) {
+                                                const std::string& url,
+                                                std::string_view what) {
   http::Request req;
   req.url = url;
   const std::array<http::Header, 2> extra{
@@ -1335,7 +1342,8 @@ std::expected<http::Response, Outcome> rest_get(Client& client,
         msg = doc["message"].get<std::string>();
       }
     }
-    std::string text = "HTTP " + std::to_string(res->status);
+    std::string text =
+      std::string(what) + "HTTP " + std::to_string(res->status);
     text += msg.empty() ? " (" + url + ")" : ": " + msg + " (" + url + ")";
     return std::unexpected(failure(text + "\n", client.requests));
   }
@@ -1504,7 +1512,6 @@ constexpr std::array kRepoViewFlags{ kJson,
                                      Flag{ "branch", 'b', true } };
 
 std::expected<ListPlan, Unsupported> plan_repo_view(
-  const Invocation& call,
   std::span<const std::string> args) {
   auto plan = plan_list("repo view", args, kRepoViewFlags, kRepoFields, 1);
   if (!plan) {
@@ -1517,27 +1524,24 @@ std::expected<ListPlan, Unsupported> plan_repo_view(
     return std::unexpected(
       unsupported("repo view with more than one repository"));
   }
-  std::string spec;
+  // With no argument gh 2.23 reads the git remotes (it ignores GH_REPO here).
   if (plan->flags.positional.empty()) {
-    Parsed none;
-    auto repo = base_repo(call, none, "repo view");
-    if (!repo) {
-      return std::unexpected(repo.error());
-    }
-    spec = repo->owner + "/" + repo->name;
-  } else {
-    spec = plan->flags.positional[0];
-    if (!parse_repo(spec)) {
-      return std::unexpected(unsupported("repo view " + spec));
-    }
+    return std::unexpected(Unsupported{
+      "gh is not installed and `gh repo view` without OWNER/REPO needs the "
+      "repository of the git remotes, which only gh resolves; name the "
+      "repository or " +
+      std::string(kInstall) });
   }
-  plan->flags.positional = { spec };
+  if (!parse_repo(plan->flags.positional[0])) {
+    return std::unexpected(
+      unsupported("repo view " + plan->flags.positional[0]));
+  }
   return plan;
 }
 
 Answer run_repo_view(const Invocation& call,
                      std::span<const std::string> args) {
-  auto plan = plan_repo_view(call, args);
+  auto plan = plan_repo_view(args);
   if (!plan) {
     return std::unexpected(plan.error());
   }
@@ -1794,7 +1798,7 @@ Answer run_run_list(const Invocation& call, std::span<const std::string> args) {
   }
   std::vector<json> runs;
   while (!url.empty() && static_cast<long long>(runs.size()) < plan->limit) {
-    auto res = rest_get(client, url);
+    auto res = rest_get(client, url, "failed to get runs: ");
     if (!res) {
       return res.error();
     }
@@ -1809,10 +1813,11 @@ Answer run_run_list(const Invocation& call, std::span<const std::string> args) {
   // gh names each run's workflow from the repository's workflow list.
   std::map<long long, std::string> workflow_names;
   for (int page = 1;; ++page) {
-    auto res = rest_get(
-      client,
-      client.ep.rest + "/repos/" + full +
-        "/actions/workflows?per_page=100&page=" + std::to_string(page));
+    auto res =
+      rest_get(client,
+               client.ep.rest + "/repos/" + full +
+                 "/actions/workflows?per_page=100&page=" + std::to_string(page),
+               "failed to get workflows: ");
     if (!res) {
       return res.error();
     }
@@ -1899,7 +1904,7 @@ bool gh_identical(const Invocation& call) {
     case Command::repo_list:
       return plan_repo_list(args.subspan(2)).has_value();
     case Command::repo_view:
-      return plan_repo_view(call, args.subspan(2)).has_value();
+      return plan_repo_view(args.subspan(2)).has_value();
     case Command::pr_list:
       return plan_pr_issue(call, Listing::pulls, args.subspan(2)).has_value();
     case Command::issue_list:

@@ -407,7 +407,8 @@ function graphql(body) {
   const v = body.variables || {};
   const op = (/query\s+(\w+)/.exec(q) || [])[1];
   if (op === 'RepositoryList') {
-    if (v.owner !== 'octo-org') {
+    // No owner: the viewer's repositories (the viewer owns the same ones).
+    if (v.owner !== undefined && v.owner !== 'octo-org') {
       return { data: { repositoryOwner: null }, errors: [{ type: 'NOT_FOUND', path: ['repositoryOwner'],
         message: `Could not resolve to a RepositoryOwner with the login of '${v.owner}'.` }] };
     }
