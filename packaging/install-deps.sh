@@ -18,7 +18,7 @@ build_packages=(
 test_packages=(
   git bsdutils util-linux procps lmdb-utils
   zsh fish bash-completion dpkg-dev man-db groff-base
-  libcurl4
+  libcurl4 gh
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.
