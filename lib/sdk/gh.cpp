@@ -603,6 +603,13 @@ std::string include_headers(const http::Response& r, std::string_view url) {
       it->second += ", " + h.value;
     }
   }
+  // Go's client asks for gzip itself and, having decompressed the body,
+  // drops these two (the body printed is the decompressed one).
+  if (auto enc = headers.find("Content-Encoding");
+      enc != headers.end() && util::lower(enc->second) == "gzip") {
+    headers.erase(enc);
+    headers.erase("Content-Length");
+  }
   for (const auto& [name, value] : headers) {
     out += name + ": " + value + "\r\n";
   }

@@ -99,7 +99,7 @@ TEST_CASE("gh api: -H headers, HEAD, and the base URL from the environment") {
   api.routes["HEAD http://127.0.0.1:9/api/v3/user"] = ok("ignored");
   auto call =
     invocation(api,
-               { "api", "-X", "head", "-H", "Accept: text/plain", "user" },
+               { "api", "-X", "HEAD", "-H", "Accept: text/plain", "user" },
                { { "GITHUB_TOKEN", "t" },
                  { "GITHUB_API_URL", "http://127.0.0.1:9/api/v3/" } });
   auto answer = sdk::gh_run(call);
@@ -260,6 +260,7 @@ TEST_CASE(
     { "api", "graphql", "-f", "query={viewer{login}}" },
     { "api", "repos/o/r/issues", "-f", "title=x" }, // POST
     { "api", "-X", "DELETE", "repos/o/r" },
+    { "api", "-X", "head", "repos/o/r" }, // gh sends it lowercase
     { "api", "--input", "-", "user" },
     { "api", "user", "--bogus" },
     { "release", "create", "v1" },
