@@ -5,10 +5,12 @@
 # gh 2.23) reaches it with GH_HOST=github.localhost and
 # HTTP_PROXY=http://127.0.0.1:PORT: for that host gh speaks plain HTTP to
 # api.github.localhost (GraphQL at /graphql), and Go's proxy support sends the
-# requests to the fake with absolute URLs. ipfsacc, with gh absent from PATH,
-# reaches the same fake through GITHUB_API_URL, with the token from the
-# secrets store. Each case compares stdout, stderr and exit status, and the
-# requests both sent (method, path and query, body).
+# requests to the fake with absolute URLs. ipfsacc, with gh absent from PATH
+# and the token from the secrets store, gets the same environment (so the
+# URLs in error messages agree; libcurl is given HTTP_PROXY explicitly); one
+# case reaches the fake through GITHUB_API_URL instead. Each case compares
+# stdout, stderr and exit status, and the requests both sent (method, path and
+# query, body).
 #
 # Skipped (125) when gh or node is not installed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -69,7 +71,7 @@ real_gh() {
   shift
   : >"$T/api.log"
   capture "$name" env GH_HOST=github.localhost HTTP_PROXY="http://127.0.0.1:$PORT" \
-    NO_PROXY= no_proxy= GH_TOKEN="$TOKEN" GH_CONFIG_DIR="$T/ghconfig" \
+    NO_PROXY= no_proxy= GH_TOKEN="${GH_TEST_TOKEN:-$TOKEN}" GH_CONFIG_DIR="$T/ghconfig" \
     GH_NO_UPDATE_NOTIFIER=1 GH_PROMPT_DISABLED=1 "$REAL_GH" "$@"
   requests "$T/api.log" >"$T/$name.requests"
 }
@@ -79,7 +81,8 @@ http_gh() {
   local name=$1
   shift
   : >"$T/api.log"
-  PATH=$T/nogh GITHUB_API_URL="http://127.0.0.1:$PORT" capture "$name" ipfsacc gh "$@"
+  PATH=$T/nogh GH_HOST=github.localhost HTTP_PROXY="http://127.0.0.1:$PORT" NO_PROXY= no_proxy= \
+    capture "$name" ipfsacc gh "$@"
   requests "$T/api.log" >"$T/$name.requests"
 }
 
@@ -102,6 +105,35 @@ test_api_plain() {
   differential plain api repos/octo-org/hello
   expect_rc 0
   expect_file_contains "$T/plain.http.out" '"full_name":"octo-org/hello"'
+}
+
+# GITHUB_API_URL (what GitHub Actions sets) points the HTTP path at a server
+# directly; the answer is the same.
+test_api_url_override() {
+  setup_http
+  real_gh direct.gh api repos/octo-org/hello
+  : >"$T/api.log"
+  PATH=$T/nogh GITHUB_API_URL="http://127.0.0.1:$PORT/" capture direct.http ipfsacc gh api repos/octo-org/hello
+  requests "$T/api.log" >"$T/direct.http.requests"
+  expect_same direct.gh direct.http
+  expect_same_file "$T/direct.gh.requests" "$T/direct.http.requests" "requests"
+  grep -q '"host":"127.0.0.1:' "$T/api.log" || fail "the request did not go to GITHUB_API_URL"
+}
+
+# A rejected token: gh's messages for REST and GraphQL, exit 1.
+test_bad_credentials() {
+  setup_http
+  printf 'ghp_wrong\n' | ipfsacc secrets set github_token 2>/dev/null || fail "secrets set failed"
+  local args
+  for args in "api user" "repo view octo-org/hello --json name" "run list -R octo-org/hello --json name"; do
+    # The real gh gets the same wrong token.
+    # shellcheck disable=SC2086
+    GH_TEST_TOKEN=ghp_wrong real_gh bad.gh $args
+    # shellcheck disable=SC2086
+    http_gh bad.http $args
+    expect_same bad.gh bad.http
+    expect_rc 1
+  done
 }
 
 test_api_headers_and_fields() {
