@@ -1258,9 +1258,14 @@ std::string print(const ojson& doc) {
 }
 
 // A GraphQL request; the data, or the failure gh would print.
+// How a query is sent: gh's own client, or the shurcooL-graphql one some
+// commands use (a JSON encoder's trailing newline, no charset).
+enum class GraphqlClient { gh, shurcool };
+
 std::expected<json, Outcome> graphql(Client& client,
                                      const std::string& query,
-                                     const json& variables) {
+                                     const json& variables,
+                                     GraphqlClient kind = GraphqlClient::gh) {
   ojson body = ojson::object();
   body["query"] = query;
   body["variables"] =
@@ -1269,9 +1274,15 @@ std::expected<json, Outcome> graphql(Client& client,
   req.method = "POST";
   req.url = client.ep.graphql;
   go_json(req.body, body, EscapeHtml::yes);
+  const bool shurcool = kind == GraphqlClient::shurcool;
+  if (shurcool) {
+    req.body += '\n';
+  }
   const std::array<http::Header, 3> extra{
     http::Header{ "Accept", std::string(kGraphqlAccept) },
-    http::Header{ "Content-Type", "application/json; charset=utf-8" },
+    http::Header{ "Content-Type",
+                  shurcool ? "application/json"
+                           : "application/json; charset=utf-8" },
     http::Header{ "GraphQL-Features", "merge_queue" },
   };
   auto res = client.send(std::move(req), extra);
@@ -1300,6 +1311,25 @@ std::expected<json, Outcome> graphql(Client& client,
   }
   if (auto errs = doc.find("errors");
       errs != doc.end() && errs->is_array() && !errs->empty()) {
+    if (shurcool) {
+      // shurcooL-graphql's errors: "Message: M, Locations: [{Line:L
+      // Column:C}]", one a line.
+      std::string text;
+      for (const auto& e : *errs) {
+        text += text.empty() ? "" : "\n";
+        text += "Message: " + str(member(e, "message")).get<std::string>() +
+                ", Locations: [";
+        bool first = true;
+        for (const auto& loc : member(e, "locations")) {
+          text += first ? "{Line:" : " {Line:";
+          first = false;
+          text += member(loc, "line").dump() +
+                  " Column:" + member(loc, "column").dump() + "}";
+        }
+        text += "]";
+      }
+      return std::unexpected(failure(text + "\n", client.requests));
+    }
     std::string text = "GraphQL: ";
     bool first = true;
     for (const auto& e : *errs) {
@@ -1857,6 +1887,178 @@ Answer run_run_list(const Invocation& call, std::span<const std::string> args) {
   return success(print(items), client.requests);
 }
 
+// ---- release list ---------------------------------------------------------
+
+constexpr std::array kReleaseFields{
+  Field{ "createdAt", "", Kind::time }, Field{ "isDraft", "", Kind::raw },
+  Field{ "isLatest", "", Kind::raw },   Field{ "isPrerelease", "", Kind::raw },
+  Field{ "name", "", Kind::str },       Field{ "publishedAt", "", Kind::time },
+  Field{ "tagName", "", Kind::str },
+};
+
+constexpr std::array kReleaseListFlags{
+  kJson,
+  kRepoFlag,
+  kLimit,
+  kJq,
+  kTemplate,
+  Flag{ "exclude-drafts", 0, false },
+  Flag{ "exclude-pre-releases", 0, false }
+};
+
+// The table form (gh 2.23 has no --json here; later versions add it with
+// these seven fields).
+std::expected<ListPlan, Unsupported> plan_release_list(
+  const Invocation& call,
+  std::span<const std::string> args) {
+  auto parsed = parse_flags(args, kReleaseListFlags);
+  if (!parsed) {
+    return std::unexpected(unsupported("release list " + parsed.error()));
+  }
+  ListPlan plan;
+  if (parsed->has("json")) {
+    auto json_plan =
+      plan_list("release list", args, kReleaseListFlags, kReleaseFields, 30);
+    if (!json_plan) {
+      return json_plan;
+    }
+    plan = std::move(*json_plan);
+  } else {
+    plan.command = "release list";
+    plan.flags = std::move(*parsed);
+    for (auto name : { "jq", "template" }) {
+      if (plan.flags.has(name)) {
+        return std::unexpected(
+          unsupported(std::string("release list --") + name));
+      }
+    }
+    if (auto l = plan.flags.last("limit")) {
+      if (!parse_int(*l, plan.limit) || plan.limit <= 0) {
+        return std::unexpected(unsupported("release list --limit " + *l));
+      }
+    }
+  }
+  if (!plan.flags.positional.empty()) {
+    return std::unexpected(
+      unsupported("release list " + plan.flags.positional[0]));
+  }
+  auto repo = base_repo(call, plan.flags, "release list");
+  if (!repo) {
+    return std::unexpected(repo.error());
+  }
+  plan.flags.positional = { repo->owner, repo->name };
+  return plan;
+}
+
+// Go's text.RemoveExcessiveWhitespace: runs of \s as one space, trimmed.
+std::string collapse_whitespace(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (const char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) {
+      out += ' ';
+    }
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+Answer run_release_list(const Invocation& call,
+                        std::span<const std::string> args) {
+  auto plan = plan_release_list(call, args);
+  if (!plan) {
+    return std::unexpected(plan.error());
+  }
+  auto ep = endpoint(call, std::nullopt);
+  if (!ep) {
+    return std::unexpected(ep.error());
+  }
+  Client client{ call, *ep };
+  const bool drafts = !plan->flags.has("exclude-drafts");
+  const bool prereleases = !plan->flags.has("exclude-pre-releases");
+  json vars = { { "owner", plan->flags.positional[0] },
+                { "name", plan->flags.positional[1] },
+                { "perPage", std::min<long long>(plan->limit, 100) },
+                { "endCursor", nullptr } };
+  std::vector<json> releases;
+  for (;;) {
+    // The variable's type follows the Go value: a nil pointer first, a
+    // string once there is a cursor.
+    const std::string query =
+      std::string("query RepositoryReleaseList($endCursor:String") +
+      (vars["endCursor"].is_null() ? "" : "!") +
+      "$name:String!$owner:String!$perPage:Int!){repository(owner: $owner, "
+      "name: $name){releases(first: $perPage, orderBy: {field: CREATED_AT, "
+      "direction: DESC}, after: "
+      "$endCursor){nodes{name,tagName,isDraft,isLatest,isPrerelease,"
+      "createdAt,publishedAt},pageInfo{hasNextPage,endCursor}}}}";
+    auto data = graphql(client, query, vars, GraphqlClient::shurcool);
+    if (!data) {
+      return data.error();
+    }
+    const auto& conn = member(member(*data, "repository"), "releases");
+    bool full = false;
+    for (const auto& r : member(conn, "nodes")) {
+      auto flag = [&](std::string_view k) {
+        return member(r, k).is_boolean() && member(r, k).get<bool>();
+      };
+      if ((!drafts && flag("isDraft")) ||
+          (!prereleases && flag("isPrerelease"))) {
+        continue;
+      }
+      releases.push_back(r);
+      if (static_cast<long long>(releases.size()) == plan->limit) {
+        full = true;
+        break;
+      }
+    }
+    const auto& info = member(conn, "pageInfo");
+    if (full || !member(info, "hasNextPage").is_boolean() ||
+        !member(info, "hasNextPage").get<bool>()) {
+      break;
+    }
+    vars["endCursor"] = str(member(info, "endCursor")).get<std::string>();
+  }
+  if (!plan->fields.empty()) {
+    ojson items = ojson::array();
+    for (const auto& r : releases) {
+      items.push_back(export_item(r, plan->fields, graphql_value));
+    }
+    return success(print(items), client.requests);
+  }
+  // gh's table when stdout is not a terminal: tab-separated, the date as
+  // RFC 3339. No releases: nothing, exit 0.
+  std::string out;
+  for (const auto& r : releases) {
+    auto text = [&](std::string_view k) {
+      return str(member(r, k)).get<std::string>();
+    };
+    auto flag = [&](std::string_view k) {
+      return member(r, k).is_boolean() && member(r, k).get<bool>();
+    };
+    std::string title = collapse_whitespace(text("name"));
+    if (title.empty()) {
+      title = text("tagName");
+    }
+    std::string badge = flag("isLatest")       ? "Latest"
+                        : flag("isDraft")      ? "Draft"
+                        : flag("isPrerelease") ? "Pre-release"
+                                               : "";
+    auto published = convert(member(r, "publishedAt"), Kind::time);
+    std::string date = published.get<std::string>();
+    if (date == "0001-01-01T00:00:00Z") {
+      date = convert(member(r, "createdAt"), Kind::time).get<std::string>();
+    }
+    out += title + "\t" + badge + "\t" + text("tagName") + "\t" + date + "\n";
+  }
+  return success(out, client.requests);
+}
+
 // ---------------------------------------------------------------------------
 
 enum class Command {
@@ -1866,6 +2068,7 @@ enum class Command {
   pr_list,
   issue_list,
   run_list,
+  release_list,
   none
 };
 
@@ -1896,6 +2099,9 @@ Command command_of(std::span<const std::string> args) {
   if (a == "run" && b == "list") {
     return Command::run_list;
   }
+  if (a == "release" && b == "list") {
+    return Command::release_list;
+  }
   return Command::none;
 }
 
@@ -1918,6 +2124,12 @@ bool gh_identical(const Invocation& call) {
       return plan_pr_issue(call, Listing::issues, args.subspan(2)).has_value();
     case Command::run_list:
       return plan_run_list(call, args.subspan(2)).has_value();
+    case Command::release_list: {
+      // The table is gh 2.23's; --json only exists in later versions, whose
+      // output the HTTP path follows but cannot be checked against 2.23.
+      auto plan = plan_release_list(call, args.subspan(2));
+      return plan && plan->fields.empty();
+    }
     case Command::none:
       return false;
   }
@@ -1939,6 +2151,8 @@ Answer gh_run(const Invocation& call) {
       return run_pr_issue(call, Listing::issues, args.subspan(2));
     case Command::run_list:
       return run_run_list(call, args.subspan(2));
+    case Command::release_list:
+      return run_release_list(call, args.subspan(2));
     case Command::none:
       break;
   }
@@ -1950,7 +2164,7 @@ Answer gh_run(const Invocation& call) {
     Unsupported{ "gh is not installed and `gh " + shown +
                  "` has no HTTP path (mapped: gh api GET/HEAD, and --json of "
                  "repo list, repo view, "
-                 "pr list, issue list, run list); " +
+                 "pr list, issue list, run list, release list); " +
                  std::string(kInstall) });
 }
 

@@ -440,9 +440,10 @@ function graphql(body) {
     return { data: { repository } };
   }
   if (op === 'RepositoryReleaseList') {
-    if (v.owner !== 'octo-org' || v.name !== 'hello') return notFoundRepo(v.owner, v.name);
+    if (v.owner !== 'octo-org' || !repos.some((r) => r.name === v.name)) return notFoundRepo(v.owner, v.name);
     const sel = selectionAfter(q, /nodes\s*\{/);
-    const c = connection(releases, v.perPage, v.endCursor, sel);
+    // Only hello has releases.
+    const c = connection(v.name === 'hello' ? releases : [], v.perPage, v.endCursor, sel);
     return { data: { repository: { releases: { nodes: c.nodes, pageInfo: c.pageInfo } } } };
   }
   return { errors: [{ message: `fake github: unknown query ${op}` }] };
