@@ -23,7 +23,8 @@ struct ConfigOptions {
 };
 
 bool known_key(std::string_view key) {
-  if (key.starts_with("ttl.") && key.size() > 4) {
+  if ((key.starts_with("ttl.") && key.size() > 4) ||
+      (key.starts_with("prefer.") && key.size() > 7)) {
     return true;
   }
   for (const auto& k : config_keys()) {
@@ -141,11 +142,13 @@ Command setup_config(CLI::App& app) {
     keys += fmt::format("  {:<12} {}\n", k.name, k.description);
   }
   cmd->footer(fmt::format(
-    "Settings:\n{}  {:<12} {}\n\nPriority: command line > IPFSACC_* "
-    "environment > config file > default.",
+    "Settings:\n{}  {:<12} {}\n  {:<12} {}\n\nPriority: command line > "
+    "IPFSACC_* environment > config file > default.",
     keys,
     "ttl.TOOL",
-    "TTL of a tool's answers (ttl.gh = 10m, ttl.gh/pr-list = 1m)"));
+    "TTL of a tool's answers (ttl.gh = 10m, ttl.gh/pr-list = 1m)",
+    "prefer.TOOL",
+    "cli or sdk for one tool (prefer.hf = sdk)"));
   Command command{ cmd, [o](const Config& config) {
                     if (o->list->parsed()) {
                       return list(config);

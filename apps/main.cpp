@@ -70,6 +70,24 @@ const GlobalFlag kGlobalFlags[] = {
     &CallOptions::cache_failures },
 };
 constexpr const char* kTtlHelp = "keep the answer this long (30s, 5m, 1h, 7d)";
+constexpr const char* kPreferHelp =
+  "cli: run the tool, over HTTP only when it is missing or crashes; sdk: "
+  "make the call over HTTP first";
+
+// Loads the configuration of a wrapped call, with --prefer on top; a bad
+// --prefer is the error.
+std::expected<Config, std::string> load_call_config(
+  const CallOptions& options) {
+  auto config = Config::load(Strictness::warn);
+  if (config && !options.prefer.empty()) {
+    if (auto ok = config->set("prefer", options.prefer, Origin::command_line);
+        !ok) {
+      return std::unexpected("--prefer: '" + options.prefer +
+                             "' is not cli or sdk");
+    }
+  }
+  return config;
+}
 
 bool is_command_name(std::string_view word) {
   return word == "run" ||
@@ -100,6 +118,14 @@ bool parse_tool_call(int argc,
     }
     if (arg.starts_with("--ttl=")) {
       ttl = arg.substr(6);
+      continue;
+    }
+    if (arg == "--prefer" && i + 1 < argc) {
+      options.prefer = argv[++i];
+      continue;
+    }
+    if (arg.starts_with("--prefer=")) {
+      options.prefer = arg.substr(9);
       continue;
     }
     bool known = false;
@@ -169,7 +195,7 @@ std::string first_word(int argc, char** argv) {
     if (arg == "-h" || arg == "--help") {
       return "--help";
     }
-    if (arg == "--ttl") {
+    if (arg == "--ttl" || arg == "--prefer") {
       ++i;
       continue;
     }
@@ -266,7 +292,7 @@ int main(int argc, char** argv) {
         }
         options.ttl = *parsed;
       }
-      auto config = Config::load(Strictness::warn);
+      auto config = load_call_config(options);
       if (!config) {
         fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
         return kExitUsage;
@@ -284,7 +310,7 @@ int main(int argc, char** argv) {
           }
           options.ttl = *ttl;
         }
-        auto config = Config::load(Strictness::warn);
+        auto config = load_call_config(options);
         if (!config) {
           fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
           return kExitUsage;
@@ -315,6 +341,8 @@ int main(int argc, char** argv) {
   CallOptions options;
   std::string ttl_text;
   app.add_option("--ttl", ttl_text, kTtlHelp);
+  app.add_option("--prefer", options.prefer, kPreferHelp)
+    ->check(CLI::IsMember({ "cli", "sdk" }));
   for (const auto& flag : kGlobalFlags) {
     app.add_flag(flag.names, options.*flag.field, flag.help);
   }
@@ -358,7 +386,10 @@ int main(int argc, char** argv) {
     "IPFSACC_DISABLE=1,\nIPFSACC_ACCOUNT, IPFSACC_MAX_SIZE, "
     "IPFSACC_CONFIG_DIR, IPFSACC_STATS,\nIPFSACC_STALE_WHILE_REVALIDATE, "
     "IPFSACC_SECRETS_DIR, IPFSACC_PASSPHRASE,\nIPFSACC_EXCLUDE, IPFSACC_PATH "
-    "(where to find the tools instead of PATH).\nSee man ipfsacc.\n"
+    "(where to find the tools instead of PATH),\nIPFSACC_PREFER (cli or sdk), "
+    "IPFSACC_HTTP_TIMEOUT, IPFSACC_HTTP_CONNECT_TIMEOUT.\n"
+    "A tool that is missing or crashes is called over HTTP where it can be.\n"
+    "See man ipfsacc.\n"
     "Exit codes: the wrapped tool's; for ipfsacc's own commands 0 ok, 1 error, "
     "2 usage;\n75 when --offline finds nothing cached.");
 
@@ -388,7 +419,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto config = Config::load(Strictness::warn);
+  auto config = load_call_config(options);
   if (!config) {
     fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
     return kExitUsage;

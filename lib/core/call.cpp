@@ -6,6 +6,8 @@
 #include "core/redact.hpp"
 #include "core/request.hpp"
 #include "exec/runner.hpp"
+#include "http/http.hpp"
+#include "sdk/sdk.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
 #include "stats/stats.hpp"
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -138,8 +141,21 @@ void write_windows(int fd, std::span<const uint8_t> bytes, bool file_mapping) {
   }
 }
 
+// A crash of the CLI before it printed anything sends the call over HTTP:
+// the CLI is broken, not the request.
+bool crash_signal(int wait_status) {
+  if (!WIFSIGNALED(wait_status)) {
+    return false;
+  }
+  int sig = WTERMSIG(wait_status);
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGABRT ||
+         sig == SIGFPE;
+}
+
 class Call {
 public:
+  // path is "" when the tool's CLI is not installed (the HTTP path then
+  // makes the call).
   Call(ToolPolicy policy,
        std::string name,
        std::string path,
@@ -151,7 +167,21 @@ public:
     , path_(std::move(path))
     , args_(std::move(args))
     , options_(options)
-    , config_(config) {}
+    , config_(config) {
+    if (policy_.tool != "run") {
+      sdk_ = sdk::find_tool(policy_.tool);
+    }
+    if (sdk_ && path_.empty()) {
+      use_sdk_ = true;
+      fallback_ =
+        fmt::format("{} is not on {}",
+                    name_,
+                    std::getenv("IPFSACC_PATH") ? "IPFSACC_PATH" : "PATH");
+    } else if (sdk_) {
+      auto prefer = config_.prefer(policy_.tool);
+      use_sdk_ = prefer ? *prefer == "sdk" : sdk_->first == sdk::Path::sdk;
+    }
+  }
 
   [[noreturn]] void run();
 
@@ -185,6 +215,26 @@ private:
   void revalidate_in_background(const Digest& key);
   std::string operation() const { return rule_ ? rule_->id : ""; }
   util::Millis ttl() const;
+  // The HTTP path (see sdk/): the call as the SDK sees it (without stdin,
+  // which run_sdk adds), and the call made.
+  sdk::Invocation invocation();
+  sdk::Answer run_sdk(int& requests);
+  // Whether a failed start or a crash of the CLI sends the call over HTTP;
+  // sets fallback_ to why.
+  bool falls_back(const exec::RunResult& result);
+  // Makes the call over HTTP and exits like the CLI would (no cache).
+  [[noreturn]] void sdk_unrecorded();
+  // Makes the call over HTTP; stores the answer under key when it may be.
+  // Returns the exit code.
+  int sdk_and_store(const Digest& key, Forward forward);
+  std::string path_name() const {
+    return !use_sdk_           ? "cli"
+           : fallback_.empty() ? "sdk"
+                               : fmt::format("sdk (fallback: {})", fallback_);
+  }
+  // The key of this call: the CLI's version is left out when both paths
+  // give the same bytes, and the HTTP path's own marker put in when not.
+  std::string key_version();
 
   ToolPolicy policy_;
   std::string name_;
@@ -204,6 +254,12 @@ private:
   // "NAME=value" for the secrets the child gets from the store; loaded on
   // first use (see child_env).
   std::optional<std::vector<std::string>> injected_;
+  // The tool's HTTP path (nullptr: none), whether this call takes it, and
+  // why when the CLI could not answer.
+  const sdk::Tool* sdk_ = nullptr;
+  bool use_sdk_ = false;
+  std::string fallback_;
+  Request request_;
 };
 
 void Call::warn(std::string_view message) {
@@ -301,16 +357,224 @@ const std::vector<std::string>& Call::child_env() {
 }
 
 void Call::exec_directly() {
+  if (use_sdk_) {
+    sdk_unrecorded();
+  }
   std::fflush(stderr);
   store_.reset();
   exec::exec_tool(path_, child_argv(), child_env());
-  finish_code(exec::report_spawn_failure(name_, errno));
+  int error = errno;
+  if (sdk_ && (error == ENOENT || error == EACCES || error == ENOEXEC)) {
+    fallback_ =
+      fmt::format("{} could not be executed ({})", name_, std::strerror(error));
+    use_sdk_ = true;
+    sdk_unrecorded();
+  }
+  finish_code(exec::report_spawn_failure(name_, error));
+}
+
+sdk::Invocation Call::invocation() {
+  sdk::Invocation call;
+  call.tool = policy_.tool;
+  call.binary = name_;
+  call.args = args_;
+  // The user's variables, then what the store would inject into the CLI.
+  call.env = [this](std::string_view name) -> std::optional<std::string> {
+    if (const char* value = std::getenv(std::string(name).c_str())) {
+      return std::string(value);
+    }
+    for (const auto& entry : child_env()) {
+      if (entry.size() > name.size() && entry[name.size()] == '=' &&
+          std::string_view(entry).starts_with(name)) {
+        return entry.substr(name.size() + 1);
+      }
+    }
+    return std::nullopt;
+  };
+  return call;
+}
+
+sdk::Answer Call::run_sdk(int& requests) {
+  auto call = invocation();
+  // Piped stdin the rule keys on is what the CLI would have read.
+  if (stdin_ && stdin_->complete) {
+    if (stdin_->data.file.empty()) {
+      call.stdin_data = stdin_->data.memory;
+    } else if (auto text = util::read_file(stdin_->data.file)) {
+      call.stdin_data = std::move(*text);
+    }
+  }
+  http::Options http_options;
+  http_options.timeout = config_.http_timeout();
+  http_options.connect_timeout = config_.http_connect_timeout();
+  call.transport = [&](const http::Request& request) {
+    ++requests;
+    return http::perform(request, http_options);
+  };
+  std::fflush(stderr);
+  return sdk_->run(call);
+}
+
+// Prints an answer's output the way the CLI would have: stdout, then stderr.
+void write_outcome(const sdk::Outcome& outcome) {
+  util::write_all(STDOUT_FILENO, outcome.out.data(), outcome.out.size());
+  util::write_all(STDERR_FILENO, outcome.err.data(), outcome.err.size());
+}
+
+void Call::sdk_unrecorded() {
+  explain(fmt::format("{} path={}", policy_.tool, path_name()));
+  int requests = 0;
+  auto answer = run_sdk(requests);
+  if (!answer) {
+    fmt::print(stderr, "ipfsacc: {}\n", answer.error().message);
+    finish_code(127);
+  }
+  write_outcome(*answer);
+  explain(fmt::format("{} over HTTP: {} request{}, exit {}",
+                      policy_.tool,
+                      requests,
+                      requests == 1 ? "" : "s",
+                      answer->exit_code));
+  finish_code(answer->exit_code);
+}
+
+bool Call::falls_back(const exec::RunResult& result) {
+  if (!sdk_ || use_sdk_) {
+    return false;
+  }
+  if (!result.started) {
+    fallback_ = fmt::format("{} could not be executed ({})",
+                            name_,
+                            std::strerror(result.spawn_errno));
+    return true;
+  }
+  bool silent =
+    result.recording.out.size == 0 && result.recording.err.size == 0;
+  if (silent && crash_signal(result.wait_status)) {
+    fallback_ = fmt::format("{} died of signal {} before printing anything",
+                            name_,
+                            ::sigabbrev_np(WTERMSIG(result.wait_status)));
+    return true;
+  }
+  // A wrapper script whose interpreter is missing exits 126 or 127 with only
+  // the shell's complaint.
+  if (result.recording.out.size == 0 && WIFEXITED(result.wait_status) &&
+      (WEXITSTATUS(result.wait_status) == 126 ||
+       WEXITSTATUS(result.wait_status) == 127)) {
+    fallback_ = fmt::format("{} could not be executed (exit {})",
+                            name_,
+                            WEXITSTATUS(result.wait_status));
+    return true;
+  }
+  return false;
+}
+
+std::string Call::key_version() {
+  if (!sdk_) {
+    return tool_version();
+  }
+  auto call = invocation();
+  if (sdk_->identical(call)) {
+    return {};
+  }
+  return use_sdk_ ? "ipfsacc-http" : tool_version();
+}
+
+int Call::sdk_and_store(const Digest& key, Forward forward) {
+  bool live = forward == Forward::yes;
+  int64_t created = util::now_ms();
+  int requests = 0;
+  auto answer = run_sdk(requests);
+  if (!answer) {
+    if (live) {
+      fmt::print(stderr, "ipfsacc: {}\n", answer.error().message);
+    }
+    finish_writes(nullptr);
+    return W_EXITCODE(127, 0);
+  }
+  auto& outcome = *answer;
+  if (live) {
+    write_outcome(outcome);
+  }
+  int64_t duration = util::now_ms() - created;
+  bool cacheable = outcome.cacheable && !store_->read_only() &&
+                   (outcome.exit_code == 0 || options_.cache_failures ||
+                    (rule_ && rule_->cache_failures) || outcome.ttl);
+  explain(fmt::format("{} over HTTP: {} request{}, exit {}{}",
+                      policy_.tool,
+                      requests,
+                      requests == 1 ? "" : "s",
+                      outcome.exit_code,
+                      cacheable ? "" : ", not stored"));
+  if (!cacheable) {
+    if (outcome.exit_code != 0) {
+      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
+    }
+    finish_writes(nullptr);
+    return W_EXITCODE(outcome.exit_code & 0xff, 0);
+  }
+  Entry entry;
+  entry.exit_code = outcome.exit_code;
+  entry.created_ms = created;
+  util::Millis lifetime = ttl();
+  if (outcome.ttl && !options_.ttl && !config_.ttl_override()) {
+    lifetime = *outcome.ttl;
+  }
+  entry.expires_ms = created + lifetime.count();
+  entry.duration_ms = static_cast<uint32_t>(duration);
+  entry.last_used_ms = created;
+  entry.stdout_digest = sha256(std::span(
+    reinterpret_cast<const uint8_t*>(outcome.out.data()), outcome.out.size()));
+  entry.stdout_size = outcome.out.size();
+  entry.stderr_digest = sha256(std::span(
+    reinterpret_cast<const uint8_t*>(outcome.err.data()), outcome.err.size()));
+  entry.stderr_size = outcome.err.size();
+  entry.tool = policy_.tool;
+  entry.operation = operation();
+  entry.display = util::join_args(redact_args(child_argv()));
+  if (!outcome.out.empty()) {
+    entry.segments.push_back({ storage::Stream::out, outcome.out.size() });
+  }
+  if (!outcome.err.empty()) {
+    entry.segments.push_back({ storage::Stream::err, outcome.err.size() });
+  }
+  if (rule_ && !rule_->tags.empty()) {
+    auto scopes = call_scopes(policy_, args_);
+    if (scopes.empty()) {
+      scopes.push_back("*");
+    }
+    for (const auto& tag : rule_->tags) {
+      for (const auto& scope : scopes) {
+        entry.tags.push_back(fmt::format("{}:{}:{}", policy_.tool, tag, scope));
+      }
+    }
+  }
+  storage::BlobSource blobs[2];
+  blobs[0].digest = entry.stdout_digest;
+  blobs[0].size = entry.stdout_size;
+  blobs[0].memory = outcome.out;
+  blobs[1].digest = entry.stderr_digest;
+  blobs[1].size = entry.stderr_size;
+  blobs[1].memory = outcome.err;
+  stats_.add(Statistic::misses, policy_.tool, operation());
+  stats_.add(Statistic::stores, policy_.tool, operation());
+  uint64_t max_size = config_.max_size();
+  finish_writes([&](storage::StoreWriter& w) {
+    w.put_entry(key, entry, blobs);
+    StatsDelta evictions;
+    w.evict_to(max_size, [&](const Entry& evicted) {
+      evictions.add(Statistic::evictions, evicted.tool, evicted.operation);
+    });
+    evictions.write_to(w);
+  });
+  return W_EXITCODE(outcome.exit_code & 0xff, 0);
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
 // the tool in our place.
 void Call::pass_through(std::string_view why) {
   explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
+
   if (!config_.disabled() && config_.stats_enabled()) {
     if (auto store =
           Store::open(config_.cache_dir(), storage::Access::read_write);
@@ -324,7 +588,7 @@ void Call::pass_through(std::string_view why) {
 }
 
 void Call::run_unrecorded(const exec::StdinData* in) {
-  if (!in) {
+  if (!in || use_sdk_) {
     exec_directly();
   }
   exec::RunOptions run;
@@ -335,6 +599,10 @@ void Call::run_unrecorded(const exec::StdinData* in) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
+  if (falls_back(result)) {
+    use_sdk_ = true;
+    sdk_unrecorded();
+  }
   if (!result.started) {
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
@@ -379,6 +647,10 @@ void Call::run_invalidating(const Match& match) {
   stats_ = StatsDelta();
   explain(fmt::format(
     "BYPASS {} (a write: drops {})", policy_.tool, util::join_args(tags)));
+  // Writes are not mapped over HTTP: the tool's answer says so.
+  if (use_sdk_) {
+    sdk_unrecorded();
+  }
   // Interactive writes (gh pr create asks questions) keep our terminal:
   // nothing is captured, the tool's stdio are simply inherited.
   std::fflush(stderr);
@@ -390,6 +662,10 @@ void Call::run_invalidating(const Match& match) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
+  if (!result.started && falls_back(result)) {
+    use_sdk_ = true;
+    sdk_unrecorded();
+  }
   if (!result.started) {
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
@@ -570,17 +846,21 @@ void Call::finish_writes(
 }
 
 void Call::miss(const Digest& key, std::string_view reason) {
-  explain(fmt::format("MISS {} rule={}/{} reason={}",
+  explain(fmt::format("MISS {} rule={}/{} reason={}{}",
                       key_cid_,
                       policy_.tool,
                       operation(),
-                      reason));
+                      reason,
+                      sdk_ ? " path=" + path_name() : ""));
   std::fflush(stderr);
 
   finish_status(run_and_store(key, Forward::yes));
 }
 
 int Call::run_and_store(const Digest& key, Forward forward) {
+  if (use_sdk_) {
+    return sdk_and_store(key, forward);
+  }
   bool live = forward == Forward::yes;
   exec::RunOptions run;
   run.path = path_;
@@ -595,6 +875,26 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   auto result = exec::run(run);
   wipe(run.extra_env);
   recording_ = &result.recording;
+  if (falls_back(result)) {
+    // The CLI printed nothing; the HTTP path answers, under its own key
+    // unless both paths give the same bytes.
+    result.recording.remove_files();
+    recording_ = nullptr;
+    use_sdk_ = true;
+    explain(fmt::format(
+      "FALLBACK {}: {}; making the call over HTTP", policy_.tool, fallback_));
+    request_.version = key_version();
+    Digest sdk_key = sha256(request_document(request_));
+    // The HTTP path's answer of an earlier crash may be there already.
+    std::string ignored;
+    if (sdk_key != key && live) {
+      key_cid_ = cid_string(sdk_key);
+      if (auto code = try_replay(sdk_key, kFreshOnly, ignored)) {
+        return W_EXITCODE(*code & 0xff, 0);
+      }
+    }
+    return sdk_and_store(sdk_key, forward);
+  }
   if (!result.started) {
     if (!live) {
       return W_EXITCODE(127, 0);
@@ -794,7 +1094,7 @@ void Call::run() {
   request.policy = &policy_;
   request.rule = rule_;
   request.terminal = terminal_;
-  request.version = tool_version();
+  request.version = key_version();
   if (stdin_) {
     request.stdin_digest = stdin_->digest;
   }
@@ -824,6 +1124,7 @@ void Call::run() {
   }
   Digest key = sha256(request_document(request));
   key_cid_ = cid_string(key);
+  request_ = request;
 
   // 6. A hit: replay and exit with the recorded code.
   std::string reason = "refresh";
@@ -915,7 +1216,9 @@ void call_tool(const std::string& name,
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
   std::string path = find_tool(name);
-  if (path.empty() && options.as_shim) {
+  // A missing CLI with an HTTP path: the call is made over HTTP.
+  bool has_sdk = found && sdk::find_tool(found->tool) != nullptr;
+  if (path.empty() && options.as_shim && !has_sdk) {
     // A shim for a tool that is not installed: say what happened, as the
     // user typed the tool's name and may not know ipfsacc is in between.
     fmt::print(stderr,
@@ -938,7 +1241,7 @@ void call_tool(const std::string& name,
     exec::exec_tool(path, argv);
     std::exit(exec::report_spawn_failure(name, errno));
   }
-  if (path.empty()) {
+  if (path.empty() && !has_sdk) {
     std::exit(exec::report_spawn_failure(name, ENOENT));
   }
   Call call(std::move(*found), name, path, args, options, config);

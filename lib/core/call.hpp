@@ -18,6 +18,8 @@ struct CallOptions {
   bool offline = false;  // answer from the cache only, expired allowed
   bool explain = false;  // one line on stderr: HIT/MISS/BYPASS and why
   bool cache_failures = false;
+  // --prefer cli|sdk ("" when not given); applied to the Config.
+  std::string prefer;
   // `ipfsacc run` only.
   std::vector<std::string> key_env;
   bool key_cwd = false;

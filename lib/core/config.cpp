@@ -64,6 +64,23 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "remote storage URLs (not yet used)" },
+  { "prefer",
+    "IPFSACC_PREFER",
+    ValueType::string,
+    "",
+    "cli or sdk: run the tool's CLI first and fall back to HTTP when it is "
+    "missing or crashes (cli, the default but for groq), or make the call "
+    "over HTTP first (sdk)" },
+  { "http_timeout",
+    "IPFSACC_HTTP_TIMEOUT",
+    ValueType::duration,
+    "2m",
+    "longest time an HTTP request of the HTTP path may take" },
+  { "http_connect_timeout",
+    "IPFSACC_HTTP_CONNECT_TIMEOUT",
+    ValueType::duration,
+    "10s",
+    "longest time connecting to an API may take" },
   { "exclude",
     "IPFSACC_EXCLUDE",
     ValueType::string,
@@ -146,6 +163,13 @@ std::span<const std::string_view> other_env_vars() {
 std::expected<void, std::string> Config::validate(std::string_view key,
                                                   std::string_view value) {
   ValueType type;
+  if (key == "prefer" || (key.starts_with("prefer.") && key.size() > 7)) {
+    if (value != "cli" && value != "sdk" && !value.empty()) {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not cli or sdk", key, value));
+    }
+    return {};
+  }
   if (key.starts_with("ttl.") && key.size() > 4) {
     type = ValueType::duration;
   } else if (const auto* k = find_key(key)) {
@@ -357,6 +381,34 @@ std::optional<util::Millis> Config::tool_ttl(std::string_view tool,
     }
   }
   return std::nullopt;
+}
+
+std::optional<std::string> Config::prefer(std::string_view tool) const {
+  // 1. --prefer and IPFSACC_PREFER, 2. prefer.TOOL, 3. prefer, all from the
+  // config file.
+  auto global = values_.find("prefer");
+  if (global != values_.end() && !global->second.text.empty() &&
+      global->second.origin != Origin::config_file) {
+    return global->second.text;
+  }
+  if (auto it = values_.find(fmt::format("prefer.{}", tool));
+      it != values_.end() && !it->second.text.empty()) {
+    return it->second.text;
+  }
+  if (global != values_.end() && !global->second.text.empty()) {
+    return global->second.text;
+  }
+  return std::nullopt;
+}
+
+util::Millis Config::http_timeout() const {
+  return util::parse_duration(get("http_timeout"))
+    .value_or(std::chrono::minutes(2));
+}
+
+util::Millis Config::http_connect_timeout() const {
+  return util::parse_duration(get("http_connect_timeout"))
+    .value_or(std::chrono::seconds(10));
 }
 
 std::optional<util::Millis> Config::stale_while_revalidate() const {

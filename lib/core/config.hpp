@@ -33,7 +33,8 @@ struct ConfigKey {
   std::string_view description;
 };
 
-// Every configuration key. `ttl.TOOL` and `ttl.TOOL/RULE` are accepted too.
+// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE` and `prefer.TOOL` are
+// accepted too.
 std::span<const ConfigKey> config_keys();
 
 // Environment variables that are ipfsacc's own but not config keys.
@@ -74,6 +75,13 @@ public:
   // How long past its TTL an answer may be served while a fresh one is
   // fetched in the background; nullopt when off.
   std::optional<util::Millis> stale_while_revalidate() const;
+  // "cli" or "sdk": which path a tool's call takes first (--prefer,
+  // IPFSACC_PREFER, then `prefer.TOOL`, then `prefer` in the config file);
+  // nullopt leaves it to the tool (the CLI, but for groq).
+  std::optional<std::string> prefer(std::string_view tool) const;
+  // The timeouts of the HTTP path's requests.
+  util::Millis http_timeout() const;
+  util::Millis http_connect_timeout() const;
   bool disabled() const;
   bool stats_enabled() const;
   // Whether cached outputs are stored encrypted (encrypt_cache = true).

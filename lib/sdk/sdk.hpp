@@ -49,19 +49,78 @@ struct Unsupported {
 
 using Answer = std::expected<Outcome, Unsupported>;
 
+// Which path a tool's call takes first.
+enum class Path { cli, sdk };
+
 struct Tool {
   std::string_view name;
   // True when this call's HTTP answer is byte-identical to the CLI's, so
   // both share one cache entry (the key then leaves out the CLI's version).
   bool (*identical)(const Invocation&);
   Answer (*run)(const Invocation&);
+  // The HTTP path comes first for a tool without an official CLI (groq).
+  Path first = Path::cli;
 };
 
 // The tool's HTTP path; nullptr when it has none.
 const Tool* find_tool(std::string_view name);
 
+// The Unsupported of a call the HTTP path cannot make the way the CLI
+// would: what cannot be done, and how to install the CLI that can.
+Unsupported unsupported(const Invocation& call, std::string_view what);
+
+// The variable's value from call.env, or fallback when it is unset or empty.
+std::string env_or(const Invocation& call,
+                   std::string_view name,
+                   std::string_view fallback);
+
+// base without a trailing slash, then path.
+std::string join_url(std::string_view base, std::string_view path);
+
+// Percent-encodes a URL path segment or query value (RFC 3986 unreserved
+// characters stay).
+std::string url_encode(std::string_view text);
+
+// The message of a request that got no response ("groq: cannot reach the
+// API: …"), as an uncached failure with exit code 1.
+Outcome transport_failure(const Invocation& call, const http::Error& error);
+
+// An option of a CLI, for parse_args: its spellings ("-m", "--model") and
+// whether it takes a value.
+struct OptionSpec {
+  std::vector<std::string_view> names;
+  bool takes_value = true;
+};
+
+// A command line read the way the CLI reads it: --name V, --name=V, -n V,
+// -nV; "--" ends the options.
+struct ParsedArgs {
+  // By the option's first name; a flag's value is "".
+  std::vector<std::pair<std::string, std::string>> options;
+  std::vector<std::string> positionals;
+
+  bool has(std::string_view name) const;
+  std::optional<std::string> value(std::string_view name) const;
+};
+
+// Parses args against specs; the message names an unknown option or a
+// missing value.
+std::expected<ParsedArgs, std::string> parse_args(
+  std::span<const std::string> args,
+  std::span<const OptionSpec> specs);
+
+// A usage error of the CLI: message on stderr, exit 2, not cached.
+Outcome usage_error(const Invocation& call, std::string_view message);
+
 // One function pair per tool, each in its own file.
 bool gh_identical(const Invocation& call);
 Answer gh_run(const Invocation& call);
+bool never_identical(const Invocation& call);
+Answer groq_run(const Invocation& call);
+Answer claude_run(const Invocation& call);
+Answer gemini_run(const Invocation& call);
+Answer hf_run(const Invocation& call);
+Answer vastai_run(const Invocation& call);
+Answer code_run(const Invocation& call);
 
 } // namespace ipfsacc::sdk

@@ -1,0 +1,145 @@
+// groq: there is no official Groq CLI, so `ipfsacc groq` is ipfsacc's own
+// chat form, made over Groq's OpenAI-compatible API (see wrappers/groq.json):
+//   groq [-m MODEL] [--temperature T] [--system S] [--json] PROMPT|-
+#include "sdk/sdk.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace ipfsacc::sdk {
+
+namespace {
+
+constexpr std::string_view kDefaultBase = "https://api.groq.com";
+constexpr std::string_view kPath = "/openai/v1/chat/completions";
+constexpr std::string_view kDefaultModel = "llama-3.3-70b-versatile";
+
+const OptionSpec kOptions[] = {
+  { { "-m", "--model" } },
+  { { "--temperature", "-t" } },
+  { { "--system", "-s" } },
+  { { "--json" }, false },
+};
+
+// The API's own message of an error body ({"error": {"message": …}}), else
+// the body itself.
+std::string api_message(const std::string& body) {
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_object() && json.contains("error")) {
+    const auto& error = json["error"];
+    if (error.is_object() && error.contains("message") &&
+        error["message"].is_string()) {
+      return error["message"].get<std::string>();
+    }
+    if (error.is_string()) {
+      return error.get<std::string>();
+    }
+  }
+  return body.substr(0, 500);
+}
+
+} // namespace
+
+Answer groq_run(const Invocation& call) {
+  auto parsed = parse_args(call.args, kOptions);
+  if (!parsed) {
+    return usage_error(call, parsed.error());
+  }
+  if (parsed->positionals.size() != 1) {
+    return usage_error(
+      call,
+      "expected one prompt (or - to read it from stdin): groq [-m MODEL] "
+      "[--temperature T] [--system S] [--json] PROMPT|-");
+  }
+  std::string prompt = parsed->positionals.front();
+  if (prompt == "-") {
+    if (!call.stdin_data) {
+      return usage_error(call, "a prompt of - is read from piped stdin");
+    }
+    prompt = *call.stdin_data;
+  }
+  nlohmann::json body;
+  body["model"] = parsed->value("-m").value_or(std::string(kDefaultModel));
+  nlohmann::json messages = nlohmann::json::array();
+  if (auto system = parsed->value("--system")) {
+    messages.push_back({ { "role", "system" }, { "content", *system } });
+  }
+  messages.push_back({ { "role", "user" }, { "content", prompt } });
+  body["messages"] = std::move(messages);
+  if (auto text = parsed->value("--temperature")) {
+    double temperature = 0;
+    auto [end, ec] =
+      std::from_chars(text->data(), text->data() + text->size(), temperature);
+    if (ec != std::errc() || end != text->data() + text->size() ||
+        temperature < 0 || temperature > 2) {
+      return usage_error(
+        call,
+        fmt::format("--temperature: '{}' is not a number from 0 to 2", *text));
+    }
+    body["temperature"] = temperature;
+  }
+
+  auto key = env_or(call, "GROQ_API_KEY", "");
+  if (key.empty()) {
+    Outcome outcome;
+    outcome.exit_code = 1;
+    outcome.cacheable = false;
+    outcome.err = fmt::format(
+      "{}: GROQ_API_KEY is not set (export it, or store it with `ipfsacc "
+      "secrets set groq_api_key`)\n",
+      call.binary);
+    return outcome;
+  }
+  http::Request request;
+  request.method = "POST";
+  request.url = join_url(env_or(call, "GROQ_BASE_URL", kDefaultBase), kPath);
+  request.headers = { { "Authorization", "Bearer " + key },
+                      { "Content-Type", "application/json" },
+                      { "Accept", "application/json" } };
+  request.body = body.dump();
+  auto response = call.transport(request);
+  if (!response) {
+    return transport_failure(call, response.error());
+  }
+  Outcome outcome;
+  outcome.requests = 1;
+  if (response->status != 200) {
+    outcome.exit_code = 1;
+    outcome.cacheable = false;
+    outcome.err = fmt::format("{}: error: HTTP {}: {}\n",
+                              call.binary,
+                              response->status,
+                              api_message(response->body));
+    return outcome;
+  }
+  auto json = nlohmann::json::parse(response->body, nullptr, false);
+  const nlohmann::json* content = nullptr;
+  if (json.is_object() && json.contains("choices") &&
+      json["choices"].is_array() && !json["choices"].empty()) {
+    const auto& choice = json["choices"][0];
+    if (choice.contains("message") && choice["message"].contains("content") &&
+        choice["message"]["content"].is_string()) {
+      content = &choice["message"]["content"];
+    }
+  }
+  if (!content) {
+    outcome.exit_code = 1;
+    outcome.cacheable = false;
+    outcome.err = fmt::format(
+      "{}: error: the API's answer has no choices[0].message.content\n",
+      call.binary);
+    return outcome;
+  }
+  if (parsed->has("--json")) {
+    outcome.out = response->body;
+  } else {
+    outcome.out = content->get<std::string>();
+  }
+  if (!outcome.out.ends_with('\n')) {
+    outcome.out += '\n';
+  }
+  return outcome;
+}
+
+} // namespace ipfsacc::sdk

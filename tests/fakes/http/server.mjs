@@ -1,0 +1,75 @@
+// A fake API server for the HTTP path's tests: node server.mjs API DIR
+//
+// Listens on a free port of 127.0.0.1, writes it to DIR/port, and answers
+// with the routes of ./API.mjs (groq, anthropic, gemini, hf, vastai). Every
+// request is appended to DIR/requests.log as one JSON line {method, path,
+// headers, body}, so a test can assert what ipfsacc sent.
+//
+// DIR/scenario, read at each request, scripts failures: one word per line,
+// each consumed by one request (the first line first):
+//   STATUS          answer with that status and the API's error body
+//   429:SECONDS     429 Too Many Requests with Retry-After: SECONDS
+//   503:SECONDS     503 with Retry-After
+//   slow:SECONDS    wait that long, then answer normally
+// Built-in modules only.
+import { createServer } from 'node:http';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [api, dir] = process.argv.slice(2);
+if (!api || !dir) {
+  console.error('usage: node server.mjs API DIR');
+  process.exit(2);
+}
+const routes = await import(new URL(`./${api}.mjs`, import.meta.url));
+const log = join(dir, 'requests.log');
+const scenario = join(dir, 'scenario');
+
+// The next scripted word, removed from the scenario file.
+function nextWord() {
+  if (!existsSync(scenario)) return null;
+  const lines = readFileSync(scenario, 'utf8').split('\n').filter((l) => l.trim());
+  if (!lines.length) return null;
+  writeFileSync(scenario, lines.slice(1).join('\n') + (lines.length > 1 ? '\n' : ''));
+  return lines[0].trim();
+}
+
+function send(res, status, body, headers = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', async () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    appendFileSync(log, JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body }) + '\n');
+    const word = nextWord();
+    if (word) {
+      const [what, arg] = word.split(':');
+      if (what === 'slow') {
+        await new Promise((r) => setTimeout(r, Number(arg) * 1000));
+      } else {
+        const status = Number(what);
+        const headers = arg !== undefined ? { 'Retry-After': arg } : {};
+        send(res, status, routes.error(status), headers);
+        return;
+      }
+    }
+    let answer;
+    try {
+      answer = routes.handle({ method: req.method, url: new URL(req.url, 'http://fake'), headers: req.headers, body });
+    } catch (e) {
+      answer = { status: 500, body: routes.error(500) };
+    }
+    send(res, answer.status ?? 200, answer.body, answer.headers ?? {});
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  writeFileSync(join(dir, 'port.tmp'), String(server.address().port));
+  // Renamed into place: a reader never sees a half-written port.
+  import('node:fs').then((fs) => fs.renameSync(join(dir, 'port.tmp'), join(dir, 'port')));
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
