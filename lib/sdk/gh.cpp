@@ -44,15 +44,14 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-constexpr std::string_view kInstall =
-  "install gh (https://cli.github.com, `apt-get install gh`) to run it";
+constexpr std::string_view kInstall = "install gh (https://cli.github.com)";
 constexpr std::string_view kGraphqlAccept =
   "application/vnd.github.merge-info-preview+json, "
   "application/vnd.github.nebula-preview";
 
 Unsupported unsupported(std::string_view what) {
-  return Unsupported{ "gh is not installed and `gh " + std::string(what) +
-                      "` cannot be made over HTTP the way gh makes it; " +
+  return Unsupported{ "gh: command not found, and `gh " + std::string(what) +
+                      "` cannot be done over HTTP the way gh would do it; " +
                       std::string(kInstall) };
 }
 
@@ -247,7 +246,7 @@ std::expected<Endpoint, Unsupported> endpoint(
   if (ep.token.empty()) {
     return std::unexpected(Unsupported{
       std::string(
-        "gh is not installed and no GitHub token is set for the HTTP path; "
+        "gh: command not found, and no GitHub token is set for the HTTP path; "
         "set ") +
       (enterprise ? "GH_ENTERPRISE_TOKEN" : "GH_TOKEN") +
       " (or `ipfsacc secrets set github_token`), or " +
@@ -392,7 +391,7 @@ std::expected<Repo, Unsupported> base_repo(const Invocation& call,
   }
   if (!spec) {
     return std::unexpected(Unsupported{
-      "gh is not installed and `gh " + std::string(what) +
+      "gh: command not found, and `gh " + std::string(what) +
       "` without -R/--repo or GH_REPO needs the repository of the git remotes, "
       "which only gh resolves; give -R OWNER/REPO or " +
       std::string(kInstall) });
@@ -676,10 +675,11 @@ std::expected<std::string, Unsupported> fill_placeholders(
     return s;
   }
   if (s.find("{branch}") != std::string::npos) {
-    return std::unexpected(Unsupported{ "gh is not installed and `gh api` with "
-                                        "{branch} needs the checked-out git "
-                                        "branch, which only gh resolves; " +
-                                        std::string(kInstall) });
+    return std::unexpected(
+      Unsupported{ "gh: command not found, and `gh api` with "
+                   "{branch} needs the checked-out git "
+                   "branch, which only gh resolves; " +
+                   std::string(kInstall) });
   }
   if (s.find("{owner}") == std::string::npos &&
       s.find("{repo}") == std::string::npos) {
@@ -690,7 +690,7 @@ std::expected<std::string, Unsupported> fill_placeholders(
   auto repo = spec ? parse_repo(*spec) : std::nullopt;
   if (!repo) {
     return std::unexpected(Unsupported{
-      "gh is not installed and `gh api` with {owner}/{repo} needs the "
+      "gh: command not found, and `gh api` with {owner}/{repo} needs the "
       "repository "
       "of the git remotes, which only gh resolves; set GH_REPO=OWNER/REPO or " +
       std::string(kInstall) });
@@ -1198,7 +1198,7 @@ std::expected<std::vector<const Field*>, Unsupported> resolve_fields(
           known += f.name;
         }
         return std::unexpected(
-          Unsupported{ "gh is not installed and the HTTP path of `gh " +
+          Unsupported{ "gh: command not found, and the HTTP path of `gh " +
                        std::string(command) + " --json` has no field \"" +
                        std::string(name) + "\" (it has " + known + "); " +
                        std::string(kInstall) });
@@ -1564,7 +1564,7 @@ std::expected<ListPlan, Unsupported> plan_repo_view(
   // With no argument gh 2.23 reads the git remotes (it ignores GH_REPO here).
   if (plan->flags.positional.empty()) {
     return std::unexpected(Unsupported{
-      "gh is not installed and `gh repo view` without OWNER/REPO needs the "
+      "gh: command not found, and `gh repo view` without OWNER/REPO needs the "
       "repository of the git remotes, which only gh resolves; name the "
       "repository or " +
       std::string(kInstall) });
@@ -2161,7 +2161,7 @@ Answer gh_run(const Invocation& call) {
     shown += (i ? " " : "") + args[i];
   }
   return std::unexpected(
-    Unsupported{ "gh is not installed and `gh " + shown +
+    Unsupported{ "gh: command not found, and `gh " + shown +
                  "` has no HTTP path (mapped: gh api GET/HEAD, and --json of "
                  "repo list, repo view, "
                  "pr list, issue list, run list, release list); " +
