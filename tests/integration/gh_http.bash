@@ -220,6 +220,22 @@ test_json_run_list() {
   expect_rc 1
 }
 
+# gh 2.23's release list is a table (it has no --json): shurcooL's query,
+# tab-separated rows, nothing at all for no releases.
+test_release_list() {
+  setup_http
+  differential table release list -R octo-org/hello
+  expect_rc 0
+  expect_file_contains "$T/table.http.out" $'One point one\tLatest\tv1.1.0\t2023-01-01T00:00:00Z'
+  differential filtered release list -R octo-org/hello -L 1 --exclude-drafts --exclude-pre-releases
+  expect_eq 2 "$(wc -l <"$T/filtered.http.requests")" "requests of the filtered list (two pages)"
+  differential none release list -R octo-org/world
+  expect_rc 0
+  expect_empty "$T/none.http.out"
+  differential nf release list -R octo-org/nope
+  expect_rc 1
+}
+
 # The second call is a hit: same bytes, no request to the server.
 test_second_call_is_a_hit() {
   setup_http

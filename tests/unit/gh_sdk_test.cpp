@@ -447,3 +447,45 @@ TEST_CASE("gh run list --json: REST runs named from the workflow list") {
     "\n");
   CHECK(answer->requests == 2);
 }
+
+TEST_CASE(
+  "gh release list: gh 2.23's table; --json as later versions print it") {
+  FakeApi api;
+  api.routes["POST https://api.github.com/graphql"] =
+    ok(R"({"data":{"repository":{
+    "releases":{"pageInfo":{"hasNextPage":false,"endCursor":""},"nodes":[
+      {"name":"  Two\n words ","tagName":"v2","isDraft":false,"isLatest":false,
+       "isPrerelease":true,"createdAt":"2023-02-01T00:00:00Z","publishedAt":null},
+      {"name":"","tagName":"v1","isDraft":false,"isLatest":true,"isPrerelease":false,
+       "createdAt":"2023-01-01T00:00:00Z","publishedAt":"2023-01-02T00:00:00Z"}]}}}})");
+  auto call = invocation(api, { "release", "list", "-R", "o/r" });
+  auto answer = sdk::gh_run(call);
+  REQUIRE(answer);
+  CHECK(answer->out == "Two words\tPre-release\tv2\t2023-02-01T00:00:00Z\n"
+                       "v1\tLatest\tv1\t2023-01-02T00:00:00Z\n");
+  REQUIRE(api.seen.size() == 1);
+  // shurcooL's client: no charset, a trailing newline after the JSON.
+  CHECK(header(api.seen[0], "Content-Type") == "application/json");
+  CHECK(api.seen[0].body.ends_with("}}\n"));
+  CHECK(graphql_body(api.seen[0])["variables"] ==
+        nlohmann::json::parse(
+          R"({"endCursor":null,"name":"r","owner":"o","perPage":30})"));
+  CHECK(sdk::gh_identical(call));
+
+  auto json_call = invocation(api,
+                              { "release",
+                                "list",
+                                "-R",
+                                "o/r",
+                                "--json",
+                                "tagName,isLatest,publishedAt" });
+  auto json_answer = sdk::gh_run(json_call);
+  REQUIRE(json_answer);
+  CHECK(
+    json_answer->out ==
+    R"([{"isLatest":false,"publishedAt":"0001-01-01T00:00:00Z","tagName":"v2"},)"
+    R"({"isLatest":true,"publishedAt":"2023-01-02T00:00:00Z","tagName":"v1"}])"
+    "\n");
+  // gh 2.23 has no release list --json: nothing to be identical to.
+  CHECK(!sdk::gh_identical(json_call));
+}
