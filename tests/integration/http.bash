@@ -385,6 +385,60 @@ test_gemini_falls_back_when_the_cli_is_missing() {
 }
 
 # ---------------------------------------------------------------------------
+# code: no web API; the extension manifests answer --list-extensions.
+
+# extension DIR PUBLISHER NAME VERSION: an installed extension's folder.
+extension() {
+  mkdir -p "$1/$2.$3-$4"
+  printf '{"name": "%s", "publisher": "%s", "version": "%s", "engines": {"vscode": "^1.80.0"}}\n' \
+    "$3" "$2" "$4" >"$1/$2.$3-$4/package.json"
+}
+
+test_code_lists_extensions_from_the_manifests() {
+  no_cli
+  local dir=$HOME/.vscode/extensions
+  extension "$dir" ms-python python 2024.2.1
+  extension "$dir" GitHub copilot 1.180.0
+  extension "$dir" eamodio gitlens 15.0.4
+  extension "$dir" rust-lang rust-analyzer 0.3.1850
+  printf '[%s,%s,%s]\n' \
+    '{"identifier":{"id":"ms-python.python"},"version":"2024.2.1","relativeLocation":"ms-python.python-2024.2.1"}' \
+    '{"identifier":{"id":"github.copilot"},"version":"1.180.0","relativeLocation":"GitHub.copilot-1.180.0"}' \
+    '{"identifier":{"id":"eamodio.gitlens"},"version":"15.0.4","relativeLocation":"eamodio.gitlens-15.0.4"}' \
+    >"$dir/extensions.json"
+  capture plain ipfsacc code --list-extensions
+  expect_rc 0
+  expect_eq $'eamodio.gitlens\nGitHub.copilot\nms-python.python' "$(cat "$T/plain.out")"
+  capture versions ipfsacc code --list-extensions --show-versions
+  expect_eq $'eamodio.gitlens@15.0.4\nGitHub.copilot@1.180.0\nms-python.python@2024.2.1' \
+    "$(cat "$T/versions.out")"
+  capture hit ipfsacc -v code --list-extensions
+  expect_file_contains "$T/hit.err" "ipfsacc: HIT"
+  # An install changes the manifest list, and so the key.
+  printf '[%s]\n' \
+    '{"identifier":{"id":"rust-lang.rust-analyzer"},"version":"0.3.1850","relativeLocation":"rust-lang.rust-analyzer-0.3.1850"}' \
+    >"$dir/extensions.json"
+  capture after ipfsacc code --list-extensions
+  expect_eq rust-lang.rust-analyzer "$(cat "$T/after.out")"
+  capture other ipfsacc code --install-extension foo.bar
+  expect_rc 127
+  expect_file_contains "$T/other.err" "install code"
+}
+
+test_code_without_a_list_reads_the_folders_but_obsolete_ones() {
+  no_cli
+  local dir=$T/exts
+  export VSCODE_EXTENSIONS=$dir
+  extension "$dir" b-pub b 1.0.0
+  extension "$dir" a-pub a 2.0.0
+  extension "$dir" c-pub c 3.0.0
+  printf '{"c-pub.c-3.0.0": true}\n' >"$dir/.obsolete"
+  capture list ipfsacc code --list-extensions --show-versions
+  expect_rc 0
+  expect_eq $'a-pub.a@2.0.0\nb-pub.b@1.0.0' "$(cat "$T/list.out")"
+}
+
+# ---------------------------------------------------------------------------
 # Tools whose calls are not mapped yet: a clear 127.
 
 test_unmapped_calls_exit_127_naming_the_cli() {
