@@ -141,6 +141,19 @@ void write_windows(int fd, std::span<const uint8_t> bytes, bool file_mapping) {
   }
 }
 
+// What a shim says when there is no tool behind it: the user typed the
+// tool's name and may not know ipfsacc is in between.
+void report_missing_behind_shim(std::string_view name) {
+  const char* custom = std::getenv("IPFSACC_PATH");
+  fmt::print(stderr,
+             "ipfsacc: {0}: command not found: this {0} is ipfsacc's shim "
+             "and there is no other {0} on {1}\n"
+             "ipfsacc: install {0}, or remove the shims with `ipfsacc "
+             "shims remove`\n",
+             name,
+             custom && *custom ? "IPFSACC_PATH" : "PATH");
+}
+
 // A crash of the CLI before it printed anything sends the call over HTTP:
 // the CLI is broken, not the request.
 bool crash_signal(int wait_status) {
@@ -173,10 +186,9 @@ public:
     }
     if (sdk_ && path_.empty()) {
       use_sdk_ = true;
-      fallback_ =
-        fmt::format("{} is not on {}",
-                    name_,
-                    std::getenv("IPFSACC_PATH") ? "IPFSACC_PATH" : "PATH");
+      const char* custom = std::getenv("IPFSACC_PATH");
+      fallback_ = fmt::format(
+        "{} is not on {}", name_, custom && *custom ? "IPFSACC_PATH" : "PATH");
     } else if (sdk_) {
       auto prefer = config_.prefer(policy_.tool);
       use_sdk_ = prefer ? *prefer == "sdk" : sdk_->first == sdk::Path::sdk;
@@ -235,6 +247,14 @@ private:
   // The key of this call: the CLI's version is left out when both paths
   // give the same bytes, and the HTTP path's own marker put in when not.
   std::string key_version();
+  // Says that the call cannot be made over HTTP (and, behind a shim, that
+  // there is no tool behind it).
+  void report_unsupported(const sdk::Unsupported& why) {
+    if (options_.as_shim && path_.empty()) {
+      report_missing_behind_shim(name_);
+    }
+    fmt::print(stderr, "ipfsacc: {}\n", why.message);
+  }
 
   ToolPolicy policy_;
   std::string name_;
@@ -426,7 +446,7 @@ void Call::sdk_unrecorded() {
   int requests = 0;
   auto answer = run_sdk(requests);
   if (!answer) {
-    fmt::print(stderr, "ipfsacc: {}\n", answer.error().message);
+    report_unsupported(answer.error());
     finish_code(127);
   }
   write_outcome(*answer);
@@ -487,7 +507,7 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   auto answer = run_sdk(requests);
   if (!answer) {
     if (live) {
-      fmt::print(stderr, "ipfsacc: {}\n", answer.error().message);
+      report_unsupported(answer.error());
     }
     finish_writes(nullptr);
     return W_EXITCODE(127, 0);
@@ -1189,10 +1209,6 @@ const char* ipfsacc_path() {
   return path && *path ? path : nullptr;
 }
 
-std::string_view search_path_name() {
-  return ipfsacc_path() ? "IPFSACC_PATH" : "PATH";
-}
-
 } // namespace
 
 std::string tool_search_path() {
@@ -1219,15 +1235,7 @@ void call_tool(const std::string& name,
   // A missing CLI with an HTTP path: the call is made over HTTP.
   bool has_sdk = found && sdk::find_tool(found->tool) != nullptr;
   if (path.empty() && options.as_shim && !has_sdk) {
-    // A shim for a tool that is not installed: say what happened, as the
-    // user typed the tool's name and may not know ipfsacc is in between.
-    fmt::print(stderr,
-               "ipfsacc: {0}: command not found: this {0} is ipfsacc's shim "
-               "and there is no other {0} on {1}\n"
-               "ipfsacc: install {0}, or remove the shims with `ipfsacc "
-               "shims remove`\n",
-               name,
-               search_path_name());
+    report_missing_behind_shim(name);
     std::exit(127);
   }
   if (!found) {

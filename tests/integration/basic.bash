@@ -64,7 +64,9 @@ test_agent_key_follows_the_working_tree() {
   transparent c claude -p "Summarize notes.txt"
   expect_invocations "claude -p" 2
 }
-test_miss_then_hit_groq() { miss_then_hit groq --temperature 0 "Say hello"; }
+# groq goes over HTTP first (it has no official CLI): the fake groq CLI is
+# asked for with IPFSACC_PREFER=cli (the HTTP path has its own suite).
+test_miss_then_hit_groq() { IPFSACC_PREFER=cli miss_then_hit groq --temperature 0 "Say hello"; }
 
 test_different_args_different_entries() {
   transparent a gh pr list -R o/r

@@ -56,6 +56,8 @@ test_gemini_prompt_on_stdin() {
 }
 
 test_groq_prompt_from_stdin() {
+  # The fake groq CLI rather than the HTTP path that groq takes first.
+  export IPFSACC_PREFER=cli
   piped_transparent a "Why is the sky blue?" groq --temperature 0 -
   piped_transparent b "Why is the sky blue?" groq --temperature 0 -
   expect_invocations "groq --temperature 0 -" 1

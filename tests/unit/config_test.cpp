@@ -336,3 +336,36 @@ TEST_CASE("IPFSACC_PATH is a known variable") {
   ScopedEnv path("IPFSACC_PATH", "/opt/tools/bin");
   CHECK(unknown_env_vars().empty());
 }
+
+TEST_CASE("prefer: --prefer and IPFSACC_PREFER, then prefer.TOOL, then "
+          "prefer") {
+  CHECK(Config::validate("prefer", "sdk"));
+  CHECK(Config::validate("prefer.hf", "cli"));
+  auto bad = Config::validate("prefer.hf", "both");
+  REQUIRE_FALSE(bad);
+  CHECK(contains(bad.error(), "is not cli or sdk"));
+  CHECK(Config::validate("http_timeout", "30s"));
+  CHECK_FALSE(Config::validate("http_connect_timeout", "fast"));
+
+  ConfigFixture f("prefer = sdk\nprefer.gh = cli\nhttp_timeout = 5s\n");
+  auto file = Config::load(Strictness::error);
+  REQUIRE(file);
+  CHECK(file->prefer("gh") == "cli");
+  CHECK(file->prefer("hf") == "sdk");
+  CHECK(file->http_timeout() == std::chrono::seconds(5));
+  CHECK(file->http_connect_timeout() == std::chrono::seconds(10));
+
+  ScopedEnv env("IPFSACC_PREFER", "sdk");
+  auto from_env = Config::load(Strictness::error);
+  REQUIRE(from_env);
+  CHECK(from_env->prefer("gh") == "sdk");
+  REQUIRE(from_env->set("prefer", "cli", Origin::command_line));
+  CHECK(from_env->prefer("hf") == "cli");
+}
+
+TEST_CASE("prefer: nothing set leaves it to the tool") {
+  ConfigFixture f("");
+  auto config = Config::load(Strictness::error);
+  REQUIRE(config);
+  CHECK_FALSE(config->prefer("claude"));
+}
