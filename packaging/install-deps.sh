@@ -14,16 +14,19 @@ build_packages=(
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
 # suites; redis-server and redis-tools: the Redis tier's suite runs real
 # servers on loopback. libcurl4 is what the HTTP path loads at run time (the
-# -dev package above has only its headers' use at build time).
+# -dev package above has only its headers' use at build time). gh: the real
+# gh, compared byte for byte with the HTTP path (gh_http).
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools libcurl4
+  redis-server redis-tools libcurl4 gh
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.
 command -v node >/dev/null 2>&1 || test_packages+=(nodejs)
-bench_packages=(hyperfine valgrind gh)
+# npm installs js-ipfs for the IPFS suite (tests/ipfs).
+command -v npm >/dev/null 2>&1 || test_packages+=(npm)
+bench_packages=(hyperfine valgrind)
 
 want=("${build_packages[@]}")
 case "${1:-build}" in
