@@ -132,6 +132,8 @@ test_stats_zero_keeps_entries() {
 # counts the tokens it did not spend, priced from the config's price table,
 # else at the cost the tool reported itself.
 test_stats_tokens_and_cost_saved() {
+  # groq's CLI here is the fake one (its HTTP path is tested in http.bash).
+  export IPFSACC_PREFER=cli
   make_git_repo "$T/repo"
   cd "$T/repo"
   mkdir -p "$XDG_CONFIG_HOME/ipfsacc"
