@@ -8,16 +8,21 @@ build_packages=(
   build-essential cmake pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
   libpcre2-dev doctest-dev libhiredis-dev
+  libcurl4-openssl-dev
 )
 # zsh, fish, bash-completion: the shell integration suite runs each shell;
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
 # suites; redis-server and redis-tools: the Redis tier's suite runs real
-# servers on loopback.
+# servers on loopback. libcurl4 is what the HTTP path loads at run time (the
+# -dev package above has only its headers' use at build time).
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools
+  redis-server redis-tools libcurl4
 )
+# The fake API servers of the HTTP suite are Node scripts (built-in modules
+# only): Debian's nodejs when no node is installed.
+command -v node >/dev/null 2>&1 || test_packages+=(nodejs)
 bench_packages=(hyperfine valgrind gh)
 
 want=("${build_packages[@]}")

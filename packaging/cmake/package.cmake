@@ -77,10 +77,15 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gh, bash-completion")
 # Depends from the libraries the binary really links (libc; the rest is
 # static), when dpkg-shlibdeps is there to say; else the one known need.
+# libcurl4 is loaded with dlopen() by the HTTP path (dpkg-shlibdeps cannot
+# see it), so it is named here and added to what dpkg-shlibdeps finds.
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4")
 elseif(NOT IPFSACC_STATIC)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libcurl4")
+else()
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4")
 endif()
 include(CPack)

@@ -1,0 +1,319 @@
+#include "http/http.hpp"
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace ipfsacc::http {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// The libcurl functions we use, resolved once from libcurl.so.4. libcurl is
+// not linked: loading it (and OpenSSL behind it) costs milliseconds at every
+// start, and a cache hit makes no request.
+struct Curl {
+  CURLcode (*global_init)(long);
+  CURL* (*easy_init)();
+  CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
+  CURLcode (*easy_perform)(CURL*);
+  CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
+  void (*easy_cleanup)(CURL*);
+  const char* (*easy_strerror)(CURLcode);
+  curl_slist* (*slist_append)(curl_slist*, const char*);
+  void (*slist_free_all)(curl_slist*);
+};
+
+constexpr const char* kLibrary = "libcurl.so.4";
+
+// Loads libcurl on first use; the message says what is missing.
+std::expected<const Curl*, std::string> load_curl() {
+  static std::once_flag once;
+  static Curl curl;
+  static std::string failure;
+  std::call_once(once, [] {
+    void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char* why = ::dlerror();
+      failure = fmt::format("cannot load {} ({}); install libcurl4 to let "
+                            "ipfsacc make HTTP requests",
+                            kLibrary,
+                            why ? why : "not found");
+      return;
+    }
+    bool ok = true;
+    auto resolve = [&](auto& fn, const char* name) {
+      void* symbol = ::dlsym(lib, name);
+      if (!symbol) {
+        ok = false;
+        failure = fmt::format("{} has no {}", kLibrary, name);
+      }
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(symbol);
+    };
+    resolve(curl.global_init, "curl_global_init");
+    resolve(curl.easy_init, "curl_easy_init");
+    resolve(curl.easy_setopt, "curl_easy_setopt");
+    resolve(curl.easy_perform, "curl_easy_perform");
+    resolve(curl.easy_getinfo, "curl_easy_getinfo");
+    resolve(curl.easy_cleanup, "curl_easy_cleanup");
+    resolve(curl.easy_strerror, "curl_easy_strerror");
+    resolve(curl.slist_append, "curl_slist_append");
+    resolve(curl.slist_free_all, "curl_slist_free_all");
+    if (ok && curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      ok = false;
+      failure = fmt::format("{} could not be initialised", kLibrary);
+    }
+    if (!ok) {
+      curl.easy_init = nullptr;
+    }
+  });
+  if (!curl.easy_init) {
+    return std::unexpected(failure);
+  }
+  return &curl;
+}
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value && *value) {
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+// The proxy for url from the usual variables: https_proxy/HTTPS_PROXY for
+// https, http_proxy/HTTP_PROXY for http, then all_proxy/ALL_PROXY. Set
+// explicitly rather than left to libcurl, which ignores HTTP_PROXY in
+// capitals.
+std::optional<std::string> proxy_for(std::string_view url) {
+  bool https = url.starts_with("https:");
+  const char* names[] = {
+    https ? "https_proxy" : "http_proxy",
+    https ? "HTTPS_PROXY" : "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+  };
+  for (const char* name : names) {
+    if (auto value = env(name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+// What a request's method and URL say in a message: no query string (it
+// holds no secret by design, but may be long).
+std::string describe(const Request& request) {
+  std::string_view url = request.url;
+  url = url.substr(0, url.find('?'));
+  return fmt::format("{} {}", request.method, url);
+}
+
+struct Transfer {
+  Response response;
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  transfer->response.body.append(data, size * count);
+  return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    // A new response (after a redirect or a 100 Continue): only the last
+    // one's headers are kept.
+    transfer->response.headers.clear();
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    transfer->response.headers.push_back(
+      Header{ std::string(trim(line.substr(0, colon))),
+              std::string(trim(line.substr(colon + 1))) });
+  }
+  return size * count;
+}
+
+// One attempt: the response whatever its status, or why there is none.
+Result attempt(const Curl& curl,
+               const Request& request,
+               const Options& options) {
+  CURL* handle = curl.easy_init();
+  if (!handle) {
+    return std::unexpected(Error{ "cannot create an HTTP request (libcurl)" });
+  }
+  Transfer transfer;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  curl_slist* headers = nullptr;
+  for (const auto& header : request.headers) {
+    std::string line = header.name;
+    line += header.value.empty() ? ";" : ": ";
+    line += header.value;
+    headers = curl.slist_append(headers, line.c_str());
+    std::fill(line.begin(), line.end(), '\0');
+  }
+  auto set = curl.easy_setopt;
+  set(handle, CURLOPT_URL, request.url.c_str());
+  set(handle, CURLOPT_ERRORBUFFER, error_buffer);
+  set(handle, CURLOPT_NOSIGNAL, 1L);
+  set(handle, CURLOPT_NOPROGRESS, 1L);
+  set(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  set(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(handle, CURLOPT_FOLLOWLOCATION, 1L);
+  set(handle, CURLOPT_MAXREDIRS, 10L);
+  // TLS is always verified; there is no option to turn that off.
+  set(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+  set(handle, CURLOPT_SSL_VERIFYHOST, 2L);
+  set(handle, CURLOPT_CONNECTTIMEOUT_MS, long(options.connect_timeout.count()));
+  set(handle, CURLOPT_TIMEOUT_MS, long(options.timeout.count()));
+  set(handle, CURLOPT_ACCEPT_ENCODING, "");
+  set(handle, CURLOPT_WRITEFUNCTION, on_body);
+  set(handle, CURLOPT_WRITEDATA, &transfer);
+  set(handle, CURLOPT_HEADERFUNCTION, on_header);
+  set(handle, CURLOPT_HEADERDATA, &transfer);
+  auto proxy = proxy_for(request.url);
+  set(handle, CURLOPT_PROXY, proxy ? proxy->c_str() : "");
+  auto no_proxy = env("no_proxy");
+  if (!no_proxy) {
+    no_proxy = env("NO_PROXY");
+  }
+  if (no_proxy) {
+    set(handle, CURLOPT_NOPROXY, no_proxy->c_str());
+  }
+  if (request.method == "HEAD") {
+    set(handle, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "POST") {
+    set(handle, CURLOPT_POST, 1L);
+  } else if (request.method != "GET") {
+    set(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (!request.body.empty() || request.method == "POST") {
+    set(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.size()));
+    set(handle, CURLOPT_POSTFIELDS, request.body.c_str());
+  }
+  if (headers) {
+    set(handle, CURLOPT_HTTPHEADER, headers);
+  }
+  CURLcode code = curl.easy_perform(handle);
+  long status = 0;
+  curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_cleanup(handle);
+  curl.slist_free_all(headers);
+  if (code != CURLE_OK) {
+    // libcurl's own text names hosts, ports and TLS problems, never a
+    // request header.
+    std::string why = error_buffer[0] ? error_buffer : curl.easy_strerror(code);
+    bool timeout = code == CURLE_OPERATION_TIMEDOUT;
+    return std::unexpected(
+      Error{ fmt::format("{}: {}", describe(request), why), timeout });
+  }
+  transfer.response.status = status;
+  return std::move(transfer.response);
+}
+
+bool retryable(long status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+// Retry-After: delay-seconds or an HTTP date; nullopt when absent or
+// unreadable.
+std::optional<util::Millis> retry_after(const Response& response) {
+  auto value = response.header("Retry-After");
+  if (!value) {
+    return std::nullopt;
+  }
+  std::string text(trim(*value));
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isdigit(c);
+      })) {
+    if (text.size() > 9) {
+      return util::Millis::max();
+    }
+    return util::Millis(std::stoll(text) * 1000);
+  }
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) {
+    return std::nullopt;
+  }
+  time_t when = ::timegm(&tm);
+  int64_t delta = int64_t(when) * 1000 - util::now_ms();
+  return util::Millis(std::max<int64_t>(delta, 0));
+}
+
+} // namespace
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) {
+      return h.value;
+    }
+  }
+  return std::nullopt;
+}
+
+Result perform(const Request& request, const Options& options) {
+  auto curl = load_curl();
+  if (!curl) {
+    return std::unexpected(Error{ curl.error() });
+  }
+  std::minstd_rand jitter(std::random_device{}());
+  util::Millis backoff{ 500 };
+  for (int tries = 1;; ++tries) {
+    auto result = attempt(**curl, request, options);
+    if (!result || !retryable(result->status) ||
+        tries >= options.max_attempts) {
+      return result;
+    }
+    util::Millis wait;
+    if (auto asked = retry_after(*result)) {
+      // A server that asks for longer than we would wait gets its answer
+      // back now rather than a request it refused in advance.
+      if (*asked > options.max_retry_wait) {
+        return result;
+      }
+      wait = *asked;
+    } else {
+      wait = std::min(backoff + util::Millis(jitter() % 250),
+                      options.max_retry_wait);
+      backoff *= 2;
+    }
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+} // namespace ipfsacc::http
