@@ -227,6 +227,42 @@ test_a_tampered_blob_is_rejected_and_counted() {
   expect_eq 0 "$(remote_stat "$LABEL" hits)" "hits of b"
 }
 
+# A changed block: js-ipfs stores a CAR block under the CID it names without
+# checking it, and keeps it when the right bytes are put later.
+test_a_changed_block_in_the_node_is_rejected() {
+  local call=(gh pr list -R o/ipfs-car-tamper) cid
+  run_direct direct "${call[@]}"
+  on t
+  run_wrapped plain "${call[@]}"
+  capture car ipfsacc export --format car "$T/t.car"
+  node -e '
+    const fs = require("fs");
+    const car = fs.readFileSync(process.argv[1]), out = fs.readFileSync(process.argv[2]);
+    const at = car.indexOf(out);
+    if (at < 0) process.exit(3);
+    car[at] ^= 0x20;
+    fs.writeFileSync(process.argv[3], car);' "$T/t.car" "$T/direct.out" "$T/changed.car" ||
+    fail "the output is not in the CAR"
+  rpc import "dag/import" -F "file=@$T/changed.car"
+  cid=$(cid_of "$(first_key)" stdout)
+  rpc changed "block/get?arg=$cid&timeout=5s"
+  if cmp -s "$T/direct.out" "$T/changed.out"; then
+    fail "the node serves the right bytes: nothing was changed"
+  fi
+
+  export IPFSACC_REMOTE=$LABEL
+  on a
+  run_wrapped first "${call[@]}"
+  on b
+  run_wrapped second "${call[@]}"
+  expect_same_file "$T/direct.out" "$T/second.out" "stdout of b"
+  expect_invocations "gh pr list -R o/ipfs-car-tamper" 3
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$LABEL" hits)" "hits of b"
+}
+
 test_a_stopped_node_still_answers() {
   local node2=$T/node2 port2 label2
   port2=$("$NODE_SH" start "$node2") || fail "the second node did not start"
@@ -244,6 +280,26 @@ test_a_stopped_node_still_answers() {
   expect_eq 1 "$(grep -c 'ipfsacc: warning: remote' "$T/second.err")" "warning lines"
   expect_eq 1 "$(wc -l <"$T/second.err")" "stderr lines"
   expect_eq 1 "$(remote_stat "$label2" down)" "down-markings"
+}
+
+# purge --remote --all unpins what ipfsacc pinned and removes /ipfsacc.
+test_purge_unpins_and_removes_the_mfs_tree() {
+  export IPFSACC_REMOTE=$LABEL
+  local large
+  on a
+  FAKE_SIZE=2100000 capture big ipfsacc run -- fake-cli purge-me
+  large=$(cid_of "$(first_key)" stdout)
+  rpc root "files/read?arg=/ipfsacc/blobs/$large"
+  local manifest
+  manifest=$(cat "$T/root.out")
+  rpc pinned "pin/ls?arg=$manifest&type=recursive"
+  capture purge ipfsacc purge --remote --all --yes
+  expect_rc 0
+  expect_file_contains "$T/purge.out" "from remote $LABEL"
+  if node_has /ipfsacc; then fail "/ipfsacc is still there"; fi
+  if curl -sS -f --max-time 30 -X POST "$API/pin/ls?arg=$manifest&type=recursive" >/dev/null 2>&1; then
+    fail "the manifest is still pinned"
+  fi
 }
 
 run_tests
