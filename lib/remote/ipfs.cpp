@@ -235,10 +235,13 @@ std::string_view as_chars(std::span<const uint8_t> bytes) {
 
 class IpfsTier final : public Tier {
 public:
-  explicit IpfsTier(const Spec& spec)
-    : label_(spec.label()) {
-    base_ = fmt::format("http://{}:{}{}",
+  explicit IpfsTier(const Spec& spec) {
+    // An IPv6 address goes in brackets in a URL.
+    bool v6 = spec.host.find(':') != std::string::npos;
+    base_ = fmt::format("http://{}{}{}:{}{}",
+                        v6 ? "[" : "",
                         spec.host,
+                        v6 ? "]" : "",
                         spec.port ? spec.port : kDefaultPort,
                         spec.scheme == "ipfs" || spec.path.empty()
                           ? std::string("/api/v0")
@@ -337,7 +340,6 @@ public:
       }
       root = *put;
     }
-    (void)digest;
     return write_file(blob_path(digest), root);
   }
 
@@ -565,7 +567,6 @@ private:
     return want;
   }
 
-  std::string label_;
   std::string base_;
   http::Options options_;
   std::string block_timeout_;
