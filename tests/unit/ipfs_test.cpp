@@ -1,4 +1,6 @@
 #include "remote/ipfs.hpp"
+#include "remote/spec.hpp"
+#include "remote/tier.hpp"
 #include "storage/car.hpp"
 
 #include <doctest/doctest.h>
@@ -53,4 +55,22 @@ TEST_CASE("ipfs manifest: malformed or inconsistent blocks are rejected") {
   auto changed = block;
   changed.replace(changed.find(raw_link), raw_link.size(), cbor_link);
   CHECK_FALSE(decode_manifest(changed));
+}
+
+TEST_CASE("ipfs tier: ipfs:// and http://…|type=kubo make a tier") {
+  auto ipfs = remote::parse_remote("ipfs://127.0.0.1:5001|timeout=2s");
+  REQUIRE(ipfs);
+  CHECK(ipfs->label() == "ipfs://127.0.0.1:5001");
+  CHECK(remote::make_tier(*ipfs)); // connects on first use, not here
+  auto kubo = remote::parse_remote("http://node:5001/api/v0|type=kubo");
+  REQUIRE(kubo);
+  CHECK(kubo->path == "/api/v0");
+  CHECK(remote::make_tier(*kubo));
+  // http:// alone says nothing of what answers there.
+  auto plain = remote::parse_remote("http://node:5001/api/v0");
+  REQUIRE(plain);
+  auto refused = remote::make_tier(*plain);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("type=kubo") != std::string::npos);
+  CHECK(remote::known_schemes().find("ipfs://") != std::string::npos);
 }
