@@ -66,7 +66,8 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "shared remote tiers, tried in order after the local cache: "
-    "URL[|ATTR…] … (redis://[user:password@]host:port[/db]; attributes "
+    "URL[|ATTR…] … (redis://[user:password@]host:port[/db], "
+    "ipfs://host:port or http://host:port/api/v0|type=kubo; attributes "
     "read-only, timeout=, connect-timeout=, ttl-refresh, shards=)" },
   { "prefer",
     "IPFSACC_PREFER",

@@ -14,6 +14,8 @@ std::map<std::string, TierFactory, std::less<>>& factories() {
   static std::map<std::string, TierFactory, std::less<>> table = {
     { "redis", make_redis_tier },
     { "rediss", make_redis_tier },
+    { "ipfs", make_ipfs_tier },
+    { "http", make_ipfs_tier },
   };
   return table;
 }

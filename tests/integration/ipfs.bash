@@ -77,4 +77,229 @@ test_car_export_loads_into_the_node() {
   if ((n < 4)); then fail "only $n outputs were compared"; fi
 }
 
+# --- The IPFS remote tier ----------------------------------------------------
+LABEL=ipfs://127.0.0.1:$IPFS_PORT
+
+# on MACHINE: use the cache directory of one "machine" from now on.
+on() { export IPFSACC_DIR=$T/machine-$1; }
+
+remote_stat() { # LABEL NAME: a per-remote counter of the current machine
+  stat_value "remotes.$1.$2"
+}
+
+# node_has PATH: whether the node's MFS holds PATH (no case failure).
+node_has() {
+  curl -sS -f --max-time 30 -X POST "$API/files/stat?arg=$1" >/dev/null 2>&1
+}
+
+# key_of: the request CID of the current machine's only entry for ARGS.
+first_key() {
+  ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | head -n 1
+}
+
+test_two_machines_share_the_node() {
+  export IPFSACC_REMOTE=$LABEL
+  local call=(gh pr list -R o/ipfs-share) key
+  run_direct direct "${call[@]}"
+  on a
+  run_wrapped first "${call[@]}"
+  expect_same_file "$T/direct.out" "$T/first.out" "stdout of a"
+  expect_invocations "gh pr list -R o/ipfs-share" 1
+  expect_eq 1 "$(remote_stat "$LABEL" misses)" "misses of a"
+  [[ $(remote_stat "$LABEL" bytes_sent) -gt 0 ]] || fail "a sent nothing"
+  key=$(first_key)
+  node_has "/ipfsacc/entries/$key" || fail "no entry /ipfsacc/entries/$key in the node"
+  # The entry in MFS is the encoded entry ipfsacc stores.
+  rpc entry "files/read?arg=/ipfsacc/entries/$key"
+  [[ -s $T/entry.out ]] || fail "empty entry in MFS"
+
+  on b
+  run_wrapped second --explain "${call[@]}"
+  expect_invocations "gh pr list -R o/ipfs-share" 1 # b ran no tool
+  expect_same_file "$T/direct.out" "$T/second.out" "stdout of b"
+  expect_file_contains "$T/second.err" "from=$LABEL"
+  expect_eq 1 "$(remote_stat "$LABEL" hits)" "remote hits of b"
+  expect_eq 0 "$(remote_stat "$LABEL" errors)" "errors of b"
+}
+
+test_a_blob_put_comes_back_with_our_cid() {
+  export IPFSACC_REMOTE="http://127.0.0.1:$IPFS_PORT/api/v0|type=kubo"
+  local label=http://127.0.0.1:$IPFS_PORT/api/v0 key cid
+  on a
+  FAKE_SIZE=50000 capture out ipfsacc run -- fake-cli blob-cid
+  expect_eq 0 "$(remote_stat "$label" errors)" "errors"
+  key=$(first_key)
+  cid=$(cid_of "$key" stdout)
+  [[ -n $cid ]] || fail "no stdout CID"
+  rpc block "block/get?arg=$cid&timeout=5s"
+  expect_same_file "$T/out.out" "$T/block.out" "the block under our blob CID"
+  # Pinned, and its MFS pointer names the block itself.
+  rpc pin "pin/ls?arg=$cid&type=recursive"
+  rpc root "files/read?arg=/ipfsacc/blobs/$cid"
+  expect_eq "$cid" "$(cat "$T/root.out")" "root of a one-block blob"
+}
+
+test_an_http_remote_needs_type_kubo() {
+  export IPFSACC_REMOTE="http://127.0.0.1:$IPFS_PORT/api/v0"
+  run_direct direct gh pr list -R o/ipfs-notype
+  run_wrapped first gh pr list -R o/ipfs-notype
+  expect_same_file "$T/direct.out" "$T/first.out"
+  expect_file_contains "$T/first.err" "needs type=kubo"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/first.err")" "warning lines"
+}
+
+test_a_large_output_round_trips_in_chunks() {
+  export IPFSACC_REMOTE=$LABEL FAKE_SIZE=3000000
+  local key cid root
+  on a
+  capture first ipfsacc run -- fake-cli chunky
+  [[ $(wc -c <"$T/first.out") -gt 3000000 ]] || fail "the output is not over 3 MB"
+  expect_eq 0 "$(remote_stat "$LABEL" errors)" "errors of a"
+  [[ $(remote_stat "$LABEL" bytes_sent) -ge 3000000 ]] || fail "a did not send the output"
+  key=$(first_key)
+  cid=$(cid_of "$key" stdout)
+  rpc root "files/read?arg=/ipfsacc/blobs/$cid"
+  root=$(cat "$T/root.out")
+  expect_match "$root" '^bafyrei[a-z2-7]{52}$' "the manifest's CID"
+  # The manifest is pinned, small, and links its chunks of 1,000,000 bytes,
+  # which are pinned too.
+  rpc pin "pin/ls?arg=$root&type=recursive"
+  rpc manifest "block/get?arg=$root&timeout=5s"
+  [[ $(wc -c <"$T/manifest.out") -lt 300 ]] || fail "the manifest is not small"
+  rpc refs "refs?arg=$root&timeout=5s"
+  local size chunks
+  size=$(wc -c <"$T/first.out")
+  chunks=$(((size + 999999) / 1000000))
+  expect_eq "$chunks" "$(grep -c bafkrei "$T/refs.out")" "chunks linked by the manifest"
+  local chunk
+  for chunk in $(grep -oE 'bafkrei[a-z2-7]{52}' "$T/refs.out"); do
+    rpc pin "pin/ls?arg=$chunk&type=recursive"
+  done
+
+  on b
+  capture second ipfsacc --explain run -- fake-cli chunky
+  expect_invocations "fake-cli chunky" 1
+  expect_same_file "$T/first.out" "$T/second.out" "the output from the chunks"
+  expect_eq 1 "$(remote_stat "$LABEL" hits)" "remote hits of b"
+}
+
+test_read_only_remote_is_never_written() {
+  local key
+  on a
+  IPFSACC_REMOTE="$LABEL|read-only" run_wrapped first gh pr list -R o/ipfs-ro
+  key=$(first_key)
+  [[ -n $key ]] || fail "no local entry"
+  if node_has "/ipfsacc/entries/$key"; then
+    fail "a read-only remote was written"
+  fi
+  expect_eq 0 "$(remote_stat "$LABEL" bytes_sent)" "bytes sent"
+  # It is read all the same.
+  on b
+  IPFSACC_REMOTE=$LABEL run_wrapped second gh pr list -R o/ipfs-ro-shared
+  on c
+  IPFSACC_REMOTE="$LABEL|read-only" run_wrapped third gh pr list -R o/ipfs-ro-shared
+  expect_invocations "gh pr list -R o/ipfs-ro-shared" 1
+}
+
+# A forged mapping: the MFS pointer of one output names the blocks of
+# another. Whatever the node serves is checked against the blob CID.
+test_a_tampered_blob_is_rejected_and_counted() {
+  export IPFSACC_REMOTE=$LABEL
+  local cid_x cid_y
+  on a
+  FAKE_SIZE=1500000 capture x ipfsacc run -- fake-cli tamper-x
+  cid_x=$(cid_of "$(first_key)" stdout)
+  on y
+  FAKE_SIZE=1600000 capture y ipfsacc run -- fake-cli tamper-y
+  cid_y=$(cid_of "$(first_key)" stdout)
+  [[ -n $cid_x && -n $cid_y && $cid_x != "$cid_y" ]] || fail "no two outputs"
+  rpc rooty "files/read?arg=/ipfsacc/blobs/$cid_y"
+  rpc forge "files/write?arg=/ipfsacc/blobs/$cid_x&create=true&truncate=true" \
+    -F "file=@$T/rooty.out"
+
+  on b
+  FAKE_SIZE=1500000 capture second ipfsacc run -- fake-cli tamper-x
+  expect_same_file "$T/x.out" "$T/second.out" "the answer of b"
+  expect_invocations "fake-cli tamper-x" 2 # rejected: the tool ran
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$LABEL" hits)" "hits of b"
+}
+
+# A changed block: js-ipfs stores a CAR block under the CID it names without
+# checking it, and keeps it when the right bytes are put later.
+test_a_changed_block_in_the_node_is_rejected() {
+  local call=(gh pr list -R o/ipfs-car-tamper) cid
+  run_direct direct "${call[@]}"
+  on t
+  run_wrapped plain "${call[@]}"
+  capture car ipfsacc export --format car "$T/t.car"
+  node -e '
+    const fs = require("fs");
+    const car = fs.readFileSync(process.argv[1]), out = fs.readFileSync(process.argv[2]);
+    const at = car.indexOf(out);
+    if (at < 0) process.exit(3);
+    car[at] ^= 0x20;
+    fs.writeFileSync(process.argv[3], car);' "$T/t.car" "$T/direct.out" "$T/changed.car" ||
+    fail "the output is not in the CAR"
+  rpc import "dag/import" -F "file=@$T/changed.car"
+  cid=$(cid_of "$(first_key)" stdout)
+  rpc changed "block/get?arg=$cid&timeout=5s"
+  if cmp -s "$T/direct.out" "$T/changed.out"; then
+    fail "the node serves the right bytes: nothing was changed"
+  fi
+
+  export IPFSACC_REMOTE=$LABEL
+  on a
+  run_wrapped first "${call[@]}"
+  on b
+  run_wrapped second "${call[@]}"
+  expect_same_file "$T/direct.out" "$T/second.out" "stdout of b"
+  expect_invocations "gh pr list -R o/ipfs-car-tamper" 3
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$LABEL" hits)" "hits of b"
+}
+
+test_a_stopped_node_still_answers() {
+  local node2=$T/node2 port2 label2
+  port2=$("$NODE_SH" start "$node2") || fail "the second node did not start"
+  label2=ipfs://127.0.0.1:$port2
+  export IPFSACC_REMOTE=$label2
+  run_direct direct gh pr list -R o/ipfs-stopped
+  on a
+  run_wrapped first gh pr list -R o/ipfs-stopped
+  "$NODE_SH" stop "$node2"
+  on b
+  run_wrapped second gh pr list -R o/ipfs-stopped
+  expect_same_file "$T/direct.out" "$T/second.out" "stdout of b"
+  expect_eq 0 "$(cat "$T/second.rc")" "exit status of b"
+  expect_invocations "gh pr list -R o/ipfs-stopped" 2
+  expect_eq 1 "$(grep -c 'ipfsacc: warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(wc -l <"$T/second.err")" "stderr lines"
+  expect_eq 1 "$(remote_stat "$label2" down)" "down-markings"
+}
+
+# purge --remote --all unpins what ipfsacc pinned and removes /ipfsacc.
+test_purge_unpins_and_removes_the_mfs_tree() {
+  export IPFSACC_REMOTE=$LABEL
+  local large
+  on a
+  FAKE_SIZE=2100000 capture big ipfsacc run -- fake-cli purge-me
+  large=$(cid_of "$(first_key)" stdout)
+  rpc root "files/read?arg=/ipfsacc/blobs/$large"
+  local manifest
+  manifest=$(cat "$T/root.out")
+  rpc pinned "pin/ls?arg=$manifest&type=recursive"
+  capture purge ipfsacc purge --remote --all --yes
+  expect_rc 0
+  expect_file_contains "$T/purge.out" "from remote $LABEL"
+  if node_has /ipfsacc; then fail "/ipfsacc is still there"; fi
+  if curl -sS -f --max-time 30 -X POST "$API/pin/ls?arg=$manifest&type=recursive" >/dev/null 2>&1; then
+    fail "the manifest is still pinned"
+  fi
+}
+
 run_tests
