@@ -238,6 +238,10 @@ private:
   bool fetch_from_remotes(const Digest& key);
   // Sends what was just stored locally under key to the writable remotes.
   void store_to_remotes(const Digest& key, const Entry& entry);
+  void store(const Digest& key,
+             Entry& entry,
+             std::span<const storage::BlobSource> blobs,
+             std::string_view stdout_text);
   // Remote warnings to stderr and remote counters into stats_.
   void collect_remote_news();
   std::string operation() const { return rule_ ? rule_->id : ""; }
@@ -575,17 +579,6 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   if (!outcome.err.empty()) {
     entry.segments.push_back({ storage::Stream::err, outcome.err.size() });
   }
-  if (rule_ && !rule_->tags.empty()) {
-    auto scopes = call_scopes(policy_, args_);
-    if (scopes.empty()) {
-      scopes.push_back("*");
-    }
-    for (const auto& tag : rule_->tags) {
-      for (const auto& scope : scopes) {
-        entry.tags.push_back(fmt::format("{}:{}:{}", policy_.tool, tag, scope));
-      }
-    }
-  }
   storage::BlobSource blobs[2];
   blobs[0].digest = entry.stdout_digest;
   blobs[0].size = entry.stdout_size;
@@ -593,17 +586,7 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   blobs[1].digest = entry.stderr_digest;
   blobs[1].size = entry.stderr_size;
   blobs[1].memory = outcome.err;
-  stats_.add(Statistic::misses, policy_.tool, operation());
-  stats_.add(Statistic::stores, policy_.tool, operation());
-  uint64_t max_size = config_.max_size();
-  finish_writes([&](storage::StoreWriter& w) {
-    w.put_entry(key, entry, blobs);
-    StatsDelta evictions;
-    w.evict_to(max_size, [&](const Entry& evicted) {
-      evictions.add(Statistic::evictions, evicted.tool, evicted.operation);
-    });
-    evictions.write_to(w);
-  });
+  store(key, entry, blobs, outcome.out);
   return W_EXITCODE(outcome.exit_code & 0xff, 0);
 }
 
@@ -1001,8 +984,33 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   // Tokens someone put in argv are redacted before they reach the disk.
   entry.display = util::join_args(redact_args(child_argv()));
   entry.segments = rec.segments;
-  // Token usage is read once, here, so that a hit only adds numbers.
-  if (policy_.usage && rec.out.file.empty() && !failed) {
+  storage::BlobSource blobs[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& stream = i == 0 ? rec.out : rec.err;
+    blobs[i].digest = stream.digest;
+    blobs[i].size = stream.size;
+    blobs[i].memory = stream.memory;
+    blobs[i].file = stream.file;
+  }
+  // A spilled (large) stdout is not read for token usage.
+  store(key,
+        entry,
+        blobs,
+        failed || !rec.out.file.empty() ? std::string_view()
+                                        : std::string_view(rec.out.memory));
+  recording_ = nullptr;
+  return status;
+}
+
+// Stores an answer, however it was made (the CLI or the HTTP path): its
+// tags, the token usage its stdout reports (read once, here, so that a hit
+// only adds numbers), the entry and its blobs with eviction and statistics
+// in one transaction, then the writable remotes.
+void Call::store(const Digest& key,
+                 Entry& entry,
+                 std::span<const storage::BlobSource> blobs,
+                 std::string_view stdout_text) {
+  if (policy_.usage && !stdout_text.empty()) {
     std::string model;
     for (const auto& flag : policy_.usage_model_flags) {
       if (auto value = flag_value(args_, flag); value && !value->empty()) {
@@ -1010,7 +1018,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
         break;
       }
     }
-    if (auto usage = parse_usage(rec.out.memory, model)) {
+    if (auto usage = parse_usage(stdout_text, model)) {
       entry.usage = std::move(usage->models);
       entry.reported_cost_micro_usd = usage->reported_cost_micro_usd;
     }
@@ -1026,14 +1034,6 @@ int Call::run_and_store(const Digest& key, Forward forward) {
       }
     }
   }
-  storage::BlobSource blobs[2];
-  for (int i = 0; i < 2; ++i) {
-    const auto& stream = i == 0 ? rec.out : rec.err;
-    blobs[i].digest = stream.digest;
-    blobs[i].size = stream.size;
-    blobs[i].memory = stream.memory;
-    blobs[i].file = stream.file;
-  }
   stats_.add(Statistic::misses, policy_.tool, operation());
   stats_.add(Statistic::stores, policy_.tool, operation());
   uint64_t max_size = config_.max_size();
@@ -1046,9 +1046,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
     });
     evictions.write_to(w);
   });
-  recording_ = nullptr;
   store_to_remotes(key, entry);
-  return status;
 }
 
 // Forks a detached process that runs the tool quietly and stores the fresh

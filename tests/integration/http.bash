@@ -79,6 +79,25 @@ test_groq_second_call_is_a_hit_with_no_request() {
   expect_contains "$(cat "$T/stats.out")" '"groq"'
 }
 
+# An answer made over HTTP is stored like a CLI's: its token usage (18 prompt
+# and 12 completion tokens in the fake API's reply) counts on each hit.
+test_groq_json_hits_count_the_tokens_saved() {
+  groq_env
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc"
+  printf 'price.llama-3.3-* = 1/2\n' >"$XDG_CONFIG_HOME/ipfsacc/ipfsacc.conf"
+  local i
+  for i in 1 2 3; do
+    ipfsacc groq --json --temperature 0 "hello" >/dev/null 2>&1
+  done
+  expect_requests 1
+  stats_json
+  expect_stat tools.groq.hits 2
+  expect_stat tools.groq.input_tokens_saved 36
+  expect_stat tools.groq.output_tokens_saved 24
+  # 2 x (18 x 1 + 12 x 2) millionths of a dollar.
+  expect_stat tools.groq.cost_saved_micro_usd 84
+}
+
 test_groq_temperature_zero_gets_the_long_ttl() {
   groq_env
   ipfsacc groq --temperature 0 "a" >/dev/null
