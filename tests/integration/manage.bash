@@ -652,19 +652,17 @@ test_purge_during_parallel_hits() {
 # ---------------------------------------------------------------------------
 # export and import
 
-test_export_purge_import_gives_back_the_same_hits() {
-  make_git_repo "$W"
+# seed_outputs: three entries whose outputs are hard to get right: stdout
+# and stderr interleaved, binary bytes, a cached failure.
+seed_outputs() {
   FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02 ipfsacc gh pr list -R o/r >/dev/null 2>&1
   FAKE_BINARY=1 ipfsacc hf models info gpt2 >/dev/null 2>&1
   FAKE_EXIT=3 ipfsacc --cache-failures claude -p hello >/dev/null 2>&1
-  manage x export "$T/all.jsonl"
-  expect_rc 0
-  expect_file_contains "$T/x.err" "Exported 3 entries"
-  expect_eq 3 "$(wc -l <"$T/all.jsonl" | tr -d ' ')" "export lines"
-  manage p purge --all --yes
-  manage i import "$T/all.jsonl"
-  expect_rc 0
-  expect_file_contains "$T/i.out" "Imported 3 entries"
+}
+
+# expect_seeded_hits: the calls of seed_outputs are hits that replay what
+# the tools print, and each tool ran once (for seed_outputs).
+expect_seeded_hits() {
   export FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02
   run_direct d1 gh pr list -R o/r
   run_wrapped w1 -v gh pr list -R o/r
@@ -682,9 +680,24 @@ test_export_purge_import_gives_back_the_same_hits() {
   run_direct d3 claude -p hello
   run_wrapped w3 --cache-failures claude -p hello
   expect_same d3 w3
+  unset FAKE_EXIT
   expect_invocations "gh pr list" 1
   expect_invocations "hf models info" 1
   expect_invocations "claude -p" 1
+}
+
+test_export_purge_import_gives_back_the_same_hits() {
+  make_git_repo "$W"
+  seed_outputs
+  manage x export "$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/x.err" "Exported 3 entries"
+  expect_eq 3 "$(wc -l <"$T/all.jsonl" | tr -d ' ')" "export lines"
+  manage p purge --all --yes
+  manage i import "$T/all.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/i.out" "Imported 3 entries"
+  expect_seeded_hits
 }
 
 test_export_to_stdout_with_filters() {
@@ -712,35 +725,20 @@ test_export_to_stdout_with_filters() {
 
 test_export_car_purge_import_gives_back_the_same_hits() {
   make_git_repo "$W"
-  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02 ipfsacc gh pr list -R o/r >/dev/null 2>&1
-  FAKE_BINARY=1 ipfsacc hf models info gpt2 >/dev/null 2>&1
+  seed_outputs
   # Two entries with the same output: one block in the archive.
   FAKE_MARK=same ipfsacc run -- fake-cli same >/dev/null 2>&1
   FAKE_MARK=same ipfsacc run --key-env FAKE_MARK -- fake-cli same >/dev/null 2>&1
   manage x export --format car "$T/all.car"
   expect_rc 0
-  expect_file_contains "$T/x.err" "Exported 4 entries"
+  expect_file_contains "$T/x.err" "Exported 5 entries"
   # CARv1: a varint header length, then a DAG-CBOR map.
   expect_contains "$(head -c 12 "$T/all.car" | od -An -tx1 | tr -d ' \n')" a265726f6f7473 "CAR header"
   manage p purge --all --yes
   manage i import "$T/all.car"
   expect_rc 0
-  expect_file_contains "$T/i.out" "Imported 4 entries"
-  export FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.02
-  run_direct d1 gh pr list -R o/r
-  run_wrapped w1 -v gh pr list -R o/r
-  expect_explain w1 HIT
-  strip_explain "$T/w1.err" "$T/w1.tool.err"
-  expect_same_file "$T/d1.out" "$T/w1.out"
-  expect_same_file "$T/d1.err" "$T/w1.tool.err"
-  unset FAKE_INTERLEAVE FAKE_INTERLEAVE_DELAY
-  export FAKE_BINARY=1
-  run_direct d2 hf models info gpt2
-  run_wrapped w2 hf models info gpt2
-  expect_same d2 w2
-  unset FAKE_BINARY
-  expect_invocations "gh pr list" 1
-  expect_invocations "hf models info" 1
+  expect_file_contains "$T/i.out" "Imported 5 entries"
+  expect_seeded_hits
   # Through a pipe, and a second import finds everything present.
   ipfsacc export --format car --tool gh 2>/dev/null >"$T/gh.car"
   capture again ipfsacc import <"$T/gh.car"
