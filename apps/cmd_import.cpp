@@ -23,17 +23,34 @@ namespace ipfsacc::app {
 
 namespace {
 
-// Entries and output bytes per write transaction. Large transactions write
-// each page of LMDB's tables once for many entries: 20,000 entries of 1 KB
-// import more than twice as fast as 1,000.
-constexpr size_t kBatchEntries = 20000;
-constexpr size_t kBatchBytes = 64 << 20;
+// Entries and output bytes per batch handed from the reading thread to the
+// writing one: small, so that both threads are busy from the start.
+constexpr size_t kBatchEntries = 1000;
+constexpr size_t kBatchBytes = 4 << 20;
+
+// Output bytes per write transaction. Keys are content hashes, so every
+// transaction dirties pages all over LMDB's tables and its commit writes
+// them again: the fewer commits, the less is written (100,000 entries of
+// 1 KB in transactions of 20,000 wrote three times their size). The write
+// lock is held while a transaction is open, so it is also bounded in time
+// for the other processes waiting to store.
+constexpr size_t kTransactionBytes = 96 << 20;
+constexpr int64_t kTransactionMillis = 1000;
 
 struct ImportOptions {
   std::string file = "-";
 };
 
 using Batch = std::vector<storage::ExportedEntry>;
+
+// The output bytes a batch carries.
+size_t payload_bytes(const Batch& batch) {
+  size_t bytes = 0;
+  for (const auto& x : batch) {
+    bytes += x.out.size() + x.err.size();
+  }
+  return bytes;
+}
 
 // What the reading thread counts (rejected, expired) and what the writing
 // one counts (imported, present) are separate fields.
@@ -45,13 +62,16 @@ struct Counts {
 };
 
 // Parsed entries handed from the reading thread to the writing one; at most
-// two batches wait, so memory stays bounded whatever the file's size.
+// kQueuedBatches wait, so memory stays bounded whatever the file's size.
 class BatchQueue {
 public:
+  static constexpr size_t kQueuedBatches = 8;
+
   // Waits for room; false once the consumer has stopped.
   bool push(Batch batch) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stopped_ || batches_.size() < 2; });
+    changed_.wait(lock,
+                  [&] { return stopped_ || batches_.size() < kQueuedBatches; });
     if (stopped_) {
       return false;
     }
@@ -292,29 +312,53 @@ Command setup_import(CLI::App& app) {
                 read_batches(in, o->file, queue, counts, read_failed);
               }
             });
-            while (auto batch = queue.pop()) {
-              if (!failure.empty()) {
-                continue; // Drain, so the reader never blocks.
-              }
+            // Each transaction writes batches as they come until it holds
+            // kTransactionBytes or has been open kTransactionMillis. The
+            // batches it wrote are kept until it commits: a transaction that
+            // has to grow the map runs again from its first batch.
+            std::vector<Batch> written;
+            bool finished = false;
+            while (!finished && failure.empty()) {
+              written.clear();
               uint64_t imported = 0;
               uint64_t present = 0;
               auto done = s.write([&](storage::StoreWriter& w) {
                 imported = 0;
                 present = 0;
-                for (const auto& x : *batch) {
-                  if (w.entry(x.key)) {
-                    ++present;
-                    continue;
+                auto put = [&](const Batch& batch) {
+                  for (const auto& x : batch) {
+                    storage::BlobSource blobs[2];
+                    blobs[0].digest = x.entry.stdout_digest;
+                    blobs[0].size = x.entry.stdout_size;
+                    blobs[0].memory = x.out;
+                    blobs[1].digest = x.entry.stderr_digest;
+                    blobs[1].size = x.entry.stderr_size;
+                    blobs[1].memory = x.err;
+                    if (w.add_entry(x.key, x.entry, blobs)) {
+                      ++imported;
+                    } else {
+                      ++present;
+                    }
                   }
-                  storage::BlobSource blobs[2];
-                  blobs[0].digest = x.entry.stdout_digest;
-                  blobs[0].size = x.entry.stdout_size;
-                  blobs[0].memory = x.out;
-                  blobs[1].digest = x.entry.stderr_digest;
-                  blobs[1].size = x.entry.stderr_size;
-                  blobs[1].memory = x.err;
-                  w.put_entry(x.key, x.entry, blobs);
-                  ++imported;
+                };
+                size_t bytes = 0;
+                for (const auto& batch : written) {
+                  put(batch);
+                  bytes += payload_bytes(batch);
+                }
+                int64_t opened = util::now_ms();
+                while (bytes < kTransactionBytes &&
+                       util::now_ms() - opened < kTransactionMillis) {
+                  auto batch = queue.pop();
+                  if (!batch) {
+                    finished = true;
+                    break;
+                  }
+                  // Kept before it is written: a write that throws (the
+                  // map is full) runs the transaction again with it.
+                  written.push_back(std::move(*batch));
+                  put(written.back());
+                  bytes += payload_bytes(written.back());
                 }
                 StatsDelta evictions;
                 w.evict_to(max_size, [&](const storage::Entry& e) {
@@ -325,6 +369,10 @@ Command setup_import(CLI::App& app) {
               if (!done) {
                 failure = done.error();
                 queue.stop();
+                // Drains, so the reader never blocks.
+                while (queue.pop()) {
+                }
+                break;
               }
               counts.imported += imported;
               counts.present += present;

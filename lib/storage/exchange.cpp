@@ -2,9 +2,13 @@
 
 #include "util/base64.hpp"
 
+#include <charconv>
 #include <cstdlib>
+#include <deque>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <tuple>
 
 namespace ipfsacc::storage {
 
@@ -25,77 +29,335 @@ void append_output(std::string& line,
   line += "\"}";
 }
 
-// Outputs travel as long base64 strings, and running them through the JSON
-// lexer one character at a time was most of the cost of an import. Base64
-// needs no escaping, so each `"base64":"…"` value is cut out up to its
-// closing quote and the parser sees a placeholder, "#N", that no base64
-// text can be. (In valid JSON that byte sequence can only be such a key and
-// value: a quote inside a string is always escaped.)
-struct CutLine {
-  std::string json;
-  std::vector<std::string_view> base64;
+// An export line's JSON, read without building a library DOM: strings are
+// views into the line, so the long base64 outputs are never copied before
+// they are decoded. Reading the lines was most of an import's time with
+// nlohmann's DOM.
+struct Json {
+  enum class Kind : uint8_t {
+    null,
+    boolean,
+    integer,  // negative
+    uinteger, // zero or positive
+    floating,
+    string,
+    array,
+    object
+  };
+  Kind kind = Kind::null;
+  int64_t integer = 0;
+  uint64_t uinteger = 0;
+  std::string_view string;
+  std::vector<Json> items;            // array items; object member values
+  std::vector<std::string_view> keys; // object member names
+
+  bool is_string() const { return kind == Kind::string; }
+  bool is_unsigned() const { return kind == Kind::uinteger; }
+  bool is_integer() const {
+    return kind == Kind::integer || kind == Kind::uinteger;
+  }
+  // The member's value (the last one of that name, as JSON libraries keep),
+  // or nullptr.
+  const Json* find(std::string_view name) const {
+    for (size_t i = keys.size(); i-- > 0;) {
+      if (keys[i] == name) {
+        return &items[i];
+      }
+    }
+    return nullptr;
+  }
 };
 
-CutLine cut_base64(std::string_view line) {
-  constexpr std::string_view kKey = R"("base64":")";
-  CutLine cut;
-  size_t done = 0;
-  size_t at;
-  while ((at = line.find(kKey, done)) != std::string_view::npos) {
-    size_t start = at + kKey.size();
-    size_t end = line.find('"', start);
-    if (end == std::string_view::npos) {
-      break;
+// Reads the strict subset of JSON our writer produces (ASCII strings, simple
+// escapes, integers) straight from the line. Anything else, valid or not,
+// returns nullopt, and the line goes to nlohmann, which accepts and rejects
+// exactly as the JSON standard says.
+class FastReader {
+public:
+  FastReader(std::string_view text, std::deque<std::string>& owned)
+    : text_(text)
+    , owned_(owned) {}
+
+  std::optional<Json> document() {
+    Json value;
+    if (!read(value, 0)) {
+      return std::nullopt;
     }
-    auto value = line.substr(start, end - start);
-    if (value.find('\\') != std::string_view::npos) {
-      break; // Escapes: not our writer's base64; the parser decides.
+    skip_space();
+    if (at_ != text_.size()) {
+      return std::nullopt;
     }
-    cut.json.append(line.substr(done, start - done));
-    cut.json += fmt::format("#{}", cut.base64.size());
-    cut.base64.push_back(value);
-    done = end;
+    return value;
   }
-  cut.json.append(line.substr(done));
-  return cut;
+
+private:
+  static constexpr int kMaxDepth = 32;
+
+  void skip_space() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' ||
+                                  text_[at_] == '\n' || text_[at_] == '\r')) {
+      ++at_;
+    }
+  }
+  bool eat(char c) {
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  bool read(Json& value, int depth) {
+    skip_space();
+    if (at_ >= text_.size() || depth > kMaxDepth) {
+      return false;
+    }
+    char c = text_[at_];
+    if (c == '"') {
+      value.kind = Json::Kind::string;
+      return read_string(value.string);
+    }
+    if (c == '{') {
+      ++at_;
+      value.kind = Json::Kind::object;
+      if (eat('}')) {
+        return true;
+      }
+      do {
+        std::string_view key;
+        skip_space();
+        if (at_ >= text_.size() || text_[at_] != '"' || !read_string(key) ||
+            !eat(':')) {
+          return false;
+        }
+        value.keys.push_back(key);
+        if (!read(value.items.emplace_back(), depth + 1)) {
+          return false;
+        }
+      } while (eat(','));
+      return eat('}');
+    }
+    if (c == '[') {
+      ++at_;
+      value.kind = Json::Kind::array;
+      if (eat(']')) {
+        return true;
+      }
+      do {
+        if (!read(value.items.emplace_back(), depth + 1)) {
+          return false;
+        }
+      } while (eat(','));
+      return eat(']');
+    }
+    for (auto [word, kind, truth] :
+         { std::tuple{ "true", Json::Kind::boolean, 1 },
+           std::tuple{ "false", Json::Kind::boolean, 0 },
+           std::tuple{ "null", Json::Kind::null, 0 } }) {
+      if (text_.substr(at_).starts_with(word)) {
+        at_ += std::string_view(word).size();
+        value.kind = kind;
+        value.uinteger = static_cast<uint64_t>(truth);
+        return true;
+      }
+    }
+    return read_integer(value);
+  }
+  bool read_string(std::string_view& out) {
+    size_t start = ++at_;
+    size_t end = start;
+    while (end < text_.size() && text_[end] != '"' && text_[end] != '\\') {
+      auto byte = static_cast<unsigned char>(text_[end]);
+      if (byte < 0x20 || byte >= 0x80) {
+        return false; // Control bytes and UTF-8: nlohmann validates them.
+      }
+      ++end;
+    }
+    if (end >= text_.size()) {
+      return false;
+    }
+    if (text_[end] == '"') {
+      out = text_.substr(start, end - start);
+      at_ = end + 1;
+      return true;
+    }
+    // Escapes: the value is built in owned storage.
+    auto& value = owned_.emplace_back(text_.substr(start, end - start));
+    at_ = end;
+    while (at_ < text_.size()) {
+      char c = text_[at_++];
+      if (c == '"') {
+        out = value;
+        return true;
+      }
+      auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte >= 0x80) {
+        return false;
+      }
+      if (c != '\\') {
+        value += c;
+        continue;
+      }
+      if (at_ >= text_.size()) {
+        return false;
+      }
+      switch (text_[at_++]) {
+        case '"':
+          value += '"';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '/':
+          value += '/';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        default:
+          return false; // \u…: nlohmann decodes it.
+      }
+    }
+    return false;
+  }
+  bool read_integer(Json& value) {
+    bool negative = at_ < text_.size() && text_[at_] == '-';
+    size_t start = at_ + (negative ? 1 : 0);
+    size_t end = start;
+    while (end < text_.size() && text_[end] >= '0' && text_[end] <= '9') {
+      ++end;
+    }
+    if (end == start || (text_[start] == '0' && end - start > 1) ||
+        (end < text_.size() &&
+         (text_[end] == '.' || text_[end] == 'e' || text_[end] == 'E'))) {
+      return false; // Not an integer as JSON writes one: nlohmann decides.
+    }
+    uint64_t magnitude = 0;
+    auto [ptr, ec] =
+      std::from_chars(text_.data() + start, text_.data() + end, magnitude);
+    if (ec != std::errc() || ptr != text_.data() + end ||
+        (negative && magnitude > uint64_t(INT64_MAX))) {
+      return false;
+    }
+    at_ = end;
+    if (negative && magnitude != 0) {
+      value.kind = Json::Kind::integer;
+      value.integer = -static_cast<int64_t>(magnitude);
+    } else {
+      value.kind = Json::Kind::uinteger;
+      value.uinteger = magnitude;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  size_t at_ = 0;
+  std::deque<std::string>& owned_;
+};
+
+// The same value from nlohmann's DOM (for lines the fast reader leaves to
+// it); strings are kept in owned.
+Json from_nlohmann(const nlohmann::json& j, std::deque<std::string>& owned) {
+  Json value;
+  using Type = nlohmann::json::value_t;
+  switch (j.type()) {
+    case Type::null:
+    case Type::discarded:
+      break;
+    case Type::boolean:
+      value.kind = Json::Kind::boolean;
+      value.uinteger = j.get<bool>() ? 1 : 0;
+      break;
+    case Type::number_integer:
+      value.kind =
+        j.get<int64_t>() < 0 ? Json::Kind::integer : Json::Kind::uinteger;
+      value.integer = j.get<int64_t>();
+      value.uinteger = static_cast<uint64_t>(value.integer);
+      break;
+    case Type::number_unsigned:
+      value.kind = Json::Kind::uinteger;
+      value.uinteger = j.get<uint64_t>();
+      break;
+    case Type::number_float:
+      value.kind = Json::Kind::floating;
+      break;
+    case Type::string:
+    case Type::binary:
+      value.kind = Json::Kind::string;
+      value.string = owned.emplace_back(j.is_string() ? j.get<std::string>()
+                                                      : std::string());
+      break;
+    case Type::array:
+      value.kind = Json::Kind::array;
+      for (const auto& item : j) {
+        value.items.push_back(from_nlohmann(item, owned));
+      }
+      break;
+    case Type::object:
+      value.kind = Json::Kind::object;
+      for (const auto& [key, item] : j.items()) {
+        value.keys.push_back(owned.emplace_back(key));
+        value.items.push_back(from_nlohmann(item, owned));
+      }
+      break;
+  }
+  return value;
 }
 
 // The value of a field of the expected type, or a message naming it.
 template<typename T>
-std::expected<T, std::string> field(const json& object, std::string_view name) {
-  auto it = object.find(name);
-  if (it == object.end()) {
+std::expected<T, std::string> field(const Json& object, std::string_view name) {
+  const Json* it = object.find(name);
+  if (!it) {
     return std::unexpected(fmt::format("missing \"{}\"", name));
   }
   bool ok;
   if constexpr (std::is_same_v<T, std::string>) {
     ok = it->is_string();
   } else if constexpr (std::is_unsigned_v<T>) {
-    ok = it->is_number_unsigned();
+    ok = it->is_unsigned();
   } else {
-    ok = it->is_number_integer();
+    ok = it->is_integer();
   }
   if (!ok) {
     return std::unexpected(fmt::format("\"{}\" has the wrong type", name));
   }
-  return it->template get<T>();
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(it->string);
+  } else if constexpr (std::is_unsigned_v<T>) {
+    return static_cast<T>(it->uinteger);
+  } else {
+    return it->kind == Json::Kind::integer ? static_cast<T>(it->integer)
+                                           : static_cast<T>(it->uinteger);
+  }
 }
 
 // Decodes and verifies one output object.
-std::expected<void, std::string> read_output(const json& line,
-                                             const CutLine& cut,
+std::expected<void, std::string> read_output(const Json& line,
                                              std::string_view name,
                                              Digest& digest,
                                              uint64_t& size,
                                              std::string& bytes) {
-  auto it = line.find(name);
-  if (it == line.end() || !it->is_object()) {
+  const Json* it = line.find(name);
+  if (!it || it->kind != Json::Kind::object) {
     return std::unexpected(fmt::format("missing \"{}\"", name));
   }
   auto cid = field<std::string>(*it, "cid");
   auto declared = field<uint64_t>(*it, "size");
-  auto b64 = it->find("base64");
-  if (!cid || !declared || b64 == it->end() || !b64->is_string()) {
+  const Json* b64 = it->find("base64");
+  if (!cid || !declared || !b64 || !b64->is_string()) {
     return std::unexpected(fmt::format(
       "{}: {}",
       name,
@@ -106,15 +368,7 @@ std::expected<void, std::string> read_output(const json& line,
   if (!parsed) {
     return std::unexpected(fmt::format("{}: '{}' is not a CID", name, *cid));
   }
-  std::string_view text = b64->get_ref<const std::string&>();
-  if (text.starts_with('#')) {
-    size_t index = std::strtoul(text.data() + 1, nullptr, 10);
-    if (index >= cut.base64.size()) {
-      return std::unexpected(fmt::format("{}: invalid base64", name));
-    }
-    text = cut.base64[index];
-  }
-  if (!util::base64_decode(text, bytes)) {
+  if (!util::base64_decode(b64->string, bytes)) {
     return std::unexpected(fmt::format("{}: invalid base64", name));
   }
   if (bytes.size() != *declared) {
@@ -183,9 +437,17 @@ std::string export_line(const Digest& key,
 
 std::expected<ExportedEntry, std::string> parse_export_line(
   std::string_view line) {
-  auto cut = cut_base64(line);
-  json j = json::parse(cut.json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  std::deque<std::string> owned;
+  std::optional<Json> read = FastReader(line, owned).document();
+  if (!read) {
+    json dom = json::parse(line, nullptr, false);
+    if (dom.is_discarded() || !dom.is_object()) {
+      return std::unexpected("not a JSON object");
+    }
+    read = from_nlohmann(dom, owned);
+  }
+  const Json& j = *read;
+  if (j.kind != Json::Kind::object) {
     return std::unexpected("not a JSON object");
   }
   auto format = field<std::string>(j, "format");
@@ -237,34 +499,36 @@ std::expected<ExportedEntry, std::string> parse_export_line(
   e.duration_ms = static_cast<uint32_t>(*duration);
   e.hits = *hits;
 
-  auto segments = j.find("segments");
-  if (segments == j.end() || !segments->is_array()) {
+  const Json* segments = j.find("segments");
+  if (!segments || segments->kind != Json::Kind::array) {
     return std::unexpected("missing \"segments\"");
   }
-  for (const auto& s : *segments) {
-    if (!s.is_array() || s.size() != 2 || !s[0].is_string() ||
-        !s[1].is_number_unsigned() || (s[0] != "out" && s[0] != "err")) {
+  for (const auto& s : segments->items) {
+    if (s.kind != Json::Kind::array || s.items.size() != 2 ||
+        !s.items[0].is_string() || !s.items[1].is_unsigned() ||
+        (s.items[0].string != "out" && s.items[0].string != "err")) {
       return std::unexpected("a segment is not [\"out\"|\"err\", size]");
     }
     e.segments.push_back(
-      { s[0] == "out" ? Stream::out : Stream::err, s[1].get<uint64_t>() });
+      { s.items[0].string == "out" ? Stream::out : Stream::err,
+        s.items[1].uinteger });
   }
-  auto tags = j.find("tags");
-  if (tags == j.end() || !tags->is_array()) {
+  const Json* tags = j.find("tags");
+  if (!tags || tags->kind != Json::Kind::array) {
     return std::unexpected("missing \"tags\"");
   }
-  for (const auto& t : *tags) {
+  for (const auto& t : tags->items) {
     if (!t.is_string()) {
       return std::unexpected("a tag is not a string");
     }
-    e.tags.push_back(t.get<std::string>());
+    e.tags.emplace_back(t.string);
   }
   // Token usage (optional: only LLM answers carry it).
-  if (auto usage = j.find("usage"); usage != j.end()) {
-    if (!usage->is_array()) {
+  if (const Json* usage = j.find("usage")) {
+    if (usage->kind != Json::Kind::array) {
       return std::unexpected("\"usage\" is not a list");
     }
-    for (const auto& u : *usage) {
+    for (const auto& u : usage->items) {
       auto model = field<std::string>(u, "model");
       auto input = field<uint64_t>(u, "input_tokens");
       auto output = field<uint64_t>(u, "output_tokens");
@@ -275,7 +539,7 @@ std::expected<ExportedEntry, std::string> parse_export_line(
       e.usage.push_back({ *model, *input, *output });
     }
   }
-  if (j.contains("reported_cost_micro_usd")) {
+  if (j.find("reported_cost_micro_usd")) {
     auto cost = field<uint64_t>(j, "reported_cost_micro_usd");
     if (!cost) {
       return std::unexpected(cost.error());
@@ -284,12 +548,12 @@ std::expected<ExportedEntry, std::string> parse_export_line(
   }
 
   if (auto r =
-        read_output(j, cut, "stdout", e.stdout_digest, e.stdout_size, out.out);
+        read_output(j, "stdout", e.stdout_digest, e.stdout_size, out.out);
       !r) {
     return std::unexpected(r.error());
   }
   if (auto r =
-        read_output(j, cut, "stderr", e.stderr_digest, e.stderr_size, out.err);
+        read_output(j, "stderr", e.stderr_digest, e.stderr_size, out.err);
       !r) {
     return std::unexpected(r.error());
   }

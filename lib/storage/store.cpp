@@ -216,19 +216,25 @@ std::optional<std::string> StoreReader::meta(std::string_view key) {
 }
 
 int64_t StoreReader::counter(std::string_view key) {
+  int64_t pending = 0;
+  for (const auto& [name, delta] : pending_counters_) {
+    if (name == key) {
+      pending = delta;
+    }
+  }
   if (store_.missing_dbs_) {
-    return 0;
+    return pending;
   }
   MDB_val k = val(key);
   MDB_val v;
   int rc = mdb_get(txn_, store_.counters_, &k, &v);
   if (rc == MDB_NOTFOUND || v.mv_size != sizeof(int64_t)) {
-    return 0;
+    return pending;
   }
   check(rc, "reading a counter");
   int64_t value;
   std::memcpy(&value, v.mv_data, sizeof(value));
-  return value;
+  return value + pending;
 }
 
 std::map<std::string, int64_t> StoreReader::counters(std::string_view prefix) {
@@ -251,6 +257,11 @@ std::map<std::string, int64_t> StoreReader::counters(std::string_view prefix) {
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cursor);
+  for (const auto& [name, delta] : pending_counters_) {
+    if (name.starts_with(prefix)) {
+      out[name] += delta;
+    }
+  }
   return out;
 }
 
@@ -406,12 +417,31 @@ StoreReader::TableSizes StoreReader::table_sizes() {
 // ---- StoreWriter ----------------------------------------------------------
 
 void StoreWriter::add_counter(std::string_view key, int64_t delta) {
-  if (delta != 0) {
-    set_counter(key, counter(key) + delta);
+  if (delta == 0) {
+    return;
+  }
+  for (auto& [name, pending] : pending_counters_) {
+    if (name == key) {
+      pending += delta;
+      return;
+    }
+  }
+  pending_counters_.emplace_back(key, delta);
+}
+
+void StoreWriter::flush_counters() {
+  auto pending = std::move(pending_counters_);
+  pending_counters_.clear();
+  for (const auto& [name, delta] : pending) {
+    if (delta != 0) {
+      set_counter(name, counter(name) + delta);
+    }
   }
 }
 
 void StoreWriter::set_counter(std::string_view key, int64_t value) {
+  std::erase_if(pending_counters_,
+                [&](const auto& pending) { return pending.first == key; });
   MDB_val k = val(key);
   MDB_val v{ sizeof(value), &value };
   check(mdb_put(txn_, store_.counters_, &k, &v, 0), "writing a counter");
@@ -428,22 +458,26 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     return;
   }
   MDB_val k = val(blob.digest);
-  MDB_val v;
-  int rc = mdb_get(txn_, store_.refs_, &k, &v);
-  if (rc == MDB_SUCCESS && v.mv_size == sizeof(int64_t)) {
-    int64_t refs;
-    std::memcpy(&refs, v.mv_data, sizeof(refs));
-    ++refs;
+  // A new blob's count is written in the same search that finds it absent;
+  // MDB_NOOVERWRITE hands back the count of one that is there.
+  int64_t refs = 1;
+  MDB_val v{ sizeof(refs), &refs };
+  int rc = mdb_put(txn_, store_.refs_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {
+    if (v.mv_size == sizeof(int64_t)) {
+      std::memcpy(&refs, v.mv_data, sizeof(refs));
+      ++refs;
+      MDB_val nv{ sizeof(refs), &refs };
+      check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
+      return;
+    }
+    // A damaged count: the blob is written again with a count of one.
+    refs = 1;
     MDB_val nv{ sizeof(refs), &refs };
     check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
-    return;
+  } else {
+    check(rc, "writing a blob count");
   }
-  if (rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-    check(rc, "reading a blob count");
-  }
-  int64_t refs = 1;
-  MDB_val nv{ sizeof(refs), &refs };
-  check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
   add_counter("stored_bytes", static_cast<int64_t>(blob.size));
 
   bool encrypt = !store_.blob_key_.empty();
@@ -606,6 +640,34 @@ void StoreWriter::put_entry(const Digest& key,
   MDB_val k = val(key);
   MDB_val v = val(encoded);
   check(mdb_put(txn_, store_.entries_, &k, &v, 0), "writing an entry");
+  index_entry(key, entry, encoded);
+}
+
+bool StoreWriter::add_entry(const Digest& key,
+                            const Entry& entry,
+                            std::span<const BlobSource> blobs) {
+  std::string encoded = encode_entry(entry);
+  MDB_val k = val(key);
+  MDB_val v = val(encoded);
+  int rc = mdb_put(txn_, store_.entries_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {
+    if (decode_entry(view(v))) {
+      return false;
+    }
+    put_entry(key, entry, blobs); // Replaces a record that does not decode.
+    return true;
+  }
+  check(rc, "writing an entry");
+  for (const auto& blob : blobs) {
+    put_blob(blob);
+  }
+  index_entry(key, entry, encoded);
+  return true;
+}
+
+void StoreWriter::index_entry(const Digest& key,
+                              const Entry& entry,
+                              const std::string& encoded) {
   MDB_val empty{ 0, nullptr };
   auto lru = time_key(entry.last_used_ms, key);
   MDB_val lk = val(lru);
@@ -968,6 +1030,7 @@ std::expected<void, std::string> Store::write(
     std::string message;
     try {
       fn(writer);
+      writer.flush_counters();
     } catch (const LmdbError& e) {
       code = e.code;
       message = e.what;

@@ -323,6 +323,81 @@ TEST_CASE("an export line reads back verified, and tampering is caught") {
   }
 }
 
+TEST_CASE("an export line reads the same by the fast reader and by nlohmann") {
+  std::string out = "h\u00e9llo\n";
+  Entry e = entry_with(out, 5, 6);
+  e.display = "gh api \"q\" \\ tab\t";
+  e.tags = { "gh:pr:o/r", "x" };
+  e.exit_code = -2;
+  auto key = sha256("request");
+  auto line = export_line(
+    key,
+    e,
+    std::span(reinterpret_cast<const uint8_t*>(out.data()), out.size()),
+    {});
+  auto fast = parse_export_line(line);
+  REQUIRE_MESSAGE(fast, fast.error());
+  CHECK(encode_entry(fast->entry) == encode_entry(e));
+
+  // The same object as another JSON writer may spell it: \u escapes and
+  // UTF-8, which the fast reader hands to nlohmann.
+  Entry accented = e;
+  accented.display = "gh search issues caf\u00e9";
+  auto j = nlohmann::json::parse(export_line(
+    key,
+    accented,
+    std::span(reinterpret_cast<const uint8_t*>(out.data()), out.size()),
+    {}));
+  for (auto ensure_ascii : { false, true }) {
+    CAPTURE(ensure_ascii);
+    auto other = parse_export_line(
+      j.dump(-1, ' ', ensure_ascii, nlohmann::json::error_handler_t::strict));
+    REQUIRE_MESSAGE(other, other.error());
+    CHECK(encode_entry(other->entry) == encode_entry(accented));
+    CHECK(other->out == out);
+  }
+  SUBCASE("a duplicate field: the last one counts, as in nlohmann") {
+    auto twice = line;
+    twice.insert(1, R"("hits":99,)");
+    twice.insert(twice.size() - 1, R"(,"hits":12)");
+    auto r = parse_export_line(twice);
+    REQUIRE_MESSAGE(r, r.error());
+    CHECK(r->entry.hits == 12);
+  }
+  SUBCASE("numbers JSON does not allow, or of the wrong kind") {
+    auto leading_zero = line;
+    leading_zero.replace(leading_zero.find("\"hits\":0"), 8, "\"hits\":07");
+    auto r = parse_export_line(leading_zero);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "not a JSON object");
+    auto fraction = line;
+    fraction.replace(fraction.find("\"hits\":0"), 8, "\"hits\":0.5");
+    r = parse_export_line(fraction);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "\"hits\" has the wrong type");
+    auto negative = line;
+    negative.replace(negative.find("\"hits\":0"), 8, "\"hits\":-1");
+    r = parse_export_line(negative);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "\"hits\" has the wrong type");
+  }
+  SUBCASE("a control byte or broken UTF-8 inside a string") {
+    auto control = line;
+    control.replace(control.find("tab"), 3, "t\tb");
+    CHECK(parse_export_line(control).error() == "not a JSON object");
+    auto broken = line;
+    broken.replace(broken.find("tab"),
+                   3,
+                   "t\xff"
+                   "b");
+    CHECK(parse_export_line(broken).error() == "not a JSON object");
+  }
+  SUBCASE("trailing bytes after the object") {
+    CHECK(parse_export_line(line + " x").error() == "not a JSON object");
+    CHECK(parse_export_line(line + " \t"));
+  }
+}
+
 TEST_CASE("config edits keep comments and order") {
   std::string text = "# my settings\nmax_size = 1G\n\nttl.gh = 5m # gh\n"
                      "stats = false\nmax_size = 3G\n";

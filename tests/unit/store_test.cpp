@@ -307,6 +307,47 @@ TEST_CASE("an entry put under an existing key replaces it") {
   CHECK(counter(*store, "stored_bytes") == 0);
 }
 
+TEST_CASE("add_entry stores a new entry and leaves an existing one alone") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  std::string out = "answer", err = "shared";
+  auto key = key_of("k");
+  BlobSource blobs[] = { memory_blob(out), memory_blob(err) };
+  bool added = false;
+  REQUIRE(store->write([&](StoreWriter& w) {
+    added = w.add_entry(key, make_entry(out, err, { "gh:pr:a/b" }), blobs);
+  }));
+  CHECK(added);
+  int64_t stored = counter(*store, "stored_bytes");
+
+  // A second entry under the same key changes nothing, blob counts included.
+  std::string other = "another answer";
+  BlobSource again[] = { memory_blob(other), memory_blob(err) };
+  REQUIRE(store->write([&](StoreWriter& w) {
+    added = w.add_entry(key, make_entry(other, err), again);
+  }));
+  CHECK_FALSE(added);
+  auto got = get(*store, key);
+  REQUIRE(got);
+  CHECK(got->stdout_digest == sha256(out));
+  CHECK(counter(*store, "entries") == 1);
+  CHECK(counter(*store, "stored_bytes") == stored);
+  CHECK_FALSE(get_blob(*store, sha256(other), other.size()));
+
+  // A blob the entry shares with another is counted twice and outlives one.
+  BlobSource shared[] = { memory_blob(out), memory_blob(err) };
+  REQUIRE(store->write([&](StoreWriter& w) {
+    added = w.add_entry(key_of("k2"), make_entry(out, err), shared);
+  }));
+  CHECK(added);
+  REQUIRE(remove(*store, key));
+  CHECK(get_blob(*store, sha256(out), out.size()) == out);
+  REQUIRE(remove(*store, key_of("k2")));
+  CHECK_FALSE(get_blob(*store, sha256(out), out.size()));
+  CHECK(counter(*store, "stored_bytes") == 0);
+  CHECK(counter(*store, "entries") == 0);
+}
+
 TEST_CASE("touch counts hits and moves the entry in LRU order") {
   TempDir dir;
   auto store = open_store(dir.path());
