@@ -126,8 +126,11 @@ Tally remove_batch(storage::StoreWriter& w,
 }
 
 // purge --remote: the same selection on each writable remote. --all empties
-// a remote of ipfsacc's keys; otherwise the selected entries are removed
-// (their blobs expire on their own). Returns false when a remote failed.
+// a remote of ipfsacc's keys; --expired alone walks the remote's own entries
+// (other machines stored most of them) and removes the expired ones, then
+// the blobs no entry left uses where the remote keeps blobs until told
+// (IPFS); otherwise the selected local entries are removed there too (their
+// blobs expire on their own). Returns false when a remote failed.
 bool purge_remotes(const Config& config,
                    const PurgeOptions& o,
                    bool everything,
@@ -147,10 +150,14 @@ bool purge_remotes(const Config& config,
       fmt::print("Remote {}: read-only, left alone.\n", r.label);
       continue;
     }
+    bool expired_only = !everything && o.selection.expired &&
+                        o.selection.by_expiry_only() && o.key.empty() &&
+                        o.older_than.empty();
     if (o.dry_run) {
       fmt::print("Would remove {} from remote {}.\n",
-                 everything ? std::string("every ipfsacc key")
-                            : fmt::format("{} entries", keys.size()),
+                 everything     ? std::string("every ipfsacc key")
+                 : expired_only ? std::string("the expired entries")
+                                : fmt::format("{} entries", keys.size()),
                  r.label);
       continue;
     }
@@ -159,6 +166,18 @@ bool purge_remotes(const Config& config,
     std::optional<remote::Failure> failed;
     if (!tier) {
       failed = remote::Failure{ remote::Failure::Kind::error, "" };
+    } else if (expired_only) {
+      auto purged = (*remotes)->purge_expired(r, util::now_ms());
+      if (purged) {
+        fmt::print("Removed {} expired {} and {} unused {} from remote {}.\n",
+                   purged->entries,
+                   purged->entries == 1 ? "entry" : "entries",
+                   purged->blobs,
+                   purged->blobs == 1 ? "output" : "outputs",
+                   r.label);
+        continue;
+      }
+      failed = purged.error();
     } else if (everything) {
       auto n = tier->purge();
       n ? void(removed = *n) : void(failed = n.error());
@@ -284,7 +303,8 @@ Command setup_purge(CLI::App& app) {
 
             if (!cache_exists(config)) {
               fmt::print("Nothing to remove: the cache is empty.\n");
-              if (o->remote && o->all && !purge_remotes(config, *o, true, {})) {
+              if (o->remote && (o->all || o->selection.expired) &&
+                  !purge_remotes(config, *o, o->all, {})) {
                 return kExitError;
               }
               return kExitOk;

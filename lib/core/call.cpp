@@ -235,7 +235,7 @@ private:
   remote::Remotes* remotes();
   // Asks the remotes for key after a local miss; a verified answer is
   // copied into the local cache. Returns whether one was.
-  bool fetch_from_remotes(const Digest& key);
+  bool fetch_from_remotes(const Digest& key, int64_t stale_ms);
   // Sends what was just stored locally under key to the writable remotes.
   void store_to_remotes(const Digest& key, const Entry& entry);
   void store(const Digest& key,
@@ -1118,12 +1118,12 @@ void Call::collect_remote_news() {
   (*remotes_)->move_counts_to(stats_);
 }
 
-bool Call::fetch_from_remotes(const Digest& key) {
+bool Call::fetch_from_remotes(const Digest& key, int64_t stale_ms) {
   auto* tiers = remotes();
   if (!tiers || store_->read_only()) {
     return false;
   }
-  auto found = tiers->fetch(key, util::now_ms());
+  auto found = tiers->fetch(key, util::now_ms(), stale_ms);
   collect_remote_news();
   if (!found) {
     return false;
@@ -1318,10 +1318,15 @@ void Call::run() {
       }
       finish_code(*code);
     }
-    // 6b. The shared remote tiers, in order (never with --offline).
-    if (!options_.offline && fetch_from_remotes(key)) {
+    // 6b. The shared remote tiers, in order: they are part of the cache,
+    // so --offline and stale-while-revalidate take what they hold on the
+    // same terms as the local one.
+    if (fetch_from_remotes(key, stale_ms)) {
       std::string ignored;
-      if (auto code = try_replay(key, kFreshOnly, ignored)) {
+      if (auto code = try_replay(key, stale_ms, ignored, &stale)) {
+        if (stale && !options_.offline) {
+          revalidate_in_background(key);
+        }
         finish_code(*code);
       }
     }

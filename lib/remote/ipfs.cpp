@@ -357,52 +357,51 @@ public:
   }
 
   Result<uint64_t> purge() override {
-    uint64_t n = 0;
-    // Unpins every blob's root (a manifest's pin covers its chunks; chunks
-    // were pinned on their own too).
-    auto blobs = call("files/ls?arg=/ipfsacc/blobs");
+    auto blobs = list("/ipfsacc/blobs");
     if (!blobs) {
       return std::unexpected(blobs.error());
     }
-    if (blobs->status == 200) {
-      for (const auto& name : json_strings(blobs->body, "Name")) {
-        auto digest = parse_cid(name);
-        if (!digest) {
-          continue;
-        }
-        auto root = read_file(blob_path(*digest));
-        if (!root) {
-          return std::unexpected(root.error());
-        }
-        if (*root) {
-          if (auto id = parse_block_cid(**root, storage::kCodecDagCbor)) {
-            if (auto m = get_block(*id, **root); m && *m) {
-              if (auto manifest = ipfs::decode_manifest(**m)) {
-                for (const auto& chunk : manifest->chunks) {
-                  (void)call(fmt::format(
-                    "pin/rm?arg={}",
-                    storage::BlockId{ storage::kCodecRaw, chunk }.text()));
-                }
-              }
-            }
-          }
-          (void)call(fmt::format("pin/rm?arg={}", **root));
-        }
-        ++n;
+    for (const auto& digest : *blobs) {
+      if (auto unpinned = unpin_blob(digest); !unpinned) {
+        return std::unexpected(unpinned.error());
       }
     }
-    auto entries = call("files/ls?arg=/ipfsacc/entries");
+    auto entries = list("/ipfsacc/entries");
     if (!entries) {
       return std::unexpected(entries.error());
-    }
-    if (entries->status == 200) {
-      n += json_strings(entries->body, "Name").size();
     }
     auto rm = call("files/rm?arg=/ipfsacc&recursive=true");
     if (!rm) {
       return std::unexpected(rm.error());
     }
-    return n;
+    return blobs->size() + entries->size();
+  }
+
+  Result<std::vector<Digest>> list_entries() override {
+    return list("/ipfsacc/entries");
+  }
+
+  Result<uint64_t> remove_blobs_except(const std::set<Digest>& used) override {
+    auto blobs = list("/ipfsacc/blobs");
+    if (!blobs) {
+      return std::unexpected(blobs.error());
+    }
+    uint64_t removed = 0;
+    for (const auto& digest : *blobs) {
+      if (used.contains(digest)) {
+        continue;
+      }
+      if (auto unpinned = unpin_blob(digest); !unpinned) {
+        return std::unexpected(unpinned.error());
+      }
+      auto rm =
+        call(fmt::format("files/rm?arg={}", url_encode(blob_path(digest))));
+      if (!rm) {
+        return std::unexpected(rm.error());
+      }
+      removed += rm->status == 200 ? 1 : 0;
+    }
+    return removed;
   }
 
   Result<void> ping() override {
@@ -469,6 +468,48 @@ private:
 
   // One RPC call: a transport failure is a Failure; an HTTP answer, even an
   // error, is returned.
+  // The CIDs named in an MFS directory of ours; none when it is missing.
+  Result<std::vector<Digest>> list(const std::string& dir) {
+    auto r = call(fmt::format("files/ls?arg={}", url_encode(dir)));
+    if (!r) {
+      return std::unexpected(r.error());
+    }
+    std::vector<Digest> found;
+    if (r->status == 200) {
+      for (const auto& name : json_strings(r->body, "Name")) {
+        if (auto digest = parse_cid(name)) {
+          found.push_back(*digest);
+        }
+      }
+    }
+    return found;
+  }
+
+  // Unpins a blob's root block, and a manifest's chunks (pinned on their own
+  // too), so the node's garbage collection may take them.
+  Result<void> unpin_blob(const Digest& digest) {
+    auto root = read_file(blob_path(digest));
+    if (!root) {
+      return std::unexpected(root.error());
+    }
+    if (!*root) {
+      return {};
+    }
+    if (auto id = parse_block_cid(**root, storage::kCodecDagCbor)) {
+      if (auto m = get_block(*id, **root); m && *m) {
+        if (auto manifest = ipfs::decode_manifest(**m)) {
+          for (const auto& chunk : manifest->chunks) {
+            (void)call(fmt::format(
+              "pin/rm?arg={}",
+              storage::BlockId{ storage::kCodecRaw, chunk }.text()));
+          }
+        }
+      }
+    }
+    (void)call(fmt::format("pin/rm?arg={}", **root));
+    return {};
+  }
+
   Result<http::Response> call(const std::string& path, std::string body = {}) {
     http::Request request;
     request.method = "POST";

@@ -11,7 +11,9 @@
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
+#include <functional>
 #include <hiredis/hiredis.h>
+#include <iterator>
 #include <sodium.h>
 
 namespace ipfsacc::remote {
@@ -142,32 +144,43 @@ public:
 
   Result<uint64_t> purge() override {
     uint64_t removed = 0;
-    std::string cursor = "0";
-    do {
-      auto reply =
-        command({ "SCAN", cursor, "MATCH", "ipfsacc:*", "COUNT", "1000" });
-      if (!reply) {
-        return std::unexpected(reply.error());
-      }
-      const auto* r = reply->get();
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        return std::unexpected(protocol("SCAN"));
-      }
-      cursor.assign(r->element[0]->str, r->element[0]->len);
+    auto scanned = scan("ipfsacc:*", [&](std::vector<std::string> keys) {
       std::vector<std::string> unlink{ "UNLINK" };
-      const auto* keys = r->element[1];
-      for (size_t i = 0; i < keys->elements; ++i) {
-        unlink.emplace_back(keys->element[i]->str, keys->element[i]->len);
+      std::move(keys.begin(), keys.end(), std::back_inserter(unlink));
+      auto gone = command(unlink);
+      if (!gone) {
+        return Result<void>(std::unexpected(gone.error()));
       }
-      if (unlink.size() > 1) {
-        auto gone = command(unlink);
-        if (!gone) {
-          return std::unexpected(gone.error());
-        }
-        removed += static_cast<uint64_t>((*gone)->integer);
-      }
-    } while (cursor != "0");
+      removed += static_cast<uint64_t>((*gone)->integer);
+      return Result<void>();
+    });
+    if (!scanned) {
+      return std::unexpected(scanned.error());
+    }
     return removed;
+  }
+
+  Result<std::vector<Digest>> list_entries() override {
+    std::vector<Digest> found;
+    constexpr std::string_view kPrefix = "ipfsacc:entry:";
+    auto scanned =
+      scan(std::string(kPrefix) + "*", [&](std::vector<std::string> keys) {
+        for (const auto& key : keys) {
+          if (auto digest = parse_cid(std::string_view(key).substr(
+                std::min(key.size(), kPrefix.size())))) {
+            found.push_back(*digest);
+          }
+        }
+        return Result<void>();
+      });
+    if (!scanned) {
+      return std::unexpected(scanned.error());
+    }
+    return found;
+  }
+
+  Result<uint64_t> remove_blobs_except(const std::set<Digest>&) override {
+    return 0; // Blobs expire with the longest-lived entry that uses them.
   }
 
   Result<void> ping() override {
@@ -297,6 +310,39 @@ private:
                    "{}: {}", what, std::string_view(reply->str, reply->len)) });
     }
     return reply;
+  }
+
+  // Calls each with every batch of keys matching pattern (SCAN: the server
+  // is never blocked walking all of them at once).
+  Result<void> scan(
+    const std::string& pattern,
+    const std::function<Result<void>(std::vector<std::string>)>& each) {
+    std::string cursor = "0";
+    do {
+      auto reply =
+        command({ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" });
+      if (!reply) {
+        return std::unexpected(reply.error());
+      }
+      const auto* r = reply->get();
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+          r->element[0]->type != REDIS_REPLY_STRING ||
+          r->element[1]->type != REDIS_REPLY_ARRAY) {
+        return std::unexpected(protocol("SCAN"));
+      }
+      cursor.assign(r->element[0]->str, r->element[0]->len);
+      std::vector<std::string> keys;
+      const auto* found = r->element[1];
+      for (size_t i = 0; i < found->elements; ++i) {
+        keys.emplace_back(found->element[i]->str, found->element[i]->len);
+      }
+      if (!keys.empty()) {
+        if (auto ok = each(std::move(keys)); !ok) {
+          return ok;
+        }
+      }
+    } while (cursor != "0");
+    return {};
   }
 
   Result<Reply> command(const std::vector<std::string>& args) {

@@ -4,6 +4,7 @@
 #include "stats/stats.hpp"
 
 #include <fmt/format.h>
+#include <set>
 #include <sodium.h>
 #include <utility>
 
@@ -91,13 +92,21 @@ bool Remotes::any_writable() const {
   return false;
 }
 
-std::optional<Fetched> Remotes::fetch(const Digest& key, int64_t now_ms) {
+std::optional<Fetched> Remotes::fetch(const Digest& key,
+                                      int64_t now_ms,
+                                      int64_t max_stale_ms) {
+  std::optional<Fetched> stale;
   for (auto& remote : remotes_) {
-    if (auto found = fetch_from(remote, key, now_ms)) {
-      return found;
+    if (auto found = fetch_from(remote, key, now_ms, max_stale_ms)) {
+      if (!found->stale) {
+        return found;
+      }
+      if (!stale) {
+        stale = std::move(found);
+      }
     }
   }
-  return std::nullopt;
+  return stale;
 }
 
 std::optional<std::string> Remotes::fetch_blob(Remote& remote,
@@ -138,7 +147,8 @@ std::optional<std::string> Remotes::fetch_blob(Remote& remote,
 
 std::optional<Fetched> Remotes::fetch_from(Remote& remote,
                                            const Digest& key,
-                                           int64_t now_ms) {
+                                           int64_t now_ms,
+                                           int64_t max_stale_ms) {
   auto* t = tier(remote);
   if (!t) {
     return std::nullopt;
@@ -166,10 +176,12 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
                   cid_string(key)));
     return std::nullopt;
   }
-  if (entry->expires_ms <= now_ms) {
+  bool stale = entry->expires_ms <= now_ms;
+  if (stale && now_ms - entry->expires_ms >= max_stale_ms) {
     return miss();
   }
   Fetched found;
+  found.stale = stale;
   bool ok = false;
   auto out = fetch_blob(remote, entry->stdout_digest, entry->stdout_size, ok);
   if (!out) {
@@ -180,18 +192,22 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
     return ok ? miss() : std::nullopt;
   }
   if (remote.spec.ttl_refresh && remote.spec.access == Access::read_write) {
-    // Re-arms the keys' expiry (never shortening it): entries and blobs
-    // whose expiry was cut by hand or by an older write live as long as the
-    // entry is fresh.
+    // Keeps the keys one full lifetime of the entry from now (never
+    // shortening them): an answer in use stays on the remote after its
+    // freshness ends, for --offline and stale-while-revalidate readers,
+    // while one nobody asks for goes when its lifetime is up.
+    int64_t keep_until =
+      now_ms + std::max<int64_t>(0, entry->expires_ms - entry->created_ms);
+    keep_until = std::max(keep_until, entry->expires_ms);
     bool refreshed = true;
-    if (auto r = t->refresh_entry(key, entry->expires_ms); !r) {
+    if (auto r = t->refresh_entry(key, keep_until); !r) {
       fail(remote, r.error());
       refreshed = false;
     }
     for (const auto* digest :
          { &entry->stdout_digest, &entry->stderr_digest }) {
       if (refreshed && *digest != empty_digest()) {
-        if (auto r = t->has_blob(*digest, entry->expires_ms); !r) {
+        if (auto r = t->has_blob(*digest, keep_until); !r) {
           fail(remote, r.error());
           refreshed = false;
         }
@@ -204,6 +220,46 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
   found.err = std::move(*err);
   found.from = remote.label;
   return found;
+}
+
+Result<ExpiredPurge> Remotes::purge_expired(Remote& remote, int64_t now_ms) {
+  auto* t = tier(remote);
+  if (!t) {
+    return std::unexpected(Failure{ Failure::Kind::error, "unreachable" });
+  }
+  auto keys = t->list_entries();
+  if (!keys) {
+    return std::unexpected(keys.error());
+  }
+  ExpiredPurge purged;
+  std::set<Digest> used;
+  for (const auto& key : *keys) {
+    auto encoded = t->get_entry(key);
+    if (!encoded) {
+      return std::unexpected(encoded.error());
+    }
+    if (!*encoded) {
+      continue; // Gone (expired) since it was listed.
+    }
+    auto entry = storage::decode_entry(**encoded);
+    if (entry && entry->expires_ms > now_ms) {
+      used.insert(entry->stdout_digest);
+      used.insert(entry->stderr_digest);
+      continue;
+    }
+    // Expired, or a record that does not decode (never served anyway).
+    auto gone = t->remove_entry(key);
+    if (!gone) {
+      return std::unexpected(gone.error());
+    }
+    purged.entries += *gone ? 1 : 0;
+  }
+  auto blobs = t->remove_blobs_except(used);
+  if (!blobs) {
+    return std::unexpected(blobs.error());
+  }
+  purged.blobs = *blobs;
+  return purged;
 }
 
 void Remotes::store(const Digest& key,

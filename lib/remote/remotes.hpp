@@ -39,7 +39,14 @@ struct Fetched {
   storage::Entry entry;
   std::string out;
   std::string err;
-  std::string from; // the remote's label
+  std::string from;   // the remote's label
+  bool stale = false; // past its expiry (asked for with max_stale_ms)
+};
+
+// What `purge --remote --expired` removed from one remote.
+struct ExpiredPurge {
+  uint64_t entries = 0;
+  uint64_t blobs = 0;
 };
 
 // The remotes of one process, in the order of the `remote` setting. A remote
@@ -55,10 +62,15 @@ public:
 
   bool empty() const { return remotes_.empty(); }
 
-  // Asks each remote that is up, in order, for a fresh entry under key.
-  // An entry whose blobs do not hash to their CIDs is rejected (an error of
-  // that remote) and the next remote asked.
-  std::optional<Fetched> fetch(const Digest& key, int64_t now_ms);
+  // Asks each remote that is up, in order, for a fresh entry under key, or
+  // one that expired less than max_stale_ms ago when no remote has a fresh
+  // one (--offline, stale-while-revalidate). An entry whose blobs do not
+  // hash to their CIDs is rejected (an error of that remote) and the next
+  // remote asked. A hit on a ttl-refresh remote keeps its keys there one
+  // full lifetime of the entry from now.
+  std::optional<Fetched> fetch(const Digest& key,
+                               int64_t now_ms,
+                               int64_t max_stale_ms = 0);
 
   // Sends an entry and its outputs to each writable remote that is up, with
   // the entry's expiry. Blobs the remote has already are not sent again.
@@ -90,11 +102,16 @@ public:
   Tier* tier(Remote& remote);
   // Counts a failure and marks the remote down.
   void fail(Remote& remote, const Failure& failure);
+  // Removes the entries past their expiry from a writable remote, then the
+  // blobs none of the others use where the remote does not expire blobs
+  // itself (IPFS).
+  Result<ExpiredPurge> purge_expired(Remote& remote, int64_t now_ms);
 
 private:
   std::optional<Fetched> fetch_from(Remote& remote,
                                     const Digest& key,
-                                    int64_t now_ms);
+                                    int64_t now_ms,
+                                    int64_t max_stale_ms);
   std::optional<std::string> fetch_blob(Remote& remote,
                                         const Digest& digest,
                                         uint64_t size,

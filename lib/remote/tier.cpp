@@ -65,6 +65,28 @@ public:
     }
     return total;
   }
+  Result<std::vector<Digest>> list_entries() override {
+    std::vector<Digest> all;
+    for (auto& shard : shards_) {
+      auto keys = shard->list_entries();
+      if (!keys) {
+        return std::unexpected(keys.error());
+      }
+      all.insert(all.end(), keys->begin(), keys->end());
+    }
+    return all;
+  }
+  Result<uint64_t> remove_blobs_except(const std::set<Digest>& used) override {
+    uint64_t total = 0;
+    for (auto& shard : shards_) {
+      auto n = shard->remove_blobs_except(used);
+      if (!n) {
+        return std::unexpected(n.error());
+      }
+      total += *n;
+    }
+    return total;
+  }
   Result<void> ping() override { return each(&Tier::ping); }
   Result<void> probe_write() override { return each(&Tier::probe_write); }
 

@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ipfsacc::remote {
 
@@ -56,6 +58,13 @@ public:
   virtual Result<bool> remove_entry(const Digest& key) = 0;
   // Removes every entry and blob of ipfsacc. Returns how many keys.
   virtual Result<uint64_t> purge() = 0;
+  // The key of every entry on the remote (for purge --remote --expired).
+  virtual Result<std::vector<Digest>> list_entries() = 0;
+  // Removes the blobs that no digest in used names, where the remote keeps
+  // blobs until told (IPFS); a remote that expires them itself (Redis)
+  // removes nothing. Returns how many went.
+  virtual Result<uint64_t> remove_blobs_except(
+    const std::set<Digest>& used) = 0;
   // A round trip that changes nothing (for doctor).
   virtual Result<void> ping() = 0;
   // Stores and removes a probe key: whether the remote takes writes.

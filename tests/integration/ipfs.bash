@@ -283,6 +283,40 @@ test_a_stopped_node_still_answers() {
 }
 
 # purge --remote --all unpins what ipfsacc pinned and removes /ipfsacc.
+# The node expires nothing: an expired entry stays there, --offline takes
+# it, and purge --remote --expired removes it and unpins the output no entry
+# left uses, keeping the fresh ones.
+test_purge_expired_cleans_the_node() {
+  export IPFSACC_REMOTE=$LABEL
+  local short long short_blob long_blob
+  on a
+  FAKE_SIZE=3000 capture s ipfsacc --ttl 2s run -- fake-cli short-lived
+  short=$(first_key)
+  short_blob=$(cid_of "$short" stdout)
+  FAKE_SIZE=4000 capture l ipfsacc --ttl 1h run -- fake-cli long-lived
+  long=$(ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | grep -v "$short" | head -n 1)
+  long_blob=$(cid_of "$long" stdout)
+  [[ -n $short_blob && -n $long_blob ]] || fail "no blob CIDs"
+  sleep 2.1
+  on b
+  FAKE_SIZE=3000 capture offline ipfsacc --offline --explain run -- fake-cli short-lived
+  expect_rc 0
+  expect_file_contains "$T/offline.err" "from=$LABEL"
+  expect_file_contains "$T/offline.err" "expired="
+  capture purge ipfsacc purge --remote --expired
+  expect_rc 0
+  grep -qE "Removed [1-9][0-9]* expired entr(y|ies) and [1-9][0-9]* unused outputs? from remote $LABEL" "$T/purge.out" ||
+    fail "purge said: $(cat "$T/purge.out")"
+  if node_has "/ipfsacc/entries/$short"; then fail "the expired entry is still there"; fi
+  if node_has "/ipfsacc/blobs/$short_blob"; then fail "its output is still listed"; fi
+  if curl -sS -f --max-time 30 -X POST "$API/pin/ls?arg=$short_blob" >/dev/null 2>&1; then
+    fail "its output is still pinned"
+  fi
+  node_has "/ipfsacc/entries/$long" || fail "the fresh entry went too"
+  node_has "/ipfsacc/blobs/$long_blob" || fail "the fresh entry's output went"
+  rpc pinned "pin/ls?arg=$long_blob"
+}
+
 test_purge_unpins_and_removes_the_mfs_tree() {
   export IPFSACC_REMOTE=$LABEL
   local large

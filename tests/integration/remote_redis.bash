@@ -140,6 +140,54 @@ test_redis_keys_expire_with_the_entry() {
   done
 }
 
+# ttl-refresh: a hit keeps the remote copy one full lifetime from now, so an
+# answer in use outlives its freshness there for --offline readers; it is
+# never served as fresh once expired, and purge --remote --expired removes
+# it.
+test_ttl_refresh_keeps_an_answer_in_use() {
+  local port label key ttl
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE="$label|ttl-refresh"
+  direct_answer
+  on a
+  run_wrapped first --ttl 4s "${CALL[@]}"
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:entry:*')
+  sleep 2.1
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of b"
+  # Without ttl-refresh the keys would go in under 2 s, with the entry.
+  ttl=$(rcli "$port" pttl "$key")
+  [[ $ttl -gt 3000 && $ttl -le 4000 ]] || fail "entry key kept $ttl ms after a hit, not about 4 s"
+  for key in $(rcli "$port" --scan --pattern 'ipfsacc:blob:*'); do
+    ttl=$(rcli "$port" pttl "$key")
+    [[ $ttl -gt 3000 && $ttl -le 4000 ]] || fail "blob key kept $ttl ms after a hit"
+  done
+  sleep 2.1
+  # Expired now, still on the remote: --offline on a third machine takes it.
+  on c
+  run_wrapped third --offline --explain "${CALL[@]}"
+  expect_answer third
+  expect_file_contains "$T/third.err" "from=$label"
+  expect_file_contains "$T/third.err" "expired="
+  expect_invocations "gh pr list" 1
+  # A plain call does not take an expired answer: the tool runs.
+  on d
+  capture plain_dry ipfsacc purge --remote --expired --dry-run
+  expect_file_contains "$T/plain_dry.out" "Would remove the expired entries from remote $label"
+  capture purged ipfsacc purge --remote --expired
+  expect_rc 0
+  expect_file_contains "$T/purged.out" "Removed 1 expired entry and 0 unused outputs from remote $label"
+  expect_eq 0 "$(rcli "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)" "entries left in Redis"
+  run_wrapped fourth --offline "${CALL[@]}"
+  expect_eq 75 "$(cat "$T/fourth.rc")" "--offline after the purge"
+  run_wrapped fifth "${CALL[@]}"
+  expect_answer fifth
+  expect_invocations "gh pr list" 2
+}
+
 test_a_blob_already_there_is_not_sent_again() {
   local port label
   start_redis port
