@@ -260,7 +260,8 @@ Command setup_purge(CLI::App& app) {
   cmd->add_flag("--remote",
                 o->remote,
                 "the same on each writable remote (--all: every ipfsacc key "
-                "there; otherwise the entries selected here)");
+                "there; --expired alone: the remote's own expired entries; "
+                "otherwise the entries selected here)");
   cmd->footer(
     "Conditions combine: every one given must hold (--tool gh --expired "
     "removes\nexpired gh entries). Blobs no entry uses any more are freed. "

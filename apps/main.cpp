@@ -60,7 +60,8 @@ const GlobalFlag kGlobalFlags[] = {
     &CallOptions::refresh },
   { "--no-cache", "run the tool, touch no cache", &CallOptions::no_cache },
   { "--offline",
-    "answer only from the cache, expired entries too (exit 75 if none)",
+    "answer only from the cache (remotes too), expired entries too (exit "
+    "75 if none)",
     &CallOptions::offline },
   { "-v,--explain",
     "say on stderr whether it was a HIT, MISS or BYPASS, and why",
