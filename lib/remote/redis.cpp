@@ -6,6 +6,7 @@
 //                                last entry stored that uses it
 
 #include "remote/backends.hpp"
+#include "remote/resolve.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -241,18 +242,37 @@ private:
         "this build of ipfsacc lacks; use redis:// through a TLS tunnel" });
     }
     int port = spec_.port ? spec_.port : kDefaultPort;
-    context_ = redisConnectWithTimeout(
-      spec_.host.c_str(), port, to_timeval(spec_.connect_timeout));
-    if (!context_) {
-      return std::unexpected(
-        Failure{ Failure::Kind::error, "connect: out of memory" });
+    // hiredis resolves names with a getaddrinfo no timeout bounds: the name
+    // is resolved here within connect-timeout, and hiredis tries each
+    // address (as it would have) with what is left of it.
+    int64_t started = util::now_ms();
+    auto addresses = resolve_within(spec_.host, spec_.connect_timeout);
+    if (!addresses) {
+      return std::unexpected(addresses.error());
     }
-    if (context_->err) {
+    for (size_t i = 0; i < addresses->size(); ++i) {
+      auto left = spec_.connect_timeout.count() - (util::now_ms() - started);
+      context_ = redisConnectWithTimeout(
+        (*addresses)[i].c_str(),
+        port,
+        to_timeval(util::Millis(std::max<int64_t>(1, left))));
+      if (!context_) {
+        return std::unexpected(
+          Failure{ Failure::Kind::error, "connect: out of memory" });
+      }
+      if (!context_->err) {
+        break;
+      }
       auto f = failure("connect");
       if (errno == EINPROGRESS || errno == ETIMEDOUT) {
         f.kind = Failure::Kind::timeout;
       }
-      return std::unexpected(f);
+      left = spec_.connect_timeout.count() - (util::now_ms() - started);
+      if (i + 1 == addresses->size() || left <= 0) {
+        return std::unexpected(f);
+      }
+      redisFree(context_);
+      context_ = nullptr;
     }
     redisSetTimeout(context_, to_timeval(spec_.timeout));
     if (!spec_.password.empty()) {

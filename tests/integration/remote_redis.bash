@@ -250,6 +250,27 @@ test_redis_killed_mid_run() {
   expect_invocations "gh pr list" 2
 }
 
+# A host name is resolved (within connect-timeout) and each of its
+# addresses tried; a name that does not resolve is one warning.
+test_host_names_resolve() {
+  local port
+  start_redis port
+  direct_answer
+  on a
+  IPFSACC_REMOTE=redis://localhost:$port run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_eq 1 "$(rcli "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)" "entries in Redis"
+  on b
+  IPFSACC_REMOTE=redis://localhost:$port run_wrapped second --explain "${CALL[@]}"
+  expect_file_contains "$T/second.err" "from=redis://localhost:$port"
+  expect_invocations "gh pr list" 1
+  on c
+  IPFSACC_REMOTE=redis://cache.invalid:6379 run_wrapped third "${CALL[@]}"
+  expect_answer third
+  expect_eq 1 "$(grep -c 'ipfsacc: warning: remote redis://cache.invalid:6379: .*resolv' "$T/third.err")" "warning lines"
+  expect_invocations "gh pr list" 2
+}
+
 # A server that accepts connections and never answers: the call goes on
 # after the timeout, as a timeout.
 test_a_silent_remote_times_out() {

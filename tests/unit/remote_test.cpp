@@ -1,9 +1,11 @@
 #include "core/config.hpp"
+#include "remote/resolve.hpp"
 #include "remote/spec.hpp"
 #include "remote/tier.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <future>
 #include <map>
 #include <set>
 
@@ -168,4 +170,50 @@ TEST_CASE("remote: the registry makes tiers by scheme") {
   auto got = (*tier)->get_entry(Digest{});
   REQUIRE_FALSE(got);
   CHECK(contains(got.error().message, "TLS"));
+}
+
+TEST_CASE("a host name is resolved within the connect timeout") {
+  using ipfsacc::remote::resolve_within;
+  using ipfsacc::remote::system_resolve;
+  // Addresses are taken as they are; no resolver is asked.
+  auto never = [](const std::string&) -> std::expected<Addresses, std::string> {
+    FAIL("the resolver was asked for an address");
+    return Addresses{};
+  };
+  CHECK(resolve_within("127.0.0.1", util::Millis(50), never) ==
+        Addresses{ "127.0.0.1" });
+  CHECK(resolve_within("::1", util::Millis(50), never) == Addresses{ "::1" });
+
+  auto local = resolve_within("localhost", util::Millis(5000), system_resolve);
+  REQUIRE_MESSAGE(local, local.error().message);
+  REQUIRE_FALSE(local->empty());
+  for (const auto& address : *local) {
+    CHECK((address == "127.0.0.1" || address == "::1"));
+  }
+
+  // A resolver that does not answer (a dead DNS server): a timeout, while
+  // the lookup is left to finish on its own.
+  auto release = std::make_shared<std::promise<void>>();
+  auto held = release->get_future().share();
+  auto stuck =
+    [held](const std::string&) -> std::expected<Addresses, std::string> {
+    held.wait();
+    return Addresses{ "10.0.0.1" };
+  };
+  auto late = resolve_within("cache.internal", util::Millis(20), stuck);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().kind == ipfsacc::remote::Failure::Kind::timeout);
+  CHECK(late.error().message.find("resolving cache.internal") !=
+        std::string::npos);
+  release->set_value();
+
+  auto refused =
+    [](const std::string&) -> std::expected<Addresses, std::string> {
+    return std::unexpected("Name or service not known");
+  };
+  auto unknown = resolve_within("nowhere.invalid", util::Millis(1000), refused);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().kind == ipfsacc::remote::Failure::Kind::error);
+  CHECK(unknown.error().message ==
+        "cannot resolve nowhere.invalid: Name or service not known");
 }
