@@ -730,7 +730,7 @@ Answer list(const Invocation& call, const RepoKind& kind) {
   if (auto text = parsed->value("--limit")) {
     auto [end, ec] =
       std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size()) {
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 0) {
       return std::unexpected(
         unsupported(call, fmt::format("`hf {} --limit {}`", command, *text)));
     }
@@ -750,13 +750,19 @@ Answer list(const Invocation& call, const RepoKind& kind) {
     add("search", *search);
   }
   add("limit", std::to_string(limit));
+  if (limit == 0) {
+    // islice(items, 0) never starts the paginated request.
+    Outcome none;
+    none.out = "[]\n";
+    return none;
+  }
 
   const auto tok = read_token(call);
   std::string url = endpoint(call) + std::string(kind.api) + query;
   ojson items = ojson::array();
   Outcome o;
   for (int page = 0; !url.empty() && page < kMaxPages &&
-                     (limit <= 0 || static_cast<int>(items.size()) < limit);
+                     static_cast<int>(items.size()) < limit;
        ++page) {
     auto res = call.transport(hub_request(call, url, tok));
     ++o.requests;
@@ -774,7 +780,7 @@ Answer list(const Invocation& call, const RepoKind& kind) {
         call, fmt::format("`hf {}` of an answer that is not a list", command)));
     }
     for (auto& item : body) {
-      if (limit > 0 && static_cast<int>(items.size()) >= limit) {
+      if (static_cast<int>(items.size()) >= limit) {
         break;
       }
       auto dict = info_dict(item, kind.fields);

@@ -557,7 +557,7 @@ hf_list_item() {
   printf '    "private": false,\n    "downloads": %s,\n    "likes": %s,\n' "$2" "$3"
   printf '    "library_name": "transformers",\n    "tags": [\n      "transformers",\n'
   printf '      "pytorch",\n      "text-generation"\n    ],\n'
-  printf '    "pipeline_tag": "text-generation",\n    "trending_score": %s\n  }%s\n' "$4" "${5:-,}"
+  printf '    "pipeline_tag": "text-generation",\n    "trending_score": %s\n  }%s\n' "$4" "${5-,}"
 }
 
 test_hf_models_info_falls_back_when_the_cli_is_missing() {
@@ -677,11 +677,11 @@ test_hf_legacy_huggingface_cli_whoami() {
   no_cli
   NO_COLOR=1 capture who ipfsacc huggingface-cli whoami
   expect_rc 0
-  expect_eq $'\u26a0\ufe0f  Warning: \'huggingface-cli whoami\' is deprecated. Use \'hf auth whoami\' instead.\nuser:  julien-c\norgs:  huggingface,blog-explorers\nAuthenticated through private endpoint: '"$API_URL" \
+  expect_eq $'\xe2\x9a\xa0\xef\xb8\x8f  Warning: \'huggingface-cli whoami\' is deprecated. Use \'hf auth whoami\' instead.\nuser:  julien-c\norgs:  huggingface,blog-explorers\nAuthenticated through private endpoint: '"$API_URL" \
     "$(cat "$T/who.out")"
   capture other ipfsacc huggingface-cli models info gpt2
   expect_rc 127
-  expect_file_contains "$T/other.err" "install hf (pip install -U huggingface_hub)"
+  expect_file_contains "$T/other.err" "install huggingface-cli (pip install -U huggingface_hub)"
 }
 
 test_hf_missing_repository_is_cached_for_the_negative_ttl() {
