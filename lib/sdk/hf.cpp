@@ -22,6 +22,10 @@
 //   isoformat() ("2022-03-02T23:29:04+00:00"), nested dataclasses as dicts
 //   (their None kept as null), card_data as {} (CardData is a dataclass
 //   without fields, so dataclasses.asdict gives an empty dict).
+//   parse_datetime adds the UTC offset of the moment hf started and then
+//   converts from local time, which is exact wherever the offset of that
+//   date is the same (UTC, no daylight saving); the exact UTC time is
+//   printed here.
 // - ls: a JSON list of the same dicts, indent=2; --limit defaults to 10.
 // - a missing repository (RepositoryNotFoundError: X-Error-Code RepoNotFound,
 //   or a 401 on a repo URL) prints "Model <bold>ID</bold> not found." on
@@ -564,11 +568,16 @@ Outcome http_error(const http::Response& r, const std::string& url, int n) {
   return o;
 }
 
-// hf_raise_for_status's RepositoryNotFoundError.
+// hf_raise_for_status's RepositoryNotFoundError, or its subclass
+// GatedRepoError (a gated repository asked without access), which hf's
+// `except RepositoryNotFoundError` catches too.
 bool repo_not_found(const http::Response& r) {
   auto code = r.header("X-Error-Code");
   auto message = r.header("X-Error-Message");
-  if (code && *code == "RepoNotFound") {
+  if (message && *message == "Access to this resource is disabled.") {
+    return false; // DisabledRepoError: a traceback
+  }
+  if (code && (*code == "RepoNotFound" || *code == "GatedRepo")) {
     return true;
   }
   return r.status == 401 &&
