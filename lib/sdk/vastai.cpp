@@ -4,10 +4,9 @@
 //
 // Followed source: vast-ai/vast-cli, vast.py at commit
 // 01163020f1dd1b1e3ef17401cef47286d001844a: main(), apiurl(), apiheaders(),
-// parse_query(), search__offers(), show__instances(), show__user(). The
-// stored copy of that commit was read in part; show__machines() follows the
-// same file's pattern (GET /machines?owner=me, the "machines" list), as in
-// the earlier vast.py releases.
+// parse_query(), search__offers(), show__instances(), show__machines(),
+// show__user(). Under --raw, show__machines() returns the Response itself:
+// json.dumps fails on it and main() prints its JSON, the whole answer.
 //
 // What vast-cli does:
 // - The server is --url, else VAST_URL, else https://console.vast.ai; the
@@ -227,12 +226,19 @@ Outcome raw(const ojson& result, int requests) {
   return o;
 }
 
-// `show instances|machines|user --raw`: GET subpath?owner=me, then the
-// member of the answer the CLI prints (the whole answer when member is "").
+// The show commands mapped, by what their --raw form prints.
+enum class Show {
+  instances, // show__instances returns the "instances" rows
+  machines,  // show__machines returns the Response: main prints its JSON
+  user,      // show__user returns the answer without its "api_key"
+};
+
+// `show instances|machines|user --raw`: GET subpath?owner=me, printed the
+// way `what` says.
 Answer show(const Invocation& call,
             std::string_view command,
             std::string_view subpath,
-            std::string_view member) {
+            Show what) {
   auto c = common(call, kShow, command);
   if (!c) {
     return std::unexpected(c.error());
@@ -250,34 +256,38 @@ Answer show(const Invocation& call,
     return http_error(*res, 1);
   }
   auto body = ojson::parse(res->body, nullptr, false);
-  if (!body.is_object() || (!member.empty() && !body.contains(member))) {
+  // What vastai reads before printing (a KeyError otherwise).
+  const std::string_view needed = what == Show::instances  ? "instances"
+                                  : what == Show::machines ? "machines"
+                                                           : "api_key";
+  if (!body.is_object() || !body.contains(needed)) {
     return std::unexpected(unsupported(
       call,
       fmt::format("`vastai {}` of an answer vastai would fail on", command)));
   }
-  if (member.empty()) {
-    // show__user: user_blob.pop("api_key").
-    body.erase("api_key");
+  if (what == Show::user) {
+    body.erase("api_key"); // user_blob.pop("api_key")
     return raw(body, 1);
   }
-  const ojson& rows = body[std::string(member)];
-  if (member == "instances") {
-    // show__instances reads each row's start_date and extra_env pairs (into
-    // a copy it drops); a row without them makes vastai fail.
-    bool readable = rows.is_array();
-    for (const auto& row : rows) {
-      readable = readable && row.is_object() && row.contains("start_date") &&
-                 row["start_date"].is_number() && row.contains("extra_env") &&
-                 row["extra_env"].is_array();
-      for (const auto& pair : readable ? row["extra_env"] : ojson::array()) {
-        readable = readable && pair.is_array() && pair.size() >= 2;
-      }
+  if (what == Show::machines) {
+    return raw(body, 1);
+  }
+  const ojson& rows = body["instances"];
+  // show__instances reads each row's start_date and extra_env pairs (into
+  // a copy it drops); a row without them makes vastai fail.
+  bool readable = rows.is_array();
+  for (const auto& row : rows) {
+    readable = readable && row.is_object() && row.contains("start_date") &&
+               row["start_date"].is_number() && row.contains("extra_env") &&
+               row["extra_env"].is_array();
+    for (const auto& pair : readable ? row["extra_env"] : ojson::array()) {
+      readable = readable && pair.is_array() && pair.size() >= 2;
     }
-    if (!readable) {
-      return std::unexpected(unsupported(
-        call,
-        fmt::format("`vastai {}` of an answer vastai would fail on", command)));
-    }
+  }
+  if (!readable) {
+    return std::unexpected(unsupported(
+      call,
+      fmt::format("`vastai {}` of an answer vastai would fail on", command)));
   }
   return raw(rows, 1);
 }
@@ -375,13 +385,13 @@ Answer vastai_run(const Invocation& call) {
       return search_offers(call);
     }
     if (a[0] == "show" && a[1] == "instances") {
-      return show(call, "show instances", "/instances", "instances");
+      return show(call, "show instances", "/instances", Show::instances);
     }
     if (a[0] == "show" && a[1] == "machines") {
-      return show(call, "show machines", "/machines", "machines");
+      return show(call, "show machines", "/machines", Show::machines);
     }
     if (a[0] == "show" && a[1] == "user") {
-      return show(call, "show user", "/users/current", "");
+      return show(call, "show user", "/users/current", Show::user);
     }
   }
   return std::unexpected(unsupported(call, "this vastai call"));
