@@ -15,9 +15,11 @@
 #include "stats/stats.hpp"
 #include "storage/lock.hpp"
 #include "storage/store.hpp"
+#include "util/duration.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -229,6 +231,10 @@ private:
   void count_tokens_saved(const Entry& entry);
   enum class Forward { no, yes };
   int run_and_store(const Digest& key, Forward forward);
+  // Whether a failed run of the CLI printed the rule's not-found
+  // (negative_match on its stdout or stderr, when the rule has a
+  // negative_ttl).
+  bool not_found(const exec::RunResult& result) const;
   void revalidate_in_background(const Digest& key);
   // The remote tiers (lib/remote), made on first use; nullptr when none is
   // configured, so a call without remotes loads and connects nothing.
@@ -538,15 +544,32 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
     write_outcome(outcome);
   }
   int64_t duration = util::now_ms() - created;
-  bool cacheable = outcome.cacheable && !store_->read_only() &&
-                   (outcome.exit_code == 0 || options_.cache_failures ||
-                    (rule_ && rule_->cache_failures) || outcome.ttl);
+  // A not-found answer is kept only for the rule's negative_ttl.
+  const bool negative = outcome.not_found && rule_ && rule_->negative_ttl;
+  bool cacheable =
+    !store_->read_only() &&
+    (negative || (outcome.cacheable && !outcome.not_found &&
+                  (outcome.exit_code == 0 || options_.cache_failures ||
+                   (rule_ && rule_->cache_failures) || outcome.ttl)));
+  std::string stored = cacheable ? "" : ", not stored";
+  if (negative && cacheable) {
+    stored = fmt::format(", stored as not found for {} (rule {}/{} "
+                         "negative_ttl)",
+                         util::format_duration(*rule_->negative_ttl),
+                         policy_.tool,
+                         rule_->id);
+  } else if (outcome.not_found) {
+    stored = fmt::format(", not stored (not found; rule {}/{} has no "
+                         "negative_ttl)",
+                         policy_.tool,
+                         operation());
+  }
   explain(fmt::format("{} over HTTP: {} request{}, exit {}{}",
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
                       outcome.exit_code,
-                      cacheable ? "" : ", not stored"));
+                      stored));
   if (!cacheable) {
     if (outcome.exit_code != 0) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
@@ -560,6 +583,9 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   util::Millis lifetime = ttl();
   if (outcome.ttl && !options_.ttl && !config_.ttl_override()) {
     lifetime = *outcome.ttl;
+  }
+  if (negative) {
+    lifetime = std::min(lifetime, *rule_->negative_ttl);
   }
   entry.expires_ms = created + lifetime.count();
   entry.duration_ms = static_cast<uint32_t>(duration);
@@ -957,8 +983,23 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   bool keep_failure =
     (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
     WIFEXITED(status);
-  bool cacheable = result.recording.complete && (!failed || keep_failure) &&
+  // A failure that says "not found" the way the rule's negative_match
+  // describes is kept for the rule's negative_ttl (the regex is compiled
+  // here, on the store path, never on a hit).
+  const bool negative = failed && !keep_failure && WIFEXITED(status) &&
+                        result.recording.complete && not_found(result);
+  bool cacheable = result.recording.complete &&
+                   (!failed || keep_failure || negative) &&
                    !store_->read_only();
+  if (negative && cacheable) {
+    explain(fmt::format(
+      "{}: exit {}, stored as not found for {} (rule {}/{} negative_ttl)",
+      policy_.tool,
+      WEXITSTATUS(status),
+      util::format_duration(*rule_->negative_ttl),
+      policy_.tool,
+      rule_->id));
+  }
   if (!cacheable) {
     if (failed) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
@@ -972,7 +1013,9 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   Entry entry;
   entry.exit_code = WEXITSTATUS(status);
   entry.created_ms = created;
-  entry.expires_ms = created + ttl().count();
+  entry.expires_ms =
+    created +
+    (negative ? std::min(ttl(), *rule_->negative_ttl) : ttl()).count();
   entry.duration_ms = static_cast<uint32_t>(result.duration_ms);
   entry.last_used_ms = created;
   entry.stdout_digest = rec.out.digest;
@@ -1000,6 +1043,18 @@ int Call::run_and_store(const Digest& key, Forward forward) {
                                         : std::string_view(rec.out.memory));
   recording_ = nullptr;
   return status;
+}
+
+bool Call::not_found(const exec::RunResult& result) const {
+  if (!rule_ || !rule_->negative_ttl || rule_->negative_match.empty() ||
+      rule_->negative_match.error()) {
+    return false;
+  }
+  // Spilled (large) output is not a not-found message.
+  const auto& out = result.recording.out;
+  const auto& err = result.recording.err;
+  return (out.file.empty() && rule_->negative_match.search(out.memory)) ||
+         (err.file.empty() && rule_->negative_match.search(err.memory));
 }
 
 // Stores an answer, however it was made (the CLI or the HTTP path): its

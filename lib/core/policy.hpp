@@ -61,6 +61,11 @@ struct Rule {
   bool stdin_key = false;
   bool interactive = false;
   bool cache_failures = false;
+  // How long a not-found answer of this rule is kept; nullopt: never
+  // stored. On the HTTP path a not-found is an HTTP 404; on the CLI path, a
+  // failed call whose stdout or stderr matches negative_match.
+  std::optional<util::Millis> negative_ttl;
+  LazyRegex negative_match;
   std::vector<std::string> tags;
 };
 

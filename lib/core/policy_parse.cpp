@@ -261,6 +261,8 @@ Rule parse_rule(const json& j, Context& ctx) {
                  "interactive",
                  "tags",
                  "cache_failures",
+                 "negative_ttl",
+                 "negative_match",
                  "comment" },
                fmt::format("rule '{}'", rule.id),
                ctx);
@@ -287,6 +289,14 @@ Rule parse_rule(const json& j, Context& ctx) {
         ctx.fail("\"ttl\"", ttl.error());
       }
       rule.ttl = *ttl;
+    } else if (key == "negative_ttl") {
+      auto ttl = util::parse_duration(string_field(value, key, ctx));
+      if (!ttl) {
+        ctx.fail("\"negative_ttl\"", ttl.error());
+      }
+      rule.negative_ttl = *ttl;
+    } else if (key == "negative_match") {
+      rule.negative_match = regex_field(value, key, ctx);
     } else if (key == "key_env") {
       rule.key_env = strings(value, key, ctx);
     } else if (key == "context") {
@@ -318,6 +328,10 @@ Rule parse_rule(const json& j, Context& ctx) {
     } else if (key == "tags") {
       rule.tags = strings(value, key, ctx);
     }
+  }
+  if (!rule.negative_match.empty() && !rule.negative_ttl) {
+    ctx.fail("\"negative_match\"",
+             "'negative_match' needs a 'negative_ttl' (how long to keep it)");
   }
   return rule;
 }
@@ -567,6 +581,14 @@ std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
                        literal(r.deny_regex.pattern()));
     if (r.ttl) {
       out += fmt::format("    r.ttl = util::Millis({});\n", r.ttl->count());
+    }
+    if (r.negative_ttl) {
+      out += fmt::format("    r.negative_ttl = util::Millis({});\n",
+                         r.negative_ttl->count());
+    }
+    if (!r.negative_match.empty()) {
+      out += fmt::format("    r.negative_match = LazyRegex({});\n",
+                         literal(r.negative_match.pattern()));
     }
     out += fmt::format("    r.require_regex = LazyRegex({});\n",
                        literal(r.require_regex.pattern()));

@@ -879,6 +879,7 @@ Answer run_api(const Invocation& call, std::span<const std::string> args) {
       }
       auto f = failure("gh: " + msg + "\n", client.requests);
       f.out = std::move(o.out);
+      f.not_found = res->status == 404;
       return f;
     }
     url = plan->paginate ? next_link(*res) : "";

@@ -35,8 +35,12 @@ struct Outcome {
   std::string err; // and on stderr (an HTTP error the way the CLI says it)
   // False for failures and anything that must not be replayed.
   bool cacheable = true;
-  // A TTL of the answer's own (a 404 with the rule's short negative TTL).
+  // A TTL of the answer's own.
   std::optional<util::Millis> ttl;
+  // The API said the thing asked for does not exist (HTTP 404). Such an
+  // answer is not cacheable, except for the rule's negative_ttl when the
+  // rule has one (see lib/core/call.cpp).
+  bool not_found = false;
   int requests = 0; // HTTP requests made (for --explain)
 };
 

@@ -161,9 +161,10 @@ test_api_not_found() {
   differential nf api repos/octo-org/nope
   expect_rc 1
   expect_file_contains "$T/nf.http.err" 'gh: Not Found (HTTP 404)'
-  # A failure is not cached: the next call asks again.
+  # A 404 is kept for the rule's negative_ttl (1m): the next call is a hit.
   http_gh nf2 api repos/octo-org/nope
-  expect_eq 1 "$(wc -l <"$T/nf2.requests")" "requests of the repeated 404"
+  expect_eq 0 "$(wc -l <"$T/nf2.requests")" "requests of the repeated 404"
+  expect_same_file "$T/nf.http.err" "$T/nf2.err" "replayed 404"
 }
 
 test_api_head_and_include() {

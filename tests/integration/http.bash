@@ -458,18 +458,515 @@ test_code_without_a_list_reads_the_folders_but_obsolete_ones() {
 }
 
 # ---------------------------------------------------------------------------
-# Tools whose calls are not mapped yet: a clear 127.
+# hf: the CLI first; the Hub API when it is missing or broken.
 
-test_unmapped_calls_exit_127_naming_the_cli() {
-  no_cli
-  capture hf ipfsacc hf models info gpt2
-  expect_rc 127
-  expect_file_contains "$T/hf.err" "hf: command not found"
-  expect_file_contains "$T/hf.err" "install hf"
-  capture vast ipfsacc vastai show user --raw
-  expect_rc 127
-  expect_file_contains "$T/vast.err" "install vastai"
+hf_env() {
+  start_api hf
+  export HF_ENDPOINT=$API_URL HF_TOKEN=hf_testtoken123
 }
+
+# The bytes hf 1.x prints for the fake Hub's openai-community/gpt2:
+# json.dumps(repo_info_to_dict(model_info), indent=2).
+expected_gpt2_info() {
+  cat <<'JSON'
+{
+  "id": "openai-community/gpt2",
+  "author": "openai-community",
+  "sha": "607a30d783dfa663caf39e06633721c8d4cfcd7e",
+  "created_at": "2022-03-02T23:29:04+00:00",
+  "last_modified": "2024-02-19T10:57:45.123000+00:00",
+  "private": false,
+  "disabled": false,
+  "downloads": 11357416,
+  "gated": false,
+  "inference": "warm",
+  "inference_provider_mapping": [
+    {
+      "provider": "hf-inference",
+      "hf_model_id": "openai-community/gpt2",
+      "provider_id": "openai-community/gpt2",
+      "status": "live",
+      "task": "text-generation",
+      "adapter": null,
+      "adapter_weights_path": null,
+      "type": null
+    }
+  ],
+  "likes": 2893,
+  "library_name": "transformers",
+  "tags": [
+    "transformers",
+    "safetensors",
+    "gpt2",
+    "text-generation",
+    "en",
+    "license:mit",
+    "region:us"
+  ],
+  "pipeline_tag": "text-generation",
+  "card_data": {},
+  "widget_data": [
+    {
+      "text": "Mon nom est Thomas et j'aime le caf\u00e9"
+    }
+  ],
+  "config": {
+    "architectures": [
+      "GPT2LMHeadModel"
+    ],
+    "model_type": "gpt2",
+    "layer_norm_epsilon": 1e-05,
+    "tokenizer_config": {}
+  },
+  "transformers_info": {
+    "auto_model": "AutoModelForCausalLM",
+    "custom_class": null,
+    "pipeline_tag": "text-generation",
+    "processor": "AutoTokenizer"
+  },
+  "siblings": [
+    {
+      "rfilename": ".gitattributes",
+      "size": null,
+      "blob_id": null,
+      "lfs": null
+    },
+    {
+      "rfilename": "model.safetensors",
+      "size": null,
+      "blob_id": null,
+      "lfs": null
+    }
+  ],
+  "spaces": [
+    "open-llm-leaderboard/open_llm_leaderboard"
+  ],
+  "safetensors": {
+    "parameters": {
+      "F32": 137022720
+    },
+    "total": 137022720
+  }
+}
+JSON
+}
+
+# hf_list_item ID DOWNLOADS LIKES TRENDING [LAST]: one model of `hf models ls`.
+hf_list_item() {
+  printf '  {\n    "id": "%s",\n    "created_at": "2022-03-02T23:29:04+00:00",\n' "$1"
+  printf '    "private": false,\n    "downloads": %s,\n    "likes": %s,\n' "$2" "$3"
+  printf '    "library_name": "transformers",\n    "tags": [\n      "transformers",\n'
+  printf '      "pytorch",\n      "text-generation"\n    ],\n'
+  printf '    "pipeline_tag": "text-generation",\n    "trending_score": %s\n  }%s\n' "$4" "${5-,}"
+}
+
+test_hf_models_info_falls_back_when_the_cli_is_missing() {
+  hf_env
+  no_cli
+  capture first ipfsacc -v hf models info openai-community/gpt2
+  expect_rc 0
+  expected_gpt2_info >"$T/expected.out"
+  expect_same_file "$T/expected.out" "$T/first.out" "hf models info output"
+  expect_file_contains "$T/first.err" "path=sdk (fallback: hf is not on IPFSACC_PATH)"
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"method":"GET","path":"/api/models/openai-community/gpt2"'
+  expect_contains "$log" '"authorization":"Bearer hf_testtoken123"'
+  capture second ipfsacc -v hf models info openai-community/gpt2
+  expect_rc 0
+  expect_file_contains "$T/second.err" "ipfsacc: HIT"
+  expect_same_file "$T/expected.out" "$T/second.out" "replayed output"
+  expect_requests 1
+}
+
+test_hf_models_ls_searches_with_the_default_limit_and_follows_pages() {
+  hf_env
+  no_cli
+  capture ls ipfsacc hf models ls --search gpt2 --limit 4
+  expect_rc 0
+  {
+    echo '['
+    hf_list_item openai-community/gpt2 11357416 2893 6
+    hf_list_item distilbert/distilgpt2 2387616 545 5
+    hf_list_item openai-community/gpt2-medium 401231 182 4
+    hf_list_item openai-community/gpt2-large 1320441 317 3 ''
+    echo ']'
+  } >"$T/expected.out"
+  expect_same_file "$T/expected.out" "$T/ls.out" "hf models ls output"
+  expect_requests 2
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"path":"/api/models?search=gpt2&limit=4"'
+  expect_contains "$log" '"path":"/api/models?search=gpt2&limit=4&cursor=3"'
+  # Without --limit, hf asks for 10.
+  capture all ipfsacc hf models ls
+  expect_rc 0
+  expect_contains "$(cat "$API_DIR/requests.log")" '"path":"/api/models?limit=10"'
+  expect_eq 6 "$(grep -c '"id":' "$T/all.out")" "models listed"
+  capture again ipfsacc -v hf models ls
+  expect_file_contains "$T/again.err" "ipfsacc: HIT"
+  expect_requests 4
+}
+
+test_hf_datasets_and_spaces_info_and_ls() {
+  hf_env
+  no_cli
+  capture ds ipfsacc hf datasets info rajpurkar/squad
+  expect_rc 0
+  local out
+  out=$(cat "$T/ds.out")
+  expect_contains "$out" $'{\n  "id": "rajpurkar/squad",\n  "author": "rajpurkar",'
+  expect_contains "$out" $'  "paperswithcode_id": "squad",\n  "tags": ['
+  expect_contains "$out" $'  "card_data": {},\n  "siblings": ['
+  capture space ipfsacc hf spaces info gradio/hello_world
+  expect_rc 0
+  out=$(cat "$T/space.out")
+  expect_contains "$out" $'  "runtime": {\n    "stage": "RUNNING",\n    "hardware": "cpu-basic",\n    "requested_hardware": "cpu-basic",\n    "sleep_time": 172800,\n    "storage": null,\n    "raw": {'
+  expect_contains "$out" $'  "models": [],\n  "datasets": []\n}'
+  capture dls ipfsacc hf datasets ls --search squad
+  expect_rc 0
+  expect_contains "$(cat "$T/dls.out")" '"id": "rajpurkar/squad"'
+  capture sls ipfsacc hf spaces ls --author gradio
+  expect_rc 0
+  expect_contains "$(cat "$T/sls.out")" '"sdk": "gradio"'
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"path":"/api/datasets/rajpurkar/squad"'
+  expect_contains "$log" '"path":"/api/spaces/gradio/hello_world"'
+  expect_contains "$log" '"path":"/api/spaces?author=gradio&limit=10"'
+}
+
+test_hf_no_fallback_on_an_ordinary_failure() {
+  hf_env
+  FAKE_EXIT=1 capture failed ipfsacc -v hf models info openai-community/gpt2
+  expect_rc 1
+  expect_file_contains "$T/failed.out" "token: token-set"
+  expect_file_contains "$T/failed.err" "path=cli"
+  expect_requests 0
+  expect_invocations "hf models info" 1
+}
+
+test_hf_auth_whoami_with_the_token_from_the_secrets_store() {
+  hf_env
+  no_cli
+  unset HF_TOKEN
+  printf 'hf_storedtoken456\n' | ipfsacc secrets set hf_token >/dev/null 2>&1 ||
+    fail "secrets set failed"
+  capture who ipfsacc hf auth whoami
+  expect_rc 0
+  expect_eq $'\e[1muser: \e[0m julien-c\n\e[1morgs: \e[0m huggingface,blog-explorers\nAuthenticated through private endpoint: '"$API_URL" \
+    "$(cat "$T/who.out")"
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"path":"/api/whoami-v2"'
+  expect_contains "$log" '"authorization":"Bearer hf_storedtoken456"'
+  expect_not_contains "$(grep -o '"path":"[^"]*"' "$API_DIR/requests.log")" hf_stored
+  if grep -rqa hf_storedtoken456 "$IPFSACC_DIR"; then
+    fail "the token is in the cache directory"
+  fi
+  NO_COLOR=1 capture plain ipfsacc hf auth whoami
+  expect_eq $'user:  julien-c\norgs:  huggingface,blog-explorers\nAuthenticated through private endpoint: '"$API_URL" \
+    "$(cat "$T/plain.out")"
+  capture hit ipfsacc -v hf auth whoami
+  expect_file_contains "$T/hit.err" "ipfsacc: HIT"
+  expect_requests 2
+}
+
+test_hf_legacy_huggingface_cli_whoami() {
+  hf_env
+  no_cli
+  NO_COLOR=1 capture who ipfsacc huggingface-cli whoami
+  expect_rc 0
+  expect_eq $'\xe2\x9a\xa0\xef\xb8\x8f  Warning: \'huggingface-cli whoami\' is deprecated. Use \'hf auth whoami\' instead.\nuser:  julien-c\norgs:  huggingface,blog-explorers\nAuthenticated through private endpoint: '"$API_URL" \
+    "$(cat "$T/who.out")"
+  capture other ipfsacc huggingface-cli models info gpt2
+  expect_rc 127
+  expect_file_contains "$T/other.err" "install huggingface-cli (pip install -U huggingface_hub)"
+}
+
+test_hf_missing_repository_is_cached_for_the_negative_ttl() {
+  hf_env
+  no_cli
+  capture missing ipfsacc -v hf models info org/missing
+  expect_rc 1
+  expect_eq $'Model \e[1morg/missing\e[0m not found.' "$(cat "$T/missing.out")"
+  expect_file_contains "$T/missing.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
+  capture again ipfsacc -v hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/again.err" "ipfsacc: HIT"
+  expect_match "$(cat "$T/again.err")" 'expires_in=(59|60)s'
+  expect_same_file "$T/missing.out" "$T/again.out" "replayed not-found"
+  expect_requests 1
+  # A missing revision of an existing repository is not-found too.
+  capture rev ipfsacc hf models info openai-community/gpt2 --revision nope
+  expect_rc 1
+  expect_eq $'Revision \e[1mnope\e[0m not found on \e[1mopenai-community/gpt2\e[0m.' "$(cat "$T/rev.out")"
+  expect_contains "$(cat "$API_DIR/requests.log")" '"path":"/api/models/openai-community/gpt2/revision/nope"'
+}
+
+test_hf_missing_repository_without_a_negative_ttl_is_not_cached() {
+  hf_env
+  no_cli
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc/wrappers"
+  sed -e 's/, "negative_ttl": "[^"]*"//' -e 's/"negative_match": "[^"]*", //' "$IPFSACC_SOURCE_DIR/wrappers/hf.json" \
+    >"$XDG_CONFIG_HOME/ipfsacc/wrappers/hf.json"
+  grep -q '"negative_' "$XDG_CONFIG_HOME/ipfsacc/wrappers/hf.json" &&
+    fail "the rule file still has a negative_ttl"
+  capture missing ipfsacc -v hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/missing.err" "not stored (not found; rule hf/models-info has no negative_ttl)"
+  capture again ipfsacc hf models info org/missing
+  expect_rc 1
+  expect_requests 2
+  # Anonymous, the Hub answers 401 for a missing repository: hf's same
+  # message, never stored.
+  unset HF_TOKEN
+  capture anon ipfsacc hf models info org/missing
+  expect_rc 1
+  expect_eq $'Model \e[1morg/missing\e[0m not found.' "$(cat "$T/anon.out")"
+}
+
+# On the CLI path, hf's own not-found message (the rule's negative_match) is
+# kept for the negative_ttl too; another failure is not.
+test_hf_cli_not_found_is_cached_for_the_negative_ttl() {
+  hf_env
+  cat >"$T/bin/hf" <<'SH'
+#!/bin/sh
+[ "$1" = version ] && { echo 1.1.0; exit 0; }
+echo "hf $*" >>"$FAKE_LOG"
+case $3 in
+  org/missing) printf 'Model \033[1m%s\033[0m not found.\n' "$3"; exit 1 ;;
+  *) echo "Traceback (most recent call last):" >&2; exit 1 ;;
+esac
+SH
+  chmod +x "$T/bin/hf"
+  capture first ipfsacc -v hf models info org/missing
+  expect_rc 1
+  expect_eq $'Model \e[1morg/missing\e[0m not found.' "$(cat "$T/first.out")"
+  expect_file_contains "$T/first.err" "path=cli"
+  expect_file_contains "$T/first.err" "hf: exit 1, stored as not found for 1m (rule hf/models-info negative_ttl)"
+  capture second ipfsacc -v hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/second.err" "ipfsacc: HIT"
+  expect_same_file "$T/first.out" "$T/second.out" "replayed not-found"
+  expect_invocations "hf models info org/missing" 1
+  capture broken ipfsacc hf models info org/broken
+  capture broken2 ipfsacc hf models info org/broken
+  expect_rc 1
+  expect_invocations "hf models info org/broken" 2
+  expect_requests 0
+}
+
+test_hf_server_error_is_reported_on_stderr_and_not_cached() {
+  hf_env
+  no_cli
+  scenario 500
+  capture broken ipfsacc hf models info openai-community/gpt2
+  expect_rc 1
+  expect_empty "$T/broken.out"
+  expect_file_contains "$T/broken.err" \
+    "huggingface_hub.errors.HfHubHTTPError: 500 Server Error: Internal Server Error for url: $API_URL/api/models/openai-community/gpt2"
+  capture ok ipfsacc hf models info openai-community/gpt2
+  expect_rc 0
+  expect_requests 2
+}
+
+test_hf_unmapped_options_exit_127_with_the_install_hint() {
+  hf_env
+  no_cli
+  capture sort ipfsacc hf models ls --sort likes
+  expect_rc 127
+  expect_file_contains "$T/sort.err" "hf: command not found"
+  expect_file_contains "$T/sort.err" "install hf (pip install -U huggingface_hub)"
+  capture expand ipfsacc hf models info openai-community/gpt2 --expand likes
+  expect_rc 127
+  capture files ipfsacc hf models ls openai-community/gpt2
+  expect_rc 127
+  capture download ipfsacc hf download openai-community/gpt2
+  expect_rc 127
+  expect_requests 0
+}
+
+# ---------------------------------------------------------------------------
+# vastai: the CLI first; the REST API for the --raw forms.
+
+vast_env() {
+  start_api vastai
+  export VAST_URL=$API_URL VAST_API_KEY=vast_test_key_123
+}
+
+expected_vast_user() {
+  cat <<'JSON'
+{
+ "balance": 12.5,
+ "balance_threshold": 5,
+ "balance_threshold_enabled": false,
+ "billaddress_city": "London",
+ "billaddress_country": "GB",
+ "billaddress_line1": "1 Analytical St",
+ "billaddress_line2": null,
+ "billaddress_zip": "N1",
+ "can_pay": true,
+ "credit": 40.25,
+ "email": "ada@example.com",
+ "email_verified": true,
+ "fullname": "Ada Lovelace",
+ "has_billing": true,
+ "has_payout": false,
+ "id": 31337,
+ "last4": "4242",
+ "paypal_email": null,
+ "rights": null,
+ "sid": "session-1",
+ "ssh_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake ada@example",
+ "user": "ada@example.com",
+ "username": "ada"
+}
+JSON
+}
+
+test_vastai_show_user_falls_back_when_the_cli_is_missing() {
+  vast_env
+  no_cli
+  capture first ipfsacc -v vastai show user --raw
+  expect_rc 0
+  expected_vast_user >"$T/expected.out"
+  expect_same_file "$T/expected.out" "$T/first.out" "vastai show user --raw output"
+  expect_file_contains "$T/first.err" "path=sdk (fallback: vastai is not on IPFSACC_PATH)"
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"method":"GET","path":"/api/v0/users/current?owner=me"'
+  expect_contains "$log" '"authorization":"Bearer vast_test_key_123"'
+  expect_not_contains "$log" 'api_key='
+  capture second ipfsacc -v vastai show user --raw
+  expect_file_contains "$T/second.err" "ipfsacc: HIT"
+  expect_same_file "$T/expected.out" "$T/second.out" "replayed output"
+  expect_requests 1
+}
+
+test_vastai_show_instances_and_machines() {
+  vast_env
+  no_cli
+  capture inst ipfsacc vastai show instances --raw
+  expect_rc 0
+  local out
+  out=$(cat "$T/inst.out")
+  expect_contains "$out" $'[\n {\n  "actual_status": "running",\n  "cpu_ram": 64300,\n  "cur_state": "running",\n  "disk_space": 40,\n  "dph_total": 0.3466666666666667,\n  "extra_env": [\n   [\n    "TZ",\n    "UTC"\n   ],'
+  expect_contains "$out" $'  "ports": {\n   "22/tcp": [\n    {\n     "HostIp": "0.0.0.0",\n     "HostPort": "31235"\n    }\n   ]\n  },'
+  expect_contains "$out" $'  "start_date": 1712003600.25,\n  "status_msg": "success, running pytorch/pytorch_latest/ssh",\n  "uptime_mins": 61.5\n }\n]'
+  capture mach ipfsacc vastai show machines --raw
+  expect_rc 0
+  # vast-cli prints the whole answer of show machines, not its list.
+  expect_contains "$(cat "$T/mach.out")" $'{\n "machines": [\n  {\n   "credit_discount_max": 0.4,'
+  expect_contains "$(cat "$T/mach.out")" $'   "hostname": "rig-stockholm-01",\n   "id": 4200,\n   "listed": true,'
+  local log
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"path":"/api/v0/instances?owner=me"'
+  expect_contains "$log" '"path":"/api/v0/machines?owner=me"'
+}
+
+test_vastai_search_offers_posts_the_query_and_filters_rented() {
+  vast_env
+  no_cli
+  capture offers ipfsacc vastai search offers 'gpu_name in [RTX_4090,RTX_3090]' 'cpu_ram>=32' --raw -o 'dph-'
+  expect_rc 0
+  local log out
+  log=$(cat "$API_DIR/requests.log")
+  expect_contains "$log" '"method":"POST","path":"/api/v0/bundles/"'
+  expect_contains "$log" '{\"verified\": {\"eq\": true}, \"external\": {\"eq\": false}, \"rentable\": {\"eq\": true}, \"rented\": {\"eq\": false}, \"gpu_name\": {\"in\": [\"RTX 4090\", \"RTX 3090\"]}, \"cpu_ram\": {\"gte\": 32000.0}, \"order\": [[\"dph_total\", \"desc\"]], \"type\": \"on-demand\", \"allocated_storage\": 5.0}'
+  out=$(cat "$T/offers.out")
+  # The API returned 1001 and the rented 1002; vast-cli keeps 1001 only.
+  expect_contains "$out" $'[\n {\n  "ask_contract_id": 1001,\n  "bundle_id": 501,'
+  expect_contains "$out" $'  "extra": {\n   "note": "Donn\\u00e9es"\n  },'
+  expect_not_contains "$out" '"id": 1002'
+  expect_eq 1 "$(grep -c '"ask_contract_id"' "$T/offers.out")" "offers printed"
+  capture hit ipfsacc -v vastai search offers 'gpu_name in [RTX_4090,RTX_3090]' 'cpu_ram>=32' --raw -o 'dph-'
+  expect_file_contains "$T/hit.err" "ipfsacc: HIT"
+  expect_requests 1
+  # An unknown field is vast-cli's warning on stderr.
+  capture odd ipfsacc vastai search offers 'num_gpus=1 colour=red' --raw
+  expect_rc 0
+  expect_file_contains "$T/odd.err" "Warning: Unrecognized field: colour, see list of recognized fields."
+}
+
+test_vastai_no_fallback_on_an_ordinary_failure() {
+  vast_env
+  FAKE_EXIT=1 capture failed ipfsacc -v vastai show instances --raw
+  expect_rc 1
+  expect_file_contains "$T/failed.err" "path=cli"
+  expect_requests 0
+  expect_invocations "vastai show instances" 1
+}
+
+test_vastai_key_from_the_secrets_store() {
+  vast_env
+  no_cli
+  unset VAST_API_KEY
+  printf 'vast_stored_key_456\n' | ipfsacc secrets set vast_api_key >/dev/null 2>&1 ||
+    fail "secrets set failed"
+  capture user ipfsacc vastai show user --raw
+  expect_rc 0
+  expect_contains "$(cat "$API_DIR/requests.log")" '"authorization":"Bearer vast_stored_key_456"'
+  expect_not_contains "$(grep -o '"path":"[^"]*"' "$API_DIR/requests.log")" vast_stored
+  if grep -rqa vast_stored_key_456 "$IPFSACC_DIR"; then
+    fail "the key is in the cache directory"
+  fi
+  expect_not_contains "$(cat "$T/user.out")" vast_secret_from_the_server
+}
+
+test_vastai_http_errors_are_printed_like_vast_cli_and_not_cached() {
+  vast_env
+  no_cli
+  scenario 404
+  capture missing ipfsacc -v vastai show user --raw
+  expect_rc 0
+  expect_eq "failed with error 404: Not found." "$(cat "$T/missing.out")"
+  expect_file_contains "$T/missing.err" "not stored (not found; rule vastai/show-user has no negative_ttl)"
+  capture ok ipfsacc vastai show user --raw
+  expect_rc 0
+  expect_requests 2
+  export VAST_API_KEY=wrong
+  capture denied ipfsacc vastai show user --raw
+  expect_rc 0
+  expect_eq "failed with error 401: Invalid user key" "$(cat "$T/denied.out")"
+  capture denied_again ipfsacc vastai show user --raw
+  expect_requests 4
+}
+
+test_vastai_not_found_is_cached_for_a_rule_negative_ttl() {
+  vast_env
+  no_cli
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc/wrappers"
+  sed 's/{"id": "show-user",/{"id": "show-user", "negative_ttl": "45s",/' \
+    "$IPFSACC_SOURCE_DIR/wrappers/vastai.json" >"$XDG_CONFIG_HOME/ipfsacc/wrappers/vastai.json"
+  scenario 404
+  capture missing ipfsacc -v vastai show user --raw
+  expect_eq "failed with error 404: Not found." "$(cat "$T/missing.out")"
+  expect_file_contains "$T/missing.err" "stored as not found for 45s (rule vastai/show-user negative_ttl)"
+  capture again ipfsacc -v vastai show user --raw
+  expect_file_contains "$T/again.err" "ipfsacc: HIT"
+  expect_same_file "$T/missing.out" "$T/again.out" "replayed not-found"
+  expect_requests 1
+}
+
+test_vastai_unmapped_calls_exit_127_with_the_install_hint() {
+  vast_env
+  no_cli
+  capture table ipfsacc vastai show instances
+  expect_rc 127
+  expect_file_contains "$T/table.err" "vastai: command not found"
+  expect_file_contains "$T/table.err" "install vastai (pip install vastai)"
+  capture curl ipfsacc vastai show user --raw --curl
+  expect_rc 127
+  capture driver ipfsacc vastai search offers 'driver_version>=535.86.05' --raw
+  expect_rc 127
+  capture other ipfsacc vastai show invoices --raw
+  expect_rc 127
+  expect_requests 0
+}
+
+# ---------------------------------------------------------------------------
+# A tool without an HTTP path.
 
 test_a_tool_without_an_http_path_still_says_command_not_found() {
   no_cli

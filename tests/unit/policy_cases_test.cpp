@@ -179,6 +179,8 @@ TEST_CASE("policy_to_cpp distinguishes policies that differ") {
     R"("stdin": "key")",
     R"("interactive": true)",
     R"("cache_failures": true)",
+    R"("negative_ttl": "1m")",
+    R"("negative_ttl": "1m", "negative_match": "q")",
     R"("tags": ["t"])",
   };
   std::vector<std::string> variants = {
@@ -378,6 +380,8 @@ TEST_CASE("other malformed fields are rejected") {
          R"({"tool": "x", "rules": [{"id": "a", "stdin": "yes"}]})",
          R"({"tool": "x", "rules": [{"id": "a", "interactive": "yes"}]})",
          R"({"tool": "x", "rules": [{"id": "a", "context": ["moon"]}]})",
+         R"({"tool": "x", "rules": [{"id": "a", "negative_ttl": "soon"}]})",
+         R"({"tool": "x", "rules": [{"id": "a", "negative_match": "404"}]})",
          R"({"tool": "x", "rules": [{"id": "a", "deny_values": ["-x"]}]})",
          R"({"tool": "x", "account": [{"env": "A", "file": "f"}]})",
          R"({"tool": "x", "invalidate": [{"command": ["a"]}]})",
