@@ -235,6 +235,9 @@ private:
   // (negative_match on its stdout or stderr, when the rule has a
   // negative_ttl).
   bool not_found(const exec::RunResult& result) const;
+  // Whether a run that exited 0 printed what the tool's failure_match
+  // describes (a CLI that reports errors with exit status 0).
+  bool says_failed(const exec::RunResult& result) const;
   void revalidate_in_background(const Digest& key);
   // The remote tiers (lib/remote), made on first use; nullptr when none is
   // configured, so a call without remotes loads and connects nothing.
@@ -979,7 +982,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
     finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   int status = result.wait_status;
-  bool failed = !result.exited_ok();
+  bool failed = !result.exited_ok() || says_failed(result);
   bool keep_failure =
     (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
     WIFEXITED(status);
@@ -1043,6 +1046,18 @@ int Call::run_and_store(const Digest& key, Forward forward) {
                                         : std::string_view(rec.out.memory));
   recording_ = nullptr;
   return status;
+}
+
+bool Call::says_failed(const exec::RunResult& result) const {
+  const auto& pattern = policy_.failure_match;
+  if (!result.exited_ok() || pattern.empty() || pattern.error()) {
+    return false;
+  }
+  // Spilled (large) output is an answer, not an error message.
+  const auto& out = result.recording.out;
+  const auto& err = result.recording.err;
+  return (out.file.empty() && pattern.search(out.memory)) ||
+         (err.file.empty() && pattern.search(err.memory));
 }
 
 bool Call::not_found(const exec::RunResult& result) const {

@@ -110,6 +110,10 @@ struct ToolPolicy {
   bool usage = false;
   // Flags naming the model (--model, -m), for outputs that do not.
   std::vector<std::string> usage_model_flags;
+  // A run that exits 0 but whose stdout or stderr matches is a failure all
+  // the same, and is not stored (vast-cli prints "failed with error 401"
+  // and exits 0).
+  LazyRegex failure_match;
 };
 
 enum class Validate { no, yes };

@@ -353,6 +353,7 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
                  "invalidate",
                  "http",
                  "usage",
+                 "failure_match",
                  "comment" },
                "the file",
                ctx);
@@ -380,6 +381,9 @@ ToolPolicy parse_policy_json(const json& j, Context& ctx) {
     if (u.contains("model_flags")) {
       p.usage_model_flags = strings(u["model_flags"], "model_flags", ctx);
     }
+  }
+  if (j.contains("failure_match")) {
+    p.failure_match = regex_field(j["failure_match"], "failure_match", ctx);
   }
   if (j.contains("account")) {
     if (!j["account"].is_array()) {
@@ -552,6 +556,10 @@ std::string policy_to_cpp(const ToolPolicy& p, std::string_view function) {
   out += fmt::format("  p.usage = {};\n", p.usage);
   out +=
     fmt::format("  p.usage_model_flags = {};\n", list(p.usage_model_flags));
+  if (!p.failure_match.empty()) {
+    out += fmt::format("  p.failure_match = LazyRegex({});\n",
+                       literal(p.failure_match.pattern()));
+  }
   for (const auto& a : p.account) {
     out += fmt::format("  p.account.push_back({{{}, {}, LazyRegex({})}});\n",
                        literal(a.env),

@@ -898,6 +898,29 @@ test_vastai_no_fallback_on_an_ordinary_failure() {
   expect_invocations "vastai show instances" 1
 }
 
+# vast-cli reports an API error on stdout and exits 0: the rule file's
+# failure_match tells it from an answer, and it is not stored.
+test_vastai_cli_error_with_exit_0_is_not_cached() {
+  cat >"$T/bin/vastai" <<'SH'
+#!/bin/sh
+[ "$1" = --version ] && { echo "vastai 0.3.1"; exit 0; }
+echo run >>"$T_RUNS"
+echo "failed with error 401: Invalid user key"
+SH
+  chmod +x "$T/bin/vastai"
+  export T_RUNS=$T/runs
+  capture first ipfsacc -v vastai show user --raw
+  expect_rc 0
+  expect_eq "failed with error 401: Invalid user key" "$(cat "$T/first.out")"
+  expect_file_contains "$T/first.err" "path=cli"
+  capture second ipfsacc -v vastai show user --raw
+  expect_rc 0
+  expect_eq "failed with error 401: Invalid user key" "$(cat "$T/second.out")"
+  expect_not_contains "$(cat "$T/second.err")" "HIT "
+  expect_eq 2 "$(wc -l <"$T/runs")" "vastai runs"
+  expect_stat uncached_failures 2
+}
+
 test_vastai_key_from_the_secrets_store() {
   vast_env
   no_cli
