@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks of the shared Redis tier on loopback. Writes its section of
-# bench/RESULTS.md (between the "remote.sh" markers; bench/run.sh keeps it).
+# Benchmarks of the shared remote tiers on loopback: Redis, and an IPFS node
+# (js-ipfs from tests/ipfs, installed with npm when missing; skipped when it
+# cannot be). Writes its section of bench/RESULTS.md (between the
+# "remote.sh" markers; bench/run.sh keeps it).
 #
 #   bench/remote.sh            # builds build-bench (Release) if needed
 #   BIN=path/to/ipfsacc bench/remote.sh
@@ -30,7 +32,9 @@ fi
 
 work=$(mktemp -d)
 port=
+ipfs_dir=
 cleanup() {
+  [ -n "$ipfs_dir" ] && tests/ipfs/node.sh stop "$ipfs_dir" >/dev/null 2>&1 || true
   if [ -n "$port" ]; then
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
     for _ in $(seq 100); do kill -0 "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.05; done
@@ -86,6 +90,32 @@ mapfile -t hit < <(medians "$work/remote.json")
 remote_hits=$(IPFSACC_DIR=$work/reader "$bin" stats --format json |
   python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
 
+echo "== remote hit from an IPFS node, 10 KB"
+ipfs_hit=
+if [ ! -x tests/ipfs/node_modules/.bin/jsipfs ] && command -v npm >/dev/null; then
+  (cd tests/ipfs && npm install --no-audit --no-fund >/dev/null 2>&1) || true
+fi
+if [ -x tests/ipfs/node_modules/.bin/jsipfs ] &&
+  ipfs_port=$(tests/ipfs/node.sh start "$work/ipfs"); then
+  ipfs_dir=$work/ipfs
+  ipfs_remote=ipfs://127.0.0.1:$ipfs_port
+  IPFSACC_DIR=$work/ipfs-writer IPFSACC_REMOTE=$ipfs_remote "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+  IPFSACC_DIR=$work/ipfs-reader "$bin" run -- true </dev/null
+  hyperfine -N --warmup 5 --runs "${IPFS_RUNS:-60}" --export-json "$work/ipfs.json" \
+    --prepare "env IPFSACC_DIR=$work/ipfs-reader $bin purge --all --yes" \
+    -n ipfs "env IPFSACC_DIR=$work/ipfs-reader IPFSACC_REMOTE=$ipfs_remote $bin --ttl 1h run -- cat $work/10k.txt" \
+    >/dev/null 2>&1 && ipfs_hit=$(medians "$work/ipfs.json")
+  ipfs_hits=$(IPFSACC_DIR=$work/ipfs-reader "$bin" stats --format json |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
+fi
+if [ -n "$ipfs_hit" ]; then
+  ipfs_row="| remote hit: local miss, entry and block from an IPFS node (js-ipfs $(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/ipfs/node_modules/ipfs/package.json), RPC API over HTTP), verified, copied, replayed | ${ipfs_hit} ms |"
+  ipfs_note="IPFS remote hits counted by its reader: ${ipfs_hits}. Three RPC calls per hit (files/read of the entry and of the blob's root, block/get), each a new HTTP request to a Node.js server: the node's answer time, not ipfsacc's, is most of it."
+else
+  ipfs_row="| remote hit from an IPFS node | not measured (js-ipfs could not be installed or started) |"
+  ipfs_note=
+fi
+
 echo "== 16 processes, one Redis, 64 entries each"
 for i in $(seq 64); do
   head -c 7500 /dev/urandom | base64 -w 76 >"$work/f$i.txt"
@@ -122,18 +152,19 @@ stderr_lines=$(cat "$work"/p*.err 2>/dev/null | wc -l || true)
 
 section=$(cat <<MD
 <!-- remote.sh: begin -->
-## Remote tier: Redis on loopback (\`bench/remote.sh\`)
+## Remote tiers: Redis and IPFS on loopback (\`bench/remote.sh\`)
 
-Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`).
+Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; 60 for IPFS).
 
 | command | median |
 | --- | --- |
 | local hit, no remote configured | ${hit[0]} ms |
 | local hit, a remote configured (the same path: the setting is parsed, nothing connects) | ${hit[1]} ms |
 | remote hit: local miss, entry and blob from Redis, verified, copied into the local cache, replayed | ${hit[2]} ms |
+${ipfs_row}
 
 Remote hit / local hit: $(python3 -c "print('%.2f' % (${hit[2]} / ${hit[0]}))") (target: remote hit under 5 ms).
-Remote hits counted by the reader: ${remote_hits}.
+Remote hits counted by the reader: ${remote_hits}. ${ipfs_note}
 
 16 processes at once, each with an empty cache of its own, each asking for
 the same 64 entries (1024 calls), in ${elapsed} s:
