@@ -21,6 +21,7 @@
 // -i/--include answers are never cacheable: they carry the response's Date
 // and X-RateLimit-* headers, which replayed later would look current. (The
 // gh rule file does not cache -i calls either.)
+#include "core/context.hpp"
 #include "sdk/sdk.hpp"
 #include "util/text.hpp"
 
@@ -666,8 +667,74 @@ struct ApiPlan {
   bool silent = false;
 };
 
-// Fills {owner} and {repo} from GH_REPO the way gh does; {branch} and a
-// missing GH_REPO need git, which only gh reads.
+// The repository gh's BaseRepo gives `gh api` in a git checkout: the git
+// remotes pointing at the host in use (GH_HOST, else github.com), the one
+// named upstream first, then github, then origin, then the others.
+std::optional<Repo> git_remote_repo(const Invocation& call) {
+  auto git_dir = find_git_dir(current_dir());
+  if (!git_dir) {
+    return std::nullopt;
+  }
+  std::optional<std::string> gh_host =
+    call.env ? call.env("GH_HOST") : std::nullopt;
+  std::string host =
+    util::lower(gh_host && !gh_host->empty() ? *gh_host : "github.com");
+  auto priority = [](std::string_view name) {
+    return name == "upstream" ? 3
+           : name == "github" ? 2
+           : name == "origin" ? 1
+                              : 0;
+  };
+  std::optional<Repo> best;
+  int best_priority = -1;
+  for (const auto& remote : git_remotes(*git_dir)) {
+    auto eq = remote.find('=');
+    std::string_view name = std::string_view(remote).substr(0, eq);
+    if (eq == std::string::npos || name.ends_with(".gh-resolved")) {
+      continue;
+    }
+    std::string_view url = std::string_view(remote).substr(eq + 1);
+    // https://[user@]host[:port]/OWNER/REPO[.git], ssh://git@host/…, or
+    // scp-like git@host:OWNER/REPO.
+    std::string_view remote_host, path;
+    if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
+      auto rest = url.substr(scheme + 3);
+      auto slash = rest.find('/');
+      remote_host = rest.substr(0, slash);
+      path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+      if (auto at = remote_host.rfind('@'); at != std::string_view::npos) {
+        remote_host.remove_prefix(at + 1);
+      }
+      remote_host = remote_host.substr(0, remote_host.find(':'));
+    } else if (auto colon = url.find(':'); colon != std::string_view::npos) {
+      remote_host = url.substr(0, colon);
+      if (auto at = remote_host.rfind('@'); at != std::string_view::npos) {
+        remote_host.remove_prefix(at + 1);
+      }
+      path = url.substr(colon + 1);
+    } else {
+      continue;
+    }
+    while (path.ends_with('/')) {
+      path.remove_suffix(1);
+    }
+    if (path.ends_with(".git")) {
+      path.remove_suffix(4);
+    }
+    auto repo = parse_repo(path);
+    if (!repo || util::lower(remote_host) != host) {
+      continue;
+    }
+    if (priority(name) > best_priority) {
+      best = std::move(repo);
+      best_priority = priority(name);
+    }
+  }
+  return best;
+}
+
+// Fills {owner} and {repo} from GH_REPO, else from the git remotes, the way
+// gh does; {branch} needs the checked-out branch, which only gh reads.
 std::expected<std::string, Unsupported> fill_placeholders(
   const Invocation& call,
   std::string s) {
@@ -687,12 +754,15 @@ std::expected<std::string, Unsupported> fill_placeholders(
   }
   std::optional<std::string> spec =
     call.env ? call.env("GH_REPO") : std::nullopt;
-  auto repo = spec ? parse_repo(*spec) : std::nullopt;
+  if (spec && spec->empty()) {
+    spec.reset();
+  }
+  auto repo = spec ? parse_repo(*spec) : git_remote_repo(call);
   if (!repo) {
     return std::unexpected(Unsupported{
-      "gh: command not found, and `gh api` with {owner}/{repo} needs the "
-      "repository "
-      "of the git remotes, which only gh resolves; set GH_REPO=OWNER/REPO or " +
+      "gh: command not found, and `gh api` with {owner}/{repo} here has no "
+      "git remote on the GitHub host to take them from; set "
+      "GH_REPO=OWNER/REPO or " +
       std::string(kInstall) });
   }
   for (auto [key, value] :

@@ -107,6 +107,30 @@ test_api_plain() {
   expect_file_contains "$T/plain.http.out" '"full_name":"octo-org/hello"'
 }
 
+# {owner}/{repo} come from GH_REPO, else from the git remotes on the host
+# in use (upstream before github before origin), as gh's BaseRepo does.
+test_api_placeholders_from_the_git_remotes() {
+  setup_http
+  make_git_repo "$W" https://github.localhost/octo-org/hello.git
+  git -C "$W" remote add fork git@github.localhost:someone/hello-fork.git
+  git -C "$W" remote add elsewhere https://gitlab.example/other/place.git
+  cd "$W"
+  differential origin api 'repos/{owner}/{repo}'
+  expect_rc 0
+  expect_file_contains "$T/origin.http.out" '"full_name":"octo-org/hello"'
+  git -C "$W" remote add upstream ssh://git@github.localhost/Octo-Org/Hello-Up.git
+  differential upstream api 'repos/{owner}/{repo}/releases'
+  expect_file_contains "$T/upstream.gh.requests" "/repos/Octo-Org/Hello-Up/releases"
+  GH_REPO=octo-org/hello differential env api 'repos/{owner}/{repo}'
+  expect_rc 0
+  # No remote on the host: gh fails; the HTTP path says what to do instead.
+  mkdir -p "$T/plain" && cd "$T/plain"
+  make_git_repo "$T/plain" https://gitlab.example/other/place.git
+  http_gh none api 'repos/{owner}/{repo}'
+  expect_rc 127
+  expect_file_contains "$T/none.err" "GH_REPO"
+}
+
 # GITHUB_API_URL (what GitHub Actions sets) points the HTTP path at a server
 # directly; the answer is the same.
 test_api_url_override() {
