@@ -59,36 +59,6 @@ Unsupported unsupported(std::string_view what) {
 // ---------------------------------------------------------------------------
 // JSON the way Go's encoding/json writes it.
 
-// The length of the valid UTF-8 sequence at s[i] (code point in cp), or 0.
-size_t utf8_sequence(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t n = 0;
-  uint32_t min = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n;
-}
-
 enum class EscapeHtml { no, yes };
 
 void go_string(std::string& out, std::string_view s, EscapeHtml html) {
@@ -118,7 +88,7 @@ void go_string(std::string& out, std::string_view s, EscapeHtml html) {
       continue;
     }
     uint32_t cp = 0;
-    const size_t n = utf8_sequence(s, i, cp);
+    const size_t n = util::utf8_sequence(s, i, cp);
     if (n == 0) {
       out += "\\ufffd";
       ++i;

@@ -1,5 +1,7 @@
 #include "sdk/pyjson.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,41 +12,6 @@
 namespace ipfsacc::sdk::pyjson {
 
 namespace {
-
-// The code point of the UTF-8 sequence at text[i] and its length; 0 for an
-// invalid sequence.
-size_t decode(std::string_view text, size_t i, uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  size_t n = 0;
-  uint32_t min = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) {
-    return 0;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return n;
-}
 
 void write(std::string& out,
            const nlohmann::ordered_json& value,
@@ -208,7 +175,7 @@ std::string ascii_string(std::string_view text) {
   std::string out = "\"";
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
-    size_t n = decode(text, i, cp);
+    size_t n = util::utf8_sequence(text, i, cp);
     if (n == 0) {
       cp = 0xFFFD;
       n = 1;

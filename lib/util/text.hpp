@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +28,11 @@ std::string join_args(std::span<const std::string> args);
 
 // Returns true when s is valid UTF-8.
 bool valid_utf8(std::string_view s);
+
+// The length of the UTF-8 sequence at s[i] (1 for ASCII) with its code
+// point in cp; 0 when it is not valid UTF-8 (overlong, a surrogate, past
+// U+10FFFF, or cut short).
+size_t utf8_sequence(std::string_view s, size_t i, uint32_t& cp);
 
 bool starts_with(std::string_view s, std::string_view prefix);
 
