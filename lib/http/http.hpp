@@ -38,6 +38,11 @@ struct Response {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// The standard reason phrase of an HTTP status ("Not Found"), as Go's
+// http.StatusText and Python's requests give it; "" for a status without
+// one here.
+std::string_view reason_phrase(long status);
+
 struct Options {
   util::Millis connect_timeout{ 10'000 };
   util::Millis timeout{ 120'000 };

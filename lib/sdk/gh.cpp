@@ -488,56 +488,6 @@ std::string transport_error(const http::Error& e) {
          "\ncheck your internet connection or https://githubstatus.com\n";
 }
 
-// Go's http.StatusText for the statuses GitHub sends.
-std::string_view status_text(long status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
 // Go's textproto.CanonicalMIMEHeaderKey: "x-ratelimit-limit" →
 // "X-Ratelimit-Limit".
 std::string canonical_header(std::string_view name) {
@@ -557,7 +507,7 @@ std::string canonical_header(std::string_view name) {
 std::string include_headers(const http::Response& r, std::string_view url) {
   std::string out = url.starts_with("https://") ? "HTTP/2.0 " : "HTTP/1.1 ";
   out += std::to_string(r.status);
-  if (auto text = status_text(r.status); !text.empty()) {
+  if (auto text = http::reason_phrase(r.status); !text.empty()) {
     out += ' ';
     out += text;
   }
@@ -1335,7 +1285,7 @@ std::expected<json, Outcome> graphql(Client& client,
     auto msg = error_message(*res);
     std::string text =
       "non-200 OK status code: " + std::to_string(res->status) + " " +
-      std::string(status_text(res->status));
+      std::string(http::reason_phrase(res->status));
     if (!msg.empty()) {
       text = "HTTP " + std::to_string(res->status) + ": " +
              msg.substr(0, msg.find(" (HTTP")) + " (" + client.ep.graphql + ")";

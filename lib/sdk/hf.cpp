@@ -524,34 +524,6 @@ std::optional<std::string> read_token(const Invocation& call) {
   return token(call);
 }
 
-// requests' reason phrase for the statuses the Hub sends.
-std::string_view reason(long status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
 // The last line of the traceback of an uncaught HfHubHTTPError.
 Outcome http_error(const http::Response& r, const std::string& url, int n) {
   Outcome o;
@@ -563,7 +535,7 @@ Outcome http_error(const http::Response& r, const std::string& url, int n) {
     "huggingface_hub.errors.HfHubHTTPError: {} {} Error: {} for url: {}\n",
     r.status,
     r.status >= 500 ? "Server" : "Client",
-    reason(r.status),
+    http::reason_phrase(r.status),
     url);
   return o;
 }
@@ -846,7 +818,7 @@ Answer whoami(const Invocation& call, bool legacy) {
       message = fmt::format("{} {} Error: {} for url: {}",
                             res->status,
                             res->status >= 500 ? "Server" : "Client",
-                            reason(res->status),
+                            http::reason_phrase(res->status),
                             url);
     }
     o.exit_code = 1;
