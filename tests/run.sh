@@ -69,11 +69,11 @@ run_suite() {
   phase_start
   cmake -S . -B "$dir" "${gen[@]}" -DIPFSACC_WERROR=ON -DCMAKE_UNITY_BUILD=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  phase_end "$dir: build"
+  phase_end "compile ($dir)"
   wait_for_npm
   phase_start
   ctest --test-dir "$dir" --output-on-failure -j"$test_jobs"
-  phase_end "$dir: tests"
+  phase_end "tests ($dir)"
 }
 
 echo "== release build (-Wall -Wextra -Werror)"
