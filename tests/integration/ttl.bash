@@ -81,14 +81,14 @@ test_ttl_units() {
   expect_invocations "gh pr list" 4
 }
 
-# A 3 s TTL: the revalidated entry must still be fresh for the last call,
+# A 5 s TTL: the revalidated entry must still be fresh for the last call,
 # which comes after a wait and a few calls.
 test_stale_while_revalidate() {
   export IPFSACC_STALE_WHILE_REVALIDATE=1h
-  FAKE_MARK=old transparent a --ttl 3s gh pr list -R o/r
-  sleep 3.1
+  FAKE_MARK=old transparent a --ttl 5s gh pr list -R o/r
+  sleep 5.1
   # Expired but within the window: the old answer at once, marked stale...
-  FAKE_MARK=new run_wrapped b -v --ttl 3s gh pr list -R o/r
+  FAKE_MARK=new run_wrapped b -v --ttl 5s gh pr list -R o/r
   expect_rc 0
   expect_same_file "$T/a.wrapped.out" "$T/b.out" "stdout of the stale entry"
   expect_explain b HIT
@@ -100,7 +100,7 @@ test_stale_while_revalidate() {
     sleep 0.1
   done
   FAKE_MARK=new run_direct direct gh pr list -R o/r
-  FAKE_MARK=new run_wrapped c -v --ttl 3s gh pr list -R o/r
+  FAKE_MARK=new run_wrapped c -v --ttl 5s gh pr list -R o/r
   expect_explain c HIT
   expect_same_file "$T/direct.out" "$T/c.out" "stdout after revalidation"
   expect_not_contains "$(cat "$T/c.err")" "revalidating"
