@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "core/policy.hpp"
+#include "entries.hpp"
 #include "secrets/prompt.hpp"
 #include "secrets/store.hpp"
 #include "util/duration.hpp"
@@ -22,9 +23,6 @@ namespace ipfsacc::app {
 namespace {
 
 using secrets::Location;
-
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
 
 struct SecretsOptions {
   std::string name;

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_packages=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
   libpcre2-dev doctest-dev libhiredis-dev
   libcurl4-openssl-dev

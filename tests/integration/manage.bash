@@ -279,14 +279,14 @@ test_list_limit_and_sort() {
 test_list_expired_and_older_than() {
   ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
-  sleep 1.2
+  sleep 3.2
   ipfsacc --ttl 1h hf models info gpt2 >/dev/null 2>&1
   manage e list --expired
   expect_eq 2 "$(lines e)" "expired lines"
   expect_file_contains "$T/e.out" "gh pr list -R o/r"
   expect_match "$(sed -n 2p "$T/e.out")" ' expired ' "TTL column"
-  manage o list --older-than 1s
-  expect_eq 3 "$(lines o)" "older than 1s"
+  manage o list --older-than 3s
+  expect_eq 3 "$(lines o)" "older than 3s"
   expect_not_contains "$(cat "$T/o.out")" "hf models"
   manage bad list --older-than soon
   expect_rc 2
@@ -536,15 +536,15 @@ test_purge_conditions_combine() {
   ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1s hf models info gpt2 >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
-  sleep 1.2
-  ipfsacc --ttl 1s gh pr list -R o/other >/dev/null 2>&1
+  sleep 3.2
+  ipfsacc --ttl 5s gh pr list -R o/other >/dev/null 2>&1
   # Expired gh entries: not the fresh gh one, not the expired hf one.
   manage a purge --tool gh --expired
   expect_file_contains "$T/a.out" "Removed 1 entry"
   manage l list
   expect_not_contains "$(cat "$T/l.out")" "gh pr list -R o/r$"
-  # Older than 1s and matching: only gh repo view.
-  manage b purge --older-than 1s --match 'gh *'
+  # Older than 3s and matching: only gh repo view.
+  manage b purge --older-than 3s --match 'gh *'
   expect_file_contains "$T/b.out" "Removed 1 entry"
   manage m list
   expect_eq 3 "$(lines m)" "left"
@@ -796,13 +796,13 @@ test_import_rejects_a_tampered_line() {
 }
 
 test_import_skips_present_and_expired() {
-  ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
+  ipfsacc --ttl 3s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
   manage x export "$T/all.jsonl"
   manage i import "$T/all.jsonl"
   expect_rc 0
   expect_file_contains "$T/i.out" "Imported 0 entries; skipped 2 already present, 0 expired"
-  sleep 1.2
+  sleep 3.2
   manage p purge --all --yes
   manage j import <"$T/all.jsonl"
   expect_rc 0
