@@ -197,7 +197,7 @@ Command setup_export(CLI::App& app) {
                     return true;
                   }
                   e.display = shown_command(e);
-                  buffer += storage::export_line(key, e, *out, *err);
+                  storage::append_export_line(buffer, key, e, *out, *err);
                   buffer += '\n';
                   ++exported;
                   payload += e.stdout_size + e.stderr_size;

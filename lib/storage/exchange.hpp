@@ -41,6 +41,13 @@ std::string export_line(const Digest& key,
                         std::span<const uint8_t> out,
                         std::span<const uint8_t> err);
 
+// The same, appended to line.
+void append_export_line(std::string& line,
+                        const Digest& key,
+                        const Entry& entry,
+                        std::span<const uint8_t> out,
+                        std::span<const uint8_t> err);
+
 // Parses an export line and verifies it: every field present with the right
 // type, the key a CID, each output's bytes hashing to its CID and of its
 // size, the segments accounting for every byte. Returns what is wrong

@@ -323,6 +323,55 @@ TEST_CASE("an export line reads back verified, and tampering is caught") {
   }
 }
 
+TEST_CASE("an export line's metadata is what a JSON library writes") {
+  std::string out = "x";
+  Entry e = entry_with(out, 5, 6);
+  e.display = "gh api \"q\" \\ \t\n\x01\x1f\x7f caf\u00e9 \xe2\x82\xac";
+  e.display += "\xff"; // not UTF-8
+  e.tags = { "gh:pr:o/r", "t\"ag" };
+  e.exit_code = -3;
+  e.hits = 12;
+  e.segments = { { Stream::out, 1 } };
+  e.usage = { { "claude-x", 10, 20 }, { "m\u00e9", 1, 2 } };
+  e.reported_cost_micro_usd = 1234;
+  auto key = sha256("request");
+  auto line = export_line(
+    key, e, std::span(reinterpret_cast<const uint8_t*>(out.data()), 1), {});
+
+  using nlohmann::json;
+  json usage = json::array();
+  for (const auto& u : e.usage) {
+    usage.push_back({ { "model", u.model },
+                      { "input_tokens", u.input },
+                      { "output_tokens", u.output } });
+  }
+  json meta = {
+    { "format", "ipfsacc-export/1" },
+    { "key", cid_string(key) },
+    { "tool", e.tool },
+    { "operation", e.operation },
+    { "command", e.display },
+    { "exit_code", e.exit_code },
+    { "created_ms", e.created_ms },
+    { "expires_ms", e.expires_ms },
+    { "last_used_ms", e.last_used_ms },
+    { "duration_ms", e.duration_ms },
+    { "hits", e.hits },
+    { "segments", json::array({ json::array({ "out", 1 }) }) },
+    { "tags", e.tags },
+    { "usage", usage },
+    { "reported_cost_micro_usd", e.reported_cost_micro_usd },
+  };
+  auto expected = meta.dump(-1, ' ', false, json::error_handler_t::replace);
+  expected.pop_back();
+  CHECK(line.substr(0, expected.size() + 11) == expected + R"(,"stdout":{)");
+  auto back = parse_export_line(line);
+  REQUIRE_MESSAGE(back, back.error());
+  CHECK(back->entry.usage.size() == 2);
+  CHECK(back->entry.reported_cost_micro_usd == 1234);
+  CHECK(back->entry.tags == e.tags);
+}
+
 TEST_CASE("an export line reads the same by the fast reader and by nlohmann") {
   std::string out = "h\u00e9llo\n";
   Entry e = entry_with(out, 5, 6);
