@@ -89,7 +89,9 @@ mapfile -t scale < <(medians "$work/scale.json")
 
 echo "== management commands with 100,000 entries"
 # stats and list read a populated cache; purge --expired gets a fresh cache
-# of expired entries before each run; export and import move 100 MB of
+# of expired entries before each run; every run of these starts after a
+# sync, so that the writeback of what the steps before wrote (hundreds of
+# MB) does not land in its time; export and import move 100 MB of
 # payload as 100,000 outputs of 1 KB and as 10,000 of 10 KB.
 mgmt=$work/large
 mkdir -p "$work/exp"
@@ -99,16 +101,16 @@ hyperfine -N --warmup 5 --runs 50 --export-json "$work/mgmt.json" \
   -n sorted "env IPFSACC_DIR=$mgmt $bin list --limit 20 --sort size" >/dev/null 2>&1
 mapfile -t mgmt_ms < <(medians "$work/mgmt.json")
 hyperfine -N --runs 5 --export-json "$work/purge.json" \
-  --prepare "sh -c 'rm -rf $work/expired && $populate $work/expired 100000 1024 expired'" \
+  --prepare "sh -c 'rm -rf $work/expired && $populate $work/expired 100000 1024 expired && sync'" \
   "env IPFSACC_DIR=$work/expired $bin purge --expired" >/dev/null 2>&1
 mapfile -t purge_ms < <(medians "$work/purge.json")
 "$populate" "$work/k10" 10000 10000
-hyperfine -N --runs 5 --export-json "$work/export.json" \
+hyperfine -N --runs 5 --export-json "$work/export.json" --prepare sync \
   "env IPFSACC_DIR=$mgmt $bin export $work/exp/1k.jsonl" \
   "env IPFSACC_DIR=$work/k10 $bin export $work/exp/10k.jsonl" >/dev/null 2>&1
 mapfile -t export_ms < <(medians "$work/export.json")
 hyperfine -N --runs 5 --export-json "$work/import.json" \
-  --prepare "rm -rf $work/imported" \
+  --prepare "sh -c 'rm -rf $work/imported && sync'" \
   "env IPFSACC_DIR=$work/imported $bin import $work/exp/1k.jsonl" \
   "env IPFSACC_DIR=$work/imported $bin import $work/exp/10k.jsonl" >/dev/null 2>&1
 mapfile -t import_ms < <(medians "$work/import.json")
