@@ -424,17 +424,6 @@ Converted info_dict(const ojson& item, std::span<const Field> fields) {
 // ---------------------------------------------------------------------------
 // Who calls and where.
 
-std::optional<std::string> env(const Invocation& call, std::string_view name) {
-  if (!call.env) {
-    return std::nullopt;
-  }
-  auto v = call.env(name);
-  if (!v || v->empty()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 bool env_true(const Invocation& call, std::string_view name) {
   auto v = env(call, name);
   if (!v) {

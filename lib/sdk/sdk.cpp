@@ -62,15 +62,21 @@ Unsupported unsupported(const Invocation& call, std::string_view what) {
     "{}: {} is not supported", call.binary, what) };
 }
 
+std::optional<std::string> env(const Invocation& call, std::string_view name) {
+  if (!call.env) {
+    return std::nullopt;
+  }
+  auto v = call.env(name);
+  if (!v || v->empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::string env_or(const Invocation& call,
                    std::string_view name,
                    std::string_view fallback) {
-  if (call.env) {
-    if (auto value = call.env(name); value && !value->empty()) {
-      return *value;
-    }
-  }
-  return std::string(fallback);
+  return env(call, name).value_or(std::string(fallback));
 }
 
 std::string join_url(std::string_view base, std::string_view path) {

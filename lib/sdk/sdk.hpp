@@ -73,6 +73,9 @@ const Tool* find_tool(std::string_view name);
 // would: what cannot be done, and how to install the CLI that can.
 Unsupported unsupported(const Invocation& call, std::string_view what);
 
+// The variable's value from call.env; nullopt when it is unset or empty.
+std::optional<std::string> env(const Invocation& call, std::string_view name);
+
 // The variable's value from call.env, or fallback when it is unset or empty.
 std::string env_or(const Invocation& call,
                    std::string_view name,

@@ -79,17 +79,6 @@ const OptionSpec kShow[] = {
   { { "-q", "--quiet" }, false },
 };
 
-std::optional<std::string> env(const Invocation& call, std::string_view name) {
-  if (!call.env) {
-    return std::nullopt;
-  }
-  auto v = call.env(name);
-  if (!v || v->empty()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 // main()'s key: --api-key, else VAST_API_KEY, else the key file.
 std::optional<std::string> api_key(const Invocation& call,
                                    const ParsedArgs& parsed) {
