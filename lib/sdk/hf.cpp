@@ -580,19 +580,6 @@ std::string next_link(const http::Response& r) {
   return {};
 }
 
-// quote(revision, safe="").
-std::string quote_all(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // The commands.
 
@@ -644,7 +631,7 @@ Answer info(const Invocation& call, const RepoKind& kind) {
   auto revision = parsed->value("--revision");
   std::string url = endpoint(call) + std::string(kind.api) + "/" + id;
   if (revision) {
-    url += "/revision/" + quote_all(*revision);
+    url += "/revision/" + url_encode(*revision);
   }
   auto res = call.transport(hub_request(call, url, read_token(call)));
   if (!res) {
