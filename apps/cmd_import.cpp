@@ -346,9 +346,9 @@ Command setup_import(CLI::App& app) {
                   put(batch);
                   bytes += payload_bytes(batch);
                 }
-                int64_t opened = util::now_ms();
+                int64_t opened = util::steady_ms();
                 while (bytes < kTransactionBytes &&
-                       util::now_ms() - opened < kTransactionMillis) {
+                       util::steady_ms() - opened < kTransactionMillis) {
                   auto batch = queue.pop();
                   if (!batch) {
                     finished = true;

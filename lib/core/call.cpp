@@ -533,6 +533,7 @@ std::string Call::key_version() {
 int Call::sdk_and_store(const Digest& key, Forward forward) {
   bool live = forward == Forward::yes;
   int64_t created = util::now_ms();
+  int64_t started = util::steady_ms();
   int requests = 0;
   auto answer = run_sdk(requests);
   if (!answer) {
@@ -546,7 +547,7 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   if (live) {
     write_outcome(outcome);
   }
-  int64_t duration = util::now_ms() - created;
+  int64_t duration = util::steady_ms() - started;
   // A not-found answer is kept only for the rule's negative_ttl.
   const bool negative = outcome.not_found && rule_ && rule_->negative_ttl;
   bool cacheable =

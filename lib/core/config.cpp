@@ -95,8 +95,9 @@ const ConfigKey kKeys[] = {
 };
 
 // IPFSACC_PATH: where to look for the wrapped tools instead of PATH (like
-// ccache's CCACHE_PATH).
+// ccache's CCACHE_PATH). IPFSACC_NOW: the cache's clock (util::now_ms).
 const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR",
+                                       "IPFSACC_NOW",
                                        "IPFSACC_PATH",
                                        "IPFSACC_SECRETS_DIR",
                                        "IPFSACC_PASSPHRASE" };

@@ -271,7 +271,7 @@ std::optional<util::Millis> retry_after(const Response& response) {
     return std::nullopt;
   }
   time_t when = ::timegm(&tm);
-  int64_t delta = int64_t(when) * 1000 - util::now_ms();
+  int64_t delta = int64_t(when) * 1000 - util::real_now_ms();
   return util::Millis(std::max<int64_t>(delta, 0));
 }
 

@@ -245,13 +245,13 @@ private:
     // hiredis resolves names with a getaddrinfo no timeout bounds: the name
     // is resolved here within connect-timeout, and hiredis tries each
     // address (as it would have) with what is left of it.
-    int64_t started = util::now_ms();
+    int64_t started = util::steady_ms();
     auto addresses = resolve_within(spec_.host, spec_.connect_timeout);
     if (!addresses) {
       return std::unexpected(addresses.error());
     }
     for (size_t i = 0; i < addresses->size(); ++i) {
-      auto left = spec_.connect_timeout.count() - (util::now_ms() - started);
+      auto left = spec_.connect_timeout.count() - (util::steady_ms() - started);
       context_ = redisConnectWithTimeout(
         (*addresses)[i].c_str(),
         port,
@@ -267,7 +267,7 @@ private:
       if (errno == EINPROGRESS || errno == ETIMEDOUT) {
         f.kind = Failure::Kind::timeout;
       }
-      left = spec_.connect_timeout.count() - (util::now_ms() - started);
+      left = spec_.connect_timeout.count() - (util::steady_ms() - started);
       if (i + 1 == addresses->size() || left <= 0) {
         return std::unexpected(f);
       }

@@ -1,6 +1,8 @@
 #include "util/duration.hpp"
 
 #include <charconv>
+#include <cstdlib>
+#include <optional>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -132,10 +134,44 @@ std::string format_size(uint64_t bytes) {
   return fmt::format("{:.1f} {}", value, units[i]);
 }
 
-int64_t now_ms() {
+int64_t real_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
     .count();
+}
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch())
+    .count();
+}
+
+namespace {
+
+// IPFSACC_NOW as milliseconds, or nothing when it is unset or not a
+// non-negative number of seconds.
+std::optional<int64_t> fixed_now_ms() {
+  const char* text = std::getenv("IPFSACC_NOW");
+  if (!text || !*text) {
+    return std::nullopt;
+  }
+  std::string_view view(text);
+  double seconds = 0;
+  auto [end, ec] =
+    std::from_chars(view.data(), view.data() + view.size(), seconds);
+  if (ec != std::errc() || end != view.data() + view.size() ||
+      !std::isfinite(seconds) || seconds < 0 || seconds > 1e13) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(seconds * 1000));
+}
+
+} // namespace
+
+int64_t now_ms() {
+  // Read once: every part of a call sees the same setting.
+  static const std::optional<int64_t> fixed = fixed_now_ms();
+  return fixed ? *fixed : real_now_ms();
 }
 
 } // namespace ipfsacc::util

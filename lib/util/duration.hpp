@@ -23,7 +23,20 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text);
 // Formats bytes as "1.2 MB" style text (powers of 1000 like ccache).
 std::string format_size(uint64_t bytes);
 
-// Milliseconds since the Unix epoch, from the real-time clock.
+// The cache's clock: milliseconds since the Unix epoch. Entries' creation,
+// expiry, age and last use are read from it, and only from it. It is the
+// real-time clock unless IPFSACC_NOW holds seconds since the epoch
+// (fractions allowed), which stops the clock there for the whole process:
+// tests set it to move time forward instead of sleeping past a margin. An
+// IPFSACC_NOW that is not such a number is ignored.
 int64_t now_ms();
+
+// Milliseconds from a clock that only moves forward and that IPFSACC_NOW
+// does not set: what timeouts and durations are measured with.
+int64_t steady_ms();
+
+// The real-time clock, whatever IPFSACC_NOW says: for comparing with times
+// other machines give (an HTTP Retry-After date).
+int64_t real_now_ms();
 
 } // namespace ipfsacc::util

@@ -144,14 +144,20 @@ EOF
   expect_empty "$T/second.wrapped.err"
 }
 
+# FAKE_INTERLEAVE_SYNC: the tool writes its next line only once the last one
+# has reached the capture, so the order ipfsacc sees is the tool's, however
+# busy the machine.
 test_interleaving_replayed() {
   export FAKE_INTERLEAVE=1
   # Separate streams.
-  transparent first vastai show instances
+  run_direct first.direct vastai show instances
+  FAKE_INTERLEAVE_SYNC="$T/first.wrapped.out $T/first.wrapped.err" \
+    run_wrapped first.wrapped vastai show instances
+  expect_same first.direct first.wrapped
   transparent second vastai show instances
   expect_invocations "vastai show instances" 1
   # One stream: the order of stdout and stderr lines is the original one.
-  FAKE_LOG='' capture_combined direct vastai show instances
+  FAKE_INTERLEAVE_SYNC=$T/direct.all FAKE_LOG='' capture_combined direct vastai show instances
   capture_combined hit ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/hit.all" "combined stdout+stderr (hit)"
   expect_invocations "vastai show instances" 1
@@ -160,8 +166,8 @@ test_interleaving_replayed() {
 
 test_interleaving_on_miss() {
   export FAKE_INTERLEAVE=1
-  FAKE_LOG='' capture_combined direct vastai show instances
-  capture_combined miss ipfsacc vastai show instances
+  FAKE_INTERLEAVE_SYNC=$T/direct.all FAKE_LOG='' capture_combined direct vastai show instances
+  FAKE_INTERLEAVE_SYNC=$T/miss.all capture_combined miss ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/miss.all" "combined stdout+stderr (miss)"
   capture_combined hit ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/hit.all" "combined stdout+stderr (hit)"
@@ -169,18 +175,21 @@ test_interleaving_on_miss() {
 }
 
 test_miss_streams_live() {
-  # On a miss the output reaches the user while the tool is still running.
-  export FAKE_SLEEP_AFTER=3
+  # On a miss the output reaches the user while the tool is still running:
+  # the tool does not exit until the test has seen its output.
+  export FAKE_WAIT_FOR=$T/go
   ipfsacc gh pr list -R o/r >"$T/live.out" 2>"$T/live.err" &
   local pid=$!
-  local deadline=$((SECONDS + 2))
+  local deadline=$((SECONDS + 60))
   until grep -q "gh pr list" "$T/live.out" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
-      kill "$pid" 2>/dev/null
-      fail "no output 2 s into a run that printed at once and then slept 3 s"
+      touch "$T/go"
+      wait "$pid"
+      fail "no output while the tool was still running"
     fi
     sleep 0.05
   done
+  touch "$T/go"
   wait "$pid"
   expect_eq 0 $? "exit status"
 }

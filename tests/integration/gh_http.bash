@@ -36,9 +36,8 @@ start_fake() {
     >/dev/null 2>"$T/fake.err" &
   FAKE_PID=$!
   trap 'kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null' EXIT
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $T/port ]] && break
+  local deadline=$((SECONDS + 60))
+  until [[ -s $T/port ]] || ((SECONDS >= deadline)); do
     sleep 0.05
   done
   [[ -s $T/port ]] || { _show "$T/fake.err" >&2; fail "the fake GitHub API did not start"; }

@@ -18,9 +18,8 @@ start_api() {
   node "$FAKES/http/server.mjs" "$1" "$API_DIR" 2>"$API_DIR/server.err" &
   API_PIDS+=($!)
   trap 'kill "${API_PIDS[@]}" 2>/dev/null' EXIT
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $API_DIR/port ]] && break
+  local deadline=$((SECONDS + 60))
+  until [[ -s $API_DIR/port ]] || ((SECONDS >= deadline)); do
     sleep 0.05
   done
   [[ -s $API_DIR/port ]] || { _show "$API_DIR/server.err" >&2; fail "the fake $1 API did not start"; }

@@ -297,7 +297,7 @@ test_purge_expired_cleans_the_node() {
   long=$(ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | grep -v "$short" | head -n 1)
   long_blob=$(cid_of "$long" stdout)
   [[ -n $short_blob && -n $long_blob ]] || fail "no blob CIDs"
-  sleep 2.1
+  clock_advance 3
   on b
   FAKE_SIZE=3000 capture offline ipfsacc --offline --explain run -- fake-cli short-lived
   expect_rc 0

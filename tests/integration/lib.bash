@@ -87,7 +87,32 @@ setup_case() {
   export FAKE_LOG=$T/fake.log
   export PATH=$T/bin:$FAKES:$PATH
   : >"$FAKE_LOG"
+  clock_start
   cd "$W" || exit 1
+}
+
+# The cache's clock. Every case starts with it stopped at the real time the
+# case began (IPFSACC_NOW): entries' ages, expiry and last use then depend
+# only on what the case says, never on how fast the machine runs it. A case
+# moves time forward with clock_advance instead of sleeping past a TTL. The
+# real time is the start, not a fixed date, so that a Redis server (which
+# expires keys by its own clock) agrees with ipfsacc about what is fresh.
+
+# clock_start: stop the clock at the real time now.
+clock_start() {
+  export IPFSACC_NOW
+  IPFSACC_NOW=$(date +%s)
+}
+
+# clock_advance SECONDS: move the clock forward (whole seconds).
+clock_advance() {
+  IPFSACC_NOW=$((IPFSACC_NOW + $1))
+}
+
+# clock_real: let the cache's clock run with the real one again (a case
+# that measures how a real wait behaves).
+clock_real() {
+  unset IPFSACC_NOW
 }
 
 # ---------------------------------------------------------------------------
@@ -330,13 +355,28 @@ expect_invocations() { # PREFIX N
 }
 
 # wait_for_log PATTERN [SECONDS]: wait until a line of the fake log matches
-# the extended regex PATTERN (default 10 s). Fails the case on timeout.
+# the extended regex PATTERN (default 60 s, a safety net). Fails the case on
+# timeout.
 wait_for_log() {
-  local deadline=$((SECONDS + ${2:-10}))
+  local deadline=$((SECONDS + ${2:-60}))
   until grep -qE -- "$1" "$FAKE_LOG" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
       _show "$FAKE_LOG" >&2
       fail "timed out waiting for /$1/ in the fake tool log"
+    fi
+    sleep 0.05
+  done
+}
+
+# wait_until CONDITION WHAT [SECONDS]: wait until the bash expression
+# CONDITION (evaluated each time) holds, or fail the case after SECONDS
+# (default 60: a safety net for a hang, not a budget). WHAT says what is
+# awaited, for the failure message.
+wait_until() {
+  local deadline=$((SECONDS + ${3:-60}))
+  until eval "$1"; do
+    if ((SECONDS >= deadline)); then
+      fail "timed out waiting for $2"
     fi
     sleep 0.05
   done

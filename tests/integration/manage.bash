@@ -255,12 +255,15 @@ test_list_tool_and_match() {
 
 test_list_limit_and_sort() {
   FAKE_SIZE=100 ipfsacc hf models info small >/dev/null 2>&1
-  sleep 0.05
+  clock_advance 1
   FAKE_SIZE=9000 ipfsacc hf models info big >/dev/null 2>&1
-  sleep 0.05
+  clock_advance 1
   FAKE_SIZE=3000 ipfsacc hf models info mid >/dev/null 2>&1
+  clock_advance 1
   ipfsacc hf models info small >/dev/null 2>&1 # a hit: used last
+  clock_advance 1
   ipfsacc hf models info small >/dev/null 2>&1
+  clock_advance 1
   ipfsacc hf models info mid >/dev/null 2>&1
   first() { sed -n 2p "$T/$1.out" | grep -oE 'hf models info [a-z]+$'; }
   manage used list --limit 1
@@ -279,7 +282,7 @@ test_list_limit_and_sort() {
 test_list_expired_and_older_than() {
   ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
-  sleep 3.2
+  clock_advance 4
   ipfsacc --ttl 1h hf models info gpt2 >/dev/null 2>&1
   manage e list --expired
   expect_eq 2 "$(lines e)" "expired lines"
@@ -502,7 +505,7 @@ test_purge_expired() {
   ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1s hf models info gpt2 >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
-  sleep 1.2
+  clock_advance 2
   manage p purge --expired
   expect_rc 0
   expect_file_contains "$T/p.out" "Removed 2 entries"
@@ -536,7 +539,7 @@ test_purge_conditions_combine() {
   ipfsacc --ttl 1s gh pr list -R o/r >/dev/null 2>&1
   ipfsacc --ttl 1s hf models info gpt2 >/dev/null 2>&1
   ipfsacc --ttl 1h gh repo view o/r >/dev/null 2>&1
-  sleep 3.2
+  clock_advance 4
   ipfsacc --ttl 5s gh pr list -R o/other >/dev/null 2>&1
   # Expired gh entries: not the fresh gh one, not the expired hf one.
   manage a purge --tool gh --expired
@@ -560,7 +563,7 @@ test_purge_max_size_evicts_least_recently_used() {
   local k
   for k in a b c d; do
     FAKE_SIZE=5000 ipfsacc hf models info "$k" >/dev/null 2>&1
-    sleep 0.02
+    clock_advance 1
   done
   ipfsacc hf models info a >/dev/null 2>&1 # used last now
   manage p purge --max-size 12k
@@ -802,7 +805,7 @@ test_import_skips_present_and_expired() {
   manage i import "$T/all.jsonl"
   expect_rc 0
   expect_file_contains "$T/i.out" "Imported 0 entries; skipped 2 already present, 0 expired"
-  sleep 3.2
+  clock_advance 4
   manage p purge --all --yes
   manage j import <"$T/all.jsonl"
   expect_rc 0

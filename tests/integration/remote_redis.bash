@@ -23,8 +23,8 @@ start_redis() {
     if redis-server --port "$_p" --bind "$host" --save '' --appendonly no \
       --daemonize yes --pidfile "$dir/pid" --dir "$dir" \
       --logfile "$dir/log" "$@" >/dev/null 2>&1; then
-      local i
-      for i in $(seq 100); do
+      local deadline=$((SECONDS + 60))
+      while ((SECONDS < deadline)); do
         if [[ -s $dir/pid ]] &&
           redis-cli -h "$host" -p "$_p" ${REDIS_AUTH:+-a "$REDIS_AUTH" --no-auth-warning} ping 2>/dev/null | grep -q PONG; then
           REDIS_STARTED+=("$host:$_p")
@@ -130,18 +130,20 @@ test_two_machines_share_one_redis() {
 }
 
 # An entry expires in Redis with the entry: the key's TTL is the entry's.
+# Redis counts down by the real clock from the case's start (where the
+# cache's clock stands): a 1 h TTL leaves minutes of margin for a slow run.
 test_redis_keys_expire_with_the_entry() {
   local port key ttl
   start_redis port
   export IPFSACC_REMOTE=redis://127.0.0.1:$port
   on a
-  run_wrapped first --ttl 90s "${CALL[@]}"
+  run_wrapped first --ttl 1h "${CALL[@]}"
   key=$(rcli "$port" --scan --pattern 'ipfsacc:entry:*')
   ttl=$(rcli "$port" pttl "$key")
-  [[ $ttl -gt 60000 && $ttl -le 90000 ]] || fail "entry key expires in $ttl ms, not about 90 s"
+  [[ $ttl -gt 3000000 && $ttl -le 3600000 ]] || fail "entry key expires in $ttl ms, not about 1 h"
   for key in $(rcli "$port" --scan --pattern 'ipfsacc:blob:*'); do
     ttl=$(rcli "$port" pttl "$key")
-    [[ $ttl -gt 60000 && $ttl -le 90000 ]] || fail "blob key expires in $ttl ms"
+    [[ $ttl -gt 3000000 && $ttl -le 3600000 ]] || fail "blob key expires in $ttl ms"
   done
 }
 
@@ -156,22 +158,25 @@ test_ttl_refresh_keeps_an_answer_in_use() {
   export IPFSACC_REMOTE="$label|ttl-refresh"
   direct_answer
   on a
-  run_wrapped first --ttl 4s "${CALL[@]}"
+  run_wrapped first --ttl 1h "${CALL[@]}"
   key=$(rcli "$port" --scan --pattern 'ipfsacc:entry:*')
-  sleep 2.1
+  # 50 minutes later another machine is answered from Redis.
+  clock_advance 3000
   on b
   run_wrapped second "${CALL[@]}"
   expect_answer second
   expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of b"
-  # Without ttl-refresh the keys would go in under 2 s, with the entry.
+  # Kept until 1 h 50 min after the first call (Redis counts from the real
+  # start of the case); without ttl-refresh it would go at 1 h.
   ttl=$(rcli "$port" pttl "$key")
-  [[ $ttl -gt 3000 && $ttl -le 4000 ]] || fail "entry key kept $ttl ms after a hit, not about 4 s"
+  [[ $ttl -gt 6000000 && $ttl -le 6600000 ]] || fail "entry key kept $ttl ms after a hit, not about 110 min"
   for key in $(rcli "$port" --scan --pattern 'ipfsacc:blob:*'); do
     ttl=$(rcli "$port" pttl "$key")
-    [[ $ttl -gt 3000 && $ttl -le 4000 ]] || fail "blob key kept $ttl ms after a hit"
+    [[ $ttl -gt 6000000 && $ttl -le 6600000 ]] || fail "blob key kept $ttl ms after a hit"
   done
-  sleep 2.1
-  # Expired now, still on the remote: --offline on a third machine takes it.
+  # 80 minutes after the first call: expired, still on the remote.
+  # --offline on a third machine takes it.
+  clock_advance 1800
   on c
   run_wrapped third --offline --explain "${CALL[@]}"
   expect_answer third
@@ -286,9 +291,9 @@ test_a_silent_remote_times_out() {
     const s = net.createServer(() => {}).listen(0, "127.0.0.1", () => {
       require("fs").writeFileSync(process.argv[1], String(s.address().port));
     });
-    setTimeout(() => process.exit(0), 60000);' "$T/silent.port" &
+    setTimeout(() => process.exit(0), 300000);' "$T/silent.port" &
   local server=$!
-  for _ in $(seq 100); do [[ -s $T/silent.port ]] && break; sleep 0.05; done
+  wait_until '[[ -s $T/silent.port ]]' "the silent server to listen"
   port=$(cat "$T/silent.port")
   export IPFSACC_REMOTE="redis://127.0.0.1:$port|timeout=200ms"
   direct_answer

@@ -428,7 +428,7 @@ test_the_prompt_does_not_echo() {
     <"$T/in" >"$T/tty.out" 2>&1 &
   local pid=$!
   exec 3>"$T/in"
-  local deadline=$((SECONDS + 10))
+  local deadline=$((SECONDS + 60))
   until grep -q "Value of github_token" "$T/tty.out"; do
     ((SECONDS < deadline)) || { _show "$T/tty.out" >&2; fail "no prompt"; }
     sleep 0.05

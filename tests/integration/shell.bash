@@ -307,19 +307,38 @@ test_fish_completion_candidates() {
 # or function that shell-init defined, and Enter runs the completed command
 # through ipfsacc (the fake tool logs what it received).
 
-# interactive NAME KEYS COMMAND...: type KEYS (printf escapes) into COMMAND
-# running on a pseudo-terminal.
+# interactive NAME KEYS COMMAND...: run COMMAND (a shell whose prompt is
+# '$ ') on a pseudo-terminal and type into it, as a person would: each line
+# of KEYS (printf escapes, a TAB to complete) once the shell shows its next
+# prompt, then `exit`. Keys typed before the line editor is ready may be
+# discarded or read by another program; waiting for the prompt makes the
+# session the same however slowly the shell starts.
 interactive() {
-  local name=$1 keys=$2
+  local name=$1 keys=$2 line typed=0 fifo=$T/$1.keys
   shift 2
   command -v script >/dev/null || skip "script (bsdutils) is not installed"
-  # Typing ahead into a shell on a pty depends on how fast it starts; under
-  # the sanitizers it is several times slower and these cases hang on
-  # timing, not on a bug. The release build runs them.
-  [[ -z ${ASAN_OPTIONS:-} ]] || skip "timing-sensitive pty case; not run under sanitizers"
+  mkfifo "$fifo"
+  TERM=dumb capture "$name" "$BOUNDED" script -qfec "$(printf '%q ' "$@")" /dev/null <"$fifo" &
+  local pid=$!
+  exec 3>"$fifo"
   # shellcheck disable=SC2059 # the keys are printf escapes
-  printf "$keys" >"$T/$name.keys"
-  TERM=dumb capture "$name" "$BOUNDED" script -qfec "$(printf '%q ' "$@")" /dev/null <"$T/$name.keys"
+  while IFS= read -r line; do
+    await_prompt "$name" $((typed + 1))
+    printf '%s\n' "$line" >&3
+    typed=$((typed + 1))
+  done < <(printf "$keys")
+  await_prompt "$name" $((typed + 1))
+  printf 'exit\n' >&3
+  exec 3>&-
+  wait "$pid"
+  rc=$(cat "$T/$name.rc")
+}
+
+# await_prompt NAME N: wait until the session NAME has shown N prompts.
+await_prompt() {
+  local out=$T/$1.out want=$2
+  wait_until '(($(grep -ao "\$ " "$out" 2>/dev/null | wc -l) >= want))' \
+    "prompt $want of the interactive shell"
 }
 
 test_interactive_bash_completes_through_the_alias() {
@@ -373,6 +392,7 @@ test_interactive_fish_completes_through_the_function() {
 complete -c gh -f -a '$GH_CANDIDATES'
 source '$T/completions.fish'
 ipfsacc shell-init fish | source
+function fish_prompt; echo -n '\$ '; end
 EOF
   interactive a 'gh pr-l\t-R o/r\nipfsacc -v gh issue-u\t-R o/r\nipfsacc shims li\t/nonexistent\n' \
     fish --no-config -i -C "source '$T/init.fish'"

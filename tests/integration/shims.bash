@@ -220,11 +220,11 @@ test_exit_codes_and_output_unchanged() {
   FAKE_SIGNAL=TERM shim ssig "$p" gh pr list -R o/r
   expect_rc 143
   expect_same dsig ssig
-  FAKE_LOG='' FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.05 capture_combined di "$FAKES/gh" repo view x/y
-  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.05 PATH=$p capture_combined si "$SHIM_BOUNDED" gh repo view x/y
+  FAKE_LOG='' FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_SYNC=$T/di.all capture_combined di "$FAKES/gh" repo view x/y
+  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_SYNC=$T/si.all PATH=$p capture_combined si "$SHIM_BOUNDED" gh repo view x/y
   expect_same_file "$T/di.all" "$T/si.all" "interleaved output"
   # The replay is identical too.
-  FAKE_INTERLEAVE=1 FAKE_INTERLEAVE_DELAY=0.05 PATH=$p capture_combined si2 "$SHIM_BOUNDED" gh repo view x/y
+  FAKE_INTERLEAVE=1 PATH=$p capture_combined si2 "$SHIM_BOUNDED" gh repo view x/y
   expect_same_file "$T/di.all" "$T/si2.all" "replayed interleaved output"
   expect_invocations "gh repo view x/y" 1
   # Binary output and stdin pass through.

@@ -2,15 +2,20 @@
 # ipfsacc then exits as the tool did (128+N, as a shell reports a signal).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-# Milliseconds since the epoch.
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# The fake tools sleep this long after their first output: far longer than
+# any check waits, so a signal that is not forwarded shows as a wrong exit
+# status (the tool's 0, or the watchdog's SIGKILL), not as a slow run.
+TOOL_SLEEP=300
+# A watchdog kills an ipfsacc that outlives the signal by this many seconds:
+# a safety net against a hang, never reached by a passing run.
+WATCHDOG=90
 
 # send_signal SIG TARGET LOGLINE IPFSACC_ARGS...: start ipfsacc in the
 # background (its own process group: job control is on, so SIGINT is not
 # ignored as it is for background jobs of a script), wait until the fake tool
 # has logged LOGLINE (its traps are in place then), send SIG to TARGET ("pid":
 # ipfsacc only; "group": the whole process group, as Ctrl-C at a terminal
-# does), and wait for it. Sets rc and elapsed_ms (from the signal to the exit).
+# does), and wait for it. Sets rc.
 send_signal() {
   local sig=$1 target=$2 logline=$3
   shift 3
@@ -19,36 +24,30 @@ send_signal() {
   local pid=$!
   set +m
   wait_for_log "^$logline\$"
-  local t0
-  t0=$(now_ms)
   if [[ $target == group ]]; then
     kill -s "$sig" -- "-$pid"
   else
     kill -s "$sig" "$pid"
   fi
-  # A watchdog: ipfsacc must not outlive the signal by long.
-  (sleep 20 && kill -KILL "$pid" 2>/dev/null) &
+  (sleep "$WATCHDOG" && kill -KILL "$pid" 2>/dev/null) &
   local dog=$!
   wait "$pid"
   rc=$?
-  elapsed_ms=$(($(now_ms) - t0))
   kill "$dog" 2>/dev/null
   wait "$dog" 2>/dev/null
 }
 
-# expect_forwarded SIG TOOL: the tool got SIG, ipfsacc exited 128+N quickly.
+# expect_forwarded SIG TOOL: the tool got SIG and ipfsacc exited 128+N (not
+# the 0 of a tool that slept its time out, nor the watchdog's 137).
 expect_forwarded() {
   local sig=$1 tool=$2
   expect_eq $((128 + $(kill -l "$sig"))) "$rc" "exit status of ipfsacc after SIG$sig"
-  wait_for_log "^# $tool got SIG$sig\$" 5
-  if ((elapsed_ms > 5000)); then
-    fail "ipfsacc took ${elapsed_ms} ms to exit after SIG$sig"
-  fi
+  wait_for_log "^# $tool got SIG$sig\$"
 }
 
 test_term_int_hup_on_a_miss() {
   local sig
-  export FAKE_SLEEP_AFTER=30
+  export FAKE_SLEEP_AFTER=$TOOL_SLEEP
   for sig in TERM INT HUP; do
     : >"$FAKE_LOG"
     send_signal "$sig" pid "gh pr list -R o/$sig" gh pr list -R "o/$sig"
@@ -59,7 +58,7 @@ test_term_int_hup_on_a_miss() {
 }
 
 test_killed_run_is_not_cached() {
-  FAKE_SLEEP_AFTER=30 send_signal TERM pid "gh pr list -R o/r" gh pr list -R o/r
+  FAKE_SLEEP_AFTER=$TOOL_SLEEP send_signal TERM pid "gh pr list -R o/r" gh pr list -R o/r
   expect_forwarded TERM gh
   transparent a gh pr list -R o/r
   expect_rc 0
@@ -70,7 +69,7 @@ test_killed_run_is_not_cached() {
 
 test_signal_on_a_pass_through_call() {
   # A call no rule matches (ipfsacc may simply exec the tool).
-  export FAKE_SLEEP=30
+  export FAKE_SLEEP=$TOOL_SLEEP
   local sig
   for sig in TERM INT HUP; do
     : >"$FAKE_LOG"
@@ -82,7 +81,7 @@ test_signal_on_a_pass_through_call() {
 test_signal_on_a_write() {
   # A write runs as a child (ipfsacc invalidates after it): the signal must
   # still reach it, not leave it running on its own.
-  export FAKE_SLEEP=30
+  export FAKE_SLEEP=$TOOL_SLEEP
   local sig
   for sig in TERM INT HUP; do
     : >"$FAKE_LOG"
@@ -96,7 +95,7 @@ test_signal_on_a_write() {
 
 test_signal_on_run() {
   make_tool sigtool
-  export FAKE_SLEEP=30
+  export FAKE_SLEEP=$TOOL_SLEEP
   local sig
   for sig in TERM INT HUP; do
     : >"$FAKE_LOG"
@@ -108,31 +107,26 @@ test_signal_on_run() {
 test_sleep_without_traps() {
   # A child with default dispositions dies of the forwarded signal itself.
   set -m
-  "$IPFSACC_BIN" run -- sleep 31.5 >"$T/out" 2>"$T/err" &
+  "$IPFSACC_BIN" run -- sleep 301.5 >"$T/out" 2>"$T/err" &
   local pid=$!
   set +m
-  sleep 0.5
-  local t0
-  t0=$(now_ms)
+  local child=
+  wait_until 'child=$(pgrep -P "$pid" -x -f "sleep 301.5")' "ipfsacc to start the child"
   kill -TERM "$pid"
-  (sleep 20 && kill -KILL "$pid" 2>/dev/null) &
+  (sleep "$WATCHDOG" && kill -KILL "$pid" 2>/dev/null) &
   local dog=$!
   wait "$pid"
   rc=$?
   kill "$dog" 2>/dev/null
   expect_eq 143 "$rc" "exit status after SIGTERM"
-  if (($(now_ms) - t0 > 5000)); then fail "ipfsacc run -- sleep 31.5 outlived SIGTERM"; fi
-  sleep 0.2
-  if command -v pgrep >/dev/null && pgrep -x -f "sleep 31.5" >/dev/null; then
-    fail "the child (sleep 31.5) survived ipfsacc"
-  fi
+  wait_until '! kill -0 "$child" 2>/dev/null' "the child (sleep 301.5) to die with ipfsacc"
 }
 
 test_ctrl_c_to_the_process_group() {
   # At a terminal Ctrl-C signals the whole foreground process group: the tool
   # may get SIGINT twice (from the terminal and forwarded); the result is
   # still one interrupted run and exit status 130.
-  FAKE_SLEEP_AFTER=30 send_signal INT group "gh pr list -R o/r" gh pr list -R o/r
+  FAKE_SLEEP_AFTER=$TOOL_SLEEP send_signal INT group "gh pr list -R o/r" gh pr list -R o/r
   expect_forwarded INT gh
   transparent a gh pr list -R o/r
   expect_invocations "gh pr list" 2
@@ -145,7 +139,7 @@ test_graceful_shutdown_exit_code() {
 #!/bin/bash
 trap 'echo "# graceful got SIGTERM" >>"$FAKE_LOG"; kill $s; echo bye; exit 0' TERM
 echo "graceful${*:+ $*}" >>"$FAKE_LOG"
-sleep 30 >/dev/null 2>&1 &
+sleep 300 >/dev/null 2>&1 &
 s=$!
 wait $s
 EOF

@@ -2,18 +2,16 @@
 # still answer --offline.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-# One sleep serves every expiry check of a case: the whole suite stays fast.
+# Time passes only when a case moves the cache's clock (clock_advance in
+# lib.bash): how fast the machine runs the calls changes nothing.
 
-# The short TTL is 5 s, not 1 s: seven calls run before the "still fresh"
-# checks, and under the sanitizers on a loaded machine they took longer than
-# a second.
 test_expiry() {
   make_tool mytool
   # Three ways to give a TTL: --ttl, IPFSACC_TTL, run --ttl.
   transparent a1 --ttl 5s gh pr list -R o/r
   IPFSACC_TTL=5s transparent b1 vastai show instances
   transparent c1 run --ttl 5s -- mytool status
-  # A long TTL on another entry: it must survive the sleep.
+  # A long TTL on another entry: it must survive the wait.
   transparent d1 --ttl 1h gh repo view o/r
   # Still fresh.
   transparent a2 --ttl 5s gh pr list -R o/r
@@ -22,8 +20,12 @@ test_expiry() {
   expect_invocations "gh pr list" 1
   expect_invocations "vastai show instances" 1
   expect_invocations "mytool status" 1
+  # One second before the expiry: still fresh.
+  clock_advance 4
+  transparent a2b --ttl 5s gh pr list -R o/r
+  expect_invocations "gh pr list" 1
 
-  sleep 5.1
+  clock_advance 1
 
   run_direct direct gh pr list -R o/r
   run_wrapped a3 -v --ttl 5s gh pr list -R o/r
@@ -46,7 +48,7 @@ test_expiry() {
 test_offline_serves_expired() {
   FAKE_MARK=old transparent a --ttl 1s gh pr list -R o/r
   FAKE_MARK=old transparent b --ttl 1s hf models info gpt2
-  sleep 2.1
+  clock_advance 2
   # Expired, but --offline answers from it without running the tool.
   FAKE_MARK=new run_wrapped off --offline --ttl 1s gh pr list -R o/r
   expect_rc 0
@@ -81,12 +83,10 @@ test_ttl_units() {
   expect_invocations "gh pr list" 4
 }
 
-# A 5 s TTL: the revalidated entry must still be fresh for the last call,
-# which comes after a wait and a few calls.
 test_stale_while_revalidate() {
   export IPFSACC_STALE_WHILE_REVALIDATE=1h
   FAKE_MARK=old transparent a --ttl 5s gh pr list -R o/r
-  sleep 5.1
+  clock_advance 6
   # Expired but within the window: the old answer at once, marked stale...
   FAKE_MARK=new run_wrapped b -v --ttl 5s gh pr list -R o/r
   expect_rc 0
@@ -94,11 +94,8 @@ test_stale_while_revalidate() {
   expect_explain b HIT
   expect_file_contains "$T/b.err" "revalidating"
   # ...while the tool runs once in the background and stores a fresh one.
-  local i
-  for i in $(seq 100); do
-    [[ $(invocations "gh pr list") == 2 && $(stat_value stores) == 2 ]] && break
-    sleep 0.1
-  done
+  wait_until '[[ $(invocations "gh pr list") == 2 && $(stat_value stores) == 2 ]]' \
+    "the background run to store its answer"
   FAKE_MARK=new run_direct direct gh pr list -R o/r
   FAKE_MARK=new run_wrapped c -v --ttl 5s gh pr list -R o/r
   expect_explain c HIT
@@ -109,13 +106,19 @@ test_stale_while_revalidate() {
 }
 
 test_stale_window_is_bounded() {
-  export IPFSACC_STALE_WHILE_REVALIDATE=1s
+  export IPFSACC_STALE_WHILE_REVALIDATE=10s
   transparent a --ttl 1s gh pr list -R o/r
-  sleep 2.2
-  # Expired for longer than the window: an ordinary miss.
+  # Expired 4 s ago, within the window: the stale answer, revalidated.
+  clock_advance 5
+  run_wrapped s -v --ttl 1s gh pr list -R o/r
+  expect_explain s HIT
+  expect_file_contains "$T/s.err" "revalidating"
+  wait_until '[[ $(stat_value stores) == 2 ]]' "the background run to store its answer"
+  # The revalidated entry expired 11 s ago, past the window: an ordinary miss.
+  clock_advance 12
   run_wrapped b -v --ttl 1s gh pr list -R o/r
   expect_explain b MISS "" expired
-  expect_invocations "gh pr list" 2
+  expect_invocations "gh pr list" 3
 }
 
 run_tests

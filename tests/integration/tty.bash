@@ -77,10 +77,12 @@ test_stderr_separate_from_terminal_stdout() {
 }
 
 test_interleaving_on_the_terminal() {
-  # Both streams on one terminal: the order on screen is the tool's.
+  # Both streams on one terminal: the order on screen is the tool's. The
+  # tool writes a line only once the last one is on screen
+  # (FAKE_INTERLEAVE_SYNC), so the order does not depend on timing.
   export FAKE_INTERLEAVE=1
-  on_tty d 100 "FAKE_LOG='' $(q vastai show instances)"
-  on_tty m 100 "$(q "$IPFSACC_BIN" vastai show instances)"
+  FAKE_INTERLEAVE_SYNC=$T/d.tty on_tty d 100 "FAKE_LOG='' $(q vastai show instances)"
+  FAKE_INTERLEAVE_SYNC=$T/m.tty on_tty m 100 "$(q "$IPFSACC_BIN" vastai show instances)"
   on_tty h 100 "$(q "$IPFSACC_BIN" vastai show instances)"
   expect_same_file "$T/d.tty" "$T/m.tty" "terminal (miss)"
   expect_same_file "$T/d.tty" "$T/h.tty" "terminal (hit)"
@@ -123,14 +125,15 @@ test_binary_on_a_terminal() {
 
 test_signal_on_a_terminal() {
   # SIGTERM to ipfsacc while the tool runs on its pseudo-terminal.
-  export FAKE_SLEEP_AFTER=30
-  SHELL=/bin/bash timeout --foreground -k 5 30 script -qec "stty cols 100; $(q "$IPFSACC_BIN" gh pr list -R o/r) & echo \$! >$(q "$T/pid"); wait \$!; echo rc=\$?" /dev/null >"$T/s.tty" 2>&1 &
+  export FAKE_SLEEP_AFTER=300
+  SHELL=/bin/bash timeout --foreground -k 5 120 script -qec "stty cols 100; $(q "$IPFSACC_BIN" gh pr list -R o/r) & echo \$! >$(q "$T/pid"); wait \$!; echo rc=\$?" /dev/null >"$T/s.tty" 2>&1 &
   local spid=$!
   wait_for_log "^gh pr list -R o/r$"
+  wait_until '[[ -s $T/pid ]]' "the shell to write ipfsacc's pid"
   kill -TERM "$(cat "$T/pid")"
   wait "$spid"
   expect_file_contains "$T/s.tty" "rc=143"
-  wait_for_log "^# gh got SIGTERM$" 5
+  wait_for_log "^# gh got SIGTERM$"
 }
 
 run_tests
