@@ -293,6 +293,8 @@ test_purge_expired_cleans_the_node() {
   FAKE_SIZE=3000 capture s ipfsacc --ttl 2s run -- fake-cli short-lived
   short=$(first_key)
   short_blob=$(cid_of "$short" stdout)
+  # A second later: the list shows it first.
+  clock_advance 1
   FAKE_SIZE=4000 capture l ipfsacc --ttl 1h run -- fake-cli long-lived
   long=$(ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | grep -v "$short" | head -n 1)
   long_blob=$(cid_of "$long" stdout)
