@@ -12,6 +12,8 @@
 # The fake tools (tests/fakes) stand in for gh, claude, ... and log each call.
 #
 # Run one case: TEST_FILTER=regex bash tests/integration/basic.bash
+# Run one shard of a suite, as CTest does for the long ones: TEST_SHARD=K/N
+# runs the Kth of every N cases (1 <= K <= N).
 # Keep the temporary files for inspection: TEST_KEEP=1 ...
 
 set -u
@@ -514,8 +516,21 @@ run_tests() {
   done < <(declare -F | awk '{ print $3 }' | grep '^test_' |
     while read -r f; do declare -F "$f"; done | sort -k2,2n | awk '{ print $1 }')
   shopt -u extdebug
+  local shard=1 shards=1 index=0
+  if [[ -n ${TEST_SHARD:-} ]]; then
+    if [[ ! $TEST_SHARD =~ ^([0-9]+)/([0-9]+)$ ]] ||
+      ((BASH_REMATCH[1] < 1 || BASH_REMATCH[1] > BASH_REMATCH[2])); then
+      echo "$SUITE: TEST_SHARD=$TEST_SHARD is not K/N with 1 <= K <= N" >&2
+      exit 1
+    fi
+    shard=${BASH_REMATCH[1]} shards=${BASH_REMATCH[2]}
+  fi
   for name in "${names[@]}"; do
     local case=${name#test_}
+    index=$((index + 1))
+    if (((index - 1) % shards != shard - 1)); then
+      continue
+    fi
     if [[ -n ${TEST_FILTER:-} && ! $case =~ $TEST_FILTER ]]; then
       continue
     fi
