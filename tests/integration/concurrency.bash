@@ -83,8 +83,8 @@ wait_invocations() {
   done
 }
 
-test_kill9_during_200_writes() {
-  local n=200
+test_kill9_during_100_writes() {
+  local n=100
   # Round 1: kill everything (ipfsacc processes and their tools) with
   # SIGKILL once about 20 calls have run, i.e. in the middle of the writes.
   start_writers "$n"
@@ -125,7 +125,7 @@ test_kill9_during_200_writes() {
     expect_rc 0
   fi
 
-  # Every call of the 200 now gives the right answer; exactly the committed
+  # Every call of the 100 now gives the right answer; exactly the committed
   # ones are hits, and only the others run the tool.
   : >"$FAKE_LOG"
   local i hits=0 line
