@@ -1,10 +1,10 @@
 #include "util/duration.hpp"
 
 #include <charconv>
-#include <cstdlib>
-#include <optional>
 #include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
+#include <optional>
 
 namespace ipfsacc::util {
 
@@ -146,31 +146,23 @@ int64_t steady_ms() {
     .count();
 }
 
-namespace {
-
-// IPFSACC_NOW as milliseconds, or nothing when it is unset or not a
-// non-negative number of seconds.
-std::optional<int64_t> fixed_now_ms() {
-  const char* text = std::getenv("IPFSACC_NOW");
-  if (!text || !*text) {
-    return std::nullopt;
-  }
-  std::string_view view(text);
+std::optional<int64_t> parse_epoch_seconds(std::string_view text) {
   double seconds = 0;
   auto [end, ec] =
-    std::from_chars(view.data(), view.data() + view.size(), seconds);
-  if (ec != std::errc() || end != view.data() + view.size() ||
+    std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
       !std::isfinite(seconds) || seconds < 0 || seconds > 1e13) {
     return std::nullopt;
   }
   return static_cast<int64_t>(std::llround(seconds * 1000));
 }
 
-} // namespace
-
 int64_t now_ms() {
   // Read once: every part of a call sees the same setting.
-  static const std::optional<int64_t> fixed = fixed_now_ms();
+  static const std::optional<int64_t> fixed = [] {
+    const char* text = std::getenv("IPFSACC_NOW");
+    return text ? parse_epoch_seconds(text) : std::nullopt;
+  }();
   return fixed ? *fixed : real_now_ms();
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,11 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text);
 
 // Formats bytes as "1.2 MB" style text (powers of 1000 like ccache).
 std::string format_size(uint64_t bytes);
+
+// Parses seconds since the Unix epoch, fractions allowed ("1700000000.5"),
+// into milliseconds. Returns nothing for anything else (empty, negative, not
+// a number, trailing text, more than 1e13 seconds).
+std::optional<int64_t> parse_epoch_seconds(std::string_view text);
 
 // The cache's clock: milliseconds since the Unix epoch. Entries' creation,
 // expiry, age and last use are read from it, and only from it. It is the

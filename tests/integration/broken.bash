@@ -275,11 +275,12 @@ test_stopped_process_does_not_block_others() {
   set +m
   wait_for_log "^gh pr list -R o/slow$"
   kill -STOP "$pid"
-  local t0=$SECONDS
+  # A call that waited for the stopped process would wait until the
+  # stopped one resumes, which is after these calls: it would be killed by
+  # the per-call bound and fail on its exit status.
   transparent other gh pr list -R o/r
   transparent other2 gh pr list -R o/r
   expect_invocations "gh pr list -R o/r" 1
-  if ((SECONDS - t0 > 10)); then fail "calls of another key waited for the stopped process"; fi
   kill -CONT "$pid"
   wait "$pid"
   expect_eq 0 $? "exit status of the stopped and resumed call"
@@ -291,16 +292,16 @@ test_killed_miss_leaves_no_stale_lock() {
   # The process that held the single-flight lock for a key is killed; the
   # next call of that key must not wait for it forever.
   set -m
-  FAKE_SLEEP=30 "$IPFSACC_BIN" gh pr list -R o/r >/dev/null 2>&1 &
+  FAKE_SLEEP=300 "$IPFSACC_BIN" gh pr list -R o/r >/dev/null 2>&1 &
   local pid=$!
   set +m
   wait_for_log "^gh pr list -R o/r$"
   kill -KILL -- "-$pid"
   wait "$pid" 2>/dev/null
-  local t0=$SECONDS
+  # A call that waited for the dead process's lock would never end: the
+  # per-call bound kills it and its exit status fails the case.
   transparent a gh pr list -R o/r
   expect_rc 0
-  if ((SECONDS - t0 > 15)); then fail "the call after a killed miss took $((SECONDS - t0)) s"; fi
   transparent b gh pr list -R o/r
   expect_invocations "gh pr list" 2
 }

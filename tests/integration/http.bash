@@ -198,7 +198,7 @@ test_groq_503_retries_are_bounded() {
 
 test_groq_timeout_is_reported_and_not_cached() {
   groq_env
-  scenario slow:5
+  scenario slow:60
   IPFSACC_HTTP_TIMEOUT=1s capture slow ipfsacc groq "x"
   expect_rc 1
   expect_file_contains "$T/slow.err" "request timed out"

@@ -101,6 +101,17 @@ TEST_CASE("parse_duration never accepts a huge value as negative") {
   }
 }
 
+TEST_CASE("parse_epoch_seconds reads IPFSACC_NOW's seconds") {
+  CHECK(parse_epoch_seconds("1700000000") == 1'700'000'000'000);
+  CHECK(parse_epoch_seconds("1700000000.25") == 1'700'000'000'250);
+  CHECK(parse_epoch_seconds("0") == 0);
+  for (auto bad :
+       { "", "-1", "soon", "17e", "1700000000s", " 1", "1e14", "inf", "nan" }) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_epoch_seconds(bad).has_value());
+  }
+}
+
 TEST_CASE("format_duration") {
   CHECK(format_duration(0ms) == "0ms");
   CHECK(format_duration(350ms) == "350ms");
