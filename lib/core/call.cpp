@@ -462,7 +462,7 @@ sdk::Answer Call::run_sdk(int& requests) {
     return http::perform(request, http_options);
   };
   std::fflush(stderr);
-  return sdk_->run(call);
+  return sdk::run_tool(*sdk_, call);
 }
 
 // Prints an answer's output the way the CLI would have: stdout, then stderr.

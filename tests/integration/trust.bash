@@ -83,4 +83,173 @@ test_cache_commands_show_calls_that_are_not_utf8() {
   expect_same_file "$T/first.out" "$T/replay.out"
 }
 
+# ---------------------------------------------------------------------------
+# Answers no well-behaved API gives.
+
+if command -v node >/dev/null 2>&1; then
+  HAVE_NODE=1
+fi
+
+# start_canned: the canned-answer server (tests/fakes/http/canned.mjs) in
+# $T/api; sets API_URL and API_DIR. Stopped when the case ends.
+start_canned() {
+  [[ -n ${HAVE_NODE:-} ]] || skip "node is not installed (the fake API server needs it)"
+  API_DIR=$T/api
+  mkdir -p "$API_DIR"
+  : >"$API_DIR/requests.log"
+  node "$FAKES/http/canned.mjs" "$API_DIR" 2>"$API_DIR/server.err" &
+  API_PID=$!
+  trap 'kill "$API_PID" 2>/dev/null' EXIT
+  local i
+  for ((i = 0; i < 400; i++)); do
+    [[ -s $API_DIR/port ]] && break
+    sleep 0.05
+  done
+  [[ -s $API_DIR/port ]] || { _show "$API_DIR/server.err" >&2; fail "the canned API did not start"; }
+  API_URL=http://127.0.0.1:$(cat "$API_DIR/port")
+}
+
+# answer STATUS BODY: what the canned server answers from now on.
+answer() {
+  printf '%s\n' "$1" >"$API_DIR/status"
+  printf '%s' "$2" >"$API_DIR/body"
+}
+
+requests() { wc -l <"$API_DIR/requests.log" | tr -d ' '; }
+
+# expect_uncached_failure LABEL STREAM NEEDLE CMD...: CMD, twice, exits 1
+# (not a crash) with NEEDLE on STREAM (out or err), and each time asks the
+# API again: the failure is not cached.
+expect_uncached_failure() {
+  local label=$1 stream=$2 needle=$3 before
+  shift 3
+  before=$(requests)
+  run_wrapped "$label" "$@"
+  expect_rc 1
+  expect_contains "$(cat "$T/$label.$stream")" "$needle" "std$stream of '$label'"
+  run_wrapped "$label.again" "$@"
+  expect_rc 1
+  expect_eq $((before + 2)) "$(requests)" "requests after '$label' twice"
+}
+
+deep_json() { # DEPTH
+  local open close
+  open=$(printf '%*s' "$1" '' | tr ' ' '[')
+  close=$(printf '%*s' "$1" '' | tr ' ' ']')
+  printf '%s%s' "$open" "$close"
+}
+
+test_hostile_anthropic_answers_are_errors_never_crashes_nor_cached() {
+  start_canned
+  make_git_repo "$W" # claude -p is cached in a repository only
+  export IPFSACC_PATH=$T/bin ANTHROPIC_BASE_URL=$API_URL ANTHROPIC_API_KEY=sk-ant-test
+  # A well-formed answer is cached: the rows below would see it.
+  answer 200 '{"content":[{"type":"text","text":"fine"}]}'
+  run_wrapped good claude -p good
+  expect_rc 0
+  expect_eq fine "$(cat "$T/good.out")"
+  run_wrapped good.again claude -p good
+  expect_eq 1 "$(requests)" "requests for a well-formed answer asked twice"
+
+  local rows=(
+    # STATUS | STREAM | NEEDLE | BODY
+    '400|out|API Error: 400 {"error":{"message":null}}|{"error":{"message":null}}'
+    '400|out|API Error: 400 {"error":{"message":123}}|{"error":{"message":123}}'
+    '529|out|API Error: 529 {"error":{"message":["a"]}}|{"error":{"message":["a"]}}'
+    '400|out|API Error: 400 plain|{"error":"plain"}'
+    '500|out|API Error: 500 {"error":[1]}|{"error":[1]}'
+    '500|out|API Error: 500 <html>bad gateway|<html>bad gateway'
+    '200|err|claude: the API'"'"'s answer has no content|{"content":{"type":"text","text":"x"}}'
+    '200|err|claude: the API'"'"'s answer has no content|{"content":null}'
+    '200|err|claude: the API'"'"'s answer has no content|[]'
+    '200|err|claude: the API'"'"'s answer has no content|"content"'
+    '200|err|claude: the API'"'"'s answer has no content|not json'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":["text"]}'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":[{"type":"text","text":null}]}'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":[{"type":"text","text":5}]}'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":[{"type":"text"}]}'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":[{"type":1}]}'
+    '200|err|claude: the API'"'"'s answer has a content block|{"content":[{"type":"text","text":"a"},7]}'
+  )
+  local row status stream needle body i=0
+  for row in "${rows[@]}"; do
+    IFS='|' read -r status stream needle body <<<"$row"
+    answer "$status" "$body"
+    expect_uncached_failure "row$i" "$stream" "$needle" claude -p "q$i"
+    expect_uncached_failure "row$i.json" "$stream" "" claude -p "q$i" --output-format json
+    i=$((i + 1))
+  done
+  # Nested deeper than any parser's stack.
+  answer 200 "$(deep_json 100000)"
+  expect_uncached_failure deep err "has no content" claude -p deep
+  # An error body that is not UTF-8 still gives JSON output.
+  answer 500 $'\xff\xfe oops'
+  expect_uncached_failure bytes out '"is_error":true' claude -p bytes --output-format json
+}
+
+test_hostile_gemini_answers_are_errors_never_crashes_nor_cached() {
+  start_canned
+  make_git_repo "$W"
+  export IPFSACC_PATH=$T/bin GOOGLE_GEMINI_BASE_URL=$API_URL GEMINI_API_KEY=gm-test
+  answer 200 '{"candidates":[{"content":{"parts":[{"text":"fine"}]}}]}'
+  run_wrapped good gemini -p good
+  expect_rc 0
+  expect_eq fine "$(cat "$T/good.out")"
+  run_wrapped good.again gemini -p good
+  expect_eq 1 "$(requests)" "requests for a well-formed answer asked twice"
+
+  local none="gemini: the API's answer has no candidates"
+  local part="gemini: the API's answer has a part"
+  local rows=(
+    '400|err|Error when talking to Gemini API 400 {"error":{"message":null}}|{"error":{"message":null}}'
+    '400|err|Error when talking to Gemini API 400 {"error":{"message":123}}|{"error":{"message":123}}'
+    '403|err|Error when talking to Gemini API 403 denied|{"error":"denied"}'
+    '500|err|Error when talking to Gemini API 500 not json|not json'
+    "200|err|$none|{\"candidates\":[\"x\"]}"
+    "200|err|$none|{\"candidates\":[null]}"
+    "200|err|$none|{\"candidates\":{}}"
+    "200|err|$none|{\"candidates\":[]}"
+    "200|err|$none|{\"candidates\":[{\"content\":[]}]}"
+    "200|err|$none|{\"candidates\":[{\"content\":\"x\"}]}"
+    "200|err|$none|{\"candidates\":[{\"content\":{\"parts\":\"x\"}}]}"
+    "200|err|$none|[]"
+    "200|err|$part|{\"candidates\":[{\"content\":{\"parts\":[\"x\"]}}]}"
+    "200|err|$part|{\"candidates\":[{\"content\":{\"parts\":[{\"text\":null}]}}]}"
+    "200|err|$part|{\"candidates\":[{\"content\":{\"parts\":[{\"text\":1}]}}]}"
+    "200|err|$part|{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\",\"thought\":\"yes\"}]}}]}"
+  )
+  local row status stream needle body i=0
+  for row in "${rows[@]}"; do
+    IFS='|' read -r status stream needle body <<<"$row"
+    answer "$status" "$body"
+    expect_uncached_failure "row$i" "$stream" "$needle" gemini -p "q$i"
+    expect_uncached_failure "row$i.json" "$stream" "" gemini -p "q$i" -o json
+    i=$((i + 1))
+  done
+  answer 200 "$(deep_json 100000)"
+  expect_uncached_failure deep err "$none" gemini -p deep
+  # Usage counts of the wrong type are counted as none, not a crash.
+  answer 200 '{"candidates":[{"content":{"parts":[{"text":"hi"}]}}],"usageMetadata":{"promptTokenCount":"7","totalTokenCount":null}}'
+  run_wrapped usage gemini -p usage -o json
+  expect_rc 0
+  expect_contains "$(cat "$T/usage.out")" '"prompt": 0'
+  answer 200 '{"candidates":[{"content":{"parts":[{"text":"hi"}]}}],"usageMetadata":[1]}'
+  run_wrapped usage2 gemini -p usage2 -o json
+  expect_rc 0
+}
+
+test_the_http_path_sends_arguments_that_are_not_utf8() {
+  start_canned
+  export GROQ_BASE_URL=$API_URL GROQ_API_KEY=gsk_test
+  answer 200 '{"choices":[{"message":{"content":"fine"}}]}'
+  run_wrapped bytes groq $'\xed\xa0\x80'
+  expect_rc 0
+  expect_eq fine "$(cat "$T/bytes.out")"
+  answer 200 '{"choices":[{"message":{"content":null}}]}'
+  expect_uncached_failure nocontent err "has no choices[0].message.content" groq other
+  # (Not a 429 or 5xx: those are retried.)
+  answer 400 '{"error":{"message":{"nested":1}}}'
+  expect_uncached_failure nested err 'HTTP 400: {"error":{"message":{"nested":1}}}' groq third
+}
+
 run_tests
