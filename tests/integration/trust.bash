@@ -252,4 +252,85 @@ test_the_http_path_sends_arguments_that_are_not_utf8() {
   expect_uncached_failure nested err 'HTTP 400: {"error":{"message":{"nested":1}}}' groq third
 }
 
+# ---------------------------------------------------------------------------
+# Rule files and import lines that cannot be read.
+
+rules_dir() {
+  mkdir -p "$XDG_CONFIG_HOME/ipfsacc/wrappers"
+  printf '%s' "$XDG_CONFIG_HOME/ipfsacc/wrappers"
+}
+
+# expect_runs_uncached_with_a_warning NAME FILE CMD...: CMD through ipfsacc
+# prints what it prints directly, exits the same, and adds one warning line
+# naming FILE; a second call runs the tool again.
+expect_runs_uncached_with_a_warning() {
+  local name=$1 file=$2
+  shift 2
+  run_direct "$name.direct" "$@"
+  run_wrapped "$name" "$@"
+  expect_same_file "$T/$name.direct.out" "$T/$name.out" "stdout"
+  expect_eq "$(cat "$T/$name.direct.rc")" "$rc" "exit status"
+  local warnings
+  warnings=$(grep -c '^ipfsacc: ' "$T/$name.err")
+  expect_eq 1 "$warnings" "ipfsacc lines on stderr"
+  expect_file_contains "$T/$name.err" "ipfsacc: warning: "
+  expect_file_contains "$T/$name.err" "$file"
+  grep -v '^ipfsacc: ' "$T/$name.err" >"$T/$name.tool.err"
+  expect_same_file "$T/$name.direct.err" "$T/$name.tool.err" "stderr"
+  run_wrapped "$name.again" "$@"
+  expect_same_file "$T/$name.direct.out" "$T/$name.again.out" "stdout of the second call"
+}
+
+test_a_rule_file_with_a_number_out_of_range_leaves_its_tool_running() {
+  local dir
+  dir=$(rules_dir)
+  printf '{"tool": "gh", "rules": [{"id": "x", "command": ["pr", "list"], "ttl": 1e999}]}\n' \
+    >"$dir/gh.json"
+  expect_runs_uncached_with_a_warning gh gh.json gh pr list
+  expect_invocations "gh pr list" 2
+  # Another tool is not affected.
+  run_wrapped code1 code --version
+  run_wrapped code2 -v code --version
+  expect_explain code2 HIT
+  capture doctor ipfsacc doctor
+  expect_rc 1
+  expect_contains "$(cat "$T/doctor.out")" "FAIL"
+  expect_contains "$(cat "$T/doctor.out")" "gh.json"
+}
+
+test_an_empty_rule_file_replacing_a_built_in_one_leaves_its_tool_running() {
+  local dir
+  dir=$(rules_dir)
+  printf '{}\n' >"$dir/code.json"
+  expect_runs_uncached_with_a_warning code code.json code --version
+  # Both calls ran code (the log's version lines are all calls: uncached
+  # means no version probe either).
+  expect_eq 2 "$(grep -cx 'code --version' "$FAKE_LOG")" "runs of code --version"
+  # huggingface-cli is named by the built-in hf.json, not by the user's.
+  printf '{"tool": "hf", "binaries": [\n' >"$dir/hf.json"
+  expect_runs_uncached_with_a_warning hf hf.json huggingface-cli whoami
+  capture doctor ipfsacc doctor
+  expect_rc 1
+  expect_contains "$(cat "$T/doctor.out")" "code.json"
+  expect_contains "$(cat "$T/doctor.out")" "hf.json"
+}
+
+test_an_import_line_nested_too_deep_is_rejected_and_counted() {
+  run_wrapped first run -- echo hello
+  expect_rc 0
+  capture exported ipfsacc export "$T/good.jsonl"
+  expect_rc 0
+  {
+    printf '{"format":"ipfsacc-export/1","deep":%s}\n' "$(deep_json 20000)"
+    cat "$T/good.jsonl"
+    printf '%s\n' "$(deep_json 200000)"
+  } >"$T/mixed.jsonl"
+  IPFSACC_DIR=$T/elsewhere capture imported ipfsacc import "$T/mixed.jsonl"
+  expect_rc 1
+  expect_contains "$(cat "$T/imported.err")" "mixed.jsonl:1: rejected: nested too deeply"
+  expect_contains "$(cat "$T/imported.err")" "mixed.jsonl:3: rejected: nested too deeply"
+  expect_contains "$(cat "$T/imported.out")" "Imported 1 entry"
+  expect_contains "$(cat "$T/imported.out")" "rejected 2 lines"
+}
+
 run_tests
