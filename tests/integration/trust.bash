@@ -333,4 +333,68 @@ test_an_import_line_nested_too_deep_is_rejected_and_counted() {
   expect_contains "$(cat "$T/imported.out")" "rejected 2 lines"
 }
 
+# ---------------------------------------------------------------------------
+# Descriptors.
+
+# The descriptors the shell that is the tool holds, as a sorted list.
+FD_LIST='cd /proc/$$/fd && ls | sort -n | tr "\n" " "'
+
+test_the_tool_inherits_no_descriptor_of_the_cache() {
+  # The same descriptors as without ipfsacc: the test's own, none of ours.
+  transparent first run --no-stdin -- sh -c "$FD_LIST"
+  expect_rc 0
+  # A wrapped tool on a cached call, whose answer is stored as it runs.
+  printf '#!/bin/sh\n%s\n' "$FD_LIST" >"$T/bin/gh"
+  chmod +x "$T/bin/gh"
+  transparent gh gh pr list
+  expect_rc 0
+}
+
+test_a_tool_writing_to_descriptors_it_was_not_given_cannot_reach_the_cache() {
+  run_wrapped before run -- echo before
+  expect_rc 0
+  # ipfsacc starts with descriptors 3 to 12 closed, so any of them the tool
+  # can write to is one of ipfsacc's. JUNKJUNK is written so that the
+  # command line (stored with the entry) does not hold it.
+  local script='for fd in 3 4 5 6 7 8 9 10 11 12; do
+    (printf "\\112\\125\\116\\113\\112\\125\\116\\113" >&$fd) 2>/dev/null &&
+      echo "wrote to $fd"; done; echo done'
+  capture writer bash -c 'for fd in {3..12}; do eval "exec $fd>&-"; done; exec "$@"' \
+    closer "$BOUNDED" "$IPFSACC_BIN" run --no-stdin -- sh -c "$script"
+  expect_rc 0
+  expect_eq done "$(cat "$T/writer.out")" "what the tool could write to"
+  if grep -q JUNKJUNK "$IPFSACC_DIR"/*.mdb; then
+    fail "the tool's bytes reached the cache's files"
+  fi
+  run_wrapped after -v run -- echo before
+  expect_explain after HIT
+  expect_eq before "$(cat "$T/after.out")"
+}
+
+test_a_redis_remote_socket_is_not_inherited() {
+  command -v redis-server >/dev/null || skip "redis-server is not installed"
+  local port try dir
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    port=$((20000 + RANDOM % 30000))
+    dir=$T/redis
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/pid" --dir "$dir" --logfile "$dir/log" \
+      >/dev/null 2>&1 || continue
+    local i
+    for ((i = 0; i < 200; i++)); do
+      [[ -s $dir/pid ]] && redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break 2
+      grep -qs "Address already in use" "$dir/log" && break
+      sleep 0.05
+    done
+  done
+  [[ -s $dir/pid ]] || fail "could not start redis-server"
+  trap 'kill "$(cat "$T/redis/pid")" 2>/dev/null' EXIT
+  export IPFSACC_REMOTE=redis://127.0.0.1:$port
+  transparent first run --no-stdin -- sh -c "$FD_LIST"
+  expect_rc 0
+  # The remote was used: the entry reached it.
+  expect_ne 0 "$(redis-cli -p "$port" dbsize)" "keys in redis"
+}
+
 run_tests

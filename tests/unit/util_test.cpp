@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace ipfsacc;
 using namespace ipfsacc::util;
@@ -242,7 +243,6 @@ TEST_CASE("valid_utf8") {
   CHECK_FALSE(valid_utf8("\xc3\x28")); // the continuation is not one
   CHECK_FALSE(valid_utf8("\xe2\x28\xa1"));
   CHECK(valid_utf8(std::string("a\0b", 3)));
-}
   // Well-formed only: what a JSON library accepts as a string.
   CHECK_FALSE(valid_utf8("\xed\xa0\x80"));     // a UTF-16 surrogate
   CHECK_FALSE(valid_utf8("\xed\xbf\xbf"));     // the last one
@@ -292,6 +292,7 @@ TEST_CASE("valid_utf8 accepts exactly what nlohmann's dump accepts") {
     }
   }
   CHECK(checked > 40000);
+}
 
 TEST_CASE("expand_path") {
   ScopedEnv home("HOME", "/home/me");
@@ -400,4 +401,35 @@ TEST_CASE("find_executable") {
   auto direct = (dir / "d3" / "other").string();
   CHECK(find_executable(direct, "") == direct);
   CHECK(find_executable((dir / "d3" / "missing").string(), path) == "");
+}
+
+TEST_CASE("close_on_exec_since marks what was opened under a directory") {
+  TempDir inside;
+  TempDir outside;
+  auto cloexec = [](int fd) {
+    return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+  };
+  auto open_plain = [](const fs::path& path) {
+    return ::open(path.c_str(), O_RDWR | O_CREAT, 0600); // no O_CLOEXEC
+  };
+  int before = open_plain(inside / "before");
+  int first = next_fd();
+  int a = open_plain(inside / "data.mdb");
+  int b = open_plain(outside / "other");
+  int c = open_plain(inside / "lock.mdb");
+  REQUIRE(before >= 0);
+  REQUIRE(a == first);
+  REQUIRE(b >= 0);
+  REQUIRE(c >= 0);
+  CHECK_FALSE(cloexec(a));
+  close_on_exec_since(first, inside.path());
+  CHECK(cloexec(a));
+  CHECK(cloexec(c));
+  CHECK_FALSE(cloexec(b));      // not under the directory
+  CHECK_FALSE(cloexec(before)); // opened before
+  set_close_on_exec(b);
+  CHECK(cloexec(b));
+  for (int fd : { before, a, b, c }) {
+    ::close(fd);
+  }
 }
