@@ -397,4 +397,60 @@ test_a_redis_remote_socket_is_not_inherited() {
   expect_ne 0 "$(redis-cli -p "$port" dbsize)" "keys in redis"
 }
 
+# closed_call NAME REDIRECTS CMD...: CMD with REDIRECTS (">&-", "<&-",
+# "2>&-") applied, its stdout and stderr (whichever are open) to
+# $T/NAME.out and $T/NAME.err, its status in rc.
+closed_call() {
+  local name=$1 redirect=$2
+  shift 2
+  case $redirect in
+    '>&-') "$@" 2>"$T/$name.err" >&- ;;
+    '<&-') "$@" >"$T/$name.out" 2>"$T/$name.err" <&- ;;
+    '2>&-') "$@" >"$T/$name.out" 2>&- ;;
+  esac
+  rc=$?
+}
+
+test_a_closed_standard_descriptor_stays_closed_for_the_tool() {
+  local redirect script
+  local -A scripts=(
+    ['>&-']='echo x'
+    ['<&-']='read line; echo "read: $?"'
+    ['2>&-']='echo x >&2; echo "stderr: $?"'
+  )
+  for redirect in '>&-' '<&-' '2>&-'; do
+    script=${scripts[$redirect]}
+    closed_call direct "$redirect" sh -c "$script"
+    local direct_rc=$rc
+    for pass in 1 2; do
+      closed_call "wrapped$pass" "$redirect" "$BOUNDED" "$IPFSACC_BIN" run -- sh -c "$script"
+      expect_eq "$direct_rc" "$rc" "exit status with $redirect (call $pass)"
+      [[ $redirect == '>&-' ]] || expect_same_file "$T/direct.out" "$T/wrapped$pass.out" "stdout with $redirect"
+      [[ $redirect == '2>&-' ]] || expect_same_file "$T/direct.err" "$T/wrapped$pass.err" "stderr with $redirect"
+    done
+    # Nothing was cached: the same call with everything open runs the tool.
+    run_wrapped open -v run -- sh -c "$script"
+    expect_explain open MISS
+  done
+}
+
+test_a_closed_stdout_is_not_answered_from_the_cache() {
+  transparent first gh pr list
+  expect_rc 0
+  local direct_rc wrapped_rc
+  FAKE_LOG= gh pr list 2>"$T/direct.err" >&-
+  direct_rc=$?
+  ipfsacc gh pr list 2>"$T/wrapped.err" >&-
+  wrapped_rc=$?
+  expect_eq "$direct_rc" "$wrapped_rc" "exit status with stdout closed"
+  # The fake gh's complaints about its closed stdout: it ran, not a replay.
+  expect_file_contains "$T/direct.err" "Bad file descriptor"
+  expect_same_file "$T/direct.err" "$T/wrapped.err" "stderr with stdout closed"
+  expect_invocations "gh pr list" 2
+  # The cached answer is as it was.
+  run_wrapped later -v gh pr list
+  expect_explain later HIT
+  expect_same_file "$T/first.direct.out" "$T/later.out"
+}
+
 run_tests
