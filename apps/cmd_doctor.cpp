@@ -397,7 +397,7 @@ std::optional<std::string> first_line(const std::string& path,
     return std::nullopt;
   }
   if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     ::dup2(null, STDIN_FILENO);
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);

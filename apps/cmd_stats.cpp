@@ -320,7 +320,11 @@ Command setup_stats(CLI::App& app) {
               doc = t;
             }
             if (options->format == "json") {
-              fmt::print("{}\n", doc.dump(2));
+              // A tool or rule name from `ipfsacc run` is the command's
+              // file name, which may not be UTF-8.
+              auto text =
+                doc.dump(2, ' ', false, json::error_handler_t::replace);
+              fmt::print("{}\n", text);
             } else if (options->format == "prometheus") {
               print_prometheus(doc);
             } else {

@@ -6,6 +6,7 @@
 #include "core/call.hpp"
 #include "core/config.hpp"
 #include "core/policy.hpp"
+#include "exec/stdio.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -261,6 +262,9 @@ std::string_view invoked_name(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is opened: a closed stdout must not become a file of
+  // ours, and must stay closed for the tool.
+  exec::hold_closed_stdio();
   if (sodium_init() < 0) {
     fmt::print(stderr, "ipfsacc: error: libsodium failed to initialise\n");
     return kExitError;

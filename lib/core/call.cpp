@@ -7,6 +7,7 @@
 #include "core/request.hpp"
 #include "core/usage.hpp"
 #include "exec/runner.hpp"
+#include "exec/stdio.hpp"
 #include "http/http.hpp"
 #include "remote/remotes.hpp"
 #include "sdk/sdk.hpp"
@@ -462,7 +463,7 @@ sdk::Answer Call::run_sdk(int& requests) {
     return http::perform(request, http_options);
   };
   std::fflush(stderr);
-  return sdk_->run(call);
+  return sdk::run_tool(*sdk_, call);
 }
 
 // Prints an answer's output the way the CLI would have: stdout, then stderr.
@@ -1273,6 +1274,20 @@ void Call::run() {
   }
   if (match.kind == Match::Kind::pass) {
     pass_through(match.why);
+  }
+  // A standard descriptor the caller closed (`>&-`): the tool must find it
+  // closed, as it would without ipfsacc. What it does then is no answer to
+  // keep, and a stored answer is not what it would do.
+  if (const auto& closed = exec::closed_stdio(); closed.any()) {
+    if (options_.offline) {
+      fmt::print(stderr,
+                 "ipfsacc: --offline: {} is closed, so {} is not answered "
+                 "from the cache\n",
+                 closed.names(),
+                 util::join_args(child_argv()));
+      finish_code(kOfflineMissExit);
+    }
+    pass_through(fmt::format("{} closed", closed.names()));
   }
   rule_ = match.rule;
 

@@ -43,35 +43,56 @@ bool names_binary(const ToolPolicy& policy, std::string_view name) {
 std::optional<std::expected<ToolPolicy, std::string>> find_policy(
   std::string_view name) {
   // A user's file replaces the built-in file of the same name; it is parsed
-  // (the built-in ones are compiled in). Only files that mention the name
-  // are parsed.
+  // (the built-in ones are compiled in).
+  std::string padded = fmt::format(" {} ", name);
+  const BuiltinPolicy* builtin = nullptr;
+  for (const auto& candidate : builtin_policies()) {
+    if (candidate.binaries.find(padded) != std::string_view::npos) {
+      builtin = &candidate;
+      break;
+    }
+  }
+  // Only files that mention the name are parsed, and those that stand for
+  // it whatever they hold: NAME.json, and the file replacing the built-in
+  // one that names it. When one of those cannot be read, the tool runs
+  // uncached with that error; when another file that mentions the name is
+  // broken, its error is the answer only if no file names the tool.
   auto user_files = user_rule_files();
   std::string quoted = fmt::format("\"{}\"", name);
+  std::optional<std::string> broken;
   for (const auto& file_name : user_files) {
     auto path = user_rules_dir() / file_name;
+    bool stands_for_name = file_name == fmt::format("{}.json", name) ||
+                           (builtin && file_name == builtin->file);
     auto text = util::read_file(path);
-    if (!text || text->find(quoted) == std::string::npos) {
+    if (!text) {
+      if (stands_for_name) {
+        return std::unexpected(text.error());
+      }
+      continue;
+    }
+    if (!stands_for_name && text->find(quoted) == std::string::npos) {
       continue;
     }
     auto policy = parse_policy(*text, path.string());
     if (!policy) {
-      if (file_name == fmt::format("{}.json", name)) {
+      if (stands_for_name) {
         return policy;
       }
+      broken = broken.value_or(policy.error());
       continue;
     }
     if (names_binary(*policy, name)) {
       return policy;
     }
   }
-  std::string padded = fmt::format(" {} ", name);
-  for (const auto& builtin : builtin_policies()) {
-    if (builtin.binaries.find(padded) == std::string_view::npos ||
-        std::find(user_files.begin(), user_files.end(), builtin.file) !=
-          user_files.end()) {
-      continue;
-    }
-    return builtin.build();
+  if (builtin &&
+      std::find(user_files.begin(), user_files.end(), builtin->file) ==
+        user_files.end()) {
+    return builtin->build();
+  }
+  if (broken) {
+    return std::unexpected(*broken);
   }
   return std::nullopt;
 }

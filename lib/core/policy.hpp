@@ -140,7 +140,9 @@ std::span<const BuiltinPolicy> builtin_policies();
 // Finds and parses the rule file of the tool invoked as name (a binary name
 // such as "gh" or "huggingface-cli"): the user's wrappers/ directory first,
 // then the built-in files. Returns nullopt when no file names that binary,
-// and an error when the file that does cannot be parsed.
+// and an error when the file that would (NAME.json, the user's file that
+// replaces the built-in one naming it, or a file that mentions the name when
+// no other names it) cannot be read or parsed.
 std::optional<std::expected<ToolPolicy, std::string>> find_policy(
   std::string_view name);
 

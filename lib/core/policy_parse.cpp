@@ -490,6 +490,21 @@ std::expected<ToolPolicy, std::string> parse_policy(std::string_view text,
                   origin,
                   line_of(text, e.byte > 0 ? e.byte - 1 : 0),
                   colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const json::exception& e) {
+    // What the parser refuses beyond syntax: a number past a double's range
+    // ("[json.exception.out_of_range.406] number overflow parsing '1e999'").
+    std::string what = e.what();
+    auto bracket = what.find("] ");
+    what = bracket == std::string::npos ? what : what.substr(bracket + 2);
+    size_t at = 0;
+    auto open = what.find('\'');
+    auto close = what.rfind('\'');
+    if (open != std::string::npos && close > open + 1) {
+      at = text.find(what.substr(open + 1, close - open - 1));
+      at = at == std::string_view::npos ? 0 : at;
+    }
+    return std::unexpected(
+      fmt::format("{}:{}: invalid JSON: {}", origin, line_of(text, at), what));
   }
   Context ctx(text, origin, validate == Validate::yes);
   try {

@@ -70,7 +70,7 @@ std::string request_document(const Request& r) {
   doc["v"] = kSchemaVersion;
   doc["tool"] = r.tool;
   if (!r.binary.empty()) {
-    doc["binary"] = r.binary;
+    doc["binary"] = text(r.binary);
   }
   json argv = json::array();
   for (const auto& arg : r.argv) {
@@ -78,7 +78,7 @@ std::string request_document(const Request& r) {
   }
   doc["argv"] = std::move(argv);
   if (!r.account.empty()) {
-    doc["account"] = r.account;
+    doc["account"] = text(r.account);
   }
   if (r.stdin_digest) {
     doc["stdin"] = cid_string(*r.stdin_digest);
@@ -91,19 +91,32 @@ std::string request_document(const Request& r) {
   if (!r.version.empty()) {
     doc["version"] = text(r.version);
   }
+  // A variable's name is an object key, which must be UTF-8; the rare name
+  // that is not (`ipfsacc run --key-env`) goes, as hex, into an object of
+  // its own.
   json env = json::object();
-  if (r.policy) {
-    for (const auto& name : r.policy->key_env) {
-      env[name] = env_value(name);
+  json env_hex = json::object();
+  auto add_env = [&](const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+      if (util::valid_utf8(name)) {
+        env[name] = env_value(name);
+      } else {
+        env_hex[to_hex(std::span(reinterpret_cast<const uint8_t*>(name.data()),
+                                 name.size()))] = env_value(name);
+      }
     }
+  };
+  if (r.policy) {
+    add_env(r.policy->key_env);
   }
   if (r.rule) {
-    for (const auto& name : r.rule->key_env) {
-      env[name] = env_value(name);
-    }
+    add_env(r.rule->key_env);
   }
   if (!env.empty()) {
     doc["env"] = std::move(env);
+  }
+  if (!env_hex.empty()) {
+    doc["env_hex"] = std::move(env_hex);
   }
   // Settings files change answers without showing in argv or environment.
   json files = json::object();

@@ -34,8 +34,10 @@ struct Request {
 };
 
 // Returns the canonical request document: a JSON object with sorted keys and
-// no insignificant whitespace. Strings that are not UTF-8 are written as
-// {"hex": "…"}. Its sha2-256 is the request key.
+// no insignificant whitespace. Any bytes can be in it: a value that is not
+// well-formed UTF-8 is written as {"hex": "…"} (a JSON object, so never the
+// same as a string), and a key variable whose name is not goes under
+// "env_hex" by the hex of its name. Its sha2-256 is the request key.
 std::string request_document(const Request& request);
 
 // The token the tool would use, found from the policy's account sources, or

@@ -1,5 +1,7 @@
 #include "http/http.hpp"
 
+#include "util/fs.hpp"
+
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -167,6 +169,13 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// Marks each socket close-on-exec as libcurl makes it: a tool started while
+// a connection is open must not inherit it.
+int close_socket_on_exec(void*, curl_socket_t fd, curlsocktype) {
+  util::set_close_on_exec(fd);
+  return CURL_SOCKOPT_OK;
+}
+
 // One attempt: the response whatever its status, or why there is none.
 Result attempt(const Curl& curl,
                const Request& request,
@@ -204,6 +213,7 @@ Result attempt(const Curl& curl,
   set(handle, CURLOPT_WRITEDATA, &transfer);
   set(handle, CURLOPT_HEADERFUNCTION, on_header);
   set(handle, CURLOPT_HEADERDATA, &transfer);
+  set(handle, CURLOPT_SOCKOPTFUNCTION, close_socket_on_exec);
   auto proxy = proxy_for(request.url);
   set(handle, CURLOPT_PROXY, proxy ? proxy->c_str() : "");
   auto no_proxy = env("no_proxy");

@@ -7,6 +7,7 @@
 
 #include "remote/backends.hpp"
 #include "remote/resolve.hpp"
+#include "util/fs.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -274,6 +275,8 @@ private:
       redisFree(context_);
       context_ = nullptr;
     }
+    // The socket stays ours: a tool run while it is open must not get it.
+    util::set_close_on_exec(context_->fd);
     redisSetTimeout(context_, to_timeval(spec_.timeout));
     if (!spec_.password.empty()) {
       std::vector<std::string> auth{ "AUTH" };

@@ -1,6 +1,7 @@
 // claude → the Anthropic Messages API, for `claude -p` (print mode): one
 // prompt, one answer, no tools. Anything else (the interactive session,
 // --continue, tools, MCP) needs Claude Code itself.
+#include "sdk/api_json.hpp"
 #include "sdk/sdk.hpp"
 
 #include <chrono>
@@ -111,7 +112,7 @@ Answer claude_run(const Invocation& call) {
   request.headers = { { "x-api-key", key },
                       { "anthropic-version", std::string(kApiVersion) },
                       { "content-type", "application/json" } };
-  request.body = body.dump();
+  request.body = dump_json(body);
   auto started = std::chrono::steady_clock::now();
   auto response = call.transport(request);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -122,17 +123,11 @@ Answer claude_run(const Invocation& call) {
   }
   Outcome outcome;
   outcome.requests = 1;
-  auto json = nlohmann::json::parse(response->body, nullptr, false);
   if (response->status != 200) {
-    std::string message = response->body;
-    if (json.is_object() && json.contains("error") &&
-        json["error"].is_object() && json["error"].contains("message")) {
-      message = json["error"]["message"].get<std::string>();
-    }
     outcome.exit_code = 1;
     outcome.cacheable = false;
-    std::string text =
-      fmt::format("API Error: {} {}", response->status, message);
+    std::string text = fmt::format(
+      "API Error: {} {}", response->status, api_error_message(response->body));
     if (format == "json") {
       nlohmann::json result = { { "type", "result" },
                                 { "subtype", "success" },
@@ -141,26 +136,34 @@ Answer claude_run(const Invocation& call) {
                                 { "num_turns", 1 },
                                 { "result", text },
                                 { "session_id", session_id() } };
-      outcome.out = result.dump() + "\n";
+      outcome.out = dump_json(result) + "\n";
     } else {
       outcome.out = text + "\n";
     }
     return outcome;
   }
+  auto json = nlohmann::json::parse(response->body, nullptr, false);
+  const auto* content = json_member(json, "content");
+  if (!content || !content->is_array()) {
+    return unexpected_answer(call, "has no content");
+  }
+  // Text blocks make the answer; blocks of other types (tool use, thinking)
+  // are not printed. A block without a type, or a text block without text,
+  // is not an answer Claude Code could print.
   std::string text;
-  if (json.is_object() && json.contains("content") &&
-      json["content"].is_array()) {
-    for (const auto& block : json["content"]) {
-      if (block.value("type", "") == "text" && block.contains("text")) {
-        text += block["text"].get<std::string>();
-      }
+  for (const auto& block : *content) {
+    auto type = json_string(block, "type");
+    if (!type) {
+      return unexpected_answer(call, "has a content block without a type");
     }
-  } else {
-    outcome.exit_code = 1;
-    outcome.cacheable = false;
-    outcome.err =
-      fmt::format("{}: the API's answer has no content\n", call.binary);
-    return outcome;
+    if (*type != "text") {
+      continue;
+    }
+    auto part = json_string(block, "text");
+    if (!part) {
+      return unexpected_answer(call, "has a content block without text");
+    }
+    text += *part;
   }
   if (format == "json") {
     nlohmann::json result = { { "type", "result" },
@@ -171,10 +174,10 @@ Answer claude_run(const Invocation& call) {
                               { "num_turns", 1 },
                               { "result", text },
                               { "session_id", session_id() } };
-    if (json.contains("usage")) {
-      result["usage"] = json["usage"];
+    if (const auto* usage = json_member(json, "usage")) {
+      result["usage"] = *usage;
     }
-    outcome.out = result.dump() + "\n";
+    outcome.out = dump_json(result) + "\n";
   } else {
     outcome.out = text + "\n";
   }

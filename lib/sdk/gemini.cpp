@@ -1,6 +1,7 @@
 // gemini → the Gemini API's generateContent, for a one-shot prompt
 // (`gemini -p PROMPT`, or the prompt piped in). The interactive session and
 // the agent's tools need the Gemini CLI itself.
+#include "sdk/api_json.hpp"
 #include "sdk/sdk.hpp"
 
 #include <chrono>
@@ -68,7 +69,7 @@ Answer gemini_run(const Invocation& call) {
     fmt::format("/v1beta/models/{}:generateContent", url_encode(model)));
   request.headers = { { "x-goog-api-key", key },
                       { "Content-Type", "application/json" } };
-  request.body = body.dump();
+  request.body = dump_json(body);
   auto started = std::chrono::steady_clock::now();
   auto response = call.transport(request);
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -79,13 +80,8 @@ Answer gemini_run(const Invocation& call) {
   }
   Outcome outcome;
   outcome.requests = 1;
-  auto json = nlohmann::json::parse(response->body, nullptr, false);
   if (response->status != 200) {
-    std::string message = response->body;
-    if (json.is_object() && json.contains("error") &&
-        json["error"].is_object() && json["error"].contains("message")) {
-      message = json["error"]["message"].get<std::string>();
-    }
+    std::string message = api_error_message(response->body);
     outcome.exit_code = 1;
     outcome.cacheable = false;
     if (format == "json") {
@@ -96,38 +92,53 @@ Answer gemini_run(const Invocation& call) {
               fmt::format("[API Error: {} {}]", response->status, message) },
             { "code", 1 } } }
       };
-      outcome.err = error.dump(2) + "\n";
+      outcome.err = dump_json(error, 2) + "\n";
     } else {
       outcome.err = fmt::format(
         "Error when talking to Gemini API {} {}\n", response->status, message);
     }
     return outcome;
   }
-  std::string text;
-  bool found = false;
-  if (json.is_object() && json.contains("candidates") &&
-      json["candidates"].is_array() && !json["candidates"].empty()) {
-    const auto& content =
-      json["candidates"][0].value("content", nlohmann::json{});
-    if (content.contains("parts") && content["parts"].is_array()) {
-      found = true;
-      for (const auto& part : content["parts"]) {
-        if (part.contains("text") && !part.value("thought", false)) {
-          text += part["text"].get<std::string>();
-        }
+  auto json = nlohmann::json::parse(response->body, nullptr, false);
+  const nlohmann::json* parts = nullptr;
+  if (const auto* candidates = json_member(json, "candidates")) {
+    if (const auto* first = json_item(*candidates, 0)) {
+      if (const auto* content = json_member(*first, "content")) {
+        parts = json_member(*content, "parts");
       }
     }
   }
-  if (!found) {
-    outcome.exit_code = 1;
-    outcome.cacheable = false;
-    outcome.err =
-      fmt::format("{}: the API's answer has no candidates\n", call.binary);
-    return outcome;
+  if (!parts || !parts->is_array()) {
+    return unexpected_answer(call, "has no candidates");
+  }
+  // The answer is the text of the parts that are not thoughts; a part that
+  // is not an object with text, where text is given, is not one the Gemini
+  // CLI could print.
+  std::string text;
+  for (const auto& part : *parts) {
+    if (!part.is_object()) {
+      return unexpected_answer(call, "has a part that is not an object");
+    }
+    const auto* value = json_member(part, "text");
+    if (!value) {
+      continue; // a function call, inline data…
+    }
+    if (!value->is_string()) {
+      return unexpected_answer(call, "has a part whose text is not a string");
+    }
+    const auto* thought = json_member(part, "thought");
+    if (thought && !thought->is_boolean()) {
+      return unexpected_answer(call,
+                               "has a part whose thought is not true or false");
+    }
+    if (!json_bool(part, "thought", false)) {
+      text += value->get_ref<const std::string&>();
+    }
   }
   if (format == "json") {
-    nlohmann::json usage =
-      json.value("usageMetadata", nlohmann::json::object());
+    static const nlohmann::json kNoUsage = nlohmann::json::object();
+    const auto* usage = json_member(json, "usageMetadata");
+    const auto& counts = usage ? *usage : kNoUsage;
     nlohmann::json stats = {
       { "models",
         { { model,
@@ -136,12 +147,14 @@ Answer gemini_run(const Invocation& call) {
                   { "totalErrors", 0 },
                   { "totalLatencyMs", elapsed } } },
               { "tokens",
-                { { "prompt", usage.value("promptTokenCount", 0) },
-                  { "candidates", usage.value("candidatesTokenCount", 0) },
-                  { "total", usage.value("totalTokenCount", 0) } } } } } } }
+                { { "prompt", json_integer(counts, "promptTokenCount", 0) },
+                  { "candidates",
+                    json_integer(counts, "candidatesTokenCount", 0) },
+                  { "total",
+                    json_integer(counts, "totalTokenCount", 0) } } } } } } }
     };
     nlohmann::json result = { { "response", text }, { "stats", stats } };
-    outcome.out = result.dump(2) + "\n";
+    outcome.out = dump_json(result, 2) + "\n";
   } else {
     outcome.out = text;
     if (!outcome.out.ends_with('\n')) {

@@ -1259,8 +1259,10 @@ std::expected<json, Outcome> graphql(Client& client,
                                      GraphqlClient kind = GraphqlClient::gh) {
   ojson body = ojson::object();
   body["query"] = query;
-  body["variables"] =
-    ojson::parse(variables.dump()); // nlohmann sorts: Go's map order
+  // nlohmann sorts: Go's map order. Bytes of an argument that are not
+  // UTF-8 become U+FFFD, as Go's encoder writes them.
+  body["variables"] = ojson::parse(
+    variables.dump(-1, ' ', false, json::error_handler_t::replace));
   http::Request req;
   req.method = "POST";
   req.url = client.ep.graphql;

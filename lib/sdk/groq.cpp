@@ -1,11 +1,13 @@
 // groq: there is no official Groq CLI, so `ipfsacc groq` is ipfsacc's own
 // chat form, made over Groq's OpenAI-compatible API (see wrappers/groq.json):
 //   groq [-m MODEL] [--temperature T] [--system S] [--json] PROMPT|-
+#include "sdk/api_json.hpp"
 #include "sdk/sdk.hpp"
 
 #include <charconv>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace ipfsacc::sdk {
 
@@ -21,23 +23,6 @@ const OptionSpec kOptions[] = {
   { { "--system", "-s" } },
   { { "--json" }, false },
 };
-
-// The API's own message of an error body ({"error": {"message": …}}), else
-// the body itself.
-std::string api_message(const std::string& body) {
-  auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_object() && json.contains("error")) {
-    const auto& error = json["error"];
-    if (error.is_object() && error.contains("message") &&
-        error["message"].is_string()) {
-      return error["message"].get<std::string>();
-    }
-    if (error.is_string()) {
-      return error.get<std::string>();
-    }
-  }
-  return body.substr(0, 500);
-}
 
 } // namespace
 
@@ -97,7 +82,7 @@ Answer groq_run(const Invocation& call) {
   request.headers = { { "Authorization", "Bearer " + key },
                       { "Content-Type", "application/json" },
                       { "Accept", "application/json" } };
-  request.body = body.dump();
+  request.body = dump_json(body);
   auto response = call.transport(request);
   if (!response) {
     return transport_failure(call, response.error());
@@ -110,17 +95,16 @@ Answer groq_run(const Invocation& call) {
     outcome.err = fmt::format("{}: error: HTTP {}: {}\n",
                               call.binary,
                               response->status,
-                              api_message(response->body));
+                              api_error_message(response->body, 500));
     return outcome;
   }
   auto json = nlohmann::json::parse(response->body, nullptr, false);
-  const nlohmann::json* content = nullptr;
-  if (json.is_object() && json.contains("choices") &&
-      json["choices"].is_array() && !json["choices"].empty()) {
-    const auto& choice = json["choices"][0];
-    if (choice.contains("message") && choice["message"].contains("content") &&
-        choice["message"]["content"].is_string()) {
-      content = &choice["message"]["content"];
+  std::optional<std::string> content;
+  if (const auto* choices = json_member(json, "choices")) {
+    if (const auto* choice = json_item(*choices, 0)) {
+      if (const auto* message = json_member(*choice, "message")) {
+        content = json_string(*message, "content");
+      }
     }
   }
   if (!content) {
@@ -134,7 +118,7 @@ Answer groq_run(const Invocation& call) {
   if (parsed->has("--json")) {
     outcome.out = response->body;
   } else {
-    outcome.out = content->get<std::string>();
+    outcome.out = std::move(*content);
   }
   if (!outcome.out.ends_with('\n')) {
     outcome.out += '\n';

@@ -1,8 +1,11 @@
 #include "sdk/sdk.hpp"
 
+#include "sdk/api_json.hpp"
+
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace ipfsacc::sdk {
 
@@ -41,6 +44,14 @@ const Tool* find_tool(std::string_view name) {
     }
   }
   return nullptr;
+}
+
+Answer run_tool(const Tool& tool, const Invocation& call) {
+  try {
+    return tool.run(call);
+  } catch (const nlohmann::json::exception&) {
+    return unexpected_answer(call, "has an unexpected shape");
+  }
 }
 
 bool never_identical(const Invocation&) {

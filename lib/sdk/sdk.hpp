@@ -69,6 +69,12 @@ struct Tool {
 // The tool's HTTP path; nullptr when it has none.
 const Tool* find_tool(std::string_view name);
 
+// Runs tool's HTTP path for call. Whatever the API answers, nothing is
+// thrown: an answer the tool could not read (an exception of the JSON
+// library the tool's own checks missed) becomes the tool's failure on an
+// unexpected answer (exit 1, not cached; see sdk/api_json.hpp).
+Answer run_tool(const Tool& tool, const Invocation& call);
+
 // The Unsupported of a call the HTTP path cannot make the way the CLI
 // would: what cannot be done, and how to install the CLI that can.
 Unsupported unsupported(const Invocation& call, std::string_view what);

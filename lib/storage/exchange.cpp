@@ -18,6 +18,10 @@ namespace {
 
 using json = nlohmann::json;
 
+// How deeply a line may nest arrays and objects. An export line nests three
+// levels; the bound keeps reading a hostile line from exhausting the stack.
+constexpr int kMaxLineDepth = 32;
+
 // Appends text as a JSON string the way nlohmann's dump writes it (no
 // ASCII escaping; a byte that is not UTF-8 becomes U+FFFD).
 void append_json_string(std::string& line, std::string_view text) {
@@ -148,8 +152,6 @@ public:
   }
 
 private:
-  static constexpr int kMaxDepth = 32;
-
   void skip_space() {
     while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' ||
                                   text_[at_] == '\n' || text_[at_] == '\r')) {
@@ -166,7 +168,7 @@ private:
   }
   bool read(Json& value, int depth) {
     skip_space();
-    if (at_ >= text_.size() || depth > kMaxDepth) {
+    if (at_ >= text_.size() || depth > kMaxLineDepth) {
       return false;
     }
     char c = text_[at_];
@@ -529,7 +531,25 @@ std::expected<ExportedEntry, std::string> parse_export_line(
   std::deque<std::string> owned;
   std::optional<Json> read = FastReader(line, owned).document();
   if (!read) {
-    json dom = json::parse(line, nullptr, false);
+    // nlohmann parses without recursion; the values deeper than the bound
+    // are dropped as they are read, so from_nlohmann never goes deep.
+    bool too_deep = false;
+    json dom = json::parse(
+      line,
+      [&](int depth, json::parse_event_t event, json&) {
+        if ((event == json::parse_event_t::object_start ||
+             event == json::parse_event_t::array_start) &&
+            depth >= kMaxLineDepth) {
+          too_deep = true;
+          return false;
+        }
+        return true;
+      },
+      false);
+    if (too_deep) {
+      return std::unexpected(
+        fmt::format("nested too deeply (more than {} levels)", kMaxLineDepth));
+    }
     if (dom.is_discarded() || !dom.is_object()) {
       return std::unexpected("not a JSON object");
     }

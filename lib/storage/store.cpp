@@ -878,6 +878,7 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
       fmt::format("the cache in {} is corrupt", dir_.string()));
   }
 
+  int first_fd = util::next_fd();
   int rc = mdb_env_create(&env_);
   if (rc == MDB_SUCCESS) {
     mdb_env_set_mapsize(env_, map_size);
@@ -897,6 +898,16 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
       mdb_env_set_maxdbs(env_, 16);
       rc = mdb_env_open(env_, dir_.c_str(), flags | MDB_NOLOCK, 0600);
     }
+  }
+  if (rc == MDB_SUCCESS) {
+    // LMDB opens its data file without close-on-exec (and its lock file too,
+    // where O_CLOEXEC was not known when it was built): every tool ipfsacc
+    // runs would inherit a descriptor that writes into the cache.
+    int fd = -1;
+    if (mdb_env_get_fd(env_, &fd) == MDB_SUCCESS && fd >= 0) {
+      util::set_close_on_exec(fd);
+    }
+    util::close_on_exec_since(first_fd, dir_);
   }
   if (rc != MDB_SUCCESS) {
     std::string reason =

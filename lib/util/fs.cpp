@@ -1,5 +1,6 @@
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -187,6 +188,57 @@ std::string find_executable(std::string_view name,
     return candidate;
   }
   return {};
+}
+
+void set_close_on_exec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC)) {
+    ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
+int next_fd() {
+  for (int fd : { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO }) {
+    int probe = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (probe >= 0) {
+      ::close(probe);
+      return probe;
+    }
+  }
+  return 0;
+}
+
+void close_on_exec_since(int first, const fs::path& dir) {
+  // Four free numbers in a row end the scan (a library that closed a file
+  // it opened on the way leaves a gap).
+  constexpr int kFreeRun = 4;
+  std::string prefix;
+  for (int fd = std::max(first, 0), free = 0; free < kFreeRun; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0) {
+      ++free;
+      continue;
+    }
+    free = 0;
+    if (flags & FD_CLOEXEC) {
+      continue;
+    }
+    if (prefix.empty()) {
+      // The links name files by their real path.
+      std::error_code ec;
+      auto real = fs::canonical(dir, ec);
+      prefix = (ec ? dir : real).string();
+      if (!prefix.ends_with('/')) {
+        prefix += '/';
+      }
+    }
+    char target[4096];
+    auto link = fmt::format("/proc/self/fd/{}", fd);
+    ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    if (n > 0 && std::string_view(target, size_t(n)).starts_with(prefix)) {
+      ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+  }
 }
 
 } // namespace ipfsacc::util

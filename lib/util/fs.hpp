@@ -45,4 +45,19 @@ fs::path self_exe();
 // with errno set on failure.
 bool write_all(int fd, const void* data, size_t size);
 
+// Marks fd close-on-exec, so that no program this process runs inherits it.
+void set_close_on_exec(int fd);
+
+// The number the next descriptor this process opens gets: the lowest free
+// one (0 when that cannot be found out).
+int next_fd();
+
+// Marks close-on-exec the descriptors open on a file under dir that were
+// opened since next_fd() returned first, for files a library opened without
+// O_CLOEXEC. New descriptors take the lowest free numbers, so only those
+// from first up to a run of free numbers are looked at, and only one not
+// marked yet is read (/proc/self/fd); one open elsewhere (inherited, for the
+// tools) is left as it is.
+void close_on_exec_since(int first, const fs::path& dir);
+
 } // namespace ipfsacc::util

@@ -122,30 +122,13 @@ size_t utf8_sequence(std::string_view text, size_t i, uint32_t& cp) {
 }
 
 bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t extra = 0;
-    if (c >= 0x80) {
-      if ((c & 0xE0) == 0xC0) {
-        extra = 1;
-      } else if ((c & 0xF0) == 0xE0) {
-        extra = 2;
-      } else if ((c & 0xF8) == 0xF0) {
-        extra = 3;
-      } else {
-        return false;
-      }
-    }
-    if (i + extra >= s.size() && extra > 0) {
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp;
+    size_t n = utf8_sequence(s, i, cp);
+    if (n == 0) {
       return false;
     }
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-        return false;
-      }
-    }
-    i += extra + 1;
+    i += n;
   }
   return true;
 }

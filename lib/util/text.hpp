@@ -26,7 +26,9 @@ std::string shell_quote(std::string_view s);
 // Joins args with spaces, each shell-quoted.
 std::string join_args(std::span<const std::string> args);
 
-// Returns true when s is valid UTF-8.
+// Returns true when s is well-formed UTF-8 (RFC 3629): no overlong form,
+// no UTF-16 surrogate, nothing past U+10FFFF, nothing cut short. This is
+// exactly what a JSON library accepts as a string.
 bool valid_utf8(std::string_view s);
 
 // The length of the UTF-8 sequence at s[i] (1 for ASCII) with its code

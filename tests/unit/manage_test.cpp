@@ -323,6 +323,26 @@ TEST_CASE("an export line reads back verified, and tampering is caught") {
   }
 }
 
+TEST_CASE("an export line nested too deeply is rejected, not recursed into") {
+  for (size_t depth : { size_t(40), size_t(20000), size_t(500000) }) {
+    CAPTURE(depth);
+    std::string nested(depth, '[');
+    nested += std::string(depth, ']');
+    for (const auto& line :
+         { nested, R"({"format":"ipfsacc-export/1","x":)" + nested + "}" }) {
+      auto r = parse_export_line(line);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().starts_with("nested too deeply"));
+    }
+  }
+  // As deep as the bound allows is read (and then found wanting).
+  std::string ok = R"({"format":"ipfsacc-export/1","x":)" +
+                   std::string(30, '[') + std::string(30, ']') + "}";
+  auto r = parse_export_line(ok);
+  REQUIRE_FALSE(r);
+  CHECK_FALSE(r.error().starts_with("nested too deeply"));
+}
+
 TEST_CASE("an export line's metadata is what a JSON library writes") {
   std::string out = "x";
   Entry e = entry_with(out, 5, 6);

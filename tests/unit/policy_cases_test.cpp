@@ -269,6 +269,38 @@ TEST_CASE("a user rule file replaces the built-in file of the same name") {
   CHECK_FALSE(find_policy("no-such-tool-here"));
 }
 
+TEST_CASE("a user file that stands for a tool is its error whatever it holds") {
+  TempDir config_dir;
+  ScopedEnv env("IPFSACC_CONFIG_DIR", config_dir.path().string());
+  fs::create_directories(config_dir / "wrappers");
+  auto write = [&](const char* name, std::string_view text) {
+    REQUIRE(
+      util::write_file_atomic(config_dir / "wrappers" / name, text, 0644));
+  };
+  // NAME.json that does not even mention the name.
+  write("code.json", "{}");
+  auto found = find_policy("code");
+  REQUIRE(found);
+  REQUIRE_FALSE(*found);
+  CHECK(found->error().find("code.json") != std::string::npos);
+  // The file replacing the built-in one that names a binary.
+  write("hf.json", "{\"tool\": \"hf\", \"binaries\": [");
+  found = find_policy("huggingface-cli");
+  REQUIRE(found);
+  REQUIRE_FALSE(*found);
+  CHECK(found->error().find("hf.json:1:") != std::string::npos);
+  // A file for a tool of its own, broken: that tool's error.
+  write("mine.json", "{\"tool\": \"mytool\", \"rules\": 1e999}");
+  found = find_policy("mytool");
+  REQUIRE(found);
+  REQUIRE_FALSE(*found);
+  CHECK(found->error().find("mine.json:1:") != std::string::npos);
+  // Other tools are not affected.
+  auto gh = find_policy("gh");
+  REQUIRE(gh);
+  CHECK(*gh);
+}
+
 // ---- malformed rule files -------------------------------------------------
 
 TEST_CASE("invalid JSON is reported with the file and line") {
@@ -302,6 +334,19 @@ TEST_CASE("invalid JSON is reported with the file and line") {
   REQUIRE_FALSE(p3);
   CAPTURE(p3.error());
   CHECK(p3.error().starts_with("bad3.json:4:"));
+}
+
+TEST_CASE("a number out of range is reported, not thrown") {
+  const char* text = "{\n"
+                     "  \"tool\": \"x\",\n"
+                     "  \"rules\": [{\"id\": \"r\", \"ttl\": 1e999}]\n"
+                     "}\n";
+  std::expected<ToolPolicy, std::string> p = std::unexpected("");
+  REQUIRE_NOTHROW(p = parse_policy(text, "big.json", Validate::yes));
+  REQUIRE_FALSE(p);
+  CAPTURE(p.error());
+  CHECK(p.error().starts_with("big.json:3: invalid JSON: "));
+  CHECK(p.error().find("1e999") != std::string::npos);
 }
 
 TEST_CASE("an unknown field in a rule is reported at its line") {

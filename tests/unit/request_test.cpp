@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 using namespace ipfsacc;
 using ipfsacc::test::ScopedCwd;
@@ -174,6 +175,77 @@ TEST_CASE("argv that is not UTF-8 is written as hex") {
   Request other = r;
   other.argv[1] = R"({"hex": "ff0041"})";
   CHECK(request_document(other) != doc);
+}
+
+TEST_CASE("any bytes make a document, and different bytes a different one") {
+  // Close to UTF-8 but not it: surrogates, overlong forms, past U+10FFFF.
+  const std::string bytes[] = {
+    "\xed\xa0\x80",     "\xed\xb0\x80",     "\xc0\xaf", "\xe0\x80\xaf",
+    "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",     "a\xe2\x82"
+  };
+  std::set<std::string> documents;
+  for (const auto& arg : bytes) {
+    CAPTURE(to_hex(bytes_of(arg)));
+    Request r;
+    r.tool = "run";
+    r.argv = { "echo", arg };
+    r.version = arg;
+    r.binary = arg;
+    r.account = "name:" + arg;
+    std::string doc;
+    REQUIRE_NOTHROW(doc = request_document(r));
+    auto j = json::parse(doc);
+    CHECK(j["argv"][1] == json{ { "hex", to_hex(bytes_of(arg)) } });
+    CHECK(j["binary"] == json{ { "hex", to_hex(bytes_of(arg)) } });
+    documents.insert(doc);
+  }
+  CHECK(documents.size() == std::size(bytes));
+
+  // A key variable whose value, or name, is not UTF-8.
+  ScopedEnv value("UNIT_REQ_BYTES", "\xed\xa0\x80");
+  std::string odd_name = "UNIT_REQ_\xff";
+  ::setenv(odd_name.c_str(), "1", 1);
+  Rule rule;
+  rule.key_env = { "UNIT_REQ_BYTES", odd_name };
+  Request r;
+  r.tool = "run";
+  r.argv = { "echo" };
+  r.rule = &rule;
+  std::string doc;
+  REQUIRE_NOTHROW(doc = request_document(r));
+  auto j = json::parse(doc);
+  CHECK(j["env"]["UNIT_REQ_BYTES"] == json{ { "hex", "eda080" } });
+  CHECK(j["env_hex"][to_hex(bytes_of(odd_name))] == "1");
+  ::unsetenv(odd_name.c_str());
+  CHECK(j["env_hex"] != json::parse(request_document(r))["env_hex"]);
+}
+
+TEST_CASE("keys of valid UTF-8 requests are the ones existing caches hold") {
+  // Computed before strings that are not UTF-8 were handled differently:
+  // a change that moves these keys makes every existing cache miss.
+  ScopedEnv key_var("UNIT_REQ_PINNED", "caf\xc3\xa9 \xe2\x82\xac");
+  ToolPolicy policy;
+  policy.tool = "gh";
+  policy.key_env = { "UNIT_REQ_PINNED" };
+  Request r;
+  r.tool = "gh";
+  r.argv = { "pr", "list", "--search", "caf\xc3\xa9 \xf0\x9f\x98\x80", "" };
+  r.account = "h:00ff";
+  r.stdin_digest = sha256("input");
+  r.terminal = { true, true, 80 };
+  r.version = "gh version 2.45.0 (2024-03-04)";
+  r.policy = &policy;
+  CHECK(cid_string(sha256(request_document(r))) ==
+        "bafkreifali33byznpnqmgue25p2dxroux3wo4tp3opeqe4inveockfszja");
+  Request plain;
+  plain.tool = "run";
+  plain.argv = { "echo", "hello" };
+  CHECK(cid_string(sha256(request_document(plain))) ==
+        "bafkreiaqtov5bkwbhxte3sjh3hvjrixhkgt5u34hu5t6zjonaxofynw4h4");
+  // Bytes that were already written as hex keep their key too.
+  plain.argv = { "printf", std::string("\xff\x00\x41", 3) };
+  CHECK(cid_string(sha256(request_document(plain))) ==
+        "bafkreihifaxjubh7vewbgokbsjnm4ecbjn5amb6ekt3dixq6z2n6om7kea");
 }
 
 TEST_CASE("account_hash") {

@@ -1,10 +1,12 @@
 // The HTTP path's tool mappings with a recording transport: the requests
 // they make and what they print.
+#include "sdk/api_json.hpp"
 #include "sdk/sdk.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <map>
+#include <nlohmann/json.hpp>
 
 using namespace ipfsacc;
 using ipfsacc::test::contains;
@@ -185,4 +187,132 @@ TEST_CASE("sdk: a transport failure is an uncached exit 1 naming the cause") {
   CHECK(answer->exit_code == 1);
   CHECK_FALSE(answer->cacheable);
   CHECK(contains(answer->err, "request timed out"));
+}
+
+TEST_CASE("sdk: no answer makes claude or gemini throw, succeed or store") {
+  // Bodies no API should send, each wrong for both tools: errors whose
+  // message is not a string, and successes of every wrong shape.
+  const std::pair<long, std::string> answers[] = {
+    { 400, R"({"error":{"message":null}})" },
+    { 400, R"({"error":{"message":123}})" },
+    { 529, R"({"error":{"message":["a"]}})" },
+    { 400, R"({"error":[1]})" },
+    { 500, "not json" },
+    { 500, "\xff\xfe oops" },
+    { 200, "" },
+    { 200, "null" },
+    { 200, "[]" },
+    { 200, R"("content")" },
+    { 200, "1e999" },
+    { 200, R"({"content":null})" },
+    { 200, R"({"content":{"type":"text","text":"x"}})" },
+    { 200, R"({"content":["text"]})" },
+    { 200, R"({"content":[{"type":"text","text":null}]})" },
+    { 200, R"({"content":[{"type":"text","text":5}]})" },
+    { 200, R"({"content":[{"type":1}]})" },
+    { 200, R"({"content":[{"type":"text","text":"a"},7]})" },
+    { 200, R"({"candidates":["x"]})" },
+    { 200, R"({"candidates":{}})" },
+    { 200, R"({"candidates":[{"content":[]}]})" },
+    { 200, R"({"candidates":[{"content":{"parts":"x"}}]})" },
+    { 200, R"({"candidates":[{"content":{"parts":["x"]}}]})" },
+    { 200, R"({"candidates":[{"content":{"parts":[{"text":null}]}}]})" },
+    { 200,
+      R"({"candidates":[{"content":{"parts":[{"text":"a","thought":1}]}}]})" },
+    { 200, std::string(100000, '[') + std::string(100000, ']') },
+  };
+  const std::map<std::string, std::string> env = {
+    { "ANTHROPIC_API_KEY", "sk-ant-k" }, { "GEMINI_API_KEY", "g-k" }
+  };
+  for (const auto& [status, body] : answers) {
+    for (std::vector<std::string> args :
+         { std::vector<std::string>{ "claude", "-p", "q" },
+           { "claude", "-p", "q", "--output-format", "json" },
+           { "gemini", "-p", "q" },
+           { "gemini", "-p", "q", "-o", "json" } }) {
+      CAPTURE(status);
+      CAPTURE(body.substr(0, 80));
+      CAPTURE(args[0]);
+      Recorder recorder;
+      recorder.reply.status = status;
+      recorder.reply.body = body;
+      auto tool = args[0];
+      args.erase(args.begin());
+      auto call = invocation(tool, args, env, recorder);
+      sdk::Answer answer;
+      // The tool itself, without run_tool's net.
+      REQUIRE_NOTHROW(answer = sdk::find_tool(tool)->run(call));
+      REQUIRE(answer);
+      CHECK(answer->exit_code == 1);
+      CHECK_FALSE(answer->cacheable);
+      // Says so: the CLI's API error, or the answer it cannot use.
+      auto said = answer->out + answer->err;
+      bool says = said.find(tool + ": the API's answer") != std::string::npos ||
+                  said.find("Error") != std::string::npos;
+      CHECK(says);
+    }
+  }
+}
+
+TEST_CASE("sdk: a prompt that is not UTF-8 is sent as the CLIs send it") {
+  Recorder recorder;
+  recorder.reply.status = 200;
+  recorder.reply.body = R"({"content":[{"type":"text","text":"ok"}]})";
+  auto call = invocation("claude",
+                         { "-p", "\xed\xa0\x80 \xff" },
+                         { { "ANTHROPIC_API_KEY", "sk-ant-k" } },
+                         recorder);
+  auto answer = sdk::run_tool(*sdk::find_tool("claude"), call);
+  REQUIRE(answer);
+  CHECK(answer->out == "ok\n");
+  REQUIRE(recorder.requests.size() == 1);
+  // Valid JSON, each byte that is not UTF-8 a U+FFFD, as Node sends it.
+  auto sent = nlohmann::json::parse(recorder.requests[0].body);
+  CHECK(sent["messages"][0]["content"] ==
+        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd");
+}
+
+TEST_CASE(
+  "sdk: run_tool turns what a tool throws on an answer into a failure") {
+  sdk::Tool throws{ "claude",
+                    sdk::never_identical,
+                    [](const sdk::Invocation&) -> sdk::Answer {
+                      sdk::Outcome outcome;
+                      outcome.out = nlohmann::json::parse("{").dump();
+                      return outcome;
+                    } };
+  Recorder recorder;
+  auto call = invocation("claude", {}, {}, recorder);
+  sdk::Answer answer;
+  REQUIRE_NOTHROW(answer = sdk::run_tool(throws, call));
+  REQUIRE(answer);
+  CHECK(answer->exit_code == 1);
+  CHECK_FALSE(answer->cacheable);
+  CHECK(answer->err == "claude: the API's answer has an unexpected shape\n");
+}
+
+TEST_CASE("sdk: api_json reads any answer without throwing") {
+  using nlohmann::json;
+  CHECK(sdk::api_error_message(R"({"error":{"message":"m"}})") == "m");
+  CHECK(sdk::api_error_message(R"({"error":"e"})") == "e");
+  CHECK(sdk::api_error_message(R"({"error":{"message":null}})") ==
+        R"({"error":{"message":null}})");
+  CHECK(sdk::api_error_message("0123456789", 4) == "0123");
+  auto j = json::parse(
+    R"({"n":-3,"big":18446744073709551615,"s":"x","b":true,"a":[1],"f":1.5})");
+  CHECK(sdk::json_integer(j, "n", 7) == -3);
+  CHECK(sdk::json_integer(j, "big", 7) == 7);
+  CHECK(sdk::json_integer(j, "f", 7) == 7);
+  CHECK(sdk::json_integer(j, "s", 7) == 7);
+  CHECK(sdk::json_integer(json::array(), "n", 7) == 7);
+  CHECK(sdk::json_string(j, "s") == "x");
+  CHECK_FALSE(sdk::json_string(j, "b"));
+  CHECK_FALSE(sdk::json_string(json("s"), "s"));
+  CHECK(sdk::json_bool(j, "b", false));
+  CHECK(sdk::json_bool(j, "s", true));
+  CHECK(sdk::json_item(j["a"], 0));
+  CHECK_FALSE(sdk::json_item(j["a"], 1));
+  CHECK_FALSE(sdk::json_item(j, 0));
+  CHECK_FALSE(sdk::json_member(j["a"], "n"));
+  CHECK(sdk::dump_json(json("a\xff")) == "\"a\xef\xbf\xbd\"");
 }

@@ -6,7 +6,10 @@
 #include <array>
 #include <cstdio>
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace ipfsacc;
 using namespace ipfsacc::util;
@@ -251,6 +254,55 @@ TEST_CASE("valid_utf8") {
   CHECK_FALSE(valid_utf8("\xc3\x28")); // the continuation is not one
   CHECK_FALSE(valid_utf8("\xe2\x28\xa1"));
   CHECK(valid_utf8(std::string("a\0b", 3)));
+  // Well-formed only: what a JSON library accepts as a string.
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));     // a UTF-16 surrogate
+  CHECK_FALSE(valid_utf8("\xed\xbf\xbf"));     // the last one
+  CHECK(valid_utf8("\xed\x9f\xbf"));           // U+D7FF, just below
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));         // overlong '/'
+  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));     // overlong, 3 bytes
+  CHECK_FALSE(valid_utf8("\xf0\x80\x80\xaf")); // overlong, 4 bytes
+  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));       // U+10FFFF
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80")); // past it
+  CHECK_FALSE(valid_utf8("\xf5\x80\x80\x80")); // a lead byte never used
+}
+
+TEST_CASE("valid_utf8 accepts exactly what nlohmann's dump accepts") {
+  auto dumps = [](const std::string& s) {
+    try {
+      (void)nlohmann::json(s).dump();
+      return true;
+    } catch (const nlohmann::json::type_error&) {
+      return false;
+    }
+  };
+  // Every sequence of up to three bytes made of interesting values, and
+  // four-byte sequences around the edges of the planes.
+  const unsigned char edges[] = { 0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f,
+                                  0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0,
+                                  0xed, 0xee, 0xef, 0xf0, 0xf4, 0xf5, 0xff };
+  size_t checked = 0;
+  for (auto a : edges) {
+    for (auto b : edges) {
+      for (auto c : edges) {
+        for (std::string s :
+             { std::string{ char(a) },
+               std::string{ char(a), char(b) },
+               std::string{ char(a), char(b), char(c) },
+               std::string{ char(a), char(b), char(c), '\x80' },
+               std::string{ char(a), char(b), char(c), '\xbf' } }) {
+          std::string bytes;
+          for (unsigned char byte : s) {
+            bytes += "0123456789abcdef"[byte >> 4];
+            bytes += "0123456789abcdef"[byte & 15];
+          }
+          CAPTURE(bytes);
+          CHECK(valid_utf8(s) == dumps(s));
+          ++checked;
+        }
+      }
+    }
+  }
+  CHECK(checked > 40000);
 }
 
 TEST_CASE("expand_path") {
@@ -360,4 +412,35 @@ TEST_CASE("find_executable") {
   auto direct = (dir / "d3" / "other").string();
   CHECK(find_executable(direct, "") == direct);
   CHECK(find_executable((dir / "d3" / "missing").string(), path) == "");
+}
+
+TEST_CASE("close_on_exec_since marks what was opened under a directory") {
+  TempDir inside;
+  TempDir outside;
+  auto cloexec = [](int fd) {
+    return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+  };
+  auto open_plain = [](const fs::path& path) {
+    return ::open(path.c_str(), O_RDWR | O_CREAT, 0600); // no O_CLOEXEC
+  };
+  int before = open_plain(inside / "before");
+  int first = next_fd();
+  int a = open_plain(inside / "data.mdb");
+  int b = open_plain(outside / "other");
+  int c = open_plain(inside / "lock.mdb");
+  REQUIRE(before >= 0);
+  REQUIRE(a == first);
+  REQUIRE(b >= 0);
+  REQUIRE(c >= 0);
+  CHECK_FALSE(cloexec(a));
+  close_on_exec_since(first, inside.path());
+  CHECK(cloexec(a));
+  CHECK(cloexec(c));
+  CHECK_FALSE(cloexec(b));      // not under the directory
+  CHECK_FALSE(cloexec(before)); // opened before
+  set_close_on_exec(b);
+  CHECK(cloexec(b));
+  for (int fd : { before, a, b, c }) {
+    ::close(fd);
+  }
 }
