@@ -100,9 +100,8 @@ start_canned() {
   node "$FAKES/http/canned.mjs" "$API_DIR" 2>"$API_DIR/server.err" &
   API_PID=$!
   trap 'kill "$API_PID" 2>/dev/null' EXIT
-  local i
-  for ((i = 0; i < 400; i++)); do
-    [[ -s $API_DIR/port ]] && break
+  local deadline=$((SECONDS + 60))
+  until [[ -s $API_DIR/port ]] || ((SECONDS >= deadline)); do
     sleep 0.05
   done
   [[ -s $API_DIR/port ]] || { _show "$API_DIR/server.err" >&2; fail "the canned API did not start"; }
@@ -381,8 +380,8 @@ test_a_redis_remote_socket_is_not_inherited() {
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
       --daemonize yes --pidfile "$dir/pid" --dir "$dir" --logfile "$dir/log" \
       >/dev/null 2>&1 || continue
-    local i
-    for ((i = 0; i < 200; i++)); do
+    local deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
       [[ -s $dir/pid ]] && redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break 2
       grep -qs "Address already in use" "$dir/log" && break
       sleep 0.05
