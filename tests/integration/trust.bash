@@ -338,15 +338,32 @@ test_an_import_line_nested_too_deep_is_rejected_and_counted() {
 # The descriptors the shell that is the tool holds, as a sorted list.
 FD_LIST='cd /proc/$$/fd && ls | sort -n | tr "\n" " "'
 
+# expect_no_extra_fds NAME: the wrapped run NAME.wrapped held no descriptor
+# its direct run NAME.direct did not, and none of them is a file of the
+# cache. (The test runner may hand the suite descriptors of its own, and a
+# direct run may see one more that is gone by the wrapped run: what must
+# never happen is one more in the wrapped run.)
+expect_no_extra_fds() {
+  local fd extra=
+  for fd in $(cat "$T/$1.wrapped.out"); do
+    [[ " $(cat "$T/$1.direct.out") " == *" $fd "* ]] || extra+=" $fd"
+  done
+  [[ -z $extra ]] || fail "the wrapped tool held descriptors$extra that the direct run did not: $(cat "$T/$1.wrapped.out")"
+  expect_eq 0 "$(cat "$T/$1.wrapped.rc")" "exit status of $1"
+}
+
 test_the_tool_inherits_no_descriptor_of_the_cache() {
-  # The same descriptors as without ipfsacc: the test's own, none of ours.
-  transparent first run --no-stdin -- sh -c "$FD_LIST"
-  expect_rc 0
+  # The descriptors the tool holds: the test's own, none of ours.
+  run_direct first.direct sh -c "$FD_LIST"
+  run_wrapped first.wrapped run --no-stdin -- sh -c "$FD_LIST"
+  expect_no_extra_fds first
   # A wrapped tool on a cached call, whose answer is stored as it runs.
   printf '#!/bin/sh\n%s\n' "$FD_LIST" >"$T/bin/gh"
   chmod +x "$T/bin/gh"
-  transparent gh gh pr list
-  expect_rc 0
+  run_direct gh.direct gh pr list
+  run_wrapped gh.wrapped gh pr list
+  expect_no_extra_fds gh
+  expect_empty "$T/gh.wrapped.err"
 }
 
 test_a_tool_writing_to_descriptors_it_was_not_given_cannot_reach_the_cache() {
@@ -390,8 +407,10 @@ test_a_redis_remote_socket_is_not_inherited() {
   [[ -s $dir/pid ]] || fail "could not start redis-server"
   trap 'kill "$(cat "$T/redis/pid")" 2>/dev/null' EXIT
   export IPFSACC_REMOTE=redis://127.0.0.1:$port
-  transparent first run --no-stdin -- sh -c "$FD_LIST"
-  expect_rc 0
+  run_direct first.direct sh -c "$FD_LIST"
+  run_wrapped first.wrapped run --no-stdin -- sh -c "$FD_LIST"
+  expect_no_extra_fds first
+  expect_empty "$T/first.wrapped.err"
   # The remote was used: the entry reached it.
   expect_ne 0 "$(redis-cli -p "$port" dbsize)" "keys in redis"
 }
