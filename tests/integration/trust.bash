@@ -387,34 +387,6 @@ test_a_tool_writing_to_descriptors_it_was_not_given_cannot_reach_the_cache() {
   expect_eq before "$(cat "$T/after.out")"
 }
 
-test_a_redis_remote_socket_is_not_inherited() {
-  command -v redis-server >/dev/null || skip "redis-server is not installed"
-  local port try dir
-  for try in 1 2 3 4 5 6 7 8 9 10; do
-    port=$((20000 + RANDOM % 30000))
-    dir=$T/redis
-    mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-      --daemonize yes --pidfile "$dir/pid" --dir "$dir" --logfile "$dir/log" \
-      >/dev/null 2>&1 || continue
-    local deadline=$((SECONDS + 60))
-    while ((SECONDS < deadline)); do
-      [[ -s $dir/pid ]] && redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break 2
-      grep -qs "Address already in use" "$dir/log" && break
-      sleep 0.05
-    done
-  done
-  [[ -s $dir/pid ]] || fail "could not start redis-server"
-  trap 'kill "$(cat "$T/redis/pid")" 2>/dev/null' EXIT
-  export IPFSACC_REMOTE=redis://127.0.0.1:$port
-  run_direct first.direct sh -c "$FD_LIST"
-  run_wrapped first.wrapped run --no-stdin -- sh -c "$FD_LIST"
-  expect_no_extra_fds first
-  expect_empty "$T/first.wrapped.err"
-  # The remote was used: the entry reached it.
-  expect_ne 0 "$(redis-cli -p "$port" dbsize)" "keys in redis"
-}
-
 # closed_call NAME REDIRECTS CMD...: CMD with REDIRECTS (">&-", "<&-",
 # "2>&-") applied, its stdout and stderr (whichever are open) to
 # $T/NAME.out and $T/NAME.err, its status in rc.
