@@ -84,6 +84,10 @@ rcli() { # PORT ARGS…: redis-cli on 127.0.0.1
 # on MACHINE: use the cache directory of one "machine" from now on.
 on() { export IPFSACC_DIR=$T/machine-$1; }
 
+# Operations get a minute, not the default half second, where a case does
+# not test timeouts: a busy machine's slow moment is not a remote failure.
+PATIENT='|timeout=60s|connect-timeout=10s'
+
 # The call the machines share, and how it looks run directly.
 CALL=(gh pr list -R o/r)
 direct_answer() { run_direct direct "${CALL[@]}"; }
@@ -101,7 +105,7 @@ test_two_machines_share_one_redis() {
   local port label
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   direct_answer
   on a
   run_wrapped first "${CALL[@]}"
@@ -155,7 +159,7 @@ test_ttl_refresh_keeps_an_answer_in_use() {
   local port label key ttl
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE="$label|ttl-refresh"
+  export IPFSACC_REMOTE="$label$PATIENT|ttl-refresh"
   direct_answer
   on a
   run_wrapped first --ttl 1h "${CALL[@]}"
@@ -202,7 +206,7 @@ test_a_blob_already_there_is_not_sent_again() {
   local port label
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label FAKE_SIZE=20000
+  export IPFSACC_REMOTE=$label$PATIENT FAKE_SIZE=20000
   on a
   run_wrapped first "${CALL[@]}"
   [[ $(remote_stat "$label" bytes_sent) -gt 20000 ]] || fail "a did not send the output"
@@ -221,14 +225,14 @@ test_read_only_remote_is_never_written() {
   label=redis://127.0.0.1:$port
   direct_answer
   on a
-  IPFSACC_REMOTE="$label|read-only" run_wrapped first "${CALL[@]}"
+  IPFSACC_REMOTE="$label$PATIENT|read-only" run_wrapped first "${CALL[@]}"
   expect_answer first
   expect_eq 0 "$(rcli "$port" dbsize)" "keys in Redis after a read-only miss"
   # It is read: what a writer stored reaches the read-only machine.
   on b
-  IPFSACC_REMOTE=$label run_wrapped second --ttl 1h gh pr list -R o/other
+  IPFSACC_REMOTE=$label$PATIENT run_wrapped second --ttl 1h gh pr list -R o/other
   on c
-  IPFSACC_REMOTE="$label|read-only" run_wrapped third --explain --ttl 1h gh pr list -R o/other
+  IPFSACC_REMOTE="$label$PATIENT|read-only" run_wrapped third --explain --ttl 1h gh pr list -R o/other
   expect_file_contains "$T/third.err" "from=$label"
   expect_invocations "gh pr list -R o/other" 1
   expect_eq 2 "$(rcli "$port" dbsize)" "keys in Redis (one entry, one blob)"
@@ -238,7 +242,7 @@ test_redis_killed_mid_run() {
   local port label
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   direct_answer
   on a
   run_wrapped first "${CALL[@]}"
@@ -325,7 +329,7 @@ test_tampered_remote_blob_is_rejected() {
   local port label key
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   direct_answer
   on a
   run_wrapped first "${CALL[@]}"
@@ -349,7 +353,7 @@ test_sharded_remote() {
   start_redis b 127.0.0.2 "$port"
   start_redis c 127.0.0.3 "$port"
   local label="redis://127.0.0.*:$port"
-  export IPFSACC_REMOTE="$label|shards=1,2,3"
+  export IPFSACC_REMOTE="$label$PATIENT|shards=1,2,3"
   on a
   local repo
   for repo in r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 r11 r12; do
@@ -412,7 +416,7 @@ test_password_from_the_secrets_store() {
   label=redis://127.0.0.1:$port
   printf '%s\n' "$secret" | ipfsacc secrets set redis_password >"$T/set.out" 2>"$T/set.err" ||
     { _show "$T/set.err" >&2; fail "secrets set redis_password failed"; }
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   on a
   run_wrapped first "${CALL[@]}"
   expect_empty "$T/first.err"
@@ -428,7 +432,7 @@ test_purge_remote() {
   start_redis ro
   label=redis://127.0.0.1:$port
   on a
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   run_wrapped first gh pr list -R o/one
   run_wrapped second gh pr list -R o/two
   on c
@@ -442,7 +446,7 @@ test_purge_remote() {
   expect_file_contains "$T/one.out" "Removed 1 entry from remote $label"
   expect_eq 3 "$(rcli "$port" dbsize)" "keys after purging one entry"
   # --all empties the writable remotes and leaves read-only ones alone.
-  export IPFSACC_REMOTE="$label redis://127.0.0.1:$ro|read-only"
+  export IPFSACC_REMOTE="$label$PATIENT redis://127.0.0.1:$ro|read-only"
   capture dry ipfsacc purge --remote --all --yes --dry-run
   expect_eq 3 "$(rcli "$port" dbsize)" "keys after a dry run"
   capture all ipfsacc purge --remote --all --yes
@@ -457,7 +461,7 @@ test_stats_per_remote() {
   local port label
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label
+  export IPFSACC_REMOTE=$label$PATIENT
   on a
   run_wrapped first "${CALL[@]}"
   on b
