@@ -582,7 +582,8 @@ void check_remotes(Report& report, const Config& config) {
   if (setting.empty()) {
     return;
   }
-  auto remotes = remote::open_remotes(setting);
+  auto remotes =
+    remote::open_remotes(setting, config.get("remote_trusted_keys"));
   if (!remotes) {
     report.fail("remote", remotes.error(), "ipfsacc config set remote URL");
     return;

@@ -135,7 +135,8 @@ bool purge_remotes(const Config& config,
                    const PurgeOptions& o,
                    bool everything,
                    std::span<const Digest> keys) {
-  auto remotes = remote::open_remotes(config.get("remote"));
+  auto remotes = remote::open_remotes(config.get("remote"),
+                                      config.get("remote_trusted_keys"));
   if (!remotes) {
     fmt::print(stderr, "ipfsacc: error: {}\n", remotes.error());
     return false;

@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "core/policy.hpp"
 #include "entries.hpp"
+#include "remote/record.hpp"
 #include "secrets/prompt.hpp"
 #include "secrets/store.hpp"
 #include "util/duration.hpp"
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <set>
+#include <sodium.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -379,6 +381,54 @@ int run_init(const SecretsOptions& o) {
   return 0;
 }
 
+// The public key of the signing key of what this machine stores on remotes
+// (remote_trusted_keys), on stdout; the key is made and stored first when
+// there is none.
+int run_signing_key() {
+  auto location = Location::from_environment();
+  bool existed = secrets::exists(location);
+  std::optional<remote::SigningKey> key;
+  bool made = false;
+  auto done = secrets::update(
+    location,
+    store_passphrase(),
+    [&](secrets::Secrets& s) -> std::expected<void, std::string> {
+      if (auto seed = s.get(remote::kSigningKeySecret)) {
+        key = remote::SigningKey::from_hex_seed(*seed);
+        if (!key) {
+          return std::unexpected(
+            fmt::format("the secret {} is not a signing key (64 hex digits); "
+                        "remove it with: ipfsacc secrets rm {}",
+                        remote::kSigningKeySecret,
+                        remote::kSigningKeySecret));
+        }
+        return {};
+      }
+      auto seed = remote::SigningKey::new_hex_seed();
+      key = remote::SigningKey::from_hex_seed(seed);
+      auto stored = s.set(remote::kSigningKeySecret, seed, util::now_ms());
+      sodium_memzero(seed.data(), seed.size());
+      made = true;
+      return stored;
+    },
+    secrets::default_key_mode());
+  if (!done) {
+    return fail(done.error());
+  }
+  note_created(location, existed);
+  fmt::print("{}\n", to_hex(key->public_key()));
+  fmt::print(stderr,
+             "ipfsacc: {} the signing key {} in {}: entries this machine "
+             "stores on remotes are signed with it. Machines that should "
+             "serve only such entries:\n  ipfsacc config set "
+             "remote_trusted_keys {}\n",
+             made ? "made" : "using",
+             remote::kSigningKeySecret,
+             location.file().string(),
+             to_hex(key->public_key()));
+  return 0;
+}
+
 } // namespace
 
 Command setup_secrets(CLI::App& app) {
@@ -414,6 +464,10 @@ Command setup_secrets(CLI::App& app) {
   auto* imp =
     cmd->add_subcommand("import", "add the secrets of an exported file");
   imp->add_option("file", o->file, "the exported file")->required();
+  auto* signing = cmd->add_subcommand(
+    "signing-key",
+    "print the public key that signs this machine's remote entries (made "
+    "first if there is none)");
   auto* init = cmd->add_subcommand("init", "create an empty store");
   init->add_flag("--passphrase",
                  o->passphrase,
@@ -451,6 +505,9 @@ Command setup_secrets(CLI::App& app) {
             }
             if (init->parsed()) {
               return run_init(*o);
+            }
+            if (signing->parsed()) {
+              return run_signing_key();
             }
             return kExitUsage;
           } };

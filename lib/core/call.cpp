@@ -1172,7 +1172,8 @@ remote::Remotes* Call::remotes() {
     explain("remotes not used: encrypt_cache is on");
     return nullptr;
   }
-  auto opened = remote::open_remotes(setting);
+  auto opened =
+    remote::open_remotes(setting, config_.get("remote_trusted_keys"));
   if (!opened || (*opened)->empty()) {
     return nullptr; // Config::load has warned already.
   }

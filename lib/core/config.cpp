@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "remote/record.hpp"
 #include "remote/spec.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
@@ -69,6 +70,13 @@ const ConfigKey kKeys[] = {
     "URL[|ATTR…] … (redis://[user:password@]host:port[/db], "
     "ipfs://host:port or http://host:port/api/v0|type=kubo; attributes "
     "read-only, timeout=, connect-timeout=, ttl-refresh, shards=)" },
+  { "remote_trusted_keys",
+    "IPFSACC_REMOTE_TRUSTED_KEYS",
+    ValueType::string,
+    "",
+    "public keys (64 hex digits each; `ipfsacc secrets signing-key` prints "
+    "one) of which a remote entry must carry a signature to be served; "
+    "empty: any entry bound to its key" },
   { "prefer",
     "IPFSACC_PREFER",
     ValueType::string,
@@ -221,6 +229,11 @@ std::expected<void, std::string> Config::validate(std::string_view key,
       if (key == "remote") {
         if (auto r = remote::parse_remotes(value); !r) {
           return std::unexpected(r.error());
+        }
+      }
+      if (key == "remote_trusted_keys") {
+        if (auto r = remote::parse_public_keys(value); !r) {
+          return std::unexpected(fmt::format("{}: {}", key, r.error()));
         }
       }
       break;

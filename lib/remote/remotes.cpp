@@ -29,8 +29,10 @@ std::string remote_stat_key(RemoteStat stat, std::string_view label) {
 }
 
 Remotes::Remotes(std::vector<Spec> specs,
-                 std::function<std::string()> stored_password)
-  : stored_password_(std::move(stored_password)) {
+                 Stored stored,
+                 std::vector<PublicKey> trusted)
+  : stored_(std::move(stored))
+  , trusted_(std::move(trusted)) {
   for (auto& spec : specs) {
     Remote remote;
     remote.label = spec.label();
@@ -55,9 +57,9 @@ Tier* Remotes::tier(Remote& remote) {
   if (!remote.tier) {
     Spec spec = remote.spec;
     bool is_redis = spec.scheme == "redis" || spec.scheme == "rediss";
-    if (is_redis && spec.password.empty() && stored_password_) {
+    if (is_redis && spec.password.empty() && stored_.password) {
       if (!password_) {
-        password_ = stored_password_();
+        password_ = stored_.password();
       }
       spec.password = *password_;
     }
@@ -167,7 +169,16 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
   }
   remote.counts[RemoteStat::bytes_received] +=
     static_cast<int64_t>((*encoded)->size());
-  auto entry = storage::decode_entry(**encoded);
+  auto unsealed = unseal(key, **encoded, trusted_);
+  if (!unsealed) {
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(fmt::format("remote {}: entry {} {}; refused",
+                                    remote.label,
+                                    cid_string(key),
+                                    unsealed.error()));
+    return std::nullopt;
+  }
+  auto entry = storage::decode_entry(*unsealed);
   if (!entry) {
     ++remote.counts[RemoteStat::errors];
     warnings_.push_back(
@@ -241,7 +252,9 @@ Result<ExpiredPurge> Remotes::purge_expired(Remote& remote, int64_t now_ms) {
     if (!*encoded) {
       continue; // Gone (expired) since it was listed.
     }
-    auto entry = storage::decode_entry(**encoded);
+    // Whoever signed it: expiry is what counts here.
+    auto unsealed = unseal(key, **encoded, {});
+    auto entry = unsealed ? storage::decode_entry(*unsealed) : std::nullopt;
     if (entry && entry->expires_ms > now_ms) {
       used.insert(entry->stdout_digest);
       used.insert(entry->stderr_digest);
@@ -262,10 +275,21 @@ Result<ExpiredPurge> Remotes::purge_expired(Remote& remote, int64_t now_ms) {
   return purged;
 }
 
+const SigningKey* Remotes::signer() {
+  if (!signing_key_) {
+    signing_key_.emplace(stored_.signing_key ? stored_.signing_key()
+                                             : std::nullopt);
+  }
+  return *signing_key_ ? &**signing_key_ : nullptr;
+}
+
 void Remotes::store(const Digest& key,
                     const storage::Entry& entry,
                     std::span<const uint8_t> out,
                     std::span<const uint8_t> err) {
+  if (!trusted_.empty() && !signer()) {
+    return;
+  }
   for (auto& remote : remotes_) {
     if (remote.spec.access == Access::read_write) {
       store_to(remote, key, entry, out, err);
@@ -306,7 +330,7 @@ void Remotes::store_to(Remote& remote,
   }
   storage::Entry shared = entry;
   shared.hits = 0;
-  auto encoded = storage::encode_entry(shared);
+  auto encoded = seal(key, storage::encode_entry(shared), signer());
   if (auto put = t->put_entry(key, encoded, entry.expires_ms); !put) {
     fail(remote, put.error());
     return;
@@ -330,14 +354,19 @@ std::vector<std::string> Remotes::take_warnings() {
 }
 
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
-  std::string_view setting) {
+  std::string_view setting,
+  std::string_view trusted_keys) {
   auto specs = parse_remotes(setting);
   if (!specs) {
     return std::unexpected(specs.error());
   }
-  // Loaded only when a Redis URL without a password first connects; a
-  // missing or locked store means no password.
-  auto stored_password = [] {
+  auto trusted = parse_public_keys(trusted_keys);
+  if (!trusted) {
+    return std::unexpected(
+      fmt::format("remote_trusted_keys: {}", trusted.error()));
+  }
+  // Loaded only when first needed; a missing or locked store means none.
+  auto stored_secret = [](std::string_view name) {
     auto location = secrets::Location::from_environment();
     if (!secrets::exists(location)) {
       return std::string();
@@ -346,10 +375,19 @@ std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
     if (!stored) {
       return std::string();
     }
-    auto value = stored->get("redis_password");
+    auto value = stored->get(name);
     return value ? std::string(*value) : std::string();
   };
-  return std::make_unique<Remotes>(std::move(*specs), stored_password);
+  Remotes::Stored stored;
+  stored.password = [=] { return stored_secret("redis_password"); };
+  stored.signing_key = [=] {
+    auto seed = stored_secret(kSigningKeySecret);
+    auto key = SigningKey::from_hex_seed(seed);
+    sodium_memzero(seed.data(), seed.size());
+    return key;
+  };
+  return std::make_unique<Remotes>(
+    std::move(*specs), std::move(stored), std::move(*trusted));
 }
 
 } // namespace ipfsacc::remote

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "remote/record.hpp"
 #include "remote/spec.hpp"
 #include "remote/tier.hpp"
 #include "storage/entry.hpp"
@@ -54,10 +55,18 @@ struct ExpiredPurge {
 // process (counted, one warning), and the call carries on without it.
 class Remotes {
 public:
-  // stored_password is asked (once) for a password when a Redis URL has
-  // none: the secrets store's `redis_password`, or "".
+  // What the secrets store holds for the remotes, asked for once each,
+  // when first needed: `redis_password` when a Redis URL has none ("" when
+  // there is none), and the signing key of what this machine stores.
+  struct Stored {
+    std::function<std::string()> password;
+    std::function<std::optional<SigningKey>()> signing_key;
+  };
+  // An entry is served only when it is bound to its key and, when trusted
+  // is not empty, signed by one of those keys.
   Remotes(std::vector<Spec> specs,
-          std::function<std::string()> stored_password = {});
+          Stored stored = {},
+          std::vector<PublicKey> trusted = {});
   ~Remotes();
 
   bool empty() const { return remotes_.empty(); }
@@ -73,7 +82,9 @@ public:
                                int64_t max_stale_ms = 0);
 
   // Sends an entry and its outputs to each writable remote that is up, with
-  // the entry's expiry. Blobs the remote has already are not sent again.
+  // the entry's expiry, signed when this machine has the signing key. Blobs
+  // the remote has already are not sent again. Nothing is sent when trusted
+  // keys are set and this machine cannot sign: readers would refuse it.
   void store(const Digest& key,
              const storage::Entry& entry,
              std::span<const uint8_t> out,
@@ -122,16 +133,24 @@ private:
                 std::span<const uint8_t> out,
                 std::span<const uint8_t> err);
 
+  // The signing key, loaded on first use; nullptr when there is none.
+  const SigningKey* signer();
+
   std::vector<Remote> remotes_;
-  std::function<std::string()> stored_password_;
+  Stored stored_;
+  std::vector<PublicKey> trusted_;
   std::optional<std::string> password_;
+  std::optional<std::optional<SigningKey>> signing_key_;
   std::vector<std::string> warnings_;
 };
 
-// The remotes of the `remote` setting, with Redis passwords from the
-// secrets store (`redis_password`, read on first connection) where a URL
-// has none. A message when the setting does not parse.
+// The remotes of the `remote` setting, trusting the keys of the
+// `remote_trusted_keys` setting, with Redis passwords from the secrets store
+// (`redis_password`, read on first connection) where a URL has none and the
+// signing key from there too (remote_signing_key, read on the first store).
+// A message when a setting does not parse.
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
-  std::string_view setting);
+  std::string_view setting,
+  std::string_view trusted_keys = {});
 
 } // namespace ipfsacc::remote

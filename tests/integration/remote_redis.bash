@@ -346,6 +346,90 @@ test_tampered_remote_blob_is_rejected() {
   expect_eq 0 "$(remote_stat "$label" hits)" "hits"
 }
 
+# An entry is bound to the request it answers: copied under another
+# request's key, it is refused, and that request runs its own tool.
+test_an_entry_copied_under_another_key_is_refused() {
+  local port label aaa bbb
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label$PATIENT
+  on a
+  run_wrapped first run -- echo AAA
+  aaa=$(ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | head -n 1)
+  on a2
+  run_wrapped other run -- echo BBB
+  bbb=$(ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | head -n 1)
+  [[ -n $aaa && -n $bbb && $aaa != "$bbb" ]] || fail "no two keys ($aaa, $bbb)"
+  rcli "$port" copy "ipfsacc:entry:$aaa" "ipfsacc:entry:$bbb" replace >/dev/null
+  on b
+  run_wrapped second --explain run -- echo BBB
+  expect_eq BBB "$(cat "$T/second.out")" "stdout of b"
+  expect_file_contains "$T/second.err" "is the entry of another request ($aaa)"
+  expect_eq 1 "$(remote_stat "$label" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$label" hits)" "hits of b"
+  # Nothing of it reached b's cache: the next call hits b's own answer.
+  run_wrapped third --explain run -- echo BBB
+  expect_eq BBB "$(cat "$T/third.out")" "stdout of b, again"
+  expect_file_contains "$T/third.err" "HIT "
+}
+
+# With remote_trusted_keys, only entries signed by one of those keys are
+# served: an unsigned one (a writer without the key) and a signed one whose
+# bytes changed are refused, and a machine that cannot sign sends nothing.
+test_signed_entries_when_keys_are_trusted() {
+  local port label pub key
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label$PATIENT
+  # The team's writer makes its key; readers trust its public key.
+  on a
+  export IPFSACC_SECRETS_DIR=$T/secrets-a
+  capture keygen ipfsacc secrets signing-key
+  expect_rc 0
+  pub=$(cat "$T/keygen.out")
+  expect_match "$pub" '^[0-9a-f]{64}$' "the public key"
+  capture again ipfsacc secrets signing-key
+  expect_eq "$pub" "$(cat "$T/again.out")" "the same key the second time"
+  export IPFSACC_REMOTE_TRUSTED_KEYS=$pub
+  run_wrapped signed gh pr list -R o/signed
+  # A machine without the key (and trusting none) still writes, unsigned.
+  on u
+  export IPFSACC_SECRETS_DIR=$T/secrets-u
+  IPFSACC_REMOTE_TRUSTED_KEYS='' run_wrapped unsigned gh pr list -R o/unsigned
+  expect_invocations "gh pr list -R o/unsigned" 1
+
+  on b
+  run_wrapped hit --explain gh pr list -R o/signed
+  expect_invocations "gh pr list -R o/signed" 1
+  expect_file_contains "$T/hit.err" "from=$label"
+  run_wrapped refused gh pr list -R o/unsigned
+  expect_invocations "gh pr list -R o/unsigned" 2
+  expect_file_contains "$T/refused.err" "is not signed, and remote_trusted_keys asks for a signature"
+  expect_eq 1 "$(remote_stat "$label" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$label" bytes_sent)" "bytes sent by b, which cannot sign"
+
+  # A byte of the signed entry changed in Redis: the signature fails.
+  key=$(on a; ipfsacc list --json | grep -oE 'bafkrei[a-z2-7]{52}' | head -n 1)
+  rcli "$port" setrange "ipfsacc:entry:$key" 200 X >/dev/null
+  on c
+  run_wrapped changed gh pr list -R o/signed
+  expect_invocations "gh pr list -R o/signed" 2
+  expect_file_contains "$T/changed.err" "has a signature that does not verify"
+  # And a key nobody trusts is refused by name.
+  on a
+  IPFSACC_SECRETS_DIR=$T/secrets-a IPFSACC_REMOTE_TRUSTED_KEYS=$pub \
+    run_wrapped other gh pr list -R o/other-signed
+  on d
+  IPFSACC_REMOTE_TRUSTED_KEYS=$(printf '%064d' 0) run_wrapped stranger gh pr list -R o/other-signed
+  expect_file_contains "$T/stranger.err" "is signed by $pub, which is not in remote_trusted_keys"
+}
+
+test_a_bad_trusted_key_is_a_clear_error() {
+  capture set ipfsacc config set remote_trusted_keys not-a-key
+  [[ $(cat "$T/set.rc") -ne 0 ]] || fail "config set took a bad key"
+  expect_file_contains "$T/set.err" "'not-a-key' is not a public key"
+}
+
 test_sharded_remote() {
   local port a b c
   # One port on three loopback addresses: 127.0.0.* with shards=1,2,3.

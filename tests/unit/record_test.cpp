@@ -1,0 +1,97 @@
+#include "remote/record.hpp"
+
+#include <doctest/doctest.h>
+#include <string>
+
+namespace rr = ipfsacc::remote;
+
+namespace {
+
+ipfsacc::Digest record_key(char c) {
+  return ipfsacc::sha256(std::string_view(&c, 1));
+}
+
+rr::SigningKey record_signer(char c) {
+  auto key = rr::SigningKey::from_hex_seed(std::string(64, c));
+  REQUIRE(key);
+  return *key;
+}
+
+} // namespace
+
+TEST_CASE("record: an unsigned record opens under its own key only") {
+  auto record = rr::seal(record_key('a'), "entry bytes", nullptr);
+  auto opened = rr::unseal(record_key('a'), record, {});
+  REQUIRE(opened);
+  CHECK(*opened == "entry bytes");
+  auto moved = rr::unseal(record_key('b'), record, {});
+  REQUIRE_FALSE(moved);
+  CHECK(moved.error().find("another request") != std::string::npos);
+}
+
+TEST_CASE("record: trusted keys ask for a signature by one of them") {
+  auto signer = record_signer('1');
+  auto other = record_signer('2');
+  std::vector<rr::PublicKey> trusted{ signer.public_key() };
+  auto key = record_key('a');
+
+  auto signed_record = rr::seal(key, "entry", &signer);
+  auto opened = rr::unseal(key, signed_record, trusted);
+  REQUIRE(opened);
+  CHECK(*opened == "entry");
+  // Without trusted keys a signed record opens too (its signature checked).
+  CHECK(rr::unseal(key, signed_record, {}));
+
+  auto unsigned_record = rr::seal(key, "entry", nullptr);
+  CHECK_FALSE(rr::unseal(key, unsigned_record, trusted));
+
+  auto foreign = rr::seal(key, "entry", &other);
+  auto refused = rr::unseal(key, foreign, trusted);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().find("not in remote_trusted_keys") !=
+        std::string::npos);
+
+  // Every byte of a signed record matters.
+  for (size_t i = 0; i < signed_record.size(); ++i) {
+    auto changed = signed_record;
+    changed[i] = static_cast<char>(changed[i] ^ 0x01);
+    CHECK_FALSE(rr::unseal(key, changed, trusted));
+  }
+  // Cut anywhere, it is refused and never read past its end.
+  for (size_t n = 0; n < signed_record.size(); ++n) {
+    CHECK_FALSE(rr::unseal(key, signed_record.substr(0, n), trusted));
+  }
+  // The signature covers the key: a signed record moved is refused even by
+  // a reader that does not check the key first.
+  auto moved = rr::unseal(record_key('b'), signed_record, trusted);
+  CHECK_FALSE(moved);
+}
+
+TEST_CASE("record: bytes that are not a record are refused") {
+  CHECK_FALSE(rr::unseal(record_key('a'), "", {}));
+  CHECK_FALSE(rr::unseal(record_key('a'), std::string(200, '\x01'), {}));
+}
+
+TEST_CASE("record: the same seed makes the same key; a new seed is random") {
+  CHECK(record_signer('7').public_key() == record_signer('7').public_key());
+  auto a = rr::SigningKey::new_hex_seed();
+  auto b = rr::SigningKey::new_hex_seed();
+  CHECK(a.size() == 64);
+  CHECK(a != b);
+  CHECK(rr::SigningKey::from_hex_seed(a));
+  CHECK_FALSE(rr::SigningKey::from_hex_seed("xyz"));
+  CHECK_FALSE(rr::SigningKey::from_hex_seed(std::string(63, '0')));
+}
+
+TEST_CASE("record: trusted keys parse from commas and spaces") {
+  auto k1 = std::string(64, 'a');
+  auto k2 = std::string(64, 'B');
+  auto keys = rr::parse_public_keys(" " + k1 + ", " + k2 + "\n");
+  REQUIRE(keys);
+  CHECK(keys->size() == 2);
+  CHECK(rr::parse_public_keys("")->empty());
+  auto bad = rr::parse_public_keys(k1 + ",nope");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().find("'nope' is not a public key") != std::string::npos);
+  CHECK_FALSE(rr::parse_public_keys(k1 + "0"));
+}
