@@ -1466,6 +1466,10 @@ void Call::run() {
       finish_code(*code);
     }
     waited_ = false;
+    // The call we waited for left no answer (it failed, and failures are
+    // not stored): run now, as its caller did, instead of holding the lock
+    // and making every other waiter queue behind this run in turn.
+    lock.reset();
   } else if (lock && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
