@@ -51,16 +51,11 @@ std::string metadata(const struct stat& st) {
                      st.st_ctim.tv_nsec);
 }
 
-// The contents of a small regular file open on fd, or nullopt when it is
-// larger than the limit or a read fails.
-std::optional<std::string> small_contents(int fd, const struct stat& st) {
-  if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
-      static_cast<uint64_t>(st.st_size) > kProgramHashLimit) {
-    return std::nullopt;
-  }
-  // One byte more than fstat said: a file that grew since is not hashed in
+// The contents of the file open on fd, which stat() said holds size bytes,
+// or nullopt when a read fails or the file has grown since.
+std::optional<std::string> small_contents(int fd, size_t size) {
+  // One byte more than stat() said: a file that grew since is not hashed in
   // part (its metadata identifies it then).
-  size_t size = static_cast<size_t>(st.st_size);
   std::string data(size + 1, '\0');
   size_t got = 0;
   while (got < data.size()) {
@@ -87,25 +82,24 @@ std::optional<std::string> small_contents(int fd, const struct stat& st) {
 
 std::optional<ProgramIdentity> identify_program(std::string_view path) {
   std::string file(path);
-  ProgramIdentity identity;
-  identity.path = absolute_path(path);
-  // A binary may be executable without being readable (mode 711): its
-  // metadata identifies it then.
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   struct stat st;
-  if (fd < 0) {
-    if (::stat(file.c_str(), &st) != 0) {
-      return std::nullopt;
-    }
-    identity.what = metadata(st);
-    return identity;
-  }
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
+  if (::stat(file.c_str(), &st) != 0) {
     return std::nullopt;
   }
-  auto contents = small_contents(fd, st);
-  ::close(fd);
+  ProgramIdentity identity;
+  identity.path = absolute_path(path);
+  // A binary costs this one stat. A small file is read; one that cannot be
+  // (a binary may be executable without being readable, mode 711) is
+  // identified by its metadata.
+  std::optional<std::string> contents;
+  if (S_ISREG(st.st_mode) && st.st_size >= 0 &&
+      static_cast<uint64_t>(st.st_size) <= kProgramHashLimit) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0) {
+      contents = small_contents(fd, static_cast<size_t>(st.st_size));
+      ::close(fd);
+    }
+  }
   // The permission bits too: a script that lost its execute bit no longer
   // runs, and must not be answered as if it did.
   identity.what = contents ? fmt::format("sha256 {} mode {:04o}",
