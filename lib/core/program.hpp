@@ -8,8 +8,9 @@ namespace ipfsacc {
 
 // Files up to this size are identified by their contents; larger ones (the
 // binaries) by their metadata, which a stat() gives for the cost of a
-// microsecond where hashing them would cost milliseconds on every hit.
-inline constexpr size_t kProgramHashLimit = 64 * 1024;
+// microsecond on every hit where hashing them would cost tens of
+// microseconds (coreutils' 40 KB) to milliseconds. Scripts are rarely larger.
+inline constexpr size_t kProgramHashLimit = 16 * 1024;
 
 // Which program a command runs: where it is and what it is.
 struct ProgramIdentity {
