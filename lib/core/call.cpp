@@ -3,6 +3,7 @@
 #include "core/cid.hpp"
 #include "core/context.hpp"
 #include "core/policy.hpp"
+#include "core/program.hpp"
 #include "core/redact.hpp"
 #include "core/request.hpp"
 #include "core/usage.hpp"
@@ -311,6 +312,12 @@ private:
   bool use_sdk_ = false;
   std::string fallback_;
   Request request_;
+  // `run` only: the program the command resolved to.
+  std::optional<ProgramIdentity> program_;
+  // " program=PATH" for --explain, when there is one.
+  std::string program_note() const {
+    return program_ ? " program=" + program_->path : "";
+  }
 };
 
 void Call::warn(std::string_view message) {
@@ -740,8 +747,11 @@ util::Millis Call::ttl() const {
   return config_.default_ttl();
 }
 
-// The tool's version, learned once per binary (path, size, mtime) and
-// remembered in the cache, so a hit costs a stat, not a run of --version.
+// The tool's version, learned once per binary (path, inode, size, mtime,
+// ctime) and remembered in the cache, so a hit costs a stat, not a run of
+// --version. The inode and ctime tell a replaced binary from the old one
+// when a package keeps size and mtime (reproducible builds set every mtime
+// to one date).
 std::string Call::tool_version() {
   if (policy_.version_args.empty()) {
     return {};
@@ -750,11 +760,14 @@ std::string Call::tool_version() {
   if (::stat(path_.c_str(), &st) != 0) {
     return {};
   }
-  auto memo_key = fmt::format("version\x1f{}\x1f{}\x1f{}.{}",
+  auto memo_key = fmt::format("version\x1f{}\x1f{}\x1f{}.{}\x1f{}\x1f{}.{}",
                               path_,
                               st.st_size,
                               st.st_mtim.tv_sec,
-                              st.st_mtim.tv_nsec);
+                              st.st_mtim.tv_nsec,
+                              st.st_ino,
+                              st.st_ctim.tv_sec,
+                              st.st_ctim.tv_nsec);
   std::optional<std::string> version;
   (void)store_->read(
     [&](storage::StoreReader& r) { version = r.meta(memo_key); });
@@ -823,11 +836,12 @@ std::optional<int> Call::try_replay(const Digest& key,
       return;
     }
     explain(fmt::format(
-      "HIT {}{} rule={}/{} age={} {}",
+      "HIT {}{} rule={}/{}{} age={} {}",
       key_cid_,
       remote_from_.empty() ? "" : " from=" + remote_from_,
       policy_.tool,
       operation(),
+      program_note(),
       util::format_duration(util::Millis(now - entry->created_ms)),
       entry->expires_ms > now
         ? "expires_in=" +
@@ -928,10 +942,11 @@ void Call::finish_writes(
 }
 
 void Call::miss(const Digest& key, std::string_view reason) {
-  explain(fmt::format("MISS {} rule={}/{} reason={}{}",
+  explain(fmt::format("MISS {} rule={}/{}{} reason={}{}",
                       key_cid_,
                       policy_.tool,
                       operation(),
+                      program_note(),
                       reason,
                       sdk_ ? " path=" + path_name() : ""));
   std::fflush(stderr);
@@ -1303,6 +1318,17 @@ void Call::run() {
                              rule_->id));
   }
 
+  // `run`: the same command line runs another program in another
+  // directory, on another PATH, or after an edit; which one it runs is part
+  // of the request. A program gone since it was found runs (and fails) as
+  // it would without the cache.
+  if (policy_.tool == "run") {
+    program_ = identify_program(path_);
+    if (!program_) {
+      pass_through(fmt::format("{} cannot be found", name_));
+    }
+  }
+
   // 3. Open the cache. Broken: one warning and the tool runs uncached.
   auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
   if (!opened) {
@@ -1354,6 +1380,7 @@ void Call::run() {
   request.rule = rule_;
   request.terminal = terminal_;
   request.version = key_version();
+  request.program = program_;
   if (stdin_) {
     request.stdin_digest = stdin_->digest;
   }
@@ -1440,6 +1467,10 @@ void Call::run() {
       finish_code(*code);
     }
     waited_ = false;
+    // The call we waited for left no answer (it failed, and failures are
+    // not stored): run now, as its caller did, instead of holding the lock
+    // and making every other waiter queue behind this run in turn.
+    lock.reset();
   } else if (lock && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;

@@ -91,6 +91,10 @@ std::string request_document(const Request& r) {
   if (!r.version.empty()) {
     doc["version"] = text(r.version);
   }
+  if (r.program) {
+    doc["program"] = { { "path", text(r.program->path) },
+                       { "what", r.program->what } };
+  }
   // A variable's name is an object key, which must be UTF-8; the rare name
   // that is not (`ipfsacc run --key-env`) goes, as hex, into an object of
   // its own.

@@ -2,6 +2,7 @@
 
 #include "core/cid.hpp"
 #include "core/policy.hpp"
+#include "core/program.hpp"
 
 #include <optional>
 #include <span>
@@ -29,6 +30,9 @@ struct Request {
   std::optional<Digest> stdin_digest;
   TerminalMode terminal;
   std::string version;
+  // `ipfsacc run`: the program the command resolved to (a built-in tool is
+  // keyed by its version instead).
+  std::optional<ProgramIdentity> program;
   const ToolPolicy* policy = nullptr;
   const Rule* rule = nullptr;
 };

@@ -83,6 +83,56 @@ wait_invocations() {
   done
 }
 
+# blocked_on_key_lock: how many processes wait to lock the one key lock file
+# of the cache (/proc/locks marks a waiter "->" and names the file by inode).
+blocked_on_key_lock() {
+  local locks=("$IPFSACC_DIR"/locks/*) ino
+  if [[ ${#locks[@]} != 1 || ! -e ${locks[0]} ]]; then
+    echo 0
+    return
+  fi
+  ino=$(stat -c %i "${locks[0]}" 2>/dev/null) || { echo 0; return; }
+  grep -c -- "-> FLOCK .*:$ino " /proc/locks
+}
+
+test_waiters_of_a_failed_call_run_at_once_not_in_turn() {
+  [[ -r /proc/locks ]] || skip "no /proc/locks to see who waits for a lock"
+  make_tool mytool
+  run_direct direct env FAKE_EXIT=1 mytool fails
+  # The first call fails, and only once two identical calls wait for it.
+  FAKE_EXIT=1 FAKE_WAIT_FOR=$T/first.go \
+    "$IPFSACC_BIN" run -- mytool fails >"$T/first.out" 2>"$T/first.err" &
+  local first=$!
+  wait_invocations "mytool fails" 1
+  local i pids=()
+  for i in 1 2; do
+    FAKE_EXIT=1 FAKE_WAIT_FOR=$T/waiters.go \
+      "$IPFSACC_BIN" run -- mytool fails >"$T/w$i.out" 2>"$T/w$i.err" &
+    pids+=($!)
+  done
+  wait_until '(($(blocked_on_key_lock) >= 2))' "two calls waiting for the first"
+  touch "$T/first.go"
+  wait "$first"
+  expect_eq 1 $? "exit status of the first call"
+  # Nothing was stored, so both waiters run the tool, side by side: each
+  # run waits for a file the test creates only once both have started.
+  local deadline=$((SECONDS + 60))
+  while (($(invocations "mytool fails") < 3)); do
+    if ((SECONDS >= deadline)); then
+      touch "$T/waiters.go"
+      fail "the waiters ran one after the other, not at once"
+    fi
+    sleep 0.02
+  done
+  touch "$T/waiters.go"
+  for i in 1 2; do
+    wait "${pids[i - 1]}"
+    echo $? >"$T/w$i.rc"
+    expect_same direct "w$i"
+  done
+  expect_stat entries 0
+}
+
 test_kill9_during_100_writes() {
   local n=100
   # Round 1: kill everything (ipfsacc processes and their tools) with

@@ -138,6 +138,20 @@ TEST_CASE("everything in the request changes the document") {
   CHECK(differs([](Request& r) { r.version = "2"; }));
   CHECK(differs([](Request& r) { r.terminal.stdout_tty = true; }));
   CHECK(differs([](Request& r) { r.terminal.stderr_tty = true; }));
+  CHECK(differs([](Request& r) {
+    r.program = ProgramIdentity{ "/a/s.sh", "sha256 x" };
+  }));
+  Request with_program = base;
+  with_program.program = ProgramIdentity{ "/a/s.sh", "sha256 x" };
+  auto program_doc = request_document(with_program);
+  auto program_differs = [&](ProgramIdentity identity) {
+    Request r = base;
+    r.program = std::move(identity);
+    return request_document(r) != program_doc;
+  };
+  CHECK(program_differs({ "/b/s.sh", "sha256 x" }));
+  CHECK(program_differs({ "/a/s.sh", "sha256 y" }));
+  CHECK_FALSE(program_differs({ "/a/s.sh", "sha256 x" }));
   // The variable being set (even to "") differs from it being unset.
   var.set("");
   CHECK(request_document(base) != doc);
@@ -155,6 +169,8 @@ TEST_CASE("the account appears only when set") {
   CHECK_FALSE(without.contains("stdin"));
   CHECK_FALSE(without.contains("tty"));
   CHECK_FALSE(without.contains("context"));
+  // A built-in tool's key has no program: its version stands for it.
+  CHECK_FALSE(without.contains("program"));
   r.account = "name:ci";
   auto with = json::parse(request_document(r));
   CHECK(with["account"] == "name:ci");
