@@ -101,7 +101,7 @@ _ipfsacc_spec() {
   'secrets')
     opts='-h --help'
     vopts=''
-    cmds='set get list rm path rotate-key export import init'
+    cmds='set get list rm path rotate-key export import signing-key init'
     args=''
     ;;
   'secrets set')
@@ -151,6 +151,12 @@ _ipfsacc_spec() {
     vopts=''
     cmds=''
     args='<file>'
+    ;;
+  'secrets signing-key')
+    opts='-h --help'
+    vopts=''
+    cmds=''
+    args=''
     ;;
   'secrets init')
     opts='-h --help --passphrase'

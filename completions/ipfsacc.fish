@@ -37,7 +37,7 @@ function __ipfsacc_cmds
         case 'config'
             printf '%s\n' list get set unset
         case 'secrets'
-            printf '%s\n' set get list rm path rotate-key export import init
+            printf '%s\n' set get list rm path rotate-key export import signing-key init
         case 'shims'
             printf '%s\n' install list remove
     end
@@ -184,6 +184,7 @@ complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a path -d 'print where the stor
 complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a rotate-key -d 're-encrypt everything under a new key'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a export -d 'write every secret to a passphrase-encrypted file'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a import -d 'add the secrets of an exported file'
+complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a signing-key -d 'print the public key that signs this machines remote entries (made first if there is none)'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets'" -a init -d 'create an empty store'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets set'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets set'" -l from-env -r -d 'copy this variables value'
@@ -200,6 +201,7 @@ complete -c ipfsacc -n "__ipfsacc_at 'secrets export'" -l to -r -d 'the file'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets export'" -l force -d 'replace the file if it exists'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets import'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets import'" -F
+complete -c ipfsacc -n "__ipfsacc_at 'secrets signing-key'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets init'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'secrets init'" -l passphrase -d 'derive the key from a passphrase (Argon2id) instead of keeping a key file'
 complete -c ipfsacc -n "__ipfsacc_at 'shell-init'" -s h -l help -d 'Print this help message and exit'

@@ -508,16 +508,8 @@ std::string Config::account() const {
 std::vector<std::string> Config::excluded() const {
   std::vector<std::string> names;
   std::string text = get("exclude");
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find_first_of(", \t", pos);
-    if (end == std::string::npos) {
-      end = text.size();
-    }
-    if (end > pos) {
-      names.push_back(text.substr(pos, end - pos));
-    }
-    pos = end + 1;
+  for (auto name : util::split_list(text, ", \t")) {
+    names.emplace_back(name);
   }
   return names;
 }

@@ -1,5 +1,7 @@
 #include "remote/record.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -148,16 +150,7 @@ std::expected<std::string_view, std::string> unseal(
 std::expected<std::vector<PublicKey>, std::string> parse_public_keys(
   std::string_view text) {
   std::vector<PublicKey> keys;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = text.find_first_not_of(" ,\t\n", i);
-    if (start == std::string_view::npos) {
-      break;
-    }
-    size_t end = text.find_first_of(" ,\t\n", start);
-    auto word = text.substr(
-      start,
-      end == std::string_view::npos ? std::string_view::npos : end - start);
+  for (auto word : util::split_list(text, " ,\t\n")) {
     PublicKey key{};
     if (!parse_hex32(word, key)) {
       return std::unexpected(fmt::format(
@@ -166,7 +159,6 @@ std::expected<std::vector<PublicKey>, std::string> parse_public_keys(
         word.substr(0, 80)));
     }
     keys.push_back(key);
-    i = end == std::string_view::npos ? text.size() : end;
   }
   return keys;
 }

@@ -21,24 +21,6 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   }
 }
 
-std::vector<std::string_view> words(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t start = text.find_first_not_of(" \t\n", pos);
-    if (start == std::string_view::npos) {
-      break;
-    }
-    size_t end = text.find_first_of(" \t\n", start);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    out.push_back(text.substr(start, end - start));
-    pos = end;
-  }
-  return out;
-}
-
 // Replaces the password of one URL (up to its '|') by "***".
 std::string redact_one(std::string_view word) {
   size_t scheme_end = word.find("://");
@@ -216,7 +198,7 @@ std::expected<Spec, std::string> parse_remote(std::string_view text) {
 std::expected<std::vector<Spec>, std::string> parse_remotes(
   std::string_view text) {
   std::vector<Spec> specs;
-  for (auto word : words(text)) {
+  for (auto word : util::split_list(text, " \t\n")) {
     auto spec = parse_remote(word);
     if (!spec) {
       return std::unexpected(spec.error());

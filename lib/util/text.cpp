@@ -137,6 +137,25 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+std::vector<std::string_view> split_list(std::string_view text,
+                                         std::string_view separators) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t start = text.find_first_not_of(separators, pos);
+    if (start == std::string_view::npos) {
+      break;
+    }
+    size_t end = text.find_first_of(separators, start);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    out.push_back(text.substr(start, end - start));
+    pos = end;
+  }
+  return out;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) {

@@ -444,3 +444,15 @@ TEST_CASE("close_on_exec_since marks what was opened under a directory") {
     ::close(fd);
   }
 }
+
+TEST_CASE("util: split_list keeps the pieces between separators") {
+  using ipfsacc::util::split_list;
+  auto pieces = split_list(" a, b,,c\t", ", \t");
+  REQUIRE(pieces.size() == 3);
+  CHECK(pieces[0] == "a");
+  CHECK(pieces[1] == "b");
+  CHECK(pieces[2] == "c");
+  CHECK(split_list("", ", ").empty());
+  CHECK(split_list(" , ", ", ").empty());
+  CHECK(split_list("one", ", ").size() == 1);
+}
