@@ -130,10 +130,20 @@ void report_unusable(Report& report,
                      const fs::path& dir,
                      const std::string& why) {
   if (storage::Store::corruption_in(dir)) {
-    report.fail("lmdb",
-                why,
-                "none needed: the next call starts a fresh cache; remove "
-                "the file set aside when you no longer want it");
+    std::error_code ec;
+    if (!fs::exists(dir / "data.mdb", ec)) {
+      report.fail("lmdb",
+                  why,
+                  "none needed: the next call starts a fresh cache; remove "
+                  "the file set aside when you no longer want it");
+    } else {
+      // Not renamed: the directory is not writable by this user.
+      report.fail("lmdb",
+                  why,
+                  fmt::format("move {} aside as a user who may write {}",
+                              (dir / "data.mdb").string(),
+                              dir.string()));
+    }
     return;
   }
   report.fail(

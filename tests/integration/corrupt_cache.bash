@@ -325,14 +325,14 @@ test_reader_slots_of_killed_processes_are_reused() {
   start_blocked_hit 0
   wait_until 'started_or_warned 0' "the first hit to block"
   # More hits killed while they hold a read transaction than the table has
-  # slots (512).
-  local batch start n
-  for ((start = 1; start <= 600; start += 50)); do
-    for ((n = start; n < start + 50; n++)); do
+  # slots (512), a batch at a time.
+  local start n size=20
+  for ((start = 1; start <= 520; start += size)); do
+    for ((n = start; n < start + size; n++)); do
       start_blocked_hit "$n"
     done
-    wait_until "started_or_warned $(seq -s ' ' "$start" $((start + 49)))" "hits $start.. to block"
-    for ((n = start; n < start + 50; n++)); do
+    wait_until "started_or_warned $(seq -s ' ' "$start" $((start + size - 1)))" "hits $start.. to block"
+    for ((n = start; n < start + size; n++)); do
       kill -KILL "${PIDS[n]}" 2>/dev/null
       wait "${PIDS[n]}" 2>/dev/null
       if grep -q '^ipfsacc: warning' "$T/blocked.$n.err"; then
