@@ -33,6 +33,16 @@ void check(int rc, std::string_view what) {
   }
 }
 
+// Ends a walk over a cursor: a walk stops at the end of its table (or when
+// its caller had enough), and any other stop is an error, which on a damaged
+// file must not pass for the end.
+void end_walk(MDB_cursor* cursor, int rc) {
+  mdb_cursor_close(cursor);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    check(rc, "walking a table");
+  }
+}
+
 MDB_val val(std::string_view s) {
   return { s.size(), const_cast<char*>(s.data()) };
 }
@@ -201,10 +211,13 @@ int64_t StoreReader::counter(std::string_view key) {
   MDB_val k = val(key);
   MDB_val v;
   int rc = mdb_get(txn_, store_.counters_, &k, &v);
-  if (rc == MDB_NOTFOUND || v.mv_size != sizeof(int64_t)) {
+  if (rc == MDB_NOTFOUND) {
     return pending;
   }
   check(rc, "reading a counter");
+  if (v.mv_size != sizeof(int64_t)) {
+    return pending;
+  }
   int64_t value;
   std::memcpy(&value, v.mv_data, sizeof(value));
   return value + pending;
@@ -229,7 +242,7 @@ std::map<std::string, int64_t> StoreReader::counters(std::string_view prefix) {
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
   for (const auto& [name, delta] : pending_counters_) {
     if (name.starts_with(prefix)) {
       out[name] += delta;
@@ -256,7 +269,7 @@ void StoreReader::for_each_entry(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 void StoreReader::for_each_key(const Digest& from,
@@ -275,7 +288,7 @@ void StoreReader::for_each_key(const Digest& from,
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 namespace {
@@ -304,7 +317,7 @@ void walk_time_index(MDB_txn* txn,
     }
     rc = mdb_cursor_get(cursor, &k, &v, forward ? MDB_NEXT : MDB_PREV);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 } // namespace
@@ -342,7 +355,7 @@ void StoreReader::for_each_inline_blob(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 void StoreReader::for_each_blob_ref(
@@ -365,7 +378,7 @@ void StoreReader::for_each_blob_ref(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 StoreReader::TableSizes StoreReader::table_sizes() {
@@ -739,7 +752,7 @@ size_t StoreWriter::remove_tagged(std::string_view tag) {
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
   size_t removed = 0;
   for (const auto& key : keys) {
     if (remove_entry(key)) {
@@ -748,7 +761,10 @@ size_t StoreWriter::remove_tagged(std::string_view tag) {
       // A stale index row (its entry was corrupt): drop it.
       auto tk = tag_key(tag, key);
       MDB_val tv = val(tk);
-      mdb_del(txn_, store_.by_tag_, &tv, nullptr);
+      int r = mdb_del(txn_, store_.by_tag_, &tv, nullptr);
+      if (r != MDB_NOTFOUND) {
+        check(r, "deleting an index row");
+      }
     }
   }
   return removed;
@@ -766,7 +782,7 @@ size_t StoreWriter::evict_to(
     MDB_val v;
     int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
     std::string oldest = rc == MDB_SUCCESS ? std::string(view(k)) : "";
-    mdb_cursor_close(cursor);
+    end_walk(cursor, rc);
     if (oldest.size() != 40) {
       break;
     }
