@@ -124,6 +124,35 @@ void check_config(Report& report) {
 
 // ---- cache directory and LMDB ---------------------------------------------
 
+// The cache cannot be read (why): found corrupt, it has been set aside and
+// the next call starts afresh; otherwise the user moves it aside.
+void report_unusable(Report& report,
+                     const fs::path& dir,
+                     const std::string& why) {
+  if (storage::Store::corruption_in(dir)) {
+    std::error_code ec;
+    if (!fs::exists(dir / "data.mdb", ec)) {
+      report.fail("lmdb",
+                  why,
+                  "none needed: the next call starts a fresh cache; remove "
+                  "the file set aside when you no longer want it");
+    } else {
+      // Not renamed: the directory is not writable by this user.
+      report.fail("lmdb",
+                  why,
+                  fmt::format("move {} aside as a user who may write {}",
+                              (dir / "data.mdb").string(),
+                              dir.string()));
+    }
+    return;
+  }
+  report.fail(
+    "lmdb",
+    why,
+    fmt::format("move {} aside; the cache is rebuilt on the next call",
+                dir.string()));
+}
+
 // Returns the opened store when there is one to check further.
 std::unique_ptr<storage::Store> check_cache_dir(Report& report,
                                                 const fs::path& dir) {
@@ -165,17 +194,22 @@ std::unique_ptr<storage::Store> check_cache_dir(Report& report,
               fmt::format("{} (mode {})", dir.string(), mode_text(st.st_mode)));
   }
 
+  // Corrupt caches set aside earlier (by any call that found one).
+  for (const auto& aside : storage::set_aside_files(dir)) {
+    report.warn(
+      "lmdb",
+      fmt::format("{} is a corrupt cache, set aside when it was found; the "
+                  "cache was started afresh",
+                  aside.string()),
+      fmt::format("rm {}", aside.string()));
+  }
   if (::stat((dir / "data.mdb").c_str(), &st) != 0) {
     report.ok("lmdb", "no cache yet (created on the first cached call)");
     return nullptr;
   }
   auto store = storage::Store::open(dir, storage::Access::read_only);
   if (!store) {
-    report.fail("lmdb",
-                store.error(),
-                fmt::format("move {} aside; the cache is rebuilt on the next "
-                            "call",
-                            dir.string()));
+    report_unusable(report, dir, store.error());
     return nullptr;
   }
   report.ok("lmdb",
@@ -349,7 +383,7 @@ void check_contents(Report& report, storage::Store& store, bool deep) {
     }
   });
   if (!read) {
-    report.fail("lmdb", read.error(), "move the cache directory aside");
+    report_unusable(report, store.dir(), read.error());
   }
 }
 

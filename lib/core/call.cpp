@@ -641,6 +641,10 @@ void Call::pass_through(std::string_view why) {
       delta.add(Statistic::bypasses, policy_.tool, "");
       (void)(*store)->write([&](auto& w) { delta.write_to(w); });
     }
+    // Except that a cache set aside as corrupt is always told.
+    if (auto corruption = Store::corruption_in(config_.cache_dir())) {
+      warn(*corruption);
+    }
   }
   exec_directly();
 }
@@ -702,6 +706,10 @@ void Call::run_invalidating(const Match& match) {
   // Drop before the write too, so no reader can be served the old answer
   // while the write is under way.
   drop();
+  // A cache set aside as corrupt (on opening it, or by that drop) is told.
+  if (auto corruption = Store::corruption_in(config_.cache_dir())) {
+    warn(*corruption);
+  }
   stats_ = StatsDelta();
   explain(fmt::format(
     "BYPASS {} (a write: drops {})", policy_.tool, util::join_args(tags)));
@@ -810,6 +818,11 @@ std::optional<int> Call::try_replay(const Digest& key,
     auto entry = r.entry(key, &corrupt);
     if (!entry) {
       reason = corrupt ? "corrupt" : "new";
+      // Our own record, changed in the data file: the pages around it, and
+      // those a write would copy, cannot be trusted either.
+      if (corrupt) {
+        store_->found_corrupt("a record does not decode");
+      }
       return;
     }
     int64_t now = util::now_ms();
@@ -829,10 +842,18 @@ std::optional<int> Call::try_replay(const Digest& key,
     // (never LMDB's map, nor a decrypted buffer).
     bool out_file = out && r.is_file_mapping(*out);
     bool err_file = err && r.is_file_mapping(*err);
-    if (!out || !err || hash_windows(*out, out_file) != entry->stdout_digest ||
-        hash_windows(*err, err_file) != entry->stderr_digest) {
+    bool out_bad = !out || hash_windows(*out, out_file) != entry->stdout_digest;
+    bool err_bad = !out_bad && (!err || hash_windows(*err, err_file) !=
+                                          entry->stderr_digest);
+    if (out_bad || err_bad) {
       corrupt = true;
       reason = "corrupt";
+      // Bytes of the data file itself: the file is damaged. (A blob file of
+      // its own, or one that does not decrypt, is that entry's problem.)
+      const auto& bad = out_bad ? out : err;
+      if (bad && r.is_in_data_file(*bad)) {
+        store_->found_corrupt("an output does not match its CID");
+      }
       return;
     }
     explain(fmt::format(
@@ -865,6 +886,12 @@ std::optional<int> Call::try_replay(const Digest& key,
     served = true;
   });
   if (!read) {
+    if (store_->corrupt()) {
+      // Nothing was written out yet (outputs verify before a byte is
+      // replayed), so the tool can still answer as if we were not here.
+      warn(read.error() + "; running without the cache");
+      run_unrecorded(stdin_ ? &stdin_->data : nullptr);
+    }
     warn(read.error());
     reason = "unreadable";
     return std::nullopt;

@@ -1,14 +1,15 @@
 #include "storage/store.hpp"
 
 #include "secrets/cache_cipher.hpp"
+#include "storage/corruption.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
 #include <csetjmp>
-#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <map>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,16 @@ struct LmdbError {
 void check(int rc, std::string_view what) {
   if (rc != MDB_SUCCESS) {
     throw LmdbError{ rc, fmt::format("{}: {}", what, mdb_strerror(rc)) };
+  }
+}
+
+// Ends a walk over a cursor: a walk stops at the end of its table (or when
+// its caller had enough), and any other stop is an error, which on a damaged
+// file must not pass for the end.
+void end_walk(MDB_cursor* cursor, int rc) {
+  mdb_cursor_close(cursor);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    check(rc, "walking a table");
   }
 }
 
@@ -73,41 +84,6 @@ uint64_t record_cost(const std::string& encoded) {
   // The key, the record and the three index rows, roughly.
   return encoded.size() + 3 * 48;
 }
-
-// A corrupt data file can make LMDB read through a bad page pointer. Such a
-// fault inside the store is turned into an error, so the wrapped tool still
-// runs; the process never touches the store again afterwards.
-sigjmp_buf* g_fault_jump = nullptr;
-
-void on_fault(int) {
-  if (g_fault_jump) {
-    siglongjmp(*g_fault_jump, 1);
-  }
-  std::signal(SIGSEGV, SIG_DFL);
-  std::signal(SIGBUS, SIG_DFL);
-}
-
-class FaultGuard {
-public:
-  explicit FaultGuard(sigjmp_buf* jump) {
-    struct sigaction sa {};
-    sa.sa_handler = on_fault;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NODEFER;
-    sigaction(SIGSEGV, &sa, &old_segv_);
-    sigaction(SIGBUS, &sa, &old_bus_);
-    g_fault_jump = jump;
-  }
-  ~FaultGuard() {
-    g_fault_jump = nullptr;
-    sigaction(SIGSEGV, &old_segv_, nullptr);
-    sigaction(SIGBUS, &old_bus_, nullptr);
-  }
-
-private:
-  struct sigaction old_segv_ {};
-  struct sigaction old_bus_ {};
-};
 
 } // namespace
 
@@ -180,12 +156,19 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     return unseal(digest, bytes);
   }
   // Any other size fails the caller's hash check.
+  data_file_bytes_.push_back(bytes.data());
   return bytes;
 }
 
 bool StoreReader::is_file_mapping(std::span<const uint8_t> bytes) const {
   return std::find(file_maps_.begin(), file_maps_.end(), bytes.data()) !=
          file_maps_.end();
+}
+
+bool StoreReader::is_in_data_file(std::span<const uint8_t> bytes) const {
+  return std::find(data_file_bytes_.begin(),
+                   data_file_bytes_.end(),
+                   bytes.data()) != data_file_bytes_.end();
 }
 
 std::optional<std::span<const uint8_t>> StoreReader::unseal(
@@ -228,10 +211,13 @@ int64_t StoreReader::counter(std::string_view key) {
   MDB_val k = val(key);
   MDB_val v;
   int rc = mdb_get(txn_, store_.counters_, &k, &v);
-  if (rc == MDB_NOTFOUND || v.mv_size != sizeof(int64_t)) {
+  if (rc == MDB_NOTFOUND) {
     return pending;
   }
   check(rc, "reading a counter");
+  if (v.mv_size != sizeof(int64_t)) {
+    return pending;
+  }
   int64_t value;
   std::memcpy(&value, v.mv_data, sizeof(value));
   return value + pending;
@@ -256,7 +242,7 @@ std::map<std::string, int64_t> StoreReader::counters(std::string_view prefix) {
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
   for (const auto& [name, delta] : pending_counters_) {
     if (name.starts_with(prefix)) {
       out[name] += delta;
@@ -283,7 +269,7 @@ void StoreReader::for_each_entry(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 void StoreReader::for_each_key(const Digest& from,
@@ -302,7 +288,7 @@ void StoreReader::for_each_key(const Digest& from,
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 namespace {
@@ -331,7 +317,7 @@ void walk_time_index(MDB_txn* txn,
     }
     rc = mdb_cursor_get(cursor, &k, &v, forward ? MDB_NEXT : MDB_PREV);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 } // namespace
@@ -369,7 +355,7 @@ void StoreReader::for_each_inline_blob(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 void StoreReader::for_each_blob_ref(
@@ -392,7 +378,7 @@ void StoreReader::for_each_blob_ref(
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
 }
 
 StoreReader::TableSizes StoreReader::table_sizes() {
@@ -766,7 +752,7 @@ size_t StoreWriter::remove_tagged(std::string_view tag) {
     }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
-  mdb_cursor_close(cursor);
+  end_walk(cursor, rc);
   size_t removed = 0;
   for (const auto& key : keys) {
     if (remove_entry(key)) {
@@ -775,7 +761,10 @@ size_t StoreWriter::remove_tagged(std::string_view tag) {
       // A stale index row (its entry was corrupt): drop it.
       auto tk = tag_key(tag, key);
       MDB_val tv = val(tk);
-      mdb_del(txn_, store_.by_tag_, &tv, nullptr);
+      int r = mdb_del(txn_, store_.by_tag_, &tv, nullptr);
+      if (r != MDB_NOTFOUND) {
+        check(r, "deleting an index row");
+      }
     }
   }
   return removed;
@@ -793,7 +782,7 @@ size_t StoreWriter::evict_to(
     MDB_val v;
     int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
     std::string oldest = rc == MDB_SUCCESS ? std::string(view(k)) : "";
-    mdb_cursor_close(cursor);
+    end_walk(cursor, rc);
     if (oldest.size() != 40) {
       break;
     }
@@ -815,10 +804,70 @@ size_t StoreWriter::evict_to(
 
 // ---- Store ----------------------------------------------------------------
 
+namespace {
+
+// The caches this process found corrupt, with what it told the user: it
+// never opens them again (a fresh cache in the same directory is the next
+// process's).
+std::map<fs::path, std::string>& corrupt_caches() {
+  static std::map<fs::path, std::string> caches;
+  return caches;
+}
+
+// A read transaction, after clearing the reader slots of processes that
+// died holding one (killed while replaying into a pipe nobody read): LMDB
+// frees those only when no process has the cache open, which a busy cache
+// may never see.
+int begin_read(MDB_env* env, MDB_txn** txn) {
+  int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, txn);
+  if (rc == MDB_READERS_FULL) {
+    int cleared = 0;
+    if (mdb_reader_check(env, &cleared) == MDB_SUCCESS && cleared > 0) {
+      rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, txn);
+    }
+  }
+  return rc;
+}
+
+} // namespace
+
 Store::~Store() {
   if (env_) {
     mdb_env_close(env_);
   }
+}
+
+const std::string& Store::found_corrupt(std::string_view why) {
+  if (!corruption_.empty()) {
+    return corruption_;
+  }
+  auto aside = set_aside(dir_, file_id_);
+  corruption_ =
+    aside ? fmt::format("the cache in {} is corrupt ({}); set aside as {}",
+                        dir_.string(),
+                        why,
+                        aside->string())
+          : fmt::format("the cache in {} is corrupt ({}); {}",
+                        dir_.string(),
+                        why,
+                        aside.error());
+  corrupt_caches()[dir_] = corruption_;
+  return corruption_;
+}
+
+std::optional<std::string> Store::corruption_in(const fs::path& dir) {
+  auto known = corrupt_caches().find(dir);
+  if (known == corrupt_caches().end()) {
+    return std::nullopt;
+  }
+  return known->second;
+}
+
+void Store::abandon_env() {
+  // After a fault or an assertion LMDB's state is half-changed: closing
+  // could fault again. The process ends or runs the tool soon, which frees
+  // it all.
+  env_ = nullptr;
 }
 
 void Store::set_blob_key(secrets::SecureBuffer key) {
@@ -835,9 +884,19 @@ fs::path Store::blob_path(const Digest& digest) const {
 }
 
 std::expected<void, std::string> Store::open_dbis(bool create) {
+  sigjmp_buf jump;
+  FaultGuard guard(&jump);
+  if (sigsetjmp(jump, 1) != 0) {
+    abandon_env();
+    return std::unexpected(found_corrupt("opening its tables faulted"));
+  }
   MDB_txn* txn;
-  int rc = mdb_txn_begin(env_, nullptr, create ? 0 : MDB_RDONLY, &txn);
+  int rc =
+    create ? mdb_txn_begin(env_, nullptr, 0, &txn) : begin_read(env_, &txn);
   if (rc != MDB_SUCCESS) {
+    if (is_corruption(rc)) {
+      return std::unexpected(found_corrupt(mdb_strerror(rc)));
+    }
     return std::unexpected(
       fmt::format("cannot open the cache: {}", mdb_strerror(rc)));
   }
@@ -856,12 +915,19 @@ std::expected<void, std::string> Store::open_dbis(bool create) {
     }
     if (rc != MDB_SUCCESS) {
       mdb_txn_abort(txn);
+      if (is_corruption(rc)) {
+        return std::unexpected(found_corrupt(
+          fmt::format("its {} table: {}", db.name, mdb_strerror(rc))));
+      }
       return std::unexpected(fmt::format(
         "cannot open the cache's {} table: {}", db.name, mdb_strerror(rc)));
     }
   }
   rc = mdb_txn_commit(txn);
   if (rc != MDB_SUCCESS) {
+    if (is_corruption(rc)) {
+      return std::unexpected(found_corrupt(mdb_strerror(rc)));
+    }
     return std::unexpected(
       fmt::format("cannot open the cache: {}", mdb_strerror(rc)));
   }
@@ -873,14 +939,14 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
   sigjmp_buf jump;
   FaultGuard guard(&jump);
   if (sigsetjmp(jump, 1) != 0) {
-    env_ = nullptr; // Never touch a faulted environment again.
-    return std::unexpected(
-      fmt::format("the cache in {} is corrupt", dir_.string()));
+    abandon_env();
+    return std::unexpected(found_corrupt("opening it faulted"));
   }
 
   int first_fd = util::next_fd();
   int rc = mdb_env_create(&env_);
   if (rc == MDB_SUCCESS) {
+    catch_assertions(env_);
     mdb_env_set_mapsize(env_, map_size);
     mdb_env_set_maxdbs(env_, 16);
     mdb_env_set_maxreaders(env_, 512);
@@ -894,6 +960,7 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
       // The lock file cannot be opened: read without locking.
       mdb_env_close(env_);
       mdb_env_create(&env_);
+      catch_assertions(env_);
       mdb_env_set_mapsize(env_, map_size);
       mdb_env_set_maxdbs(env_, 16);
       rc = mdb_env_open(env_, dir_.c_str(), flags | MDB_NOLOCK, 0600);
@@ -910,14 +977,19 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
     util::close_on_exec_since(first_fd, dir_);
   }
   if (rc != MDB_SUCCESS) {
-    std::string reason =
-      rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH
-        ? "is corrupt or not an ipfsacc cache"
-        : fmt::format("cannot be opened ({})", mdb_strerror(rc));
     if (env_) {
       mdb_env_close(env_);
       env_ = nullptr;
     }
+    if (is_corruption(rc)) {
+      return std::unexpected(found_corrupt(mdb_strerror(rc)));
+    }
+    // Another LMDB format (a build for another word size): not set aside,
+    // the build it belongs to can still read it.
+    std::string reason =
+      rc == MDB_VERSION_MISMATCH
+        ? "is not a cache this build can read"
+        : fmt::format("cannot be opened ({})", mdb_strerror(rc));
     return std::unexpected(
       fmt::format("the cache in {} {}", dir_.string(), reason));
   }
@@ -927,6 +999,10 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
 std::expected<std::unique_ptr<Store>, std::string> Store::open(
   const fs::path& dir,
   Access access) {
+  if (auto known = corrupt_caches().find(dir);
+      known != corrupt_caches().end()) {
+    return std::unexpected(known->second);
+  }
   std::unique_ptr<Store> store(new Store);
   store->dir_ = dir;
   bool read_only = access == Access::read_only;
@@ -945,6 +1021,9 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(
   auto data = dir / "data.mdb";
   struct stat st;
   bool exists = ::stat(data.c_str(), &st) == 0;
+  if (exists) {
+    store->file_id_ = { st.st_dev, st.st_ino };
+  }
   if (read_only && !exists) {
     return std::unexpected(
       fmt::format("{} is not writable and holds no cache", dir.string()));
@@ -977,23 +1056,28 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(
 
 std::expected<void, std::string> Store::read(
   const std::function<void(StoreReader&)>& fn) {
+  if (!corruption_.empty()) {
+    return std::unexpected(corruption_);
+  }
   if (!env_) {
     return std::unexpected("the cache is unusable");
   }
   sigjmp_buf jump;
   FaultGuard guard(&jump);
   if (sigsetjmp(jump, 1) != 0) {
-    env_ = nullptr;
-    return std::unexpected(
-      fmt::format("the cache in {} is corrupt", dir_.string()));
+    abandon_env();
+    return std::unexpected(found_corrupt("reading it faulted"));
   }
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  int rc = begin_read(env_, &txn);
   if (rc == MDB_MAP_RESIZED) {
     mdb_env_set_mapsize(env_, 0);
-    rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    rc = begin_read(env_, &txn);
   }
   if (rc != MDB_SUCCESS) {
+    if (is_corruption(rc)) {
+      return std::unexpected(found_corrupt(mdb_strerror(rc)));
+    }
     return std::unexpected(
       fmt::format("cannot read the cache: {}", mdb_strerror(rc)));
   }
@@ -1001,9 +1085,15 @@ std::expected<void, std::string> Store::read(
     StoreReader reader(*this, txn);
     fn(reader);
     mdb_txn_abort(txn);
+    if (!corruption_.empty()) {
+      return std::unexpected(corruption_); // fn found it so
+    }
     return {};
   } catch (const LmdbError& e) {
     mdb_txn_abort(txn);
+    if (is_corruption(e.code)) {
+      return std::unexpected(found_corrupt(e.what));
+    }
     return std::unexpected(fmt::format("cannot read the cache: {}", e.what));
   }
 }
@@ -1011,6 +1101,9 @@ std::expected<void, std::string> Store::read(
 std::expected<void, std::string> Store::write(
   const std::function<void(StoreWriter&)>& fn,
   Commit commit) {
+  if (!corruption_.empty()) {
+    return std::unexpected(corruption_);
+  }
   if (!env_) {
     return std::unexpected("the cache is unusable");
   }
@@ -1021,9 +1114,8 @@ std::expected<void, std::string> Store::write(
   sigjmp_buf jump;
   FaultGuard guard(&jump);
   if (sigsetjmp(jump, 1) != 0) {
-    env_ = nullptr;
-    return std::unexpected(
-      fmt::format("the cache in {} is corrupt", dir_.string()));
+    abandon_env();
+    return std::unexpected(found_corrupt("writing it faulted"));
   }
   for (int attempt = 0;; ++attempt) {
     MDB_txn* txn = nullptr;
@@ -1033,6 +1125,9 @@ std::expected<void, std::string> Store::write(
       rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     }
     if (rc != MDB_SUCCESS) {
+      if (is_corruption(rc)) {
+        return std::unexpected(found_corrupt(mdb_strerror(rc)));
+      }
       return std::unexpected(
         fmt::format("cannot write the cache: {}", mdb_strerror(rc)));
     }
@@ -1041,14 +1136,20 @@ std::expected<void, std::string> Store::write(
     std::string message;
     try {
       fn(writer);
-      writer.flush_counters();
+      if (corruption_.empty()) {
+        writer.flush_counters();
+      }
     } catch (const LmdbError& e) {
       code = e.code;
       message = e.what;
     }
     writer.mappings_.clear();
-    if (code != MDB_SUCCESS) {
+    if (code != MDB_SUCCESS || !corruption_.empty()) {
+      // Nothing is committed into a file found damaged on the way.
       mdb_txn_abort(txn);
+      if (is_corruption(code) || !corruption_.empty()) {
+        return std::unexpected(found_corrupt(message));
+      }
     } else if (commit == Commit::no) {
       mdb_txn_abort(txn);
       return {};
@@ -1066,6 +1167,9 @@ std::expected<void, std::string> Store::write(
     }
     if (code == MDB_SUCCESS) {
       return {};
+    }
+    if (is_corruption(code)) {
+      return std::unexpected(found_corrupt(mdb_strerror(code)));
     }
     if (code == MDB_MAP_FULL && attempt < kMaxMapGrowths) {
       MDB_envinfo info;

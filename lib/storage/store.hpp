@@ -2,6 +2,7 @@
 
 #include "core/cid.hpp"
 #include "secrets/secure_buffer.hpp"
+#include "storage/corruption.hpp"
 #include "storage/entry.hpp"
 
 #include <cstdint>
@@ -60,6 +61,9 @@ public:
   // True when bytes (as blob() returned them) are a read-only mapping of a
   // blob file, whose pages may be dropped after use.
   bool is_file_mapping(std::span<const uint8_t> bytes) const;
+  // True when bytes (as blob() returned them) are the LMDB data file's own:
+  // if they do not hash to their CID, the data file is damaged.
+  bool is_in_data_file(std::span<const uint8_t> bytes) const;
 
   std::optional<std::string> meta(std::string_view key);
   int64_t counter(std::string_view key);
@@ -125,6 +129,7 @@ protected:
   std::vector<std::pair<std::string, int64_t>> pending_counters_;
   std::vector<std::shared_ptr<void>> mappings_;
   std::vector<const uint8_t*> file_maps_;
+  std::vector<const uint8_t*> data_file_bytes_;
 };
 
 // Write access inside a transaction. Failures throw an internal error that
@@ -191,10 +196,25 @@ public:
   // Opens (creating if needed, dir mode 0700) the cache in dir. With
   // Access::read_write, falls back to read-only when the directory cannot
   // be written. Returns a message when the cache cannot be used at all
-  // (missing and not creatable, corrupt, wrong version).
+  // (missing and not creatable, corrupt, wrong version). A cache found
+  // corrupt, here or by any Store of this process, is never opened again
+  // by this process; see found_corrupt.
   static std::expected<std::unique_ptr<Store>, std::string> open(
     const fs::path& dir,
     Access access);
+
+  // Records that the cache is damaged (why: what showed it), sets its data
+  // file aside (see storage::set_aside) and returns the one line that says
+  // so. From then on read and write return that line without touching the
+  // cache, whatever they were doing: no write follows a sign of damage.
+  // Store calls it on a fault, an LMDB assertion or a corruption code;
+  // callers on a record or an output of the data file that fails its check.
+  const std::string& found_corrupt(std::string_view why);
+  // Whether found_corrupt was called.
+  bool corrupt() const { return !corruption_.empty(); }
+  // What found_corrupt said about the cache in dir, in this process;
+  // nullopt when nothing was found wrong with it.
+  static std::optional<std::string> corruption_in(const fs::path& dir);
 
   bool read_only() const { return read_only_; }
   const fs::path& dir() const { return dir_; }
@@ -230,8 +250,11 @@ private:
   Store() = default;
   std::expected<void, std::string> open_env(size_t map_size, bool read_only);
   std::expected<void, std::string> open_dbis(bool create);
+  void abandon_env();
 
   fs::path dir_;
+  FileId file_id_;         // of data.mdb when it was opened
+  std::string corruption_; // what found_corrupt said
   bool read_only_ = false;
   bool missing_dbs_ = false;
   MDB_env* env_ = nullptr;

@@ -201,8 +201,15 @@ test_stats_tokens_and_cost_saved() {
 }
 
 test_stats_counts_errors_per_tool() {
-  FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
-  corrupt zzcorruptzz
+  # An output kept as a file of its own (over 8 MiB) that no longer matches
+  # its CID: that entry's error. (Damage inside the LMDB file sets the whole
+  # cache aside instead: see corrupt_cache.bash.)
+  export FAKE_SIZE=9000000
+  ipfsacc gh repo view o/r >/dev/null 2>&1
+  local file
+  file=$(find "$IPFSACC_DIR/blobs" -type f | head -n 1)
+  [[ -n $file ]] || fail "no blob file under $IPFSACC_DIR/blobs"
+  printf 'Z' | dd of="$file" bs=1 seek=1000 conv=notrunc status=none
   run_wrapped again -v gh repo view o/r
   expect_explain again MISS gh/repo-view corrupt
   expect_stat errors 1
@@ -969,7 +976,7 @@ test_doctor_corrupt_lmdb() {
   manage d doctor
   expect_rc 1
   expect_doctor_format d
-  expect_match "$(cat "$T/d.out")" 'FAIL  lmdb: .*\(fix: move .* aside' "lmdb line"
+  expect_match "$(cat "$T/d.out")" 'FAIL  lmdb: .* is corrupt \(.*\); set aside as .*/data\.mdb\.corrupt-.*\(fix: none needed' "lmdb line"
 }
 
 test_doctor_permissions() {

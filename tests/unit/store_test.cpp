@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace ipfsacc;
 using namespace ipfsacc::storage;
@@ -606,6 +607,65 @@ TEST_CASE("a garbage data.mdb is an error, not a crash") {
     auto ro = Store::open(dir.path(), Access::read_only);
     CHECK_FALSE(ro);
   }
+}
+
+TEST_CASE("a truncated data file is set aside, never to be opened again") {
+  TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    for (int i = 0; i < 20; ++i) {
+      std::string out = pattern_bytes(3000, i);
+      put(*store, key_of(std::to_string(i)), make_entry(out, ""), out, "");
+    }
+  }
+  // Only the meta pages are left: the tables' pages lie past the end.
+  REQUIRE(::truncate((dir / "data.mdb").c_str(), 8192) == 0);
+  auto opened = Store::open(dir.path(), Access::read_write);
+  REQUIRE_FALSE(opened);
+  CHECK(opened.error().find("is corrupt") != std::string::npos);
+  CHECK(opened.error().find("set aside as") != std::string::npos);
+  auto aside = set_aside_files(dir.path());
+  REQUIRE(aside.size() == 1);
+  CHECK(fs::file_size(aside[0]) == 8192);
+  CHECK_FALSE(fs::exists(dir / "data.mdb"));
+  CHECK_FALSE(fs::exists(dir / "lock.mdb"));
+  CHECK(Store::corruption_in(dir.path()) == opened.error());
+  // This process never opens that cache again, not even the fresh one.
+  auto again = Store::open(dir.path(), Access::read_write);
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == opened.error());
+  CHECK_FALSE(fs::exists(dir / "data.mdb"));
+}
+
+TEST_CASE("after found_corrupt nothing is read or written") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  std::string out = "good";
+  put(*store, key_of("a"), make_entry(out, ""), out, "");
+  auto read = store->read([&](StoreReader& r) {
+    CHECK(r.entry(key_of("a")));
+    store->found_corrupt("a test says so");
+  });
+  REQUIRE_FALSE(read);
+  CHECK(read.error().find("(a test says so); set aside as") !=
+        std::string::npos);
+  CHECK(store->corrupt());
+  bool ran = false;
+  CHECK_FALSE(store->read([&](StoreReader&) { ran = true; }));
+  CHECK_FALSE(store->write([&](StoreWriter&) { ran = true; }));
+  CHECK_FALSE(ran);
+  // A write that finds it corrupt commits nothing.
+  TempDir other;
+  auto second = open_store(other.path());
+  auto size = fs::file_size(other / "data.mdb");
+  auto written = second->write([&](StoreWriter& w) {
+    w.set_meta("k", std::string(100000, 'x'));
+    second->found_corrupt("found while writing");
+  });
+  CHECK_FALSE(written);
+  auto aside = set_aside_files(other.path());
+  REQUIRE(aside.size() == 1);
+  CHECK(fs::file_size(aside[0]) == size);
 }
 
 TEST_CASE("opening read-only where there is no cache is an error") {

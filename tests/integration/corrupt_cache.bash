@@ -1,0 +1,354 @@
+# corrupt_cache: a damaged LMDB data file, or a reader table full of slots
+# that dead processes left behind. A call still answers exactly as the tool
+# would without ipfsacc (its stdout, its stderr, its exit status) plus one
+# warning line; a cache found corrupt is set aside, nothing is written to it
+# after that, and the next call starts a fresh cache. The management
+# commands report it instead of crashing.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+# A populated cache: three entries, one with an output large enough to
+# need overflow pages. Sets DATA (the data file) and keeps a copy as
+# $T/pristine.
+populate() {
+  transparent pop1 gh pr list -R o/r
+  transparent pop2 gh repo view o/r
+  FAKE_SIZE=20000 transparent pop3 gh issue list -R o/r
+  run_wrapped pop4 -v gh pr list -R o/r
+  expect_explain pop4 HIT
+  DATA=$IPFSACC_DIR/data.mdb
+  [[ -f $DATA ]] || fail "no data.mdb under IPFSACC_DIR"
+  rm -rf "$T/pristine"
+  cp -a "$IPFSACC_DIR" "$T/pristine"
+}
+
+restore() {
+  chmod -R u+rwX "$IPFSACC_DIR" 2>/dev/null
+  rm -rf "$IPFSACC_DIR"
+  cp -a "$T/pristine" "$IPFSACC_DIR"
+}
+
+# set_aside_count: how many corrupt data files are set aside in the cache.
+set_aside_count() {
+  find "$IPFSACC_DIR" -maxdepth 1 -name 'data.mdb.corrupt-*' | wc -l
+}
+
+# expect_answer_with_one_warning LABEL [ENV...] -- TOOL ARGS...: the tool's
+# stdout, stderr and exit status come through ipfsacc, plus exactly one line:
+# the warning that the cache is corrupt.
+expect_answer_with_one_warning() {
+  local label=$1
+  shift
+  local envs=()
+  while [[ $1 != -- ]]; do
+    envs+=("$1")
+    shift
+  done
+  shift
+  FAKE_LOG='' capture "$label.direct" env "${envs[@]}" "$@"
+  capture "$label.wrapped" env "${envs[@]}" "$BOUNDED" "$IPFSACC_BIN" "$@"
+  expect_same_file "$T/$label.direct.out" "$T/$label.wrapped.out" "stdout ($label)"
+  expect_eq "$(cat "$T/$label.direct.rc")" "$rc" "exit status ($label)"
+  strip_explain "$T/$label.wrapped.err" "$T/$label.tool.err"
+  expect_same_file "$T/$label.direct.err" "$T/$label.tool.err" "the tool's stderr ($label)"
+  local added
+  added=$(explain_lines "$T/$label.wrapped.err")
+  expect_eq 1 "$(printf '%s\n' "$added" | grep -c .)" "lines ipfsacc added ($label): $added"
+  expect_match "$added" "^ipfsacc: warning: the cache in $IPFSACC_DIR is corrupt \(.*\); " "the warning ($label)"
+}
+
+# expect_answer LABEL [ENV...] -- TOOL ARGS...: the tool's stdout and exit
+# status come through ipfsacc; its stderr too, with at most one warning line
+# that the cache is corrupt (damage in a page no call reads goes unseen).
+# Sets WARNED to 1 when there was one.
+expect_answer() {
+  local label=$1
+  shift
+  local envs=()
+  while [[ $1 != -- ]]; do
+    envs+=("$1")
+    shift
+  done
+  shift
+  FAKE_LOG='' capture "$label.direct" env "${envs[@]}" "$@"
+  capture "$label.wrapped" env "${envs[@]}" "$BOUNDED" "$IPFSACC_BIN" "$@"
+  expect_same_file "$T/$label.direct.out" "$T/$label.wrapped.out" "stdout ($label)"
+  expect_eq "$(cat "$T/$label.direct.rc")" "$rc" "exit status ($label)"
+  strip_explain "$T/$label.wrapped.err" "$T/$label.tool.err"
+  expect_same_file "$T/$label.direct.err" "$T/$label.tool.err" "the tool's stderr ($label)"
+  local added
+  added=$(explain_lines "$T/$label.wrapped.err" || true)
+  WARNED=0
+  if [[ -n $added ]]; then
+    expect_eq 1 "$(printf '%s\n' "$added" | grep -c .)" "lines ipfsacc added ($label): $added"
+    expect_match "$added" "^ipfsacc: warning: the cache in $IPFSACC_DIR is corrupt \(.*\); " "the warning ($label)"
+    WARNED=1
+  fi
+}
+
+# expect_no_crash NAME: a management command ended by itself, not by a
+# signal (a status of 128 or more) or a sanitizer's report.
+expect_no_crash() {
+  if (($(cat "$T/$1.rc") >= 128)) || grep -q 'Sanitizer' "$T/$1.err"; then
+    _show "$T/$1.err" >&2
+    fail "$1 crashed (exit status $(cat "$T/$1.rc"))"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# A truncated data file: every page past the meta pages is gone.
+
+test_a_truncated_cache_is_set_aside_and_the_call_answers_as_without_ipfsacc() {
+  populate
+  truncate -s 8192 "$DATA"
+  # A cached call, a new one and a failing one: each exactly the tool's.
+  expect_answer_with_one_warning cached -- gh pr list -R o/r
+  expect_contains "$(cat "$T/cached.wrapped.err")" "set aside as $IPFSACC_DIR/data.mdb.corrupt-"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+  expect_eq 8192 "$(stat -c %s "$IPFSACC_DIR"/data.mdb.corrupt-*)" "size of the file set aside"
+
+  # The next call starts a fresh cache, and caches again.
+  run_wrapped fresh -v gh pr list -R o/r
+  expect_rc 0
+  expect_explain fresh MISS gh/pr-list new
+  expect_same_file "$T/cached.direct.out" "$T/fresh.out"
+  run_wrapped again -v gh pr list -R o/r
+  expect_explain again HIT
+  expect_same_file "$T/cached.direct.out" "$T/again.out"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+
+  for what in new fail; do
+    restore
+    truncate -s 8192 "$DATA"
+    if [[ $what == new ]]; then
+      expect_answer_with_one_warning new -- gh issue view 3 -R o/r
+    else
+      expect_answer_with_one_warning fail FAKE_EXIT=3 -- gh pr view 7 -R o/r
+      expect_eq 3 "$rc" "exit status of the failing call"
+    fi
+    expect_eq 1 "$(set_aside_count)" "corrupt files set aside ($what)"
+  done
+}
+
+# damage_output MARKER: changes every copy of MARKER in the data file, as a
+# failing disk would; keeps the result as $T/damaged.
+damage_output() {
+  local off
+  for off in $(grep -obUa -- "$1" "$DATA" | cut -d: -f1); do
+    printf 'Z' | dd of="$DATA" bs=1 seek="$off" conv=notrunc status=none
+  done
+}
+
+test_a_damaged_output_found_after_stdin_was_read_still_gets_the_input() {
+  populate
+  # `run` keys on piped stdin, which is read before the entry is looked up:
+  # the command still gets it when the cache turns out corrupt.
+  printf 'zzmarkerzz\n' >"$T/input"
+  ipfsacc run -- cat <"$T/input" >/dev/null 2>&1
+  damage_output zzmarkerzz
+  capture stdin ipfsacc run -- cat <"$T/input"
+  expect_rc 0
+  expect_same_file "$T/input" "$T/stdin.out" "stdout"
+  expect_eq 1 "$(explain_lines "$T/stdin.err" | grep -c .)" "lines ipfsacc added"
+  expect_file_contains "$T/stdin.err" "is corrupt"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+}
+
+test_a_call_that_is_not_cached_tells_of_a_corrupt_cache_once() {
+  populate
+  # A write only counts a bypass (and drops entries): the cache is found
+  # corrupt on the way, and told once.
+  truncate -s 8192 "$DATA"
+  expect_answer_with_one_warning write -- gh pr create -R o/r -t x -b y
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+  restore
+  truncate -s 8192 "$DATA"
+  expect_answer_with_one_warning nocache -- gh pr list -R o/r --web
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+}
+
+test_management_commands_report_a_truncated_cache() {
+  populate
+  truncate -s 8192 "$DATA"
+  capture l ipfsacc list
+  expect_no_crash l
+  expect_file_contains "$T/l.err" "is corrupt"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside by list"
+  capture l2 ipfsacc list
+  expect_rc 0
+  expect_empty "$T/l2.err"
+
+  restore
+  truncate -s 8192 "$DATA"
+  capture d ipfsacc doctor
+  expect_no_crash d
+  expect_rc 1
+  expect_match "$(cat "$T/d.out")" "FAIL  lmdb: the cache in $IPFSACC_DIR is corrupt \(.*\); set aside as $IPFSACC_DIR/data.mdb.corrupt-" "doctor's lmdb line"
+  capture d2 ipfsacc doctor
+  expect_rc 0
+  expect_match "$(cat "$T/d2.out")" "WARN  lmdb: $IPFSACC_DIR/data.mdb.corrupt-[^ ]* is a corrupt cache, set aside" "doctor's line on the file set aside"
+
+  restore
+  truncate -s 8192 "$DATA"
+  capture p ipfsacc purge --all --yes
+  expect_no_crash p
+  expect_file_contains "$T/p.err" "is corrupt"
+  capture p2 ipfsacc purge --all --yes
+  expect_rc 0
+
+  restore
+  truncate -s 8192 "$DATA"
+  capture s ipfsacc stats
+  expect_no_crash s
+}
+
+# ---------------------------------------------------------------------------
+# Garbage written over parts of the data file.
+
+# garbage N: N deterministic bytes that are no LMDB page.
+garbage() {
+  yes $'\xff\x00\x7f garbage \x01\xfe not a page' | head -c "$1"
+}
+
+test_garbage_in_the_middle_of_the_data_file_never_crashes_or_misanswers() {
+  populate
+  local size pages page off label seen=0
+  size=$(stat -c %s "$DATA")
+  pages=$((size / 4096))
+  # Every page but the two meta pages, at its header and in its middle.
+  for ((page = 2; page < pages; page++)); do
+    for off in $((page * 4096)) $((page * 4096 + 2000)); do
+      restore
+      garbage 96 | dd of="$DATA" bs=1 seek="$off" conv=notrunc status=none
+      label=at$off
+      expect_answer "$label.cached" -- gh pr list -R o/r
+      expect_answer "$label.large" FAKE_SIZE=20000 -- gh issue list -R o/r
+      expect_answer "$label.new" -- gh issue view 3 -R o/r
+      if ((WARNED)); then
+        seen=1
+      fi
+      # Whatever the damage, the next calls answer right too.
+      expect_answer "$label.after" -- gh pr list -R o/r
+      expect_le "$(set_aside_count)" 1 "corrupt files set aside ($label)"
+    done
+  done
+  ((seen)) || fail "no damaged page was noticed: the case tests nothing"
+}
+
+# expect_le A B WHAT: A <= B.
+expect_le() {
+  if (($1 > $2)); then
+    fail "$3: $1 is more than $2"
+  fi
+}
+
+test_a_damaged_record_or_output_is_set_aside_before_anything_is_written() {
+  populate
+  # The stored output of `gh repo view`, changed in place: the data file is
+  # damaged, and no write (not even the hit's statistics) may follow.
+  local marker=zzcorruptzz
+  FAKE_MARK=$marker ipfsacc gh repo view -R o/r >/dev/null 2>&1
+  damage_output "$marker"
+  local before
+  before=$(md5sum <"$DATA")
+  expect_answer_with_one_warning output FAKE_MARK=$marker -- gh repo view -R o/r
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+  expect_eq "$before" "$(md5sum <"$IPFSACC_DIR"/data.mdb.corrupt-*)" "the file set aside, unchanged since it was found damaged"
+}
+
+test_a_read_only_cache_directory_with_a_corrupt_file_still_runs_the_tool() {
+  populate
+  truncate -s 8192 "$DATA"
+  local runner=()
+  if [[ $(id -u) == 0 ]]; then
+    command -v setpriv >/dev/null || skip "running as root without setpriv"
+    # As nobody, who may read the cache but not write it.
+    mkdir -p "$T/nbin"
+    cp "$IPFSACC_BIN" "$T/nbin/ipfsacc"
+    cp "$FAKES/fake-cli" "$T/nbin/fake-cli"
+    ln -sf fake-cli "$T/nbin/gh"
+    chmod -R a+rX "$T/nbin"
+    IPFSACC_BIN=$T/nbin/ipfsacc
+    export PATH=$T/nbin:$PATH
+    chmod 666 "$FAKE_LOG"
+    chmod 777 "$W"
+    chmod -R a+rX,go-w "$IPFSACC_DIR"
+    runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  else
+    chmod -R a-w "$IPFSACC_DIR"
+  fi
+  local i
+  for i in 1 2; do
+    FAKE_LOG='' capture "ro$i.direct" "${runner[@]}" gh pr list -R o/r
+    capture "ro$i.wrapped" "$BOUNDED" "${runner[@]}" "$IPFSACC_BIN" gh pr list -R o/r
+    expect_same_file "$T/ro$i.direct.out" "$T/ro$i.wrapped.out" "stdout ($i)"
+    expect_eq "$(cat "$T/ro$i.direct.rc")" "$rc" "exit status ($i)"
+    strip_explain "$T/ro$i.wrapped.err" "$T/ro$i.tool.err"
+    expect_same_file "$T/ro$i.direct.err" "$T/ro$i.tool.err" "the tool's stderr ($i)"
+    expect_eq 1 "$(explain_lines "$T/ro$i.wrapped.err" | grep -c .)" "lines ipfsacc added ($i)"
+    expect_file_contains "$T/ro$i.wrapped.err" "is corrupt"
+  done
+  # Nothing could be renamed: the file is where it was.
+  expect_eq 0 "$(set_aside_count)" "corrupt files set aside"
+  expect_eq 8192 "$(stat -c %s "$DATA")" "size of the data file"
+}
+
+# ---------------------------------------------------------------------------
+# Reader slots left by processes killed inside a read transaction.
+
+# start_blocked_hit N: a hit in the background whose stdout is the FIFO
+# nobody reads, so the replay blocks inside its read transaction once the
+# pipe is full. PIDS[N] is its pid; $T/blocked.N.err its stderr.
+start_blocked_hit() {
+  FAKE_SIZE=200000 "$IPFSACC_BIN" -v gh issue list -R o/r >"$T/fifo" 2>"$T/blocked.$1.err" &
+  PIDS[$1]=$!
+}
+
+# started_or_warned N...: every hit N has printed its HIT line (it holds
+# its reader slot) or a warning (it could not read the cache).
+started_or_warned() {
+  local n
+  for n in "$@"; do
+    grep -qE '^ipfsacc: (HIT|warning)' "$T/blocked.$n.err" 2>/dev/null || return 1
+  done
+}
+
+test_reader_slots_of_killed_processes_are_reused() {
+  FAKE_SIZE=200000 transparent pop gh issue list -R o/r
+  mkfifo "$T/fifo"
+  # The test holds the FIFO open for reading, so writers open it at once,
+  # and never reads it: 64 KiB in, every writer blocks.
+  local fifo_fd
+  exec {fifo_fd}<>"$T/fifo"
+  declare -a PIDS=()
+  # One hit stays alive all along: the cache stays open, so LMDB never gets
+  # to reset its reader table.
+  start_blocked_hit 0
+  wait_until 'started_or_warned 0' "the first hit to block"
+  # More hits killed while they hold a read transaction than the table has
+  # slots (512), a batch at a time.
+  local start n size=20
+  for ((start = 1; start <= 520; start += size)); do
+    for ((n = start; n < start + size; n++)); do
+      start_blocked_hit "$n"
+    done
+    wait_until "started_or_warned $(seq -s ' ' "$start" $((start + size - 1)))" "hits $start.. to block"
+    for ((n = start; n < start + size; n++)); do
+      kill -KILL "${PIDS[n]}" 2>/dev/null
+      wait "${PIDS[n]}" 2>/dev/null
+      if grep -q '^ipfsacc: warning' "$T/blocked.$n.err"; then
+        kill -KILL "${PIDS[0]}" 2>/dev/null
+        exec {fifo_fd}>&-
+        fail "hit $n: $(grep '^ipfsacc: warning' "$T/blocked.$n.err")"
+      fi
+    done
+  done
+  run_wrapped after -v gh issue list -R o/r
+  kill -KILL "${PIDS[0]}" 2>/dev/null
+  wait "${PIDS[0]}" 2>/dev/null
+  exec {fifo_fd}>&-
+  expect_rc 0
+  expect_explain after HIT
+  expect_same_file "$T/pop.direct.out" "$T/after.out"
+}
+
+run_tests
