@@ -335,8 +335,11 @@ test_an_import_line_nested_too_deep_is_rejected_and_counted() {
 # ---------------------------------------------------------------------------
 # Descriptors.
 
-# The descriptors the shell that is the tool holds, as a sorted list.
-FD_LIST='cd /proc/$$/fd && ls | sort -n | tr "\n" " "'
+# The descriptors the shell that is the tool holds, read by the shell
+# itself: a glob, whose one descriptor of its own (the directory it reads)
+# is the same in both runs. A pipeline would race: `ls` could see the pipes
+# its parent was still setting up for the next stage.
+FD_LIST='for f in /proc/$$/fd/*; do printf "%s " "${f##*/}"; done'
 
 # expect_no_extra_fds NAME: the wrapped run NAME.wrapped held no descriptor
 # its direct run NAME.direct did not, and none of them is a file of the
