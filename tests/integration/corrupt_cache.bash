@@ -32,30 +32,6 @@ set_aside_count() {
   find "$IPFSACC_DIR" -maxdepth 1 -name 'data.mdb.corrupt-*' | wc -l
 }
 
-# expect_answer_with_one_warning LABEL [ENV...] -- TOOL ARGS...: the tool's
-# stdout, stderr and exit status come through ipfsacc, plus exactly one line:
-# the warning that the cache is corrupt.
-expect_answer_with_one_warning() {
-  local label=$1
-  shift
-  local envs=()
-  while [[ $1 != -- ]]; do
-    envs+=("$1")
-    shift
-  done
-  shift
-  FAKE_LOG='' capture "$label.direct" env "${envs[@]}" "$@"
-  capture "$label.wrapped" env "${envs[@]}" "$BOUNDED" "$IPFSACC_BIN" "$@"
-  expect_same_file "$T/$label.direct.out" "$T/$label.wrapped.out" "stdout ($label)"
-  expect_eq "$(cat "$T/$label.direct.rc")" "$rc" "exit status ($label)"
-  strip_explain "$T/$label.wrapped.err" "$T/$label.tool.err"
-  expect_same_file "$T/$label.direct.err" "$T/$label.tool.err" "the tool's stderr ($label)"
-  local added
-  added=$(explain_lines "$T/$label.wrapped.err")
-  expect_eq 1 "$(printf '%s\n' "$added" | grep -c .)" "lines ipfsacc added ($label): $added"
-  expect_match "$added" "^ipfsacc: warning: the cache in $IPFSACC_DIR is corrupt \(.*\); " "the warning ($label)"
-}
-
 # expect_answer LABEL [ENV...] -- TOOL ARGS...: the tool's stdout and exit
 # status come through ipfsacc; its stderr too, with at most one warning line
 # that the cache is corrupt (damage in a page no call reads goes unseen).
@@ -83,6 +59,13 @@ expect_answer() {
     expect_match "$added" "^ipfsacc: warning: the cache in $IPFSACC_DIR is corrupt \(.*\); " "the warning ($label)"
     WARNED=1
   fi
+}
+
+# expect_answer_with_one_warning LABEL [ENV...] -- TOOL ARGS...: as
+# expect_answer, and the warning that the cache is corrupt was given.
+expect_answer_with_one_warning() {
+  expect_answer "$@"
+  expect_eq 1 "$WARNED" "the corrupt cache's warning ($1)"
 }
 
 # expect_no_crash NAME: a management command ended by itself, not by a
