@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # (the machine may be shared, so wall time alone says little). children_cpu
 # sets cpu to the CPU seconds of the shell's finished child processes.
 times_file=$(mktemp)
-trap 'rm -f "$times_file"' EXIT
+trap 'rm -f "$times_file" "${asan_log:-}"; [ -z "${asan_pid:-}" ] || kill "$asan_pid" 2>/dev/null; true' EXIT
 children_cpu() {
   times >"$times_file"
   cpu=$(tail -n 1 "$times_file" | tr 'ms' '  ' |
@@ -55,25 +55,35 @@ jobs=$(nproc 2>/dev/null || echo 2)
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 
-# run_suite DIR TEST_JOBS CMAKE_ARGS...: configure, build and test in DIR.
-# Every setting the phase depends on is passed, so a directory configured
-# some other way before (by hand, without tests) is set right again. CI
-# compiles every file once: unity batches generate the header-only
-# libraries' code (fmt, nlohmann/json, CLI11, doctest) once per batch
-# instead of once per file, and line tables (-g1) are all the debug
-# information a backtrace or a sanitizer report needs. A phase that runs no
-# test fails (--no-tests=error), and its summary says how many ran.
-run_suite() {
-  local dir=$1 test_jobs=$2
-  shift 2
+# configure DIR CMAKE_ARGS...: every setting the phase depends on is passed,
+# so a directory configured some other way before (by hand, without tests)
+# is set right again. CI compiles every file once: unity batches generate
+# the header-only libraries' code (fmt, nlohmann/json, CLI11, doctest) once
+# per batch instead of once per file, and line tables (-g1) are all the
+# debug information a backtrace or a sanitizer report needs.
+configure() {
+  local dir=$1
+  shift
   local gen=("${generator[@]}")
   [ -f "$dir/CMakeCache.txt" ] && gen=()
-  phase_start
   cmake -S . -B "$dir" "${gen[@]}" -DIPFSACC_TESTS=ON -DIPFSACC_WERROR=ON \
     -DCMAKE_UNITY_BUILD=ON "$@" >/dev/null
+}
+
+# compile DIR CMAKE_ARGS...: configure and build DIR, as one phase.
+compile() {
+  local dir=$1
+  phase_start
+  configure "$@"
   cmake --build "$dir" -j"$jobs"
   phase_end "compile ($dir)"
-  wait_for_npm
+}
+
+# run_tests DIR TEST_JOBS: the unit and integration tests built in DIR. A
+# phase that runs no test fails (--no-tests=error), and its summary says how
+# many ran.
+run_tests() {
+  local dir=$1 test_jobs=$2
   phase_start
   local log status=0
   log=$(mktemp)
@@ -87,24 +97,58 @@ run_suite() {
   return "$status"
 }
 
+# The sanitizer build compiles while the release tests run: most suites
+# wait on servers, child processes and clocks more than on the CPU, and the
+# compiler fills that time. Its output is kept and shown when it ends.
+asan_args=(-DIPFSACC_SANITIZE=ON -DIPFSACC_UBSAN_TRAP=ON
+  -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1")
+asan_log=$(mktemp)
+asan_pid=
+start_asan_compile() {
+  (
+    times_file=$(mktemp)
+    trap 'rm -f "$times_file"' EXIT
+    compile build-asan "${asan_args[@]}"
+  ) >"$asan_log" 2>&1 &
+  asan_pid=$!
+}
+wait_for_asan_compile() {
+  local status=0 waited=$SECONDS
+  wait "$asan_pid" || status=$?
+  if [ "$status" != 0 ]; then
+    cat "$asan_log"
+  else
+    grep '^== ' "$asan_log"
+  fi
+  echo "== waited $((SECONDS - waited)) s for it after the release tests"
+  return "$status"
+}
+
 # Most suites wait on servers, child processes and clocks rather than on the
 # CPU: several run per core. Under the sanitizers every ipfsacc call costs
 # several times more CPU, so fewer run at once; the slowest suites are split
 # into shards (tests/CMakeLists.txt) so that the work still spreads evenly.
 echo "== release build (-Wall -Wextra -Werror)"
-run_suite build-test $((jobs * 4)) -DIPFSACC_SANITIZE=OFF \
+compile build-test -DIPFSACC_SANITIZE=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
+wait_for_npm
+sanitizers=1
+[ "${NO_SANITIZERS:-}" = 1 ] && sanitizers=
+[ -n "$sanitizers" ] && start_asan_compile
+release_status=0
+run_tests build-test $((jobs * 4)) || release_status=$?
 
-if [ "${NO_SANITIZERS:-}" != 1 ]; then
+if [ -n "$sanitizers" ]; then
   # -O0: the suites' time under the sanitizers goes to starting processes,
   # not to running optimised code, and -O0 compiles in half the time of
   # -O1. UBSan's checks trap (IPFSACC_UBSAN_TRAP): handle_sigill makes ASan
   # report a failed one with its file and line.
-  echo "== ASan + UBSan build"
+  echo "== ASan + UBSan build (compiled alongside the release tests)"
+  wait_for_asan_compile
+  [ "$release_status" = 0 ] || exit "$release_status"
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_sigill=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-asan $((jobs * 2)) -DIPFSACC_SANITIZE=ON \
-    -DIPFSACC_UBSAN_TRAP=ON -DCMAKE_BUILD_TYPE=Debug \
-    "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
+    run_tests build-asan $((jobs * 2))
 fi
+exit "$release_status"
