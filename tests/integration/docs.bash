@@ -86,4 +86,22 @@ test_help_lists_the_shell_commands() {
   expect_file_contains "$T/a.out" "IPFSACC_PATH"
 }
 
+# README's Guarantees name, for each promise, the tests that hold it: every
+# name is a test that exists, and every promise names one.
+test_every_guarantee_names_tests_that_exist() {
+  local readme=$IPFSACC_SOURCE_DIR/README.md bullets names name suite case
+  # One line per promise: its bullet and the lines that continue it.
+  bullets=$(sed -n '/^## Guarantees$/,/^## /p' "$readme" |
+    awk '/^- \*\*/ { if (b) print b; b = $0; next } /^  / && b { b = b $0; next } { if (b) print b; b = "" } END { if (b) print b }')
+  [[ $(printf '%s\n' "$bullets" | grep -c .) -ge 5 ]] || fail "too few promises found: $bullets"
+  expect_eq "$(printf '%s\n' "$bullets" | grep -c .)" "$(printf '%s\n' "$bullets" | grep -c '\*Held by\*')" "promises that name their tests"
+  names=$(printf '%s\n' "$bullets" | sed -n 's/.*\*Held by\*//p' | grep -oE '`[a-z0-9_]+\.[a-z0-9_]+`' | tr -d '`' | sort -u)
+  [[ $(printf '%s\n' "$names" | grep -c .) -ge 10 ]] || fail "Guarantees name too few tests: $names"
+  for name in $names; do
+    suite=${name%%.*} case=${name#*.}
+    grep -q "^test_$case() {" "$IPFSACC_SOURCE_DIR/tests/integration/$suite.bash" 2>/dev/null ||
+      fail "README's Guarantees name $name, but tests/integration/$suite.bash has no test_$case"
+  done
+}
+
 run_tests
