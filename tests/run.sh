@@ -9,7 +9,13 @@ cd "$(dirname "$0")/.."
 # (the machine may be shared, so wall time alone says little). children_cpu
 # sets cpu to the CPU seconds of the shell's finished child processes.
 times_file=$(mktemp)
-trap 'rm -f "$times_file" "${asan_log:-}"; [ -z "${asan_pid:-}" ] || kill "$asan_pid" 2>/dev/null; true' EXIT
+cleanup() {
+  rm -f "$times_file" "${asan_log:-}"
+  if [ -n "${asan_pid:-}" ]; then
+    kill "$asan_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
 children_cpu() {
   times >"$times_file"
   cpu=$(tail -n 1 "$times_file" | tr 'ms' '  ' |
@@ -115,6 +121,7 @@ start_asan_compile() {
 wait_for_asan_compile() {
   local status=0 waited=$SECONDS
   wait "$asan_pid" || status=$?
+  asan_pid=
   if [ "$status" != 0 ]; then
     cat "$asan_log"
   else

@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 #include "util/duration.hpp"
 #include "util/fs.hpp"
+#include "util/trusted_dir.hpp"
 
 #include <array>
 #include <cerrno>
@@ -328,9 +329,31 @@ std::string auth_failed(const fs::path& path, std::string_view detail = {}) {
            : fmt::format("{} ({}: {})", kAuthFailed, path.string(), detail);
 }
 
+// Checks that nobody but this user (and root) can change the secrets
+// directory or the store in it (see util::check_trusted_dir): a store
+// another user could replace is not one to hand keys from.
+std::expected<void, std::string> check_trusted(const Location& location) {
+  auto dir = util::check_trusted_dir(location.dir, util::Sharing::owner_only);
+  if (dir) {
+    if (auto file = util::check_trusted_file(location.file(), *dir); !file) {
+      dir = std::unexpected(file.error());
+    }
+  }
+  if (!dir) {
+    return std::unexpected(
+      fmt::format("the secrets directory {} is not trusted: it {}",
+                  location.dir.string(),
+                  dir.error()));
+  }
+  return {};
+}
+
 std::expected<Unlocked, std::string> unlock(
   const Location& location,
   const PassphraseSource& passphrase) {
+  if (auto trusted = check_trusted(location); !trusted) {
+    return std::unexpected(trusted.error());
+  }
   auto file = util::read_file(location.file());
   if (!file) {
     return std::unexpected(file.error());
@@ -470,6 +493,9 @@ std::expected<FileLock, std::string> lock_for_writing(
   const Location& location) {
   if (auto made = util::make_dirs(location.dir, 0700); !made) {
     return std::unexpected(made.error());
+  }
+  if (auto trusted = check_trusted(location); !trusted) {
+    return std::unexpected(trusted.error());
   }
   return FileLock::acquire(location.lock_file(), FileLock::Kind::exclusive);
 }

@@ -1,5 +1,7 @@
 #include "storage/lock.hpp"
 
+#include "util/trusted_dir.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,12 +14,17 @@ std::optional<KeyLock> KeyLock::acquire(const std::filesystem::path& cache_dir,
                                         const Digest& key,
                                         Wait wait) {
   auto dir = cache_dir / "locks";
-  ::mkdir(dir.c_str(), 0700);
+  // In a cache shared by a group, every member locks the same files.
+  bool shared = util::group_shared_dir(cache_dir);
+  ::mkdir(dir.c_str(), shared ? 02770 : 0700);
   auto path = dir / cid_string(key);
   while (true) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
       return std::nullopt;
+    }
+    if (shared) {
+      ::fchmod(fd, 0660);
     }
     int op = LOCK_EX | (wait == Wait::no ? LOCK_NB : 0);
     int rc;

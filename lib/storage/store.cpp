@@ -471,6 +471,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     auto target = store_.blob_path(blob.digest);
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
+    util::share_with_group(target.parent_path(), store_.shared_, 02770);
     // Released and stored again in this transaction: keep the file.
     std::erase(unlink_after_commit_, target);
     struct stat existing;
@@ -481,7 +482,8 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     }
     if (encrypt) {
       auto sealed = sealed_copy(blob);
-      auto written = util::write_file_atomic(target, sealed, 0600);
+      auto written =
+        util::write_file_atomic(target, sealed, store_.blob_mode());
       if (!written) {
         throw LmdbError{ EIO, written.error() };
       }
@@ -490,13 +492,16 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     if (!blob.file.empty()) {
       fs::rename(blob.file, target, ec);
       if (!ec) {
+        util::share_with_group(target, store_.shared_, store_.blob_mode());
         return;
       }
       ec.clear();
       fs::copy_file(
         blob.file, target, fs::copy_options::overwrite_existing, ec);
+      util::share_with_group(target, store_.shared_, store_.blob_mode());
     } else {
-      auto written = util::write_file_atomic(target, blob.memory, 0600);
+      auto written =
+        util::write_file_atomic(target, blob.memory, store_.blob_mode());
       if (!written) {
         throw LmdbError{ EIO, written.error() };
       }
@@ -1019,6 +1024,23 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(
     }
   }
   auto data = dir / "data.mdb";
+  auto shared = util::check_trusted_dir(dir, util::Sharing::group);
+  if (shared) {
+    if (auto file = util::check_trusted_file(data, *shared); !file) {
+      shared = std::unexpected(file.error());
+    }
+  }
+  if (!shared) {
+    return std::unexpected(fmt::format(
+      "the cache in {} is not trusted: it {}", dir.string(), shared.error()));
+  }
+  store->shared_ = *shared;
+  if (store->shared_ == util::Shared::with_group && !read_only) {
+    for (const char* sub : { "blobs", "locks", "tmp" }) {
+      ::mkdir((dir / sub).c_str(), 02770);
+      util::share_with_group(dir / sub, store->shared_, 02770);
+    }
+  }
   struct stat st;
   bool exists = ::stat(data.c_str(), &st) == 0;
   if (exists) {
@@ -1040,6 +1062,8 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(
   if (auto opened = store->open_env(map_size, read_only); !opened) {
     return std::unexpected(opened.error());
   }
+  util::share_with_group(data, store->shared_, 0660);
+  util::share_with_group(dir / "lock.mdb", store->shared_, 0660);
   store->read_only_ = read_only;
   // The tables exist after the first run: open them in a read transaction,
   // so that a hit never waits for the writer lock just to open the cache.

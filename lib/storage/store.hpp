@@ -4,6 +4,7 @@
 #include "secrets/secure_buffer.hpp"
 #include "storage/corruption.hpp"
 #include "storage/entry.hpp"
+#include "util/trusted_dir.hpp"
 
 #include <cstdint>
 #include <expected>
@@ -196,9 +197,12 @@ public:
   // Opens (creating if needed, dir mode 0700) the cache in dir. With
   // Access::read_write, falls back to read-only when the directory cannot
   // be written. Returns a message when the cache cannot be used at all
-  // (missing and not creatable, corrupt, wrong version). A cache found
-  // corrupt, here or by any Store of this process, is never opened again
-  // by this process; see found_corrupt.
+  // (missing and not creatable, corrupt, wrong version, or not trusted:
+  // a directory or data file that another user owns or may write, see
+  // util::check_trusted_dir; a directory shared by a group is trusted by
+  // its members, and what they create in it gets the group's permissions). A
+  // cache found corrupt, here or by any Store of this process, is never opened
+  // again by this process; see found_corrupt.
   static std::expected<std::unique_ptr<Store>, std::string> open(
     const fs::path& dir,
     Access access);
@@ -219,6 +223,10 @@ public:
   bool read_only() const { return read_only_; }
   const fs::path& dir() const { return dir_; }
   fs::path tmp_dir() const { return dir_ / "tmp"; }
+  // The mode of a blob file: readable by the group of a shared cache.
+  mode_t blob_mode() const {
+    return shared_ == util::Shared::with_group ? 0640 : 0600;
+  }
   fs::path blob_path(const Digest& digest) const;
 
   // From now on, outputs are stored encrypted with key (kBlobKeySize bytes,
@@ -256,6 +264,7 @@ private:
   FileId file_id_;         // of data.mdb when it was opened
   std::string corruption_; // what found_corrupt said
   bool read_only_ = false;
+  util::Shared shared_ = util::Shared::no; // a cache shared by a group
   bool missing_dbs_ = false;
   MDB_env* env_ = nullptr;
   MDB_dbi entries_ = 0;   // request digest → encoded Entry

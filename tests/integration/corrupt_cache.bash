@@ -202,8 +202,9 @@ garbage() {
 }
 
 # garbage_over_pages WHERE: 96 bytes of garbage over every page but the two
-# meta pages, one page at a time, WHERE bytes into the page; calls with the
-# damaged file answer as the tool does, and so do the calls after them.
+# meta pages, one page at a time, WHERE bytes into the page (skipping bytes
+# no page uses: zeros past a page header); calls with the damaged file
+# answer as the tool does, and so do the calls after them.
 garbage_over_pages() {
   populate
   local size pages page off label seen=0
@@ -211,6 +212,9 @@ garbage_over_pages() {
   pages=$((size / 4096))
   for ((page = 2; page < pages; page++)); do
     off=$((page * 4096 + $1))
+    if (($1 > 0)) && [[ -z $(dd if="$DATA" bs=1 skip="$off" count=96 status=none | tr -d '\0') ]]; then
+      continue
+    fi
     restore
     garbage 96 | dd of="$DATA" bs=1 seek="$off" conv=notrunc status=none
     label=at$off
