@@ -992,6 +992,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   run.forward = live;
   run.stdout_pty = live && terminal_.stdout_tty;
   run.stderr_pty = live && terminal_.stdout_tty && terminal_.stderr_tty;
+  run.merged = terminal_.merged;
   run.stdin_data = stdin_ ? &stdin_->data : nullptr;
   run.spill_dir = store_->tmp_dir();
   run.extra_env = child_env();

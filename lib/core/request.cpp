@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace ipfsacc {
@@ -61,6 +62,14 @@ TerminalMode current_terminal() {
                 &ws) == 0) {
       mode.columns = ws.ws_col;
     }
+  } else {
+    // Only where the order is kept: a pipe, a file or a socket, not
+    // /dev/null (`>/dev/null 2>&1` warms the cache for the usual call).
+    struct stat st;
+    mode.merged =
+      ::fstat(STDOUT_FILENO, &st) == 0 &&
+      (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+      util::same_open_file(STDOUT_FILENO, STDERR_FILENO);
   }
   return mode;
 }
@@ -87,6 +96,9 @@ std::string request_document(const Request& r) {
     doc["tty"] = { { "stdout", r.terminal.stdout_tty },
                    { "stderr", r.terminal.stderr_tty },
                    { "columns", r.terminal.columns } };
+  }
+  if (r.terminal.merged) {
+    doc["merged"] = true;
   }
   if (!r.version.empty()) {
     doc["version"] = text(r.version);

@@ -11,11 +11,17 @@
 
 namespace ipfsacc {
 
-// The terminal the output goes to, which changes how tools format it.
+// The terminal the output goes to, which changes how tools format it, and
+// whether stdout and stderr are one file (`2>&1`), which decides the order
+// their bytes land in.
 struct TerminalMode {
   bool stdout_tty = false;
   bool stderr_tty = false;
   int columns = 0;
+  // Not on a terminal, stdout and stderr are the same open pipe, file or
+  // socket: the tool writes both into one stream, whose order two pipes
+  // could not keep.
+  bool merged = false;
 };
 
 TerminalMode current_terminal();

@@ -222,8 +222,14 @@ RunResult run(const RunOptions& options) {
   if (!options.inherit_stdio) {
     ok = options.stdout_pty ? open_pty(out_read, out_write)
                             : make_pipe(out_read, out_write);
-    ok = ok && (options.stderr_pty ? open_pty(err_read, err_write)
-                                   : make_pipe(err_read, err_write));
+    bool merged = options.merged && !options.stdout_pty && !options.stderr_pty;
+    if (ok && merged) {
+      err_write = ::fcntl(out_write, F_DUPFD_CLOEXEC, 3);
+      ok = err_write >= 0;
+    } else {
+      ok = ok && (options.stderr_pty ? open_pty(err_read, err_write)
+                                     : make_pipe(err_read, err_write));
+    }
   }
   if (ok && options.stdin_data) {
     if (!options.stdin_data->file.empty()) {

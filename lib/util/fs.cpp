@@ -6,7 +6,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace ipfsacc::util {
@@ -188,6 +190,23 @@ std::string find_executable(std::string_view name,
     return candidate;
   }
   return {};
+}
+
+bool same_open_file(int a, int b) {
+  pid_t self = ::getpid();
+  long same = ::syscall(SYS_kcmp, self, self, KCMP_FILE, a, b);
+  if (same == 0 || same == 1 || same == 2) {
+    return same == 0;
+  }
+  struct stat sa;
+  struct stat sb;
+  if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) {
+    return false;
+  }
+  int fa = ::fcntl(a, F_GETFL);
+  int fb = ::fcntl(b, F_GETFL);
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && fa >= 0 &&
+         fa == fb;
 }
 
 void set_close_on_exec(int fd) {

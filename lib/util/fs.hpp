@@ -45,6 +45,11 @@ fs::path self_exe();
 // with errno set on failure.
 bool write_all(int fd, const void* data, size_t size);
 
+// Whether descriptors a and b share one open file description (as `2>&1`
+// makes stdout and stderr): kcmp where the kernel allows it, else the same
+// file (device and inode) opened with the same flags.
+bool same_open_file(int a, int b);
+
 // Marks fd close-on-exec, so that no program this process runs inherits it.
 void set_close_on_exec(int fd);
 

@@ -156,11 +156,13 @@ test_interleaving_replayed() {
   expect_same first.direct first.wrapped
   transparent second vastai show instances
   expect_invocations "vastai show instances" 1
-  # One stream: the order of stdout and stderr lines is the original one.
+  # One stream (2>&1) is another answer, whose order is the one the tool
+  # wrote: one more run, then hits in that order.
   FAKE_INTERLEAVE_SYNC=$T/direct.all FAKE_LOG='' capture_combined direct vastai show instances
+  FAKE_INTERLEAVE_SYNC=$T/miss.all capture_combined miss ipfsacc vastai show instances
   capture_combined hit ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/hit.all" "combined stdout+stderr (hit)"
-  expect_invocations "vastai show instances" 1
+  expect_invocations "vastai show instances" 2
   expect_match "$(tr '\n' ' ' <"$T/hit.all")" "out1 vastai err1 vastai out2 vastai err2 vastai out3" "order"
 }
 
@@ -172,6 +174,42 @@ test_interleaving_on_miss() {
   capture_combined hit ipfsacc vastai show instances
   expect_same_file "$T/direct.all" "$T/hit.all" "combined stdout+stderr (hit)"
   expect_invocations "vastai show instances" 1
+}
+
+# Writes that alternate between stdout and stderr, both one file (2>&1): on
+# a miss and on a hit the file is byte for byte what the tool alone writes,
+# in the same order. Under ipfsacc the script stops ipfsacc while it writes
+# (as a busy machine may; 50 KB, which one pipe holds): with a pipe for
+# each stream, ipfsacc would then find data in both and could not tell
+# their order. The same call with
+# separate files is another answer (two files have no one order).
+test_interleaved_writes_to_one_file_keep_their_order() {
+  cat >"$T/w.sh" <<'SH'
+echo ran >>"${0%/*}/runs"
+parent=$(cat "/proc/$PPID/comm" 2>/dev/null)
+[ "$parent" = ipfsacc ] && kill -STOP "$PPID"
+for c in a b c; do
+  printf '%10000s' '' | tr ' ' "$c"
+  [ "$c" = c ] || printf '%10000s' '' | tr ' ' "${c^^}" >&2
+done
+[ "$parent" = ipfsacc ] && kill -CONT "$PPID"
+exit 0
+SH
+  bash "$T/w.sh" >"$T/direct.all" 2>&1
+  capture_combined miss ipfsacc run -- bash "$T/w.sh"
+  expect_same_file "$T/direct.all" "$T/miss.all" "stdout+stderr in one file (miss)"
+  capture_combined hit ipfsacc run -- bash "$T/w.sh"
+  expect_same_file "$T/direct.all" "$T/hit.all" "stdout+stderr in one file (hit)"
+  expect_eq 2 "$(wc -l <"$T/runs")" "runs of the script (the direct one and the miss)"
+  # Separate files: each gets its own bytes.
+  bash "$T/w.sh" >"$T/direct.out" 2>"$T/direct.err"
+  capture apart ipfsacc run -- bash "$T/w.sh"
+  expect_same_file "$T/direct.out" "$T/apart.out" "stdout alone"
+  expect_same_file "$T/direct.err" "$T/apart.err" "stderr alone"
+  capture again ipfsacc run -- bash "$T/w.sh"
+  expect_same_file "$T/direct.out" "$T/again.out" "stdout alone (hit)"
+  expect_same_file "$T/direct.err" "$T/again.err" "stderr alone (hit)"
+  expect_eq 4 "$(wc -l <"$T/runs")" "runs of the script"
 }
 
 test_miss_streams_live() {

@@ -44,7 +44,7 @@ test_pipe_does_not_share_the_tty_entry() {
   # Under a terminal, but no stream of the call is one: the pipe entry.
   # (With stderr still on the terminal a separate entry would be fair: the
   # tool may write differently to a terminal's stderr.)
-  on_tty t2 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r) </dev/null 2>&1 | cat"
+  on_tty t2 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r) </dev/null 2>/dev/null | cat"
   expect_file_contains "$T/t2.tty" "stdout: pipe"
   expect_invocations "gh pr list" 2
   on_tty t3 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r)"
