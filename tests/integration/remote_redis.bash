@@ -653,4 +653,33 @@ test_a_dripping_remote_ends_at_its_timeout() {
   expect_eq 1 "$(remote_stat "$label" down)" "down-markings"
 }
 
+# A blob found not matching its CID is sent again by the store that follows
+# (instead of "already there" lengthening the forged bytes' life): the next
+# machine gets the answer from Redis.
+test_a_rejected_remote_blob_is_overwritten_by_the_next_store() {
+  local port label key
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label$PATIENT
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:blob:*' | head -n 1)
+  [[ -n $key ]] || fail "no blob in Redis"
+  rcli "$port" set "$key" "forged answer" keepttl >/dev/null
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_invocations "gh pr list" 2
+  expect_eq "$(wc -c <"$T/direct.out")" "$(rcli "$port" strlen "$key")" "length of the blob in Redis after b stored"
+  on c
+  run_wrapped third --explain "${CALL[@]}"
+  expect_answer third
+  expect_file_contains "$T/third.err" "from=$label"
+  expect_not_contains "$(cat "$T/third.err")" "rejected"
+  expect_invocations "gh pr list" 2
+  expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of c"
+}
+
 run_tests
