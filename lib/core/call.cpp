@@ -813,6 +813,8 @@ std::optional<int> Call::try_replay(const Digest& key,
                                     bool* stale) {
   bool served = false;
   bool corrupt = false;
+  // The blob file found damaged, to discard with the entry.
+  std::optional<std::pair<Digest, storage::FileId>> damaged_file;
   Entry found;
   auto read = store_->read([&](storage::StoreReader& r) {
     auto entry = r.entry(key, &corrupt);
@@ -853,6 +855,11 @@ std::optional<int> Call::try_replay(const Digest& key,
       const auto& bad = out_bad ? out : err;
       if (bad && r.is_in_data_file(*bad)) {
         store_->found_corrupt("an output does not match its CID");
+      }
+      const auto& digest =
+        out_bad ? entry->stdout_digest : entry->stderr_digest;
+      if (auto file = r.blob_file(digest)) {
+        damaged_file.emplace(digest, *file);
       }
       return;
     }
@@ -898,8 +905,15 @@ std::optional<int> Call::try_replay(const Digest& key,
   }
   if (corrupt) {
     stats_.add(Statistic::errors, policy_.tool, operation());
-    // Drop it so the next call stores a good one.
-    (void)store_->write([&](auto& w) { w.remove_entry(key); });
+    // Drop it so the next call stores a good one, and a damaged blob file
+    // with it: other entries may share it, and the next store of those
+    // bytes writes it again.
+    (void)store_->write([&](auto& w) {
+      w.remove_entry(key);
+      if (damaged_file) {
+        w.discard_blob_file(damaged_file->first, damaged_file->second);
+      }
+    });
   }
   if (!served) {
     return std::nullopt;

@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 #include <iterator>
 #include <sodium.h>
+#include <sys/socket.h>
 
 namespace ipfsacc::remote {
 
@@ -277,28 +278,105 @@ private:
     }
     // The socket stays ours: a tool run while it is open must not get it.
     util::set_close_on_exec(context_->fd);
-    redisSetTimeout(context_, to_timeval(spec_.timeout));
+    // Authenticating and selecting the database is one operation more.
+    int64_t deadline = deadline_from_now();
     if (!spec_.password.empty()) {
       std::vector<std::string> auth{ "AUTH" };
       if (!spec_.user.empty()) {
         auth.push_back(spec_.user);
       }
       auth.push_back(spec_.password);
-      auto reply = raw_command(auth);
+      auto reply = raw_command(auth, deadline);
       for (auto& word : auth) {
         sodium_memzero(word.data(), word.size());
       }
       if (!reply) {
+        drop_connection(); // Never used unauthenticated.
         return std::unexpected(reply.error());
       }
     }
     if (spec_.path.size() > 1) {
-      auto reply = raw_command({ "SELECT", spec_.path.substr(1) });
+      auto reply = raw_command({ "SELECT", spec_.path.substr(1) }, deadline);
       if (!reply) {
+        drop_connection(); // Never used on another database.
         return std::unexpected(reply.error());
       }
     }
     return {};
+  }
+
+  // When an operation starting now must have ended (a util::steady_ms()
+  // time): `timeout=` is the longest one operation may take, however many
+  // reads and writes it needs.
+  int64_t deadline_from_now() const {
+    return util::steady_ms() + spec_.timeout.count();
+  }
+
+  // Closes the connection after a failure in the middle of an operation:
+  // what is left of a reply would be read as the next one's, and a server
+  // that drips its answer is held open no longer. The next operation
+  // connects again.
+  void drop_connection() {
+    if (context_) {
+      redisFree(context_);
+      context_ = nullptr;
+    }
+  }
+
+  // Makes the next read (SO_RCVTIMEO) or write (SO_SNDTIMEO) on the socket
+  // wait at most until deadline. Fails as a timeout when the deadline has
+  // passed.
+  Result<void> wait_at_most_until(int option,
+                                  int64_t deadline,
+                                  std::string_view what) {
+    int64_t left = deadline - util::steady_ms();
+    if (left <= 0) {
+      return std::unexpected(
+        Failure{ Failure::Kind::timeout, fmt::format("{}: timed out", what) });
+    }
+    // Never zero, which would mean no limit at all.
+    auto tv = to_timeval(util::Millis(left));
+    if (::setsockopt(context_->fd, SOL_SOCKET, option, &tv, sizeof(tv)) != 0) {
+      return std::unexpected(Failure{
+        Failure::Kind::error,
+        fmt::format("{}: setting a timeout: {}", what, std::strerror(errno)) });
+    }
+    return {};
+  }
+
+  // Sends the commands hiredis holds and reads the next reply, by deadline:
+  // each write and read waits at most the time left, so a server that
+  // answers a byte at a time cannot hold the operation past its timeout. A
+  // failure to send or read closes the connection; an error reply is a
+  // failure that leaves it open.
+  Result<Reply> reply_by(int64_t deadline, std::string_view what) {
+    auto dropped = [&](Failure f) {
+      drop_connection();
+      return Result<Reply>(std::unexpected(std::move(f)));
+    };
+    int done = 0;
+    while (!done) {
+      if (auto ok = wait_at_most_until(SO_SNDTIMEO, deadline, what); !ok) {
+        return dropped(ok.error());
+      }
+      if (redisBufferWrite(context_, &done) != REDIS_OK) {
+        return dropped(failure(what));
+      }
+    }
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
+      return dropped(failure(what));
+    }
+    while (!raw) {
+      if (auto ok = wait_at_most_until(SO_RCVTIMEO, deadline, what); !ok) {
+        return dropped(ok.error());
+      }
+      if (redisBufferRead(context_) != REDIS_OK ||
+          redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
+        return dropped(failure(what));
+      }
+    }
+    return check(Reply(static_cast<redisReply*>(raw)), what);
   }
 
   static std::vector<const char*> pointers(const std::vector<std::string>& args,
@@ -312,14 +390,19 @@ private:
     return argv;
   }
 
-  // Sends one command on a connected context and reads its reply; an error
-  // reply is a failure.
-  Result<Reply> raw_command(const std::vector<std::string>& args) {
+  // Sends one command on a connected context and reads its reply by
+  // deadline; an error reply is a failure.
+  Result<Reply> raw_command(const std::vector<std::string>& args,
+                            int64_t deadline) {
     std::vector<size_t> lengths;
     auto argv = pointers(args, lengths);
-    Reply reply(static_cast<redisReply*>(redisCommandArgv(
-      context_, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-    return check(std::move(reply), args[0]);
+    if (redisAppendCommandArgv(context_,
+                               static_cast<int>(argv.size()),
+                               argv.data(),
+                               lengths.data()) != REDIS_OK) {
+      return std::unexpected(failure(args[0]));
+    }
+    return reply_by(deadline, args[0]);
   }
 
   Result<Reply> check(Reply reply, std::string_view what) {
@@ -368,12 +451,13 @@ private:
     return {};
   }
 
+  // One command and its reply: one operation, within the timeout.
   Result<Reply> command(const std::vector<std::string>& args) {
     SigpipeGuard guard;
     if (auto ok = connect(); !ok) {
       return std::unexpected(ok.error());
     }
-    return raw_command(args);
+    return raw_command(args, deadline_from_now());
   }
 
   // Sends the commands at once and reads their replies: one round trip.
@@ -393,17 +477,26 @@ private:
         return std::unexpected(failure(args[0]));
       }
     }
+    // All of it is one operation, within the timeout. Every reply is read,
+    // an error reply's too, so that none is left for the next operation.
+    int64_t deadline = deadline_from_now();
     std::vector<Reply> replies;
+    std::optional<Failure> first_failure;
     for (const auto& args : commands) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK) {
-        return std::unexpected(failure(args[0]));
+      if (!context_) {
+        break; // Closed by a failure to read an earlier reply.
       }
-      auto reply = check(Reply(static_cast<redisReply*>(raw)), args[0]);
+      auto reply = reply_by(deadline, args[0]);
       if (!reply) {
-        return std::unexpected(reply.error());
+        if (!first_failure) {
+          first_failure = reply.error();
+        }
+        continue;
       }
       replies.push_back(std::move(*reply));
+    }
+    if (first_failure) {
+      return std::unexpected(*first_failure);
     }
     return replies;
   }
@@ -438,9 +531,10 @@ private:
                            "PXAT",
                            ms.data() };
     size_t lengths[] = { 3, key.size(), bytes.size(), 4, ms.size() };
-    Reply reply(
-      static_cast<redisReply*>(redisCommandArgv(context_, 5, argv, lengths)));
-    auto checked = check(std::move(reply), "SET");
+    if (redisAppendCommandArgv(context_, 5, argv, lengths) != REDIS_OK) {
+      return std::unexpected(failure("SET"));
+    }
+    auto checked = reply_by(deadline_from_now(), "SET");
     if (!checked) {
       return std::unexpected(checked.error());
     }

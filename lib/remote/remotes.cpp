@@ -137,6 +137,8 @@ std::optional<std::string> Remotes::fetch_blob(Remote& remote,
     static_cast<int64_t>((*got)->size());
   if ((*got)->size() != size || sha256(**got) != digest) {
     ++remote.counts[RemoteStat::errors];
+    // The next store of these bytes overwrites them there.
+    remote.rejected_blobs.insert(digest);
     warnings_.push_back(
       fmt::format("remote {}: blob {} does not match its CID; rejected",
                   remote.label,
@@ -314,18 +316,25 @@ void Remotes::store_to(Remote& remote,
     if (*digest == empty_digest()) {
       continue;
     }
-    auto present = t->has_blob(*digest, entry.expires_ms);
-    if (!present) {
-      fail(remote, present.error());
-      return;
-    }
-    if (*present) {
-      continue;
+    // A blob this process found not matching its CID there is "there" but
+    // wrong: it is sent again, replacing it, instead of having its life
+    // lengthened.
+    bool rejected = remote.rejected_blobs.contains(*digest);
+    if (!rejected) {
+      auto present = t->has_blob(*digest, entry.expires_ms);
+      if (!present) {
+        fail(remote, present.error());
+        return;
+      }
+      if (*present) {
+        continue;
+      }
     }
     if (auto put = t->put_blob(*digest, bytes, entry.expires_ms); !put) {
       fail(remote, put.error());
       return;
     }
+    remote.rejected_blobs.erase(*digest);
     remote.counts[RemoteStat::bytes_sent] += static_cast<int64_t>(bytes.size());
   }
   storage::Entry shared = entry;

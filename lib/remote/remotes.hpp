@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,8 +84,9 @@ public:
 
   // Sends an entry and its outputs to each writable remote that is up, with
   // the entry's expiry, signed when this machine has the signing key. Blobs
-  // the remote has already are not sent again. Nothing is sent when trusted
-  // keys are set and this machine cannot sign: readers would refuse it.
+  // the remote has already are not sent again, except those a fetch of this
+  // process rejected there (they replace the bad bytes). Nothing is sent when
+  // trusted keys are set and this machine cannot sign: readers would refuse it.
   void store(const Digest& key,
              const storage::Entry& entry,
              std::span<const uint8_t> out,
@@ -107,6 +109,8 @@ public:
     std::unique_ptr<Tier> tier;
     bool down = false;
     std::map<RemoteStat, int64_t> counts;
+    // Blobs read from this remote that did not match their CIDs.
+    std::set<Digest> rejected_blobs;
   };
   std::vector<Remote>& remotes() { return remotes_; }
   // The remote's tier, made on first use; nullptr when it is down.

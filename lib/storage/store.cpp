@@ -123,6 +123,7 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
       ::close(fd);
       return std::nullopt;
     }
+    blob_files_.emplace_back(digest, FileId{ st.st_dev, st.st_ino });
     auto stored = static_cast<uint64_t>(st.st_size);
     if (stored != size && !store_.sealed_size(size, stored)) {
       ::close(fd);
@@ -158,6 +159,15 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
   // Any other size fails the caller's hash check.
   data_file_bytes_.push_back(bytes.data());
   return bytes;
+}
+
+std::optional<FileId> StoreReader::blob_file(const Digest& digest) const {
+  for (const auto& [d, id] : blob_files_) {
+    if (d == digest) {
+      return id;
+    }
+  }
+  return std::nullopt;
 }
 
 bool StoreReader::is_file_mapping(std::span<const uint8_t> bytes) const {
@@ -449,22 +459,34 @@ void StoreWriter::put_blob(const BlobSource& blob) {
   int64_t refs = 1;
   MDB_val v{ sizeof(refs), &refs };
   int rc = mdb_put(txn_, store_.refs_, &k, &v, MDB_NOOVERWRITE);
+  // Whether stored_bytes counts the blob already (it is in use).
+  bool counted = false;
   if (rc == MDB_KEYEXIST) {
     if (v.mv_size == sizeof(int64_t)) {
       std::memcpy(&refs, v.mv_data, sizeof(refs));
       ++refs;
       MDB_val nv{ sizeof(refs), &refs };
       check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
-      return;
+      // An inline blob lives in the data file with its count. A blob file
+      // in use may have gone, or been discarded as damaged by a read: then
+      // these bytes are written again (the entries sharing it recover).
+      if (blob.size <= kInlineBlobLimit ||
+          blob_file_present(store_.blob_path(blob.digest), blob.size)) {
+        return;
+      }
+      counted = true;
+    } else {
+      // A damaged count: the blob is written again with a count of one.
+      refs = 1;
+      MDB_val nv{ sizeof(refs), &refs };
+      check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
     }
-    // A damaged count: the blob is written again with a count of one.
-    refs = 1;
-    MDB_val nv{ sizeof(refs), &refs };
-    check(mdb_put(txn_, store_.refs_, &k, &nv, 0), "writing a blob count");
   } else {
     check(rc, "writing a blob count");
   }
-  add_counter("stored_bytes", static_cast<int64_t>(blob.size));
+  if (!counted) {
+    add_counter("stored_bytes", static_cast<int64_t>(blob.size));
+  }
 
   bool encrypt = !store_.blob_key_.empty();
   if (blob.size > kInlineBlobLimit) {
@@ -474,10 +496,7 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     util::share_with_group(target.parent_path(), store_.shared_, 02770);
     // Released and stored again in this transaction: keep the file.
     std::erase(unlink_after_commit_, target);
-    struct stat existing;
-    if (::stat(target.c_str(), &existing) == 0 &&
-        (static_cast<uint64_t>(existing.st_size) == blob.size ||
-         store_.sealed_size(blob.size, existing.st_size))) {
+    if (blob_file_present(target, blob.size)) {
       return; // Already there from an earlier attempt or another process.
     }
     if (encrypt) {
@@ -544,6 +563,22 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     done += static_cast<uint64_t>(n);
   }
   ::close(fd);
+}
+
+bool StoreWriter::blob_file_present(const fs::path& path, uint64_t size) const {
+  struct stat existing;
+  return ::stat(path.c_str(), &existing) == 0 &&
+         (static_cast<uint64_t>(existing.st_size) == size ||
+          store_.sealed_size(size, existing.st_size));
+}
+
+void StoreWriter::discard_blob_file(const Digest& digest, FileId seen) {
+  auto path = store_.blob_path(digest);
+  struct stat now;
+  if (::stat(path.c_str(), &now) == 0 && now.st_dev == seen.dev &&
+      now.st_ino == seen.ino) {
+    ::unlink(path.c_str());
+  }
 }
 
 std::string StoreWriter::sealed_copy(const BlobSource& blob) {

@@ -59,6 +59,12 @@ public:
   std::optional<std::span<const uint8_t>> blob(const Digest& digest,
                                                uint64_t size);
 
+  // The blob file blob() opened for digest in this transaction (an output
+  // over kInlineBlobLimit bytes), whether or not its bytes were returned;
+  // nullopt when it opened none. A file found damaged is discarded by it
+  // (StoreWriter::discard_blob_file).
+  std::optional<FileId> blob_file(const Digest& digest) const;
+
   // True when bytes (as blob() returned them) are a read-only mapping of a
   // blob file, whose pages may be dropped after use.
   bool is_file_mapping(std::span<const uint8_t> bytes) const;
@@ -131,6 +137,7 @@ protected:
   std::vector<std::shared_ptr<void>> mappings_;
   std::vector<const uint8_t*> file_maps_;
   std::vector<const uint8_t*> data_file_bytes_;
+  std::vector<std::pair<Digest, FileId>> blob_files_;
 };
 
 // Write access inside a transaction. Failures throw an internal error that
@@ -138,7 +145,8 @@ protected:
 class StoreWriter : public StoreReader {
 public:
   // Stores entry under key with its blobs (identical blobs are stored once
-  // and reference-counted). Replaces an existing entry.
+  // and reference-counted; a blob file that is in use but missing or of the
+  // wrong size is written again). Replaces an existing entry.
   void put_entry(const Digest& key,
                  const Entry& entry,
                  std::span<const BlobSource> blobs);
@@ -153,6 +161,12 @@ public:
   // Removes the entry and every blob no longer referenced. Returns the bytes
   // freed, or nullopt when there was no such entry.
   std::optional<uint64_t> remove_entry(const Digest& key);
+
+  // Removes the file of blob digest when it is still the file seen (as
+  // blob_file told, of a read that found its bytes damaged), never one
+  // another process has written since. The entries that share it then miss,
+  // and the next put of those bytes writes the file afresh.
+  void discard_blob_file(const Digest& digest, FileId seen);
 
   // Records a hit: hit count, last use (for LRU). False if the entry is gone.
   bool touch(const Digest& key, int64_t now_ms);
@@ -177,6 +191,8 @@ private:
   StoreWriter(class Store& store, MDB_txn* txn)
     : StoreReader(store, txn) {}
   void put_blob(const BlobSource& blob);
+  // Whether path holds a blob file of size bytes (or their encrypted form).
+  bool blob_file_present(const fs::path& path, uint64_t size) const;
   std::string sealed_copy(const BlobSource& blob);
   // Writes the counter changes add_counter collected.
   void flush_counters();

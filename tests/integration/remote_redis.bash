@@ -600,4 +600,86 @@ test_rediss_says_tls_is_missing() {
   expect_file_contains "$T/first.err" "rediss:// needs hiredis with TLS support"
 }
 
+# A server that answers a bulk reply one byte at a time: every read gets a
+# byte within the timeout, but the operation must end at it. The call goes on
+# as a timeout, and the connection is closed then, not when the process ends:
+# the tool itself waits until the server saw it closed (FAKE_WAIT_FOR).
+test_a_dripping_remote_ends_at_its_timeout() {
+  command -v node >/dev/null || skip "node is needed for the dripping server"
+  local port label
+  node -e '
+    const net = require("net");
+    const fs = require("fs");
+    const [portFile, closedFile] = process.argv.slice(1);
+    const s = net.createServer((c) => {
+      let sent = 0;
+      let timer = null;
+      c.on("error", () => {});
+      c.once("data", () => {
+        c.write("$1000\r\n");
+        timer = setInterval(() => {
+          if (sent < 1000) {
+            c.write("x");
+            sent++;
+          }
+        }, 300);
+      });
+      c.on("close", () => {
+        clearInterval(timer);
+        fs.writeFileSync(closedFile + ".tmp", `closed after ${sent} of 1000 bytes\n`);
+        fs.renameSync(closedFile + ".tmp", closedFile);
+      });
+    }).listen(0, "127.0.0.1", () => {
+      fs.writeFileSync(portFile, String(s.address().port));
+    });
+    setTimeout(() => process.exit(0), 600000);' "$T/drip.port" "$T/drip.closed" &
+  local server=$!
+  wait_until '[[ -s $T/drip.port ]]' "the dripping server to listen"
+  port=$(cat "$T/drip.port")
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE="$label|timeout=500ms|connect-timeout=10s"
+  direct_answer
+  on a
+  FAKE_WAIT_FOR=$T/drip.closed run_wrapped first "${CALL[@]}"
+  kill "$server" 2>/dev/null
+  expect_answer first
+  expect_invocations "gh pr list" 1
+  expect_file_contains "$T/drip.closed" "closed after"
+  expect_match "$(cat "$T/drip.closed")" "^closed after ([0-9]|[1-9][0-9]|[1-9][0-9][0-9]) of 1000 bytes$" \
+    "what the server sent before the connection closed"
+  expect_eq 1 "$(grep -c "^ipfsacc: warning: remote $label: .*timed out" "$T/first.err")" "timeout warnings"
+  expect_eq 1 "$(grep -c '^ipfsacc: ' "$T/first.err")" "lines of ipfsacc"
+  expect_eq 1 "$(remote_stat "$label" timeouts)" "timeouts"
+  expect_eq 1 "$(remote_stat "$label" down)" "down-markings"
+}
+
+# A blob found not matching its CID is sent again by the store that follows
+# (instead of "already there" lengthening the forged bytes' life): the next
+# machine gets the answer from Redis.
+test_a_rejected_remote_blob_is_overwritten_by_the_next_store() {
+  local port label key
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label$PATIENT
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:blob:*' | head -n 1)
+  [[ -n $key ]] || fail "no blob in Redis"
+  rcli "$port" set "$key" "forged answer" keepttl >/dev/null
+  on b
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_file_contains "$T/second.err" "does not match its CID; rejected"
+  expect_invocations "gh pr list" 2
+  expect_eq "$(wc -c <"$T/direct.out")" "$(rcli "$port" strlen "$key")" "length of the blob in Redis after b stored"
+  on c
+  run_wrapped third --explain "${CALL[@]}"
+  expect_answer third
+  expect_file_contains "$T/third.err" "from=$label"
+  expect_not_contains "$(cat "$T/third.err")" "rejected"
+  expect_invocations "gh pr list" 2
+  expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of c"
+}
+
 run_tests

@@ -548,6 +548,92 @@ TEST_CASE("a blob file is kept when its last entry is replaced in one write") {
   CHECK(get_blob(*store, digest, big.size()));
 }
 
+TEST_CASE("a shared blob file found damaged or gone is written again") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  std::string big = pattern_bytes(kInlineBlobLimit + 4096, 7);
+  auto digest = sha256(big);
+  Entry e = make_entry(big, "");
+  BlobSource blobs[2] = { memory_blob(big), memory_blob("") };
+  REQUIRE(store->write([&](StoreWriter& w) {
+    w.put_entry(key_of("1"), e, blobs);
+    w.put_entry(key_of("2"), e, blobs);
+  }));
+  auto stored = counter(*store, "stored_bytes");
+  auto path = store->blob_path(digest);
+  REQUIRE(fs::exists(path));
+
+  // One byte changed on disk: read, it does not verify, and the read says
+  // which file it was.
+  {
+    auto bytes = util::read_file(path);
+    REQUIRE(bytes);
+    (*bytes)[1000] ^= 1;
+    REQUIRE(util::write_file_atomic(path, *bytes, 0600));
+  }
+  std::optional<FileId> seen;
+  std::optional<Digest> read_digest;
+  bool other_file = true;
+  REQUIRE(store->read([&](StoreReader& r) {
+    if (auto b = r.blob(digest, big.size())) {
+      read_digest = sha256(*b);
+    }
+    seen = r.blob_file(digest);
+    other_file = r.blob_file(sha256("another")).has_value();
+  }));
+  REQUIRE(read_digest);
+  CHECK(*read_digest != digest);
+  CHECK_FALSE(other_file);
+  REQUIRE(seen);
+
+  // A file written since (by another process) is not the one seen: kept.
+  {
+    auto bytes = util::read_file(path);
+    REQUIRE(bytes);
+    REQUIRE(util::write_file_atomic(path, *bytes, 0600));
+  }
+  REQUIRE(
+    store->write([&](StoreWriter& w) { w.discard_blob_file(digest, *seen); }));
+  CHECK(fs::exists(path));
+
+  // The one seen goes with the entry that found it; the next put of those
+  // bytes writes it again, though the other entry still counts it.
+  REQUIRE(store->read([&](StoreReader& r) {
+    (void)r.blob(digest, big.size());
+    seen = r.blob_file(digest);
+  }));
+  REQUIRE(seen);
+  REQUIRE(store->write([&](StoreWriter& w) {
+    w.remove_entry(key_of("1"));
+    w.discard_blob_file(digest, *seen);
+  }));
+  CHECK_FALSE(fs::exists(path));
+  REQUIRE(
+    store->write([&](StoreWriter& w) { w.put_entry(key_of("1"), e, blobs); }));
+  auto got = get_blob(*store, digest, big.size());
+  REQUIRE(got);
+  CHECK(*got == big);
+  CHECK(counter(*store, "stored_bytes") == stored);
+
+  // A file deleted or cut short is written again by the next put too.
+  for (bool truncate : { false, true }) {
+    CAPTURE(truncate);
+    if (truncate) {
+      fs::resize_file(path, 4096);
+    } else {
+      fs::remove(path);
+    }
+    REQUIRE(store->write([&](StoreWriter& w) {
+      w.remove_entry(key_of("2"));
+      w.put_entry(key_of("2"), e, blobs);
+    }));
+    got = get_blob(*store, digest, big.size());
+    REQUIRE(got);
+    CHECK(*got == big);
+    CHECK(counter(*store, "stored_bytes") == stored);
+  }
+}
+
 TEST_CASE("a corrupt entry record is reported through corrupt") {
   TempDir dir;
   auto store = open_store(dir.path());
