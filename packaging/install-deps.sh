@@ -15,11 +15,12 @@ build_packages=(
 # suites; redis-server and redis-tools: the Redis tier's suite runs real
 # servers on loopback. libcurl4 is what the HTTP path loads at run time (the
 # -dev package above has only its headers' use at build time). gh: the real
-# gh, compared byte for byte with the HTTP path (gh_http).
+# gh, compared byte for byte with the HTTP path (gh_http). time (GNU time):
+# the hostile_answers and ipfs suites measure a call's largest resident size.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools libcurl4 gh
+  redis-server redis-tools libcurl4 gh time
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.

@@ -465,9 +465,14 @@ sdk::Answer Call::run_sdk(int& requests) {
   http::Options http_options;
   http_options.timeout = config_.http_timeout();
   http_options.connect_timeout = config_.http_connect_timeout();
+  http_options.max_body = config_.max_answer_size();
   call.transport = [&](const http::Request& request) {
     ++requests;
-    return http::perform(request, http_options);
+    auto response = http::perform(request, http_options);
+    if (!response && response.error().too_large) {
+      response.error().message += " (max_answer_size)";
+    }
+    return response;
   };
   std::fflush(stderr);
   return sdk::run_tool(*sdk_, call);
@@ -1229,8 +1234,8 @@ remote::Remotes* Call::remotes() {
     explain("remotes not used: encrypt_cache is on");
     return nullptr;
   }
-  auto opened =
-    remote::open_remotes(setting, config_.get("remote_trusted_keys"));
+  auto opened = remote::open_remotes(
+    setting, config_.get("remote_trusted_keys"), config_.max_answer_size());
   if (!opened || (*opened)->empty()) {
     return nullptr; // Config::load has warned already.
   }

@@ -30,6 +30,12 @@ const ConfigKey kKeys[] = {
     ValueType::size,
     "1G",
     "largest size of the cache; least recently used entries are evicted" },
+  { "max_answer_size",
+    "IPFSACC_MAX_ANSWER_SIZE",
+    ValueType::size,
+    "100M",
+    "largest answer taken in: an HTTP answer of the HTTP path (decoded) or "
+    "the outputs of a remote entry; a larger one is refused" },
   { "ttl",
     "IPFSACC_TTL",
     ValueType::duration,
@@ -389,6 +395,10 @@ fs::path Config::cache_dir() const {
 
 uint64_t Config::max_size() const {
   return util::parse_size(get("max_size")).value_or(1'000'000'000);
+}
+
+uint64_t Config::max_answer_size() const {
+  return util::parse_size(get("max_answer_size")).value_or(100'000'000);
 }
 
 util::Millis Config::default_ttl() const {

@@ -69,6 +69,9 @@ public:
 
   std::filesystem::path cache_dir() const;
   uint64_t max_size() const;
+  // The largest answer taken in (max_answer_size): an HTTP answer's body as
+  // decoded, the outputs of an entry from a remote.
+  uint64_t max_answer_size() const;
   util::Millis default_ttl() const;
   // The TTL forced by --ttl or IPFSACC_TTL, if any.
   std::optional<util::Millis> ttl_override() const;

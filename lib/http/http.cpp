@@ -143,12 +143,21 @@ std::string describe(const Request& request) {
 
 struct Transfer {
   Response response;
+  uint64_t max_body = 0;
+  bool too_large = false;
 };
 
+// Keeps the body up to the transfer's limit; past it, returns 0, which makes
+// libcurl stop the transfer (and its decoding) with a write error.
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
-  transfer->response.body.append(data, size * count);
-  return size * count;
+  size_t n = size * count;
+  if (n > transfer->max_body - transfer->response.body.size()) {
+    transfer->too_large = true;
+    return 0;
+  }
+  transfer->response.body.append(data, n);
+  return n;
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -185,6 +194,7 @@ Result attempt(const Curl& curl,
     return std::unexpected(Error{ "cannot create an HTTP request (libcurl)" });
   }
   Transfer transfer;
+  transfer.max_body = options.max_body;
   char error_buffer[CURL_ERROR_SIZE] = {};
   curl_slist* headers = nullptr;
   for (const auto& header : request.headers) {
@@ -242,6 +252,14 @@ Result attempt(const Curl& curl,
   curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   curl.easy_cleanup(handle);
   curl.slist_free_all(headers);
+  if (transfer.too_large) {
+    return std::unexpected(
+      Error{ fmt::format("{}: the answer is larger than {}; refused",
+                         describe(request),
+                         util::format_size(options.max_body)),
+             false,
+             true });
+  }
   if (code != CURLE_OK) {
     // libcurl's own text names hosts, ports and TLS problems, never a
     // request header.

@@ -2,8 +2,10 @@
 
 #include "util/duration.hpp"
 
+#include <cstdint>
 #include <expected>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,10 @@ struct Options {
   // exponential backoff), each wait at most max_retry_wait.
   int max_attempts = 4;
   util::Millis max_retry_wait{ 60'000 };
+  // The largest body accepted, counted as it is decoded (so a compressed
+  // answer cannot expand past it either); a larger one is an Error with
+  // too_large set, and no more of it is read.
+  uint64_t max_body = std::numeric_limits<uint64_t>::max();
 };
 
 // The request could not be made or no response came (name resolution,
@@ -57,6 +63,7 @@ struct Options {
 struct Error {
   std::string message;
   bool timeout = false;
+  bool too_large = false; // the body was over Options::max_body
 };
 
 using Result = std::expected<Response, Error>;

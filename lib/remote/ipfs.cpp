@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
+#include <limits>
 
 namespace ipfsacc::remote {
 
@@ -186,6 +187,13 @@ constexpr uint16_t kDefaultPort = 5001;
 constexpr std::string_view kEntries = "/ipfsacc/entries/";
 constexpr std::string_view kBlobs = "/ipfsacc/blobs/";
 constexpr std::string_view kBoundary = "ipfsacc-b0undary-7d1f3c";
+// The most read back of what the node answers, so that a node cannot make
+// us hold more than a request needs: an MFS blob root (a CID's text), a
+// block (nodes take none over 1 MiB) and an entry (a few hundred bytes, more
+// with many alternations of stdout and stderr).
+constexpr uint64_t kMaxRootSize = 1024;
+constexpr uint64_t kMaxBlockSize = 1 << 20;
+constexpr uint64_t kMaxEntrySize = 64 << 20;
 
 std::string url_encode(std::string_view s) {
   std::string out;
@@ -256,7 +264,7 @@ public:
   }
 
   Result<std::optional<std::string>> get_entry(const Digest& key) override {
-    return read_file(entry_path(key));
+    return read_file(entry_path(key), kMaxEntrySize);
   }
 
   Result<void> put_entry(const Digest& key,
@@ -265,14 +273,20 @@ public:
     return write_file(entry_path(key), encoded);
   }
 
-  Result<std::optional<std::string>> get_blob(const Digest& digest) override {
-    auto root = read_file(blob_path(digest));
+  Result<std::optional<std::string>> get_blob(const Digest& digest,
+                                              uint64_t size) override {
+    auto root = read_file(blob_path(digest), kMaxRootSize);
     if (!root || !*root) {
       return root;
     }
     auto want_raw = storage::BlockId{ storage::kCodecRaw, digest }.text();
     if (**root == want_raw) {
-      return get_block(digest, want_raw);
+      auto block = get_block(digest, want_raw, std::min(size, kMaxBlockSize));
+      if (block && *block && (*block)->size() != size) {
+        return std::unexpected(rejected(fmt::format(
+          "{} bytes, not the {} of its entry", (*block)->size(), size)));
+      }
+      return block;
     }
     // A manifest: checked against its CID, then each chunk against its own.
     auto manifest_id = parse_block_cid(**root, storage::kCodecDagCbor);
@@ -282,7 +296,7 @@ public:
                           cid_string(digest),
                           **root)));
     }
-    auto block = get_block(*manifest_id, **root);
+    auto block = get_block(*manifest_id, **root, kMaxBlockSize);
     if (!block || !*block) {
       return block;
     }
@@ -290,13 +304,25 @@ public:
     if (!manifest) {
       return std::unexpected(error(manifest.error()));
     }
+    // The size is checked before any chunk is fetched; the manifest then has
+    // as many chunks as that size needs (decode_manifest), and each chunk is
+    // read only up to the bytes it must hold.
+    if (manifest->size != size) {
+      return std::unexpected(rejected(fmt::format(
+        "its manifest says {} bytes, its entry {}", manifest->size, size)));
+    }
     std::string out;
-    out.reserve(manifest->size);
+    out.reserve(size);
     for (const auto& chunk : manifest->chunks) {
-      auto part =
-        get_block(chunk, storage::BlockId{ storage::kCodecRaw, chunk }.text());
+      uint64_t want = std::min<uint64_t>(kChunkSize, size - out.size());
+      auto part = get_block(
+        chunk, storage::BlockId{ storage::kCodecRaw, chunk }.text(), want);
       if (!part || !*part) {
         return part;
+      }
+      if ((*part)->size() != want) {
+        return std::unexpected(rejected(fmt::format(
+          "a chunk holds {} bytes, not {}", (*part)->size(), want)));
       }
       out += **part;
     }
@@ -438,6 +464,10 @@ private:
     return Failure{ Failure::Kind::error, std::move(message) };
   }
 
+  Failure rejected(std::string message) const {
+    return Failure{ Failure::Kind::rejected, std::move(message) };
+  }
+
   Failure refused(std::string_view what, const http::Response& r) const {
     auto message = json_strings(r.body, "Message");
     return error(fmt::format("{} refused (HTTP {}){}{}",
@@ -488,7 +518,7 @@ private:
   // Unpins a blob's root block, and a manifest's chunks (pinned on their own
   // too), so the node's garbage collection may take them.
   Result<void> unpin_blob(const Digest& digest) {
-    auto root = read_file(blob_path(digest));
+    auto root = read_file(blob_path(digest), kMaxRootSize);
     if (!root) {
       return std::unexpected(root.error());
     }
@@ -496,7 +526,7 @@ private:
       return {};
     }
     if (auto id = parse_block_cid(**root, storage::kCodecDagCbor)) {
-      if (auto m = get_block(*id, **root); m && *m) {
+      if (auto m = get_block(*id, **root, kMaxBlockSize); m && *m) {
         if (auto manifest = ipfs::decode_manifest(**m)) {
           for (const auto& chunk : manifest->chunks) {
             (void)call(fmt::format(
@@ -510,7 +540,11 @@ private:
     return {};
   }
 
-  Result<http::Response> call(const std::string& path, std::string body = {}) {
+  // An answer over max_body bytes is a Failure of Kind::rejected.
+  Result<http::Response> call(
+    const std::string& path,
+    std::string body = {},
+    uint64_t max_body = std::numeric_limits<uint64_t>::max()) {
     http::Request request;
     request.method = "POST";
     request.url = base_ + "/" + path;
@@ -520,18 +554,24 @@ private:
           fmt::format("multipart/form-data; boundary={}", kBoundary) });
       request.body = std::move(body);
     }
-    auto r = http::perform(request, options_);
+    http::Options options = options_;
+    options.max_body = max_body;
+    auto r = http::perform(request, options);
     if (!r) {
-      return std::unexpected(Failure{ r.error().timeout ? Failure::Kind::timeout
-                                                        : Failure::Kind::error,
-                                      r.error().message });
+      auto kind = r.error().timeout     ? Failure::Kind::timeout
+                  : r.error().too_large ? Failure::Kind::rejected
+                                        : Failure::Kind::error;
+      return std::unexpected(Failure{ kind, r.error().message });
     }
     return std::move(*r);
   }
 
-  // An MFS file's bytes; nullopt when it does not exist.
-  Result<std::optional<std::string>> read_file(const std::string& path) {
-    auto r = call(fmt::format("files/read?arg={}", url_encode(path)));
+  // An MFS file's bytes; nullopt when it does not exist. A file over
+  // max_bytes is a Failure of Kind::rejected.
+  Result<std::optional<std::string>> read_file(const std::string& path,
+                                               uint64_t max_bytes) {
+    auto r =
+      call(fmt::format("files/read?arg={}", url_encode(path)), {}, max_bytes);
     if (!r) {
       return std::unexpected(r.error());
     }
@@ -559,11 +599,15 @@ private:
   }
 
   // A block's bytes, checked against its CID (the node does not check);
-  // nullopt when the node does not have it.
+  // nullopt when the node does not have it. A block over max_bytes is a
+  // Failure of Kind::rejected, found out without reading more of it.
   Result<std::optional<std::string>> get_block(const Digest& digest,
-                                               const std::string& cid) {
+                                               const std::string& cid,
+                                               uint64_t max_bytes) {
     auto r =
-      call(fmt::format("block/get?arg={}&timeout={}", cid, block_timeout_));
+      call(fmt::format("block/get?arg={}&timeout={}", cid, block_timeout_),
+           {},
+           max_bytes);
     if (!r) {
       return std::unexpected(r.error());
     }

@@ -104,8 +104,30 @@ public:
                expires_ms);
   }
 
-  Result<std::optional<std::string>> get_blob(const Digest& digest) override {
-    return get(blob_key(digest));
+  Result<std::optional<std::string>> get_blob(const Digest& digest,
+                                              uint64_t size) override {
+    // At most size + 1 bytes: a longer value is found out without reading it
+    // whole. GETRANGE answers "" for a missing key, and no blob is empty.
+    auto reply =
+      command({ "GETRANGE", blob_key(digest), "0", std::to_string(size) });
+    if (!reply) {
+      return std::unexpected(reply.error());
+    }
+    const auto* r = reply->get();
+    if (r->type != REDIS_REPLY_STRING) {
+      return std::unexpected(protocol("GETRANGE"));
+    }
+    if (r->len == 0) {
+      return std::optional<std::string>();
+    }
+    if (r->len != size) {
+      return std::unexpected(Failure{
+        Failure::Kind::rejected,
+        r->len > size
+          ? fmt::format("over the {} bytes of its entry", size)
+          : fmt::format("{} bytes, not the {} of its entry", r->len, size) });
+    }
+    return std::optional<std::string>(std::string(r->str, r->len));
   }
 
   Result<bool> has_blob(const Digest& digest, int64_t expires_ms) override {

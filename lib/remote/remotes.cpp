@@ -17,6 +17,11 @@ constexpr std::string_view kStatNames[] = {
   "bytes_sent", "bytes_received", "down",
 };
 
+// Whether two output sizes come to more than cap (without overflowing).
+bool over(uint64_t out, uint64_t err, uint64_t cap) {
+  return out > cap || err > cap - out;
+}
+
 } // namespace
 
 std::span<const std::string_view> remote_stat_names() {
@@ -30,9 +35,11 @@ std::string remote_stat_key(RemoteStat stat, std::string_view label) {
 
 Remotes::Remotes(std::vector<Spec> specs,
                  Stored stored,
-                 std::vector<PublicKey> trusted)
+                 std::vector<PublicKey> trusted,
+                 uint64_t max_answer_size)
   : stored_(std::move(stored))
-  , trusted_(std::move(trusted)) {
+  , trusted_(std::move(trusted))
+  , max_answer_size_(max_answer_size) {
   for (auto& spec : specs) {
     Remote remote;
     remote.label = spec.label();
@@ -124,7 +131,16 @@ std::optional<std::string> Remotes::fetch_blob(Remote& remote,
   if (!t) {
     return std::nullopt;
   }
-  auto got = t->get_blob(digest);
+  auto got = t->get_blob(digest, size);
+  if (!got && got.error().kind == Failure::Kind::rejected) {
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(
+      fmt::format("remote {}: blob {} does not match its CID; rejected ({})",
+                  remote.label,
+                  cid_string(digest),
+                  got.error().message));
+    return std::nullopt;
+  }
   if (!got) {
     fail(remote, got.error());
     return std::nullopt;
@@ -187,6 +203,18 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
       fmt::format("remote {}: entry {} does not decode; ignored",
                   remote.label,
                   cid_string(key)));
+    return std::nullopt;
+  }
+  if (over(entry->stdout_size, entry->stderr_size, max_answer_size_)) {
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(fmt::format(
+      "remote {}: entry {} holds {} + {} bytes of output, more than "
+      "max_answer_size ({}); refused",
+      remote.label,
+      cid_string(key),
+      entry->stdout_size,
+      entry->stderr_size,
+      max_answer_size_));
     return std::nullopt;
   }
   bool stale = entry->expires_ms <= now_ms;
@@ -292,6 +320,10 @@ void Remotes::store(const Digest& key,
   if (!trusted_.empty() && !signer()) {
     return;
   }
+  // Readers refuse an entry over their max_answer_size.
+  if (over(entry.stdout_size, entry.stderr_size, max_answer_size_)) {
+    return;
+  }
   for (auto& remote : remotes_) {
     if (remote.spec.access == Access::read_write) {
       store_to(remote, key, entry, out, err);
@@ -364,7 +396,8 @@ std::vector<std::string> Remotes::take_warnings() {
 
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   std::string_view setting,
-  std::string_view trusted_keys) {
+  std::string_view trusted_keys,
+  uint64_t max_answer_size) {
   auto specs = parse_remotes(setting);
   if (!specs) {
     return std::unexpected(specs.error());
@@ -396,7 +429,7 @@ std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
     return key;
   };
   return std::make_unique<Remotes>(
-    std::move(*specs), std::move(stored), std::move(*trusted));
+    std::move(*specs), std::move(stored), std::move(*trusted), max_answer_size);
 }
 
 } // namespace ipfsacc::remote

@@ -5,7 +5,9 @@
 #include "remote/tier.hpp"
 #include "storage/entry.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,10 +66,12 @@ public:
     std::function<std::optional<SigningKey>()> signing_key;
   };
   // An entry is served only when it is bound to its key and, when trusted
-  // is not empty, signed by one of those keys.
+  // is not empty, signed by one of those keys, and only when its outputs
+  // come to at most max_answer_size bytes; no larger entry is sent either.
   Remotes(std::vector<Spec> specs,
           Stored stored = {},
-          std::vector<PublicKey> trusted = {});
+          std::vector<PublicKey> trusted = {},
+          uint64_t max_answer_size = std::numeric_limits<uint64_t>::max());
   ~Remotes();
 
   bool empty() const { return remotes_.empty(); }
@@ -75,9 +79,10 @@ public:
   // Asks each remote that is up, in order, for a fresh entry under key, or
   // one that expired less than max_stale_ms ago when no remote has a fresh
   // one (--offline, stale-while-revalidate). An entry whose blobs do not
-  // hash to their CIDs is rejected (an error of that remote) and the next
-  // remote asked. A hit on a ttl-refresh remote keeps its keys there one
-  // full lifetime of the entry from now.
+  // hash to their CIDs, or whose outputs are over max_answer_size, is
+  // rejected (an error of that remote) and the next remote asked. A hit on a
+  // ttl-refresh remote keeps its keys there one full lifetime of the entry from
+  // now.
   std::optional<Fetched> fetch(const Digest& key,
                                int64_t now_ms,
                                int64_t max_stale_ms = 0);
@@ -143,6 +148,7 @@ private:
   std::vector<Remote> remotes_;
   Stored stored_;
   std::vector<PublicKey> trusted_;
+  uint64_t max_answer_size_;
   std::optional<std::string> password_;
   std::optional<std::optional<SigningKey>> signing_key_;
   std::vector<std::string> warnings_;
@@ -151,10 +157,12 @@ private:
 // The remotes of the `remote` setting, trusting the keys of the
 // `remote_trusted_keys` setting, with Redis passwords from the secrets store
 // (`redis_password`, read on first connection) where a URL has none and the
-// signing key from there too (remote_signing_key, read on the first store).
-// A message when a setting does not parse.
+// signing key from there too (remote_signing_key, read on the first store),
+// taking in no entry whose outputs are over max_answer_size bytes. A message
+// when a setting does not parse.
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   std::string_view setting,
-  std::string_view trusted_keys = {});
+  std::string_view trusted_keys = {},
+  uint64_t max_answer_size = std::numeric_limits<uint64_t>::max());
 
 } // namespace ipfsacc::remote

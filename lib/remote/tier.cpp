@@ -37,8 +37,9 @@ public:
                          int64_t expires_ms) override {
     return pick(key).put_entry(key, encoded, expires_ms);
   }
-  Result<std::optional<std::string>> get_blob(const Digest& digest) override {
-    return pick(digest).get_blob(digest);
+  Result<std::optional<std::string>> get_blob(const Digest& digest,
+                                              uint64_t size) override {
+    return pick(digest).get_blob(digest, size);
   }
   Result<bool> has_blob(const Digest& digest, int64_t expires_ms) override {
     return pick(digest).has_blob(digest, expires_ms);

@@ -17,9 +17,10 @@
 namespace ipfsacc::remote {
 
 // Why an operation on a remote failed. A timeout is told apart because it
-// is counted on its own.
+// is counted on its own; an answer rejected (a blob of another size than
+// asked for) because the remote answered: only that answer is refused.
 struct Failure {
-  enum class Kind { error, timeout };
+  enum class Kind { error, timeout, rejected };
   Kind kind = Kind::error;
   std::string message; // never holds a password
 };
@@ -42,8 +43,12 @@ public:
   virtual Result<void> put_entry(const Digest& key,
                                  std::string_view encoded,
                                  int64_t expires_ms) = 0;
-  // A blob's bytes, unverified; nullopt when it is not there.
-  virtual Result<std::optional<std::string>> get_blob(const Digest& digest) = 0;
+  // A blob's bytes, unverified, when the remote holds size bytes under
+  // digest (the size its entry gives); nullopt when it is not there. A blob
+  // of another size is a Failure of Kind::rejected, found out before more
+  // than size + 1 bytes of it are read (a chunked blob's before any chunk).
+  virtual Result<std::optional<std::string>> get_blob(const Digest& digest,
+                                                      uint64_t size) = 0;
   // Whether the blob is there. When it is, its expiry is moved out to
   // expires_ms if that is later, so it lives as long as the entries that
   // use it.

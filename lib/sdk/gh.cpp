@@ -482,8 +482,12 @@ Outcome failure(std::string err, int requests) {
   return o;
 }
 
-// gh's message for a request that got no response.
+// gh's message for a request that got no response. An answer refused for
+// its size is said as such: the connection was fine.
 std::string transport_error(const http::Error& e) {
+  if (e.too_large) {
+    return e.message + "\n";
+  }
   return "error connecting to the GitHub API: " + e.message +
          "\ncheck your internet connection or https://githubstatus.com\n";
 }

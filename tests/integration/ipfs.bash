@@ -342,4 +342,158 @@ test_purge_unpins_and_removes_the_mfs_tree() {
   fi
 }
 
+
+# --- A hostile node ----------------------------------------------------------
+# What the node serves is read no further than the entry needs: a manifest
+# must give the entry's size before any chunk is fetched, and each chunk is
+# read only up to the bytes it must hold. Each call's largest resident size
+# is measured with GNU time.
+
+# craft_manifest SIZE CHUNK_CID OUT: a chunk manifest block (DAG-CBOR, as
+# lib/remote/ipfs.cpp writes it) claiming SIZE bytes in as many chunks as
+# that needs, every one of them a link to CHUNK_CID.
+craft_manifest() {
+  node -e '
+    const fs = require("fs");
+    const [size, cid, out] = process.argv.slice(1);
+    const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+    const raw = [];
+    let value = 0, bits = 0;
+    for (const c of cid.slice(1)) {
+      value = (value << 5) | alphabet.indexOf(c);
+      bits += 5;
+      if (bits >= 8) {
+        raw.push((value >> (bits - 8)) & 0xff);
+        bits -= 8;
+        value &= (1 << bits) - 1;
+      }
+    }
+    const head = (major, n) => {
+      n = BigInt(n);
+      if (n < 24n) return Buffer.from([(major << 5) | Number(n)]);
+      for (const [info, len] of [[24, 1], [25, 2], [26, 4], [27, 8]]) {
+        if (n < 1n << BigInt(8 * len)) {
+          const b = Buffer.alloc(1 + len);
+          b[0] = (major << 5) | info;
+          for (let i = 0; i < len; i++) b[len - i] = Number((n >> BigInt(8 * i)) & 0xffn);
+          return b;
+        }
+      }
+    };
+    const text = (s) => Buffer.concat([head(3, s.length), Buffer.from(s)]);
+    const link = Buffer.concat([head(6, 42), head(2, raw.length + 1), Buffer.from([0, ...raw])]);
+    const n = Number((BigInt(size) + 999999n) / 1000000n);
+    fs.writeFileSync(out, Buffer.concat([head(5, 3), text("size"), head(0, size),
+      text("chunks"), head(4, n), ...Array(n).fill(link),
+      text("format"), text("ipfsacc-chunks/1")]));
+  ' "$@"
+}
+
+# forge_manifest BLOB_CID SIZE: the node's MFS pointer of a chunked blob
+# names a manifest crafted by craft_manifest, linking the blob's first chunk.
+forge_manifest() {
+  local manifest chunk
+  rpc root "files/read?arg=/ipfsacc/blobs/$1"
+  rpc refs "refs?arg=$(cat "$T/root.out")&timeout=5s"
+  chunk=$(grep -oE 'bafkrei[a-z2-7]{52}' "$T/refs.out" | head -n 1)
+  [[ -n $chunk ]] || fail "the node lists no chunk of $1"
+  craft_manifest "$2" "$chunk" "$T/forged.cbor"
+  rpc forged "block/put?cid-codec=dag-cbor&format=dag-cbor&mhtype=sha2-256" \
+    -F "file=@$T/forged.cbor"
+  manifest=$(grep -oE 'bafyrei[a-z2-7]{52}' "$T/forged.out" | head -n 1)
+  [[ -n $manifest ]] || fail "the node named no CID for the forged manifest"
+  printf '%s' "$manifest" >"$T/pointer"
+  rpc point "files/write?arg=/ipfsacc/blobs/$1&create=true&truncate=true" \
+    -F "file=@$T/pointer"
+}
+
+# measured NAME ARGS...: capture NAME of `ipfsacc ARGS...`, its largest
+# resident size (kB) in $T/NAME.rss.
+measured() {
+  local name=$1
+  shift
+  capture "$name" "$BOUNDED" /usr/bin/time -o "$T/$name.rss" -f %M \
+    "$IPFSACC_BIN" "$@"
+}
+
+# expect_rss_below NAME MB: the call measured as NAME stayed under MB
+# megabytes resident.
+expect_rss_below() {
+  local kb
+  kb=$(tail -n 1 "$T/$1.rss")
+  [[ $kb =~ ^[0-9]+$ ]] || fail "no resident size for $1: $(cat "$T/$1.rss")"
+  if ((kb >= $2 * 1000)); then
+    fail "$1 held $((kb / 1000)) MB (the bound is $2 MB)"
+  fi
+}
+
+# A manifest claiming some 24 GB (24,000 links to one chunk: as many as a
+# block of under 1 MiB holds) under an output of 1.5 MB.
+test_a_manifest_claiming_a_huge_size_is_refused_before_any_chunk() {
+  [[ -x /usr/bin/time ]] || skip "GNU time is not installed"
+  export IPFSACC_REMOTE=$LABEL$PATIENT FAKE_SIZE=1500000
+  local cid size
+  on a
+  capture first ipfsacc run -- fake-cli huge-manifest
+  size=$(wc -c <"$T/first.out")
+  cid=$(cid_of "$(first_key)" stdout)
+  forge_manifest "$cid" 24000000000
+
+  on b
+  measured second run -- fake-cli huge-manifest
+  expect_rc 0
+  expect_same_file "$T/first.out" "$T/second.out" "the answer of b"
+  expect_invocations "fake-cli huge-manifest" 2 # rejected: the tool ran
+  expect_file_contains "$T/second.err" \
+    "does not match its CID; rejected (its manifest says 24000000000 bytes, its entry $size)"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+  expect_eq 0 "$(remote_stat "$LABEL" hits)" "hits of b"
+  expect_eq 0 "$(remote_stat "$LABEL" down)" "b kept the node"
+  expect_rss_below second 100
+}
+
+# A manifest of the right size whose last link names a whole chunk where
+# half of one belongs: that chunk is not read past the half.
+test_a_chunk_longer_than_its_place_is_not_read_whole() {
+  export IPFSACC_REMOTE=$LABEL$PATIENT FAKE_SIZE=1500000
+  local cid size
+  on a
+  capture first ipfsacc run -- fake-cli long-chunk
+  size=$(wc -c <"$T/first.out")
+  cid=$(cid_of "$(first_key)" stdout)
+  forge_manifest "$cid" "$size"
+
+  on b
+  capture second ipfsacc run -- fake-cli long-chunk
+  expect_rc 0
+  expect_same_file "$T/first.out" "$T/second.out" "the answer of b"
+  expect_invocations "fake-cli long-chunk" 2
+  expect_file_contains "$T/second.err" "/block/get: the answer is larger than"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+}
+
+# An entry whose outputs are over max_answer_size is refused before any of
+# them is read, and not sent by a machine with that cap; within the cap of
+# another machine it is served.
+test_an_entry_over_max_answer_size_is_refused() {
+  export IPFSACC_REMOTE=$LABEL$PATIENT FAKE_SIZE=1500000
+  on a
+  capture first ipfsacc run -- fake-cli over-cap
+  on b
+  IPFSACC_MAX_ANSWER_SIZE=1M capture second ipfsacc run -- fake-cli over-cap
+  expect_rc 0
+  expect_same_file "$T/first.out" "$T/second.out" "the answer of b"
+  expect_invocations "fake-cli over-cap" 2 # refused: the tool ran
+  expect_file_contains "$T/second.err" "more than max_answer_size (1000000); refused"
+  expect_eq 1 "$(grep -c 'warning: remote' "$T/second.err")" "warning lines"
+  expect_eq 1 "$(remote_stat "$LABEL" errors)" "errors of b"
+  on c
+  capture third ipfsacc run -- fake-cli over-cap
+  expect_same_file "$T/first.out" "$T/third.out" "the answer of c"
+  expect_invocations "fake-cli over-cap" 2
+  expect_eq 1 "$(remote_stat "$LABEL" hits)" "hits of c"
+}
+
 run_tests

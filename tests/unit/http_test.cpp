@@ -361,3 +361,45 @@ TEST_CASE("http: HTTPS_PROXY is the one for https URLs") {
   REQUIRE(got.size() >= 1);
   CHECK(got[0].request_line == "CONNECT api.example.invalid:443 HTTP/1.1");
 }
+
+TEST_CASE("http: a body over max_body is refused, one at the limit kept") {
+  NoProxyEnv no_proxy;
+  Server server({ { "200 OK", std::string(10'000, 'x') } });
+  http::Request request;
+  request.url = server.url("/big");
+  auto options = quick();
+  options.max_body = 10'000;
+  auto kept = http::perform(request, options);
+  REQUIRE_MESSAGE(kept, kept.error().message);
+  CHECK(kept->body.size() == 10'000);
+  options.max_body = 9'999;
+  auto refused = http::perform(request, options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().too_large);
+  CHECK_FALSE(refused.error().timeout);
+  CHECK(contains(refused.error().message, "GET http://127.0.0.1:"));
+  CHECK(contains(refused.error().message, "larger than 10.0 kB; refused"));
+}
+
+TEST_CASE("http: a compressed body counts as it is decoded") {
+  NoProxyEnv no_proxy;
+  // 100,000 zero bytes gzipped into 132 (a small "gzip bomb").
+  std::string gzipped =
+    std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xed\xc1\x31\x01\x00"
+                "\x00\x00\xc2\xa0\xf5\x4f\x6d\x0d\x0f\xa0",
+                25) +
+    std::string(96, '\0') +
+    std::string("\x80\x57\x03\x7d\x95\x11\xd4\xa0\x86\x01\x00", 11);
+  Server server({ { "200 OK\r\nContent-Encoding: gzip", gzipped } });
+  http::Request request;
+  request.url = server.url("/bomb");
+  auto options = quick();
+  options.max_body = 100'000;
+  auto kept = http::perform(request, options);
+  REQUIRE_MESSAGE(kept, kept.error().message);
+  CHECK(kept->body == std::string(100'000, '\0'));
+  options.max_body = 50'000;
+  auto refused = http::perform(request, options);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().too_large);
+}

@@ -1,4 +1,6 @@
 #include "core/config.hpp"
+#include "remote/record.hpp"
+#include "remote/remotes.hpp"
 #include "remote/resolve.hpp"
 #include "remote/spec.hpp"
 #include "remote/tier.hpp"
@@ -216,4 +218,150 @@ TEST_CASE("a host name is resolved within the connect timeout") {
   CHECK(unknown.error().kind == ipfsacc::remote::Failure::Kind::error);
   CHECK(unknown.error().message ==
         "cannot resolve nowhere.invalid: Name or service not known");
+}
+
+namespace {
+
+// A tier in memory that says how often its blobs were asked for, and can
+// answer every blob as one of another size.
+class SizedMemoryTier final : public Tier {
+public:
+  struct Shared {
+    std::map<Digest, std::string> entries;
+    std::map<Digest, std::string> blobs;
+    int blob_reads = 0;
+    bool reject_blobs = false;
+  };
+  explicit SizedMemoryTier(Shared& shared)
+    : shared_(shared) {}
+
+  Result<std::optional<std::string>> get_entry(const Digest& key) override {
+    auto it = shared_.entries.find(key);
+    return it == shared_.entries.end() ? std::nullopt
+                                       : std::optional(it->second);
+  }
+  Result<void> put_entry(const Digest& key,
+                         std::string_view encoded,
+                         int64_t) override {
+    shared_.entries[key] = std::string(encoded);
+    return {};
+  }
+  Result<std::optional<std::string>> get_blob(const Digest& digest,
+                                              uint64_t) override {
+    ++shared_.blob_reads;
+    if (shared_.reject_blobs) {
+      return std::unexpected(
+        Failure{ Failure::Kind::rejected, "over the bytes of its entry" });
+    }
+    auto it = shared_.blobs.find(digest);
+    return it == shared_.blobs.end() ? std::nullopt : std::optional(it->second);
+  }
+  Result<bool> has_blob(const Digest& digest, int64_t) override {
+    return shared_.blobs.contains(digest);
+  }
+  Result<void> put_blob(const Digest& digest,
+                        std::span<const uint8_t> bytes,
+                        int64_t) override {
+    shared_.blobs[digest] = std::string(bytes.begin(), bytes.end());
+    return {};
+  }
+  Result<void> refresh_entry(const Digest&, int64_t) override { return {}; }
+  Result<bool> remove_entry(const Digest& key) override {
+    return shared_.entries.erase(key) > 0;
+  }
+  Result<uint64_t> purge() override { return 0; }
+  Result<std::vector<Digest>> list_entries() override { return {}; }
+  Result<uint64_t> remove_blobs_except(const std::set<Digest>&) override {
+    return 0;
+  }
+  Result<void> ping() override { return {}; }
+  Result<void> probe_write() override { return {}; }
+
+private:
+  Shared& shared_;
+};
+
+SizedMemoryTier::Shared& sized_memory() {
+  static SizedMemoryTier::Shared shared;
+  return shared;
+}
+
+// An entry of 200 bytes of stdout stored under key in the memory tier.
+storage::Entry store_sized_entry(const Digest& key) {
+  std::string out(200, 'o');
+  storage::Entry entry;
+  entry.created_ms = 1'000;
+  entry.expires_ms = 1'000'000;
+  entry.stdout_digest = sha256(out);
+  entry.stdout_size = out.size();
+  entry.stderr_digest = empty_digest();
+  entry.segments.push_back({ storage::Stream::out, out.size() });
+  entry.tool = "run";
+  entry.operation = "run";
+  sized_memory().entries[key] =
+    seal(key, storage::encode_entry(entry), nullptr);
+  sized_memory().blobs[entry.stdout_digest] = out;
+  return entry;
+}
+
+} // namespace
+
+TEST_CASE("remotes: an entry over max_answer_size is refused before its "
+          "blobs are read, and not sent") {
+  register_scheme("sizedmem", [](const Spec&) -> Result<std::unique_ptr<Tier>> {
+    return std::make_unique<SizedMemoryTier>(sized_memory());
+  });
+  auto spec = parse_remote("sizedmem://h:1");
+  REQUIRE(spec);
+  sized_memory() = {};
+  Digest key = sha256("a request");
+  auto entry = store_sized_entry(key);
+
+  Remotes small({ *spec }, {}, {}, 199);
+  CHECK_FALSE(small.fetch(key, 2'000));
+  CHECK(sized_memory().blob_reads == 0);
+  auto warnings = small.take_warnings();
+  REQUIRE(warnings.size() == 1);
+  CHECK(contains(warnings[0],
+                 "200 + 0 bytes of output, more than "
+                 "max_answer_size (199); refused"));
+  CHECK_FALSE(small.remotes()[0].down);
+
+  Remotes exact({ *spec }, {}, {}, 200);
+  auto found = exact.fetch(key, 2'000);
+  REQUIRE(found);
+  CHECK(found->out == std::string(200, 'o'));
+
+  // Not sent where readers would refuse it.
+  sized_memory() = {};
+  std::string out(200, 'o');
+  small.store(
+    key,
+    entry,
+    std::span(reinterpret_cast<const uint8_t*>(out.data()), out.size()),
+    {});
+  CHECK(sized_memory().entries.empty());
+  CHECK(sized_memory().blobs.empty());
+}
+
+TEST_CASE("remotes: a blob of another size is rejected; the remote stays up") {
+  register_scheme("sizedmem", [](const Spec&) -> Result<std::unique_ptr<Tier>> {
+    return std::make_unique<SizedMemoryTier>(sized_memory());
+  });
+  auto spec = parse_remote("sizedmem://h:1");
+  REQUIRE(spec);
+  sized_memory() = {};
+  Digest key = sha256("another request");
+  store_sized_entry(key);
+  sized_memory().reject_blobs = true;
+  Remotes remotes({ *spec });
+  CHECK_FALSE(remotes.fetch(key, 2'000));
+  auto warnings = remotes.take_warnings();
+  REQUIRE(warnings.size() == 1);
+  CHECK(contains(warnings[0],
+                 "does not match its CID; rejected (over the "
+                 "bytes of its entry)"));
+  CHECK_FALSE(remotes.remotes()[0].down);
+  sized_memory().reject_blobs = false;
+  CHECK(remotes.fetch(key, 2'000));
 }

@@ -11,10 +11,14 @@
 //   429:SECONDS     429 Too Many Requests with Retry-After: SECONDS
 //   503:SECONDS     503 with Retry-After
 //   slow:SECONDS    wait that long, then answer normally
+//   big:BYTES       200 with a body of BYTES bytes ("x"), streamed
+//   gzip:BYTES      200 with a gzip body (Content-Encoding: gzip) that
+//                   expands to BYTES zero bytes: a "gzip bomb"
 // Built-in modules only.
 import { createServer } from 'node:http';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
 
 const [api, dir] = process.argv.slice(2);
 if (!api || !dir) {
@@ -40,6 +44,51 @@ function send(res, status, body, headers = {}) {
   res.end(text);
 }
 
+// Streams bytes bytes of chunk's content, as fast as the client reads, and
+// stops when it goes away.
+function stream(res, bytes, headers) {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': bytes, ...headers });
+  const chunk = Buffer.alloc(1 << 16, 'x');
+  let left = bytes;
+  res.on('close', () => { left = 0; });
+  res.on('error', () => { left = 0; });
+  (function more() {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!res.write(chunk.subarray(0, n))) {
+        res.once('drain', more);
+        return;
+      }
+    }
+    res.end();
+  })();
+}
+
+// The gzip of bytes zero bytes, compressed a megabyte at a time.
+function gzipOfZeros(bytes) {
+  return new Promise((resolve, reject) => {
+    const gz = createGzip();
+    const out = [];
+    gz.on('data', (c) => out.push(c));
+    gz.on('end', () => resolve(Buffer.concat(out)));
+    gz.on('error', reject);
+    const zeros = Buffer.alloc(1 << 20);
+    let left = bytes;
+    (function more() {
+      while (left > 0) {
+        const n = Math.min(left, zeros.length);
+        left -= n;
+        if (!gz.write(zeros.subarray(0, n))) {
+          gz.once('drain', more);
+          return;
+        }
+      }
+      gz.end();
+    })();
+  });
+}
+
 const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -51,6 +100,15 @@ const server = createServer((req, res) => {
       const [what, arg] = word.split(':');
       if (what === 'slow') {
         await new Promise((r) => setTimeout(r, Number(arg) * 1000));
+      } else if (what === 'big') {
+        stream(res, Number(arg), {});
+        return;
+      } else if (what === 'gzip') {
+        const body = await gzipOfZeros(Number(arg));
+        res.on('error', () => {});
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': body.length });
+        res.end(body);
+        return;
       } else {
         const status = Number(what);
         const headers = arg !== undefined ? { 'Retry-After': arg } : {};
