@@ -6,6 +6,7 @@
 #include "entries.hpp"
 #include "remote/remotes.hpp"
 #include "secrets/store.hpp"
+#include "storage/lock.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
@@ -387,6 +388,19 @@ void check_contents(Report& report, storage::Store& store, bool deep) {
   }
 }
 
+// Removes what killed calls left in the cache directory (lock files and
+// spill files no live process holds) and says so when there was any.
+void check_leftovers(Report& report, const fs::path& dir) {
+  auto swept = storage::sweep_leftovers(dir, util::Sweep::remove);
+  if (swept.files > 0) {
+    report.ok("leftovers",
+              fmt::format("removed {} {} ({}) left by killed calls",
+                          swept.files,
+                          swept.files == 1 ? "file" : "files",
+                          util::format_size(swept.bytes)));
+  }
+}
+
 // ---- disk space -----------------------------------------------------------
 
 void check_space(Report& report, const Config& config) {
@@ -677,6 +691,7 @@ Command setup_doctor(CLI::App& app) {
                     if (store) {
                       check_contents(report, *store, o->deep);
                     }
+                    check_leftovers(report, config.cache_dir());
                     check_space(report, config);
                     check_rules(report);
                     check_tools(report);

@@ -5,6 +5,7 @@
 #include "entries.hpp"
 #include "remote/remotes.hpp"
 #include "stats/stats.hpp"
+#include "storage/lock.hpp"
 
 #include <cstdio>
 #include <fmt/format.h>
@@ -123,6 +124,22 @@ Tally remove_batch(storage::StoreWriter& w,
   }
   evictions.write_to(w);
   return t;
+}
+
+// Removes (counts, with --dry-run) the files killed calls left in the cache
+// directory: no entry holds them, so every purge takes them. Says so when
+// there were any.
+void purge_leftovers(const Config& config, bool dry_run) {
+  auto swept = storage::sweep_leftovers(
+    config.cache_dir(), dry_run ? util::Sweep::count : util::Sweep::remove);
+  if (swept.files > 0) {
+    fmt::print("{} {} {} left by killed calls, {} {}.\n",
+               dry_run ? "Would remove" : "Removed",
+               swept.files,
+               swept.files == 1 ? "file" : "files",
+               dry_run ? "freeing" : "freed",
+               util::format_size(swept.bytes));
+  }
 }
 
 // purge --remote: the same selection on each writable remote. --all empties
@@ -305,6 +322,7 @@ Command setup_purge(CLI::App& app) {
 
             if (!cache_exists(config)) {
               fmt::print("Nothing to remove: the cache is empty.\n");
+              purge_leftovers(config, o->dry_run);
               if (o->remote && (o->all || o->selection.expired) &&
                   !purge_remotes(config, *o, o->all, {})) {
                 return kExitError;
@@ -393,6 +411,7 @@ Command setup_purge(CLI::App& app) {
                        total.entries == 1 ? "entry" : "entries",
                        o->dry_run ? "freeing" : "freed",
                        util::format_size(total.bytes));
+            purge_leftovers(config, o->dry_run);
             if (o->remote) {
               bool everything = only_all && o->all;
               if (!purge_remotes(config, *o, everything, plan.keys)) {

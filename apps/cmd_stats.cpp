@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "remote/remotes.hpp"
 #include "stats/stats.hpp"
+#include "storage/lock.hpp"
 #include "storage/store.hpp"
 #include "util/duration.hpp"
 
@@ -108,6 +109,10 @@ json collect(storage::StoreReader& reader,
   }
   doc["tools"] = std::move(tools);
   doc["remotes"] = remote_numbers(counters);
+  // Files killed calls left behind (purge and doctor remove them).
+  auto left = storage::sweep_leftovers(store.dir(), util::Sweep::count);
+  doc["leftover_files"] = left.files;
+  doc["leftover_bytes"] = left.bytes;
   return doc;
 }
 
@@ -148,6 +153,12 @@ void print_text(const json& doc) {
              util::format_size(doc["logical_bytes"].get<uint64_t>()));
   fmt::print("Errors                 {}\n", doc["errors"].get<int64_t>());
   fmt::print("Evictions              {}\n", doc["evictions"].get<int64_t>());
+  if (doc.value("leftover_files", uint64_t{ 0 }) > 0) {
+    fmt::print("Left by killed calls   {} {} ({}; purge removes them)\n",
+               doc["leftover_files"].get<uint64_t>(),
+               doc["leftover_files"].get<uint64_t>() == 1 ? "file" : "files",
+               util::format_size(doc["leftover_bytes"].get<uint64_t>()));
+  }
   // LLM tools: what the hits did not spend.
   auto tokens = [](const json& j) {
     double usd = j["cost_saved_usd"].get<double>();
@@ -306,6 +317,10 @@ Command setup_stats(CLI::App& app) {
               doc["stored_bytes"] = 0;
               doc["tools"] = json::object();
               doc["remotes"] = json::object();
+              auto left = storage::sweep_leftovers(config.cache_dir(),
+                                                   util::Sweep::count);
+              doc["leftover_files"] = left.files;
+              doc["leftover_bytes"] = left.bytes;
             }
             if (!options->tool.empty()) {
               auto tools = doc["tools"];

@@ -1,6 +1,7 @@
 #include "entries.hpp"
 
 #include "core/redact.hpp"
+#include "secrets/store.hpp"
 
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -112,8 +113,36 @@ std::expected<Digest, std::string> resolve_key(storage::StoreReader& reader,
   return std::unexpected(message);
 }
 
+namespace {
+
+// The values of the secrets store when it opens without asking (a key file,
+// or IPFSACC_PASSPHRASE): read once per command, for redaction.
+std::span<const std::string_view> stored_secret_values() {
+  static std::optional<secrets::Secrets> stored;
+  static std::vector<std::string_view> values;
+  static bool loaded = false;
+  if (!loaded) {
+    loaded = true;
+    auto location = secrets::Location::from_environment();
+    if (secrets::exists(location)) {
+      if (auto opened =
+            secrets::load(location, secrets::passphrase_from_env())) {
+        stored = std::move(*opened);
+        for (const auto& info : stored->list()) {
+          if (auto value = stored->get(info.name)) {
+            values.push_back(*value);
+          }
+        }
+      }
+    }
+  }
+  return values;
+}
+
+} // namespace
+
 std::string shown_command(const storage::Entry& entry) {
-  return redact_display(entry.display);
+  return redact_display(entry.display, stored_secret_values());
 }
 
 std::string format_ttl_left(int64_t left_ms) {

@@ -59,7 +59,8 @@ struct Selection {
 std::expected<Digest, std::string> resolve_key(storage::StoreReader& reader,
                                                std::string_view text);
 
-// The command line shown for an entry: its display with secrets redacted.
+// The command line shown for an entry: its display with secrets redacted,
+// the values of the secrets store included when it opens without asking.
 std::string shown_command(const storage::Entry& entry);
 
 // An entry's metadata as JSON (list --json, show --json).

@@ -58,6 +58,9 @@ struct Stdin {
   exec::StdinData data;
   Digest digest{};
   bool complete = true;
+  // The spill file's descriptor, whose flock says the file is in use (see
+  // util::sweep_unheld).
+  util::Fd held;
   ~Stdin() {
     if (!data.file.empty()) {
       ::unlink(data.file.c_str());
@@ -68,7 +71,6 @@ struct Stdin {
 // Reads all of our stdin, hashing it; spills to dir when large.
 void read_stdin(Stdin& in, const fs::path& spill_dir) {
   Sha256 hash;
-  int spill = -1;
   char buffer[65536];
   while (true) {
     ssize_t n = ::read(STDIN_FILENO, buffer, sizeof(buffer));
@@ -81,29 +83,29 @@ void read_stdin(Stdin& in, const fs::path& spill_dir) {
     }
     auto size = static_cast<size_t>(n);
     hash.update(buffer, size);
-    if (spill < 0) {
+    if (!in.held) {
       in.data.memory.append(buffer, size);
       if (in.data.memory.size() > kStdinMemoryLimit) {
         std::error_code ec;
         fs::create_directories(spill_dir, ec);
         std::string path = (spill_dir / "stdin.XXXXXX").string();
-        spill = ::mkostemp(path.data(), O_CLOEXEC);
-        if (spill < 0 || !util::write_all(spill,
-                                          in.data.memory.data(),
-                                          in.data.memory.size())) {
+        in.held = util::create_held(path);
+        if (!in.held) {
           in.complete = false;
           break;
         }
         in.data.file = path;
+        if (!util::write_all(
+              in.held.get(), in.data.memory.data(), in.data.memory.size())) {
+          in.complete = false;
+          break;
+        }
         in.data.memory.clear();
       }
-    } else if (!util::write_all(spill, buffer, size)) {
+    } else if (!util::write_all(in.held.get(), buffer, size)) {
       in.complete = false;
       break;
     }
-  }
-  if (spill >= 0) {
-    ::close(spill);
   }
   in.digest = hash.finish();
 }
@@ -216,6 +218,10 @@ private:
   [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
   const std::vector<std::string>& child_env();
+  // The argv an entry keeps for display: child_argv() with what looks like
+  // a secret redacted, the secrets store's own values included when the
+  // store is read already or can be read without a passphrase (a key file).
+  std::string displayed_argv();
   [[noreturn]] void exec_directly();
   [[noreturn]] void pass_through(std::string_view why);
   [[noreturn]] void run_unrecorded(const exec::StdinData* in);
@@ -294,6 +300,9 @@ private:
   const Config& config_;
   const Rule* rule_ = nullptr;
   std::unique_ptr<Store> store_;
+  // The single-flight lock of the key being run; released (and its file
+  // removed) with the cache, before the process exits.
+  std::optional<storage::KeyLock> key_lock_;
   std::unique_ptr<Stdin> stdin_;
   exec::Recording* recording_ = nullptr; // of the run in progress
   TerminalMode terminal_;
@@ -304,6 +313,8 @@ private:
   // "NAME=value" for the secrets the child gets from the store; loaded on
   // first use (see child_env).
   std::optional<std::vector<std::string>> injected_;
+  // The secrets store, once read (child_env, displayed_argv).
+  std::optional<secrets::Secrets> secrets_;
   std::optional<std::unique_ptr<remote::Remotes>> remotes_;
   std::string remote_from_; // the remote that answered, for --explain
   // The tool's HTTP path (nullptr: none), whether this call takes it, and
@@ -331,10 +342,12 @@ void Call::release() {
   if (injected_) {
     wipe(*injected_);
   }
+  secrets_.reset();
   stdin_.reset();
   if (recording_) {
     recording_->remove_files();
   }
+  key_lock_.reset();
   store_.reset();
 }
 
@@ -403,8 +416,9 @@ const std::vector<std::string>& Call::child_env() {
       "{}; {} runs without its stored secrets", stored.error(), name_));
     return *injected_;
   }
+  secrets_ = std::move(*stored);
   for (const auto* mapping : needed) {
-    if (auto value = stored->get(mapping->name)) {
+    if (auto value = secrets_->get(mapping->name)) {
       std::string entry = mapping->env;
       entry += '=';
       entry += *value;
@@ -412,6 +426,34 @@ const std::vector<std::string>& Call::child_env() {
     }
   }
   return *injected_;
+}
+
+std::string Call::displayed_argv() {
+  if (!secrets_) {
+    auto location = secrets::Location::from_environment();
+    // A passphrase store would cost a key derivation on every miss: its
+    // values are redacted when the call read them anyway (child_env).
+    std::expected<secrets::KeyMode, std::string> mode =
+      std::unexpected("no store");
+    if (secrets::exists(location)) {
+      mode = secrets::key_mode(location);
+    }
+    if (mode && *mode == secrets::KeyMode::key_file) {
+      if (auto stored =
+            secrets::load(location, secrets::passphrase_from_env())) {
+        secrets_ = std::move(*stored);
+      }
+    }
+  }
+  std::vector<std::string_view> values;
+  if (secrets_) {
+    for (const auto& info : secrets_->list()) {
+      if (auto value = secrets_->get(info.name)) {
+        values.push_back(*value);
+      }
+    }
+  }
+  return util::join_args(redact_args(child_argv(), values));
 }
 
 void Call::exec_directly() {
@@ -615,7 +657,7 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   entry.stderr_size = outcome.err.size();
   entry.tool = policy_.tool;
   entry.operation = operation();
-  entry.display = util::join_args(redact_args(child_argv()));
+  entry.display = displayed_argv();
   if (!outcome.out.empty()) {
     entry.segments.push_back({ storage::Stream::out, outcome.out.size() });
   }
@@ -996,6 +1038,11 @@ void Call::miss(const Digest& key, std::string_view reason) {
                       reason,
                       sdk_ ? " path=" + path_name() : ""));
   std::fflush(stderr);
+  // What killed calls left in tmp/ goes on a miss (never on a hit): one
+  // look at a directory that is normally empty.
+  if (!store_->read_only()) {
+    util::sweep_unheld(store_->tmp_dir(), util::Sweep::remove);
+  }
 
   finish_status(run_and_store(key, Forward::yes));
 }
@@ -1091,8 +1138,9 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   entry.stderr_size = rec.err.size;
   entry.tool = policy_.tool;
   entry.operation = operation();
-  // Tokens someone put in argv are redacted before they reach the disk.
-  entry.display = util::join_args(redact_args(child_argv()));
+  // Tokens someone put in argv are redacted before they reach the disk (and
+  // the remotes, which get this entry).
+  entry.display = displayed_argv();
   entry.segments = rec.segments;
   storage::BlobSource blobs[2];
   for (int i = 0; i < 2; ++i) {
@@ -1208,15 +1256,14 @@ void Call::revalidate_in_background(const Digest& key) {
     ::_exit(0);
   }
   store_ = std::move(*store);
-  auto lock =
+  key_lock_ =
     storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
-  std::string reason;
-  if (!lock) {
+  if (!key_lock_) {
     ::_exit(0);
   }
   stats_ = StatsDelta();
   run_and_store(key, Forward::no);
-  stdin_.reset();
+  release();
   ::_exit(0);
 }
 
@@ -1503,10 +1550,10 @@ void Call::run() {
 
   // 7. Single-flight: one process runs the tool, identical calls wait for
   // it and replay its answer.
-  auto lock =
+  key_lock_ =
     storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
-  if (!lock && !store_->read_only()) {
-    lock = storage::KeyLock::acquire(
+  if (!key_lock_ && !store_->read_only()) {
+    key_lock_ = storage::KeyLock::acquire(
       store_->dir(), key, storage::KeyLock::Wait::yes);
     std::string ignored;
     waited_ = true;
@@ -1517,8 +1564,8 @@ void Call::run() {
     // The call we waited for left no answer (it failed, and failures are
     // not stored): run now, as its caller did, instead of holding the lock
     // and making every other waiter queue behind this run in turn.
-    lock.reset();
-  } else if (lock && !options_.refresh) {
+    key_lock_.reset();
+  } else if (key_lock_ && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
     if (auto code = try_replay(key, kFreshOnly, ignored)) {

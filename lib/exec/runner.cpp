@@ -124,7 +124,11 @@ public:
 
   bool finish() {
     stream_.digest = hash_.finish();
-    close_fd(spill_fd_);
+    // The descriptor stays open with the file, holding its lock.
+    if (spill_fd_ >= 0) {
+      stream_.held = util::Fd(spill_fd_);
+      spill_fd_ = -1;
+    }
     return !failed_;
   }
 
@@ -133,7 +137,7 @@ private:
     std::error_code ec;
     fs::create_directories(spill_dir_, ec);
     std::string path = (spill_dir_ / "spill.XXXXXX").string();
-    spill_fd_ = ::mkostemp(path.data(), O_CLOEXEC);
+    spill_fd_ = util::create_held(path).release();
     if (spill_fd_ < 0) {
       return false;
     }
@@ -190,6 +194,7 @@ void Recording::remove_files() {
       ::unlink(stream->file.c_str());
       stream->file.clear();
     }
+    stream->held.reset();
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/cid.hpp"
 #include "storage/entry.hpp"
+#include "util/fs.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +21,9 @@ struct RecordedStream {
   uint64_t size = 0;
   std::string memory;
   fs::path file; // set when spilled; removed by the Recording's owner
+  // Open on file while it exists: its flock says a live process uses it
+  // (see util::sweep_unheld).
+  util::Fd held;
 };
 
 struct Recording {
@@ -31,6 +35,9 @@ struct Recording {
   bool complete = true;
   // Removes the spill files (those not moved into the cache).
   void remove_files();
+  Recording() = default;
+  Recording(Recording&&) = default;
+  Recording& operator=(Recording&&) = default;
   ~Recording() { remove_files(); }
 };
 

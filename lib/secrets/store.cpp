@@ -484,9 +484,28 @@ std::expected<void, std::string> write_store(const Location& location,
         0) {
       return std::unexpected(errno_text("replace", location.key_file()));
     }
+  } else {
+    // The store opened with secrets.key: a secrets.key.new is the unused key
+    // of a rotation killed before it re-encrypted anything.
+    ::unlink(new_key_file(location).c_str());
   }
   sync_dir(location.dir);
   return {};
+}
+
+// Removes the temporary files (secrets.enc.tmp.PID, secrets.key.new.tmp.PID)
+// of writers killed half-way: key material must not stay behind. Only called
+// with the exclusive lock held, when no writer can be at work.
+void remove_stale_temporaries(const Location& location) {
+  std::error_code ec;
+  for (fs::directory_iterator it(location.dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.starts_with("secrets.") &&
+        name.find(".tmp.") != std::string::npos) {
+      ::unlink(it->path().c_str());
+    }
+  }
 }
 
 std::expected<FileLock, std::string> lock_for_writing(
@@ -497,7 +516,12 @@ std::expected<FileLock, std::string> lock_for_writing(
   if (auto trusted = check_trusted(location); !trusted) {
     return std::unexpected(trusted.error());
   }
-  return FileLock::acquire(location.lock_file(), FileLock::Kind::exclusive);
+  auto lock =
+    FileLock::acquire(location.lock_file(), FileLock::Kind::exclusive);
+  if (lock) {
+    remove_stale_temporaries(location);
+  }
+  return lock;
 }
 
 } // namespace

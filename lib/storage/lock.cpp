@@ -76,4 +76,11 @@ void KeyLock::release() {
   }
 }
 
+util::Swept sweep_leftovers(const std::filesystem::path& cache_dir,
+                            util::Sweep mode) {
+  auto locks = util::sweep_unheld(cache_dir / "locks", mode);
+  auto tmp = util::sweep_unheld(cache_dir / "tmp", mode);
+  return { locks.files + tmp.files, locks.bytes + tmp.bytes };
+}
+
 } // namespace ipfsacc::storage

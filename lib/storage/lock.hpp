@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/cid.hpp"
+#include "util/fs.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -34,5 +35,12 @@ private:
   int fd_ = -1;
   std::filesystem::path path_;
 };
+
+// The files that processes which died (kill -9) left in the cache directory:
+// lock files of keys nobody holds (locks/) and spill files nobody uses
+// (tmp/). Counted, or removed (each under its lock, so a live process never
+// loses its file). Returns how many files and bytes there were.
+util::Swept sweep_leftovers(const std::filesystem::path& cache_dir,
+                            util::Sweep mode);
 
 } // namespace ipfsacc::storage

@@ -4,9 +4,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/kcmp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -57,10 +59,81 @@ bool write_all(int fd, const void* data, size_t size) {
   return true;
 }
 
+namespace {
+
+// The name of the temporary file write_file_atomic() renames over path.
+std::string atomic_tmp_name(const fs::path& path) {
+  return path.string() + fmt::format(".tmp.{}", ::getpid());
+}
+
+// Writes data to fd (mode applied, synced). Returns false with errno set.
+bool write_synced(int fd, std::string_view data, mode_t mode) {
+  return ::fchmod(fd, mode) == 0 && write_all(fd, data.data(), data.size()) &&
+         ::fsync(fd) == 0;
+}
+
+// Writes data to an unnamed file in path's directory and gives it the
+// temporary name only once it is complete. Returns false when the file
+// system cannot make unnamed files (the caller then writes a named one);
+// a message when the write failed.
+std::expected<bool, std::string> write_unnamed(const fs::path& path,
+                                               const std::string& tmp,
+                                               std::string_view data,
+                                               mode_t mode) {
+  auto dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return false;
+  }
+  auto fail = [&](std::string_view what) {
+    std::string message = fmt::format(
+      "cannot {} {}: {}", what, path.string(), std::strerror(errno));
+    ::close(fd);
+    return std::unexpected(message);
+  };
+  if (!write_synced(fd, data, mode)) {
+    return fail("write");
+  }
+  // linkat() does not replace: a leftover of an earlier process of the same
+  // id goes first.
+  ::unlink(tmp.c_str());
+  auto self = fmt::format("/proc/self/fd/{}", fd);
+  if (::linkat(
+        AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) !=
+      0) {
+    if (errno == ENOENT || errno == EPERM || errno == EXDEV) {
+      ::close(fd);
+      return false; // No /proc: write a named file.
+    }
+    return fail("create");
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(
+      fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  }
+  return true;
+}
+
+} // namespace
+
 std::expected<void, std::string> write_file_atomic(const fs::path& path,
                                                    std::string_view data,
                                                    mode_t mode) {
-  std::string tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
+  std::string tmp = atomic_tmp_name(path);
+  auto unnamed = write_unnamed(path, tmp, data, mode);
+  if (!unnamed) {
+    return std::unexpected(unnamed.error());
+  }
+  if (*unnamed) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::string message = fmt::format(
+        "cannot replace {}: {}", path.string(), std::strerror(errno));
+      ::unlink(tmp.c_str());
+      return std::unexpected(message);
+    }
+    return {};
+  }
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   auto fail = [&](std::string_view what) {
     std::string message = fmt::format(
@@ -258,6 +331,101 @@ void close_on_exec_since(int first, const fs::path& dir) {
       ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
     }
   }
+}
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    reset();
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+void Fd::reset() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+namespace {
+
+// Whether fd is the file name refers to (relative to dir_fd).
+bool path_names_fd(int dir_fd, const char* name, int fd) {
+  struct stat held;
+  struct stat named;
+  return ::fstat(fd, &held) == 0 &&
+         ::fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+         held.st_ino == named.st_ino && held.st_dev == named.st_dev;
+}
+
+} // namespace
+
+Fd create_held(std::string& path) {
+  const std::string pattern = path;
+  // A sweeper may remove the file between its creation and our lock; then
+  // the lock is on a file that has no name any more, and a new one is made.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    path = pattern;
+    Fd fd(::mkostemp(path.data(), O_CLOEXEC));
+    if (!fd) {
+      return {};
+    }
+    int rc;
+    while ((rc = ::flock(fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      int saved = errno;
+      ::unlink(path.c_str());
+      errno = saved;
+      return {};
+    }
+    if (path_names_fd(AT_FDCWD, path.c_str(), fd.get())) {
+      return fd;
+    }
+  }
+  errno = EEXIST;
+  return {};
+}
+
+Swept sweep_unheld(const fs::path& dir, Sweep mode) {
+  Swept swept;
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return swept;
+  }
+  DIR* d = ::fdopendir(dir_fd);
+  if (!d) {
+    ::close(dir_fd);
+    return swept;
+  }
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name(e->d_name);
+    if (name == "." || name == "..") {
+      continue;
+    }
+    Fd fd(::openat(
+      dir_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
+      continue;
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      continue; // Not a file, or in use.
+    }
+    // The name may have gone, or been made again, since it was opened.
+    if (!path_names_fd(dir_fd, e->d_name, fd.get())) {
+      continue;
+    }
+    if (mode == Sweep::remove && ::unlinkat(dir_fd, e->d_name, 0) != 0) {
+      continue;
+    }
+    ++swept.files;
+    swept.bytes += static_cast<uint64_t>(st.st_size);
+  }
+  ::closedir(d);
+  return swept;
 }
 
 } // namespace ipfsacc::util

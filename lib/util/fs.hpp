@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -14,7 +15,10 @@ namespace fs = std::filesystem;
 std::expected<std::string, std::string> read_file(const fs::path& path);
 
 // Writes data to path atomically: a temporary file in the same directory,
-// fsync, rename. The file gets the given mode. Returns a message on failure.
+// fsync, rename. The file gets the given mode. Where the file system allows
+// it the bytes are written to an unnamed file (O_TMPFILE) that gets a name
+// only just before the rename, so a process killed while writing leaves
+// nothing behind. Returns a message on failure.
 std::expected<void, std::string> write_file_atomic(const fs::path& path,
                                                    std::string_view data,
                                                    mode_t mode);
@@ -64,5 +68,56 @@ int next_fd();
 // marked yet is read (/proc/self/fd); one open elsewhere (inherited, for the
 // tools) is left as it is.
 void close_on_exec_since(int first, const fs::path& dir);
+
+// An open descriptor, closed when this goes (move-only).
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd)
+    : fd_(fd) {}
+  Fd(Fd&& other) noexcept
+    : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  // Gives up the descriptor without closing it.
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  // Closes the descriptor, if any.
+  void reset();
+
+private:
+  int fd_ = -1;
+};
+
+// Creates a new file from path, a mkstemp template ending in "XXXXXX" that
+// is replaced by the file's name, and takes an exclusive flock on it. The
+// lock lasts as long as the returned descriptor (close-on-exec) stays open,
+// and tells sweep_unheld() that a live process still uses the file. Returns
+// an empty Fd with errno set when the file cannot be made.
+Fd create_held(std::string& path);
+
+// What sweep_unheld() found.
+struct Swept {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
+
+enum class Sweep { count, remove };
+
+// The files directly in dir that no process holds an flock on: leftovers of
+// processes that died (kill -9) while they used them, when every user of dir
+// holds such a lock (create_held, storage::KeyLock). With Sweep::remove they
+// are removed, each while locked, so that a process that locks the same name
+// afterwards sees that its file went and makes a new one. A missing dir is
+// empty.
+Swept sweep_unheld(const fs::path& dir, Sweep mode);
 
 } // namespace ipfsacc::util
