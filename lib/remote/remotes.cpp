@@ -134,6 +134,8 @@ std::optional<std::string> Remotes::fetch_blob(Remote& remote,
   auto got = t->get_blob(digest, size);
   if (!got && got.error().kind == Failure::Kind::rejected) {
     ++remote.counts[RemoteStat::errors];
+    // The next store of these bytes overwrites them there.
+    remote.rejected_blobs.insert(digest);
     warnings_.push_back(
       fmt::format("remote {}: blob {} does not match its CID; rejected ({})",
                   remote.label,
