@@ -13,9 +13,11 @@ WATCHDOG=90
 # send_signal SIG TARGET LOGLINE IPFSACC_ARGS...: start ipfsacc in the
 # background (its own process group: job control is on, so SIGINT is not
 # ignored as it is for background jobs of a script), wait until the fake tool
-# has logged LOGLINE (its traps are in place then), send SIG to TARGET ("pid":
-# ipfsacc only; "group": the whole process group, as Ctrl-C at a terminal
-# does), and wait for it. Sets rc.
+# has logged LOGLINE (its traps are in place then) and, with AFTER_OUTPUT
+# set, until ipfsacc has passed that text on to its stdout (the tool logs
+# before it prints), send SIG to TARGET ("pid": ipfsacc only; "group": the
+# whole process group, as Ctrl-C at a terminal does), and wait for it. Sets
+# rc.
 send_signal() {
   local sig=$1 target=$2 logline=$3
   shift 3
@@ -24,6 +26,9 @@ send_signal() {
   local pid=$!
   set +m
   wait_for_log "^$logline\$"
+  if [[ -n ${AFTER_OUTPUT:-} ]]; then
+    wait_until 'grep -qF -- "$AFTER_OUTPUT" "$T/sig.out"' "ipfsacc to pass on '$AFTER_OUTPUT'"
+  fi
   if [[ $target == group ]]; then
     kill -s "$sig" -- "-$pid"
   else
@@ -50,7 +55,8 @@ test_term_int_hup_on_a_miss() {
   export FAKE_SLEEP_AFTER=$TOOL_SLEEP
   for sig in TERM INT HUP; do
     : >"$FAKE_LOG"
-    send_signal "$sig" pid "gh pr list -R o/$sig" gh pr list -R "o/$sig"
+    AFTER_OUTPUT="gh pr list -R o/$sig" \
+      send_signal "$sig" pid "gh pr list -R o/$sig" gh pr list -R "o/$sig"
     expect_forwarded "$sig" gh
     # What the tool printed before the signal reached the user.
     expect_file_contains "$T/sig.out" "gh pr list -R o/$sig"
