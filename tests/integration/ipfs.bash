@@ -407,26 +407,6 @@ forge_manifest() {
     -F "file=@$T/pointer"
 }
 
-# measured NAME ARGS...: capture NAME of `ipfsacc ARGS...`, its largest
-# resident size (kB) in $T/NAME.rss.
-measured() {
-  local name=$1
-  shift
-  capture "$name" "$BOUNDED" /usr/bin/time -o "$T/$name.rss" -f %M \
-    "$IPFSACC_BIN" "$@"
-}
-
-# expect_rss_below NAME MB: the call measured as NAME stayed under MB
-# megabytes resident.
-expect_rss_below() {
-  local kb
-  kb=$(tail -n 1 "$T/$1.rss")
-  [[ $kb =~ ^[0-9]+$ ]] || fail "no resident size for $1: $(cat "$T/$1.rss")"
-  if ((kb >= $2 * 1000)); then
-    fail "$1 held $((kb / 1000)) MB (the bound is $2 MB)"
-  fi
-}
-
 # A manifest claiming some 24 GB (24,000 links to one chunk: as many as a
 # block of under 1 MiB holds) under an output of 1.5 MB.
 test_a_manifest_claiming_a_huge_size_is_refused_before_any_chunk() {

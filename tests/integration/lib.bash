@@ -262,6 +262,26 @@ capture() {
   echo "$rc" >"$T/$name.rc"
 }
 
+# measured NAME ARGS...: capture NAME of `ipfsacc ARGS...`, its largest
+# resident size (kB, GNU time) in $T/NAME.rss.
+measured() {
+  local name=$1
+  shift
+  capture "$name" "$BOUNDED" /usr/bin/time -o "$T/$name.rss" -f %M \
+    "$IPFSACC_BIN" "$@"
+}
+
+# expect_rss_below NAME MB: the call measured as NAME stayed under MB
+# megabytes resident.
+expect_rss_below() {
+  local kb
+  kb=$(tail -n 1 "$T/$1.rss")
+  [[ $kb =~ ^[0-9]+$ ]] || fail "no resident size for $1: $(cat "$T/$1.rss")"
+  if ((kb >= $2 * 1000)); then
+    fail "$1 held $((kb / 1000)) MB (the bound is $2 MB)"
+  fi
+}
+
 # capture_combined NAME CMD...: stdout and stderr together (2>&1) into
 # $T/NAME.all, so their interleaving is visible.
 capture_combined() {
