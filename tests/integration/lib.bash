@@ -527,7 +527,8 @@ make_tool() {
 
 # run_tests: run every test_* function of the suite, in the order they are
 # defined, each in a subshell with a fresh setup_case. Prints PASS/FAIL/SKIP
-# per case and a summary line, and exits with the suite's status.
+# per case with the seconds it took (to balance shards), a summary line,
+# and exits with the suite's status.
 run_tests() {
   local names=() name rc passed=0 failed=0 skipped=0 failed_names=()
   shopt -s extdebug
@@ -554,15 +555,17 @@ run_tests() {
     if [[ -n ${TEST_FILTER:-} && ! $case =~ $TEST_FILTER ]]; then
       continue
     fi
+    local started=$SECONDS
     (
       setup_case "$case"
       "$name"
     )
     rc=$?
+    local took="($((SECONDS - started)) s)"
     case $rc in
-      0) echo "PASS $SUITE.$case"; passed=$((passed + 1)) ;;
-      125) echo "SKIP $SUITE.$case"; skipped=$((skipped + 1)) ;;
-      *) echo "FAIL $SUITE.$case"; failed=$((failed + 1)); failed_names+=("$case") ;;
+      0) echo "PASS $SUITE.$case $took"; passed=$((passed + 1)) ;;
+      125) echo "SKIP $SUITE.$case $took"; skipped=$((skipped + 1)) ;;
+      *) echo "FAIL $SUITE.$case $took"; failed=$((failed + 1)); failed_names+=("$case") ;;
     esac
   done
   echo "$passed passed, $failed failed${skipped:+, $skipped skipped}"
