@@ -69,6 +69,24 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
+# stop_leftovers: processes a case left running that still hold the suite's
+# stdout or stderr (a sleep of a watchdog, a tool whose parent was killed)
+# are named and killed: CTest waits for every writer of its pipe, so each
+# would hold the run up for as long as it lives.
+stop_leftovers() {
+  local ours fd pid
+  ours=$(readlink "/proc/$$/fd/1")
+  [[ $ours == pipe:* ]] || return 0
+  for fd in /proc/[0-9]*/fd/[12]; do
+    pid=${fd#/proc/}
+    pid=${pid%%/*}
+    ((pid != $$ && pid != BASHPID)) || continue
+    [[ $(readlink "$fd" 2>/dev/null) == "$ours" ]] || continue
+    echo "$SUITE: left running, stopped: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" >&2
+    kill -KILL "$pid" 2>/dev/null
+  done
+}
+
 # Seconds one ipfsacc call may take before the case fails instead of hanging.
 TEST_CALL_TIMEOUT=${TEST_CALL_TIMEOUT:-60}
 
@@ -525,12 +543,23 @@ make_tool() {
 # ---------------------------------------------------------------------------
 # The runner.
 
+# children_cpu_ms FILE: sets cpu_ms to the CPU milliseconds (user and
+# system) of the shell's finished child processes, as `times` reports them
+# (run in this shell, not in a subshell, and written to FILE).
+children_cpu_ms() {
+  times >"$1"
+  cpu_ms=$(tail -n 1 "$1" | tr 'ms' '  ' |
+    awk '{ printf "%d", ($1 * 60 + $2 + $3 * 60 + $4) * 1000 }')
+}
+
 # run_tests: run every test_* function of the suite, in the order they are
 # defined, each in a subshell with a fresh setup_case. Prints PASS/FAIL/SKIP
-# per case with the seconds it took (to balance shards), a summary line,
-# and exits with the suite's status.
+# per case with the seconds and CPU seconds it took (to balance shards), a
+# summary line, and exits with the suite's status.
 run_tests() {
   local names=() name rc passed=0 failed=0 skipped=0 failed_names=()
+  local times_file
+  times_file=$(mktemp)
   shopt -s extdebug
   while read -r name; do
     names+=("$name")
@@ -555,19 +584,24 @@ run_tests() {
     if [[ -n ${TEST_FILTER:-} && ! $case =~ $TEST_FILTER ]]; then
       continue
     fi
-    local started=$SECONDS
+    local started=$SECONDS cpu_ms cpu_before
+    children_cpu_ms "$times_file"
+    cpu_before=$cpu_ms
     (
       setup_case "$case"
       "$name"
     )
     rc=$?
-    local took="($((SECONDS - started)) s)"
+    children_cpu_ms "$times_file"
+    local took="($((SECONDS - started)) s, $(((cpu_ms - cpu_before) / 1000)) s CPU)"
     case $rc in
       0) echo "PASS $SUITE.$case $took"; passed=$((passed + 1)) ;;
       125) echo "SKIP $SUITE.$case $took"; skipped=$((skipped + 1)) ;;
       *) echo "FAIL $SUITE.$case $took"; failed=$((failed + 1)); failed_names+=("$case") ;;
     esac
   done
+  rm -f "$times_file"
+  stop_leftovers
   echo "$passed passed, $failed failed${skipped:+, $skipped skipped}"
   if ((failed > 0)); then
     echo "failed: ${failed_names[*]}"

@@ -10,6 +10,23 @@ TOOL_SLEEP=300
 # a safety net against a hang, never reached by a passing run.
 WATCHDOG=90
 
+# start_watchdog PID: kill -9 PID if it outlives WATCHDOG seconds. Sets
+# DOG. Its sleep holds none of the suite's output (CTest waits for every
+# process that does) and stop_watchdog ends it with the dog.
+start_watchdog() {
+  (
+    exec >/dev/null 2>&1
+    sleep "$WATCHDOG" && kill -KILL "$1"
+  ) &
+  DOG=$!
+}
+
+stop_watchdog() {
+  pkill -P "$DOG" 2>/dev/null
+  kill "$DOG" 2>/dev/null
+  wait "$DOG" 2>/dev/null
+}
+
 # send_signal SIG TARGET LOGLINE IPFSACC_ARGS...: start ipfsacc in the
 # background (its own process group: job control is on, so SIGINT is not
 # ignored as it is for background jobs of a script), wait until the fake tool
@@ -34,12 +51,10 @@ send_signal() {
   else
     kill -s "$sig" "$pid"
   fi
-  (sleep "$WATCHDOG" && kill -KILL "$pid" 2>/dev/null) &
-  local dog=$!
+  start_watchdog "$pid"
   wait "$pid"
   rc=$?
-  kill "$dog" 2>/dev/null
-  wait "$dog" 2>/dev/null
+  stop_watchdog
 }
 
 # expect_forwarded SIG TOOL: the tool got SIG and ipfsacc exited 128+N (not
@@ -119,11 +134,10 @@ test_sleep_without_traps() {
   local child=
   wait_until 'child=$(pgrep -P "$pid" -x -f "sleep 301.5")' "ipfsacc to start the child"
   kill -TERM "$pid"
-  (sleep "$WATCHDOG" && kill -KILL "$pid" 2>/dev/null) &
-  local dog=$!
+  start_watchdog "$pid"
   wait "$pid"
   rc=$?
-  kill "$dog" 2>/dev/null
+  stop_watchdog
   expect_eq 143 "$rc" "exit status after SIGTERM"
   wait_until '! kill -0 "$child" 2>/dev/null' "the child (sleep 301.5) to die with ipfsacc"
 }
