@@ -53,9 +53,6 @@ std::string_view env_of(std::string_view key) {
 }
 
 int list(const Config& config) {
-  for (const auto& warning : config.warnings()) {
-    fmt::print(stderr, "ipfsacc: warning: {}\n", warning);
-  }
   auto values = config.values();
   size_t width = 0;
   size_t value_width = 0;
@@ -155,6 +152,9 @@ Command setup_config(CLI::App& app) {
     "dollars per million input/output tokens, for the cost saved in stats "
     "(price.claude-sonnet-4* = 3/15)"));
   Command command{ cmd, [o](const Config& config) {
+                    for (const auto& warning : config.warnings()) {
+                      fmt::print(stderr, "ipfsacc: warning: {}\n", warning);
+                    }
                     if (o->list->parsed()) {
                       return list(config);
                     }

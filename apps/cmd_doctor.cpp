@@ -81,6 +81,12 @@ void check_config(Report& report) {
   struct stat st;
   if (!text && ::stat(path.c_str(), &st) != 0) {
     report.ok("config", fmt::format("no {} (defaults)", path.string()));
+  } else if (auto trusted = Config::check_config_file_trusted(); !trusted) {
+    report.fail("config",
+                trusted.error() + "; it is ignored",
+                fmt::format("chmod go-w {} {}",
+                            path.parent_path().string(),
+                            path.string()));
   } else if (!text) {
     report.fail("config", text.error(), "chmod u+r " + path.string());
   } else if (auto lines = parse_config_text(*text, path.string()); !lines) {

@@ -4,6 +4,7 @@
 #include "remote/spec.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
+#include "util/trusted_dir.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -287,6 +288,28 @@ fs::path Config::config_file() {
   return config_dir() / "ipfsacc.conf";
 }
 
+std::expected<void, std::string> Config::check_config_file_trusted() {
+  auto path = config_file();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return {}; // nothing to read
+  }
+  auto dir =
+    util::check_trusted_dir(path.parent_path(), util::Sharing::owner_only);
+  if (!dir) {
+    return std::unexpected(
+      fmt::format("the config file {} is not trusted: its directory {} {}",
+                  path.string(),
+                  path.parent_path().string(),
+                  dir.error()));
+  }
+  if (auto file = util::check_trusted_file(path, *dir); !file) {
+    return std::unexpected(fmt::format(
+      "the config file {} is not trusted: {}", path.string(), file.error()));
+  }
+  return {};
+}
+
 std::expected<Config, std::string> Config::load(Strictness strictness) {
   Config config;
   auto problem = [&](std::string message) -> bool {
@@ -298,7 +321,13 @@ std::expected<Config, std::string> Config::load(Strictness strictness) {
   };
 
   auto path = config_file();
-  if (auto text = util::read_file(path)) {
+  // A config file others can change could point the cache at their remote:
+  // like the secrets beside it, it is read only from a trusted directory.
+  if (auto trusted = check_config_file_trusted(); !trusted) {
+    if (!problem(trusted.error() + "; ignoring it")) {
+      return std::unexpected(trusted.error());
+    }
+  } else if (auto text = util::read_file(path)) {
     auto lines = parse_config_text(*text, path.string());
     if (!lines) {
       if (!problem(lines.error())) {

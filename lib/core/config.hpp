@@ -55,6 +55,13 @@ public:
   // The directory holding ipfsacc.conf, wrappers/ and the secrets.
   static std::filesystem::path config_dir();
   static std::filesystem::path config_file();
+  // Whether nobody but this user (and root) can change the config file: its
+  // directory and the file, as util::check_trusted_dir says (a file others
+  // can change could point the cache at their remote). The error says
+  // which and why. load() ignores a file that is not trusted, with a
+  // warning, or fails with Strictness::error (a management command must
+  // not act on another cache than the one configured). No file is trusted.
+  static std::expected<void, std::string> check_config_file_trusted();
 
   // Sets a value from the command line. Returns a message if it is invalid.
   std::expected<void, std::string> set(std::string_view key,

@@ -83,6 +83,42 @@ test_a_secrets_directory_others_can_write_is_refused() {
   expect_file_contains "$T/file.err" "secrets.enc is writable by every user (mode 0666)"
 }
 
+test_a_config_file_others_can_change_is_ignored() {
+  local dir=$XDG_CONFIG_HOME/ipfsacc
+  ipfsacc config set default_ttl 7h || fail "config set failed"
+  capture trusted ipfsacc config get default_ttl
+  expect_eq 7h "$(cat "$T/trusted.out")" "the configured value"
+  local why="the config file $dir/ipfsacc.conf is not trusted: its directory $dir is writable by every user \(mode 0777\)"
+  chmod 0777 "$dir"
+  # A call warns once and goes on with the defaults: the file could point
+  # the cache at someone else's remote.
+  capture get ipfsacc config get default_ttl
+  expect_rc 0
+  expect_eq 1m "$(cat "$T/get.out")" "the default, the file ignored"
+  expect_match "$(cat "$T/get.err")" "^ipfsacc: warning: $why; ignoring it$" "the warning"
+  run_wrapped call gh pr list -R o/r
+  expect_rc 0
+  expect_match "$(explain_lines "$T/call.err")" "^ipfsacc: warning: $why; ignoring it$" "the call's one added line"
+  # A management command stops: it would act on another cache than the one
+  # configured.
+  capture stats ipfsacc stats
+  expect_rc 2
+  expect_match "$(cat "$T/stats.err")" "^ipfsacc: error: $why$" "stats' error"
+  capture doctor ipfsacc doctor
+  expect_rc 1
+  expect_file_contains "$T/doctor.out" "FAIL  config: the config file $dir/ipfsacc.conf is not trusted"
+  # The file itself, writable by others.
+  chmod 0700 "$dir"
+  chmod 0666 "$dir/ipfsacc.conf"
+  capture file ipfsacc config get default_ttl
+  expect_eq 1m "$(cat "$T/file.out")" "the default, the file ignored"
+  expect_file_contains "$T/file.err" "ipfsacc.conf is writable by every user (mode 0666); ignoring it"
+  chmod 0600 "$dir/ipfsacc.conf"
+  capture fixed ipfsacc config get default_ttl
+  expect_eq 7h "$(cat "$T/fixed.out")" "the configured value, once private again"
+  expect_empty "$T/fixed.err"
+}
+
 # as_nobody: the setup for the cases with a second user. The binaries and
 # the fake tool are copied where nobody can run them, and nobody can reach
 # the case's directories. Sets NOBODY (the command prefix).
