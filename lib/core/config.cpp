@@ -1,7 +1,7 @@
 #include "core/config.hpp"
 
-#include "remote/record.hpp"
 #include "remote/spec.hpp"
+#include "secrets/signing.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 
@@ -238,7 +238,7 @@ std::expected<void, std::string> Config::validate(std::string_view key,
         }
       }
       if (key == "remote_trusted_keys") {
-        if (auto r = remote::parse_public_keys(value); !r) {
+        if (auto r = secrets::parse_public_keys(value); !r) {
           return std::unexpected(fmt::format("{}: {}", key, r.error()));
         }
       }
