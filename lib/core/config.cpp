@@ -81,8 +81,8 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "public keys (64 hex digits each; `ipfsacc secrets signing-key` prints "
-    "one) of which a remote entry must carry a signature to be served; "
-    "empty: any entry bound to its key" },
+    "one) of which a remote entry must carry a signature to be served, and "
+    "an exported one to be imported; empty: any entry bound to its key" },
   { "prefer",
     "IPFSACC_PREFER",
     ValueType::string,
