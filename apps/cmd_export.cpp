@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "secrets/signing.hpp"
 #include "storage/car.hpp"
 #include "storage/exchange.hpp"
 #include "util/fs.hpp"
@@ -36,6 +37,7 @@ struct Exported {
 std::expected<Exported, std::string> export_car(
   storage::Store& store,
   const Selection& selection,
+  const secrets::SigningKey* signer,
   const std::function<bool(std::string_view)>& sink) {
   Exported done;
   int64_t now = util::now_ms();
@@ -58,7 +60,7 @@ std::expected<Exported, std::string> export_car(
         return true;
       }
       e.display = shown_command(e);
-      std::string block = storage::encode_car_entry(key, e);
+      std::string block = storage::encode_car_entry(key, e, signer);
       storage::BlockId id{ storage::kCodecDagCbor, sha256(block) };
       selected.push_back({ std::move(e), id, std::move(block) });
       return true;
@@ -121,8 +123,12 @@ Command setup_export(CLI::App& app) {
   cmd->footer("One entry per line: its key (request CID), metadata, and "
               "stdout and stderr\nwith the CIDs of their bytes, so `ipfsacc "
               "import` can verify them. Secrets in\ncommand lines are "
-              "redacted.\n\nWith --format car: a CARv1 archive whose raw "
-              "blocks are the outputs (their CIDs\nare the blob CIDs) and "
+              "redacted. With the signing key in the secrets store\n(`ipfsacc "
+              "secrets signing-key`) every entry is signed, bound to its "
+              "key;\nmachines with remote_trusted_keys import only entries "
+              "signed by those keys.\n\nWith --format car: a CARv1 "
+              "archive whose raw blocks are the outputs (their CIDs\nare the "
+              "blob CIDs) and "
               "whose DAG-CBOR root blocks are the entries, linking\nto "
               "them. `ipfsacc import` reads both formats.");
   return { cmd, [o](const Config& config) {
@@ -156,6 +162,11 @@ Command setup_export(CLI::App& app) {
               }
               buffer.clear();
             };
+            // Signed when this machine holds the team's key: machines that
+            // trust keys import nothing else.
+            auto signing_key = secrets::load_signing_key();
+            const secrets::SigningKey* signer =
+              signing_key ? &*signing_key : nullptr;
             int64_t now = util::now_ms();
             if (o->format == "car") {
               // The CAR header holds the roots: nothing is written before
@@ -169,7 +180,7 @@ Command setup_export(CLI::App& app) {
               };
               std::expected<Exported, std::string> done = Exported{};
               if (*store) {
-                done = export_car(**store, o->selection, sink);
+                done = export_car(**store, o->selection, signer, sink);
               } else {
                 storage::CarWriter(sink).header({}); // no cache: no entries
               }
@@ -197,7 +208,8 @@ Command setup_export(CLI::App& app) {
                     return true;
                   }
                   e.display = shown_command(e);
-                  storage::append_export_line(buffer, key, e, *out, *err);
+                  storage::append_export_line(
+                    buffer, key, e, *out, *err, signer);
                   buffer += '\n';
                   ++exported;
                   payload += e.stdout_size + e.stderr_size;
@@ -237,12 +249,21 @@ Command setup_export(CLI::App& app) {
                          "are missing or corrupt (ipfsacc doctor --deep)\n",
                          corrupt);
             }
+            if (!signer && !config.get("remote_trusted_keys").empty()) {
+              fmt::print(stderr,
+                         "ipfsacc: warning: the entries are not signed (no "
+                         "signing key could be read from the secrets store: "
+                         "ipfsacc secrets signing-key); machines with "
+                         "remote_trusted_keys will not import them\n");
+            }
             fmt::print(stderr,
-                       "Exported {} {} ({} of outputs){}.\n",
+                       "Exported {} {} ({} of outputs){}{}.\n",
                        exported,
                        exported == 1 ? "entry" : "entries",
                        util::format_size(payload),
-                       to_stdout ? "" : " to " + o->file);
+                       to_stdout ? "" : " to " + o->file,
+                       signer ? ", signed by " + to_hex(signer->public_key())
+                              : "");
             return kExitOk;
           } };
 }

@@ -1,7 +1,11 @@
-// ipfsacc import: entries from `ipfsacc export`, every CID verified.
+// ipfsacc import: entries from `ipfsacc export`, every CID verified, every
+// signature checked against remote_trusted_keys, no entry kept longer than
+// this machine would keep it.
 
 #include "commands.hpp"
+#include "core/lifetime.hpp"
 #include "entries.hpp"
+#include "secrets/signing.hpp"
 #include "stats/stats.hpp"
 #include "storage/car.hpp"
 #include "storage/exchange.hpp"
@@ -52,14 +56,68 @@ size_t payload_bytes(const Batch& batch) {
   return bytes;
 }
 
-// What the reading thread counts (rejected, expired) and what the writing
-// one counts (imported, present) are separate fields.
+// What the reading thread counts (rejected, expired, capped) and what the
+// writing one counts (imported, present) are separate fields.
 struct Counts {
   uint64_t imported = 0;
   uint64_t present = 0;
   uint64_t expired = 0;
   uint64_t rejected = 0;
+  // Of the rejected, those refused for their signature, by kind.
+  uint64_t unsigned_entries = 0;
+  uint64_t untrusted = 0;
+  uint64_t changed = 0;
+  // Entries whose expiry was brought down to this machine's lifetime.
+  uint64_t capped = 0;
 };
+
+// What an entry read back must pass before it is stored.
+struct Admission {
+  // remote_trusted_keys: when not empty, only entries signed by one of
+  // these keys come in.
+  std::vector<secrets::PublicKey> trusted;
+  RuleLifetimes lifetimes;
+  int64_t now = 0;
+};
+
+enum class Verdict { store, expired, rejected };
+
+// Checks x's signature (see storage::check_exported_signature; a refusal
+// is counted by its kind, and why says what is wrong), skips x when it has
+// expired, and brings its expiry down to what a call storing it here now
+// would give it (counted when it does).
+Verdict admit(storage::ExportedEntry& x,
+              Admission& admission,
+              Counts& counts,
+              std::string& why) {
+  if (auto signature = storage::check_exported_signature(x, admission.trusted);
+      !signature) {
+    using Kind = secrets::SignatureProblem::Kind;
+    auto kind = signature.error().kind;
+    ++(kind == Kind::unsigned_entry     ? counts.unsigned_entries
+       : kind == Kind::untrusted_signer ? counts.untrusted
+                                        : counts.changed);
+    why = "the entry " + signature.error().message;
+    if (kind == Kind::mismatch) {
+      why += " (changed since it was signed, or signed for another key)";
+    }
+    return Verdict::rejected;
+  }
+  auto& e = x.entry;
+  if (e.expires_ms <= admission.now) {
+    ++counts.expired;
+    return Verdict::expired;
+  }
+  // Saturating: a lifetime of centuries must not wrap around.
+  int64_t lifetime = admission.lifetimes.of(e.tool, e.operation).count();
+  int64_t latest =
+    lifetime > INT64_MAX - admission.now ? INT64_MAX : admission.now + lifetime;
+  if (e.expires_ms > latest) {
+    e.expires_ms = latest;
+    ++counts.capped;
+  }
+  return Verdict::store;
+}
 
 // Parsed entries handed from the reading thread to the writing one; at most
 // kQueuedBatches wait, so memory stays bounded whatever the file's size.
@@ -114,6 +172,7 @@ private:
 // the entries to queue in batches. Sets read_failed on an I/O error.
 void read_batches(std::FILE* in,
                   const std::string& name,
+                  Admission& admission,
                   BatchQueue& queue,
                   Counts& counts,
                   bool& read_failed) {
@@ -122,7 +181,7 @@ void read_batches(std::FILE* in,
   char* line = nullptr;
   size_t capacity = 0;
   uint64_t number = 0;
-  int64_t now = util::now_ms();
+  std::string why;
   ssize_t length;
   bool open = true;
   while (open && (length = ::getline(&line, &capacity, in)) >= 0) {
@@ -135,17 +194,18 @@ void read_batches(std::FILE* in,
       continue;
     }
     auto parsed = storage::parse_export_line(text);
-    if (!parsed) {
+    auto verdict =
+      parsed ? admit(*parsed, admission, counts, why) : Verdict::rejected;
+    if (verdict == Verdict::rejected) {
       ++counts.rejected;
       fmt::print(stderr,
                  "ipfsacc: import: {}:{}: rejected: {}\n",
                  name == "-" ? "stdin" : name,
                  number,
-                 parsed.error());
+                 parsed ? why : parsed.error());
       continue;
     }
-    if (parsed->entry.expires_ms <= now) {
-      ++counts.expired;
+    if (verdict == Verdict::expired) {
       continue;
     }
     batch_bytes += parsed->out.size() + parsed->err.size();
@@ -171,6 +231,7 @@ void read_batches(std::FILE* in,
 // archive (bad header, truncated) is rejected as a whole.
 void read_car_batches(std::FILE* in,
                       const std::string& name,
+                      Admission& admission,
                       BatchQueue& queue,
                       Counts& counts,
                       bool& read_failed) {
@@ -214,10 +275,10 @@ void read_car_batches(std::FILE* in,
     return std::string(reinterpret_cast<const char*>(it->second.data()),
                        it->second.size());
   };
-  int64_t now = util::now_ms();
   Batch batch;
   size_t batch_bytes = 0;
   bool open = true;
+  std::string why;
   for (const auto& block : contents->blocks) {
     if (!open) {
       break;
@@ -240,15 +301,21 @@ void read_car_batches(std::FILE* in,
                          out ? "stderr" : "stdout"));
       continue;
     }
-    if (e.expires_ms <= now) {
-      ++counts.expired;
+    storage::ExportedEntry x{ decoded->key,
+                              std::move(decoded->entry),
+                              std::move(*out),
+                              std::move(*err),
+                              decoded->signature };
+    auto verdict = admit(x, admission, counts, why);
+    if (verdict == Verdict::rejected) {
+      reject(fmt::format("entry {}: {}", cid_string(x.key), why));
       continue;
     }
-    batch_bytes += out->size() + err->size();
-    batch.push_back({ decoded->key,
-                      std::move(decoded->entry),
-                      std::move(*out),
-                      std::move(*err) });
+    if (verdict == Verdict::expired) {
+      continue;
+    }
+    batch_bytes += x.out.size() + x.err.size();
+    batch.push_back(std::move(x));
     if (batch.size() >= kBatchEntries || batch_bytes >= kBatchBytes) {
       open = queue.push(std::move(batch));
       batch = Batch();
@@ -272,10 +339,26 @@ Command setup_import(CLI::App& app) {
   cmd->footer("Reads JSON Lines or a CAR archive (`export --format car`). "
               "Every output is\nchecked against its CID: a line (or block) "
               "that does not verify is rejected\n(with its line number, or "
-              "its CID) and the rest are imported. Entries already\nin the "
-              "cache or expired are skipped. Exit status 1 when something was "
+              "its CID) and the rest are imported. With\nremote_trusted_keys "
+              "set, so is an entry not signed by one of those keys, or\n"
+              "changed since it was signed. Entries already in the cache or "
+              "expired are\nskipped; none is kept longer than the TTL its "
+              "tool and rule get here. Exit\nstatus 1 when something was "
               "rejected.");
   return { cmd, [o](const Config& config) {
+            // Config::load has checked the setting, so this cannot fail;
+            // but a bad one must never mean "trust anything".
+            auto trusted =
+              secrets::parse_public_keys(config.get("remote_trusted_keys"));
+            if (!trusted) {
+              fmt::print(stderr,
+                         "ipfsacc: error: remote_trusted_keys: {}\n",
+                         trusted.error());
+              return kExitUsage;
+            }
+            Admission admission{ std::move(*trusted),
+                                 RuleLifetimes(config),
+                                 util::now_ms() };
             std::FILE* in = stdin;
             if (o->file != "-") {
               in = std::fopen(o->file.c_str(), "re");
@@ -307,9 +390,11 @@ Command setup_import(CLI::App& app) {
             bool car = first != EOF && first != '{' && !std::isspace(first);
             std::thread reader([&] {
               if (car) {
-                read_car_batches(in, o->file, queue, counts, read_failed);
+                read_car_batches(
+                  in, o->file, admission, queue, counts, read_failed);
               } else {
-                read_batches(in, o->file, queue, counts, read_failed);
+                read_batches(
+                  in, o->file, admission, queue, counts, read_failed);
               }
             });
             // Each transaction writes batches as they come until it holds
@@ -381,16 +466,34 @@ Command setup_import(CLI::App& app) {
             if (in != stdin) {
               std::fclose(in);
             }
+            // The rejections for a signature, by kind.
+            std::string signatures;
+            for (auto [n, what] :
+                 { std::pair(counts.unsigned_entries, "unsigned"),
+                   std::pair(counts.untrusted, "signed by a key not trusted"),
+                   std::pair(counts.changed, "changed since signed") }) {
+              if (n > 0) {
+                signatures += fmt::format(
+                  "{}{} {}", signatures.empty() ? " (" : ", ", n, what);
+              }
+            }
+            if (!signatures.empty()) {
+              signatures += ')';
+            }
             fmt::print("Imported {} {}; skipped {} already present, {} "
-                       "expired; rejected {} {}.\n",
+                       "expired; rejected {} {}{}; capped {} {} at this "
+                       "machine's TTL.\n",
                        counts.imported,
                        counts.imported == 1 ? "entry" : "entries",
                        counts.present,
                        counts.expired,
                        counts.rejected,
-                       car                    ? "(blocks or entries)"
+                       car                    ? "blocks or entries"
                        : counts.rejected == 1 ? "line"
-                                              : "lines");
+                                              : "lines",
+                       signatures,
+                       counts.capped,
+                       counts.capped == 1 ? "expiry" : "expiries");
             if (!failure.empty()) {
               return error(failure);
             }

@@ -4,8 +4,8 @@
 #include "commands.hpp"
 #include "core/policy.hpp"
 #include "entries.hpp"
-#include "remote/record.hpp"
 #include "secrets/prompt.hpp"
+#include "secrets/signing.hpp"
 #include "secrets/store.hpp"
 #include "util/duration.hpp"
 #include "util/fs.hpp"
@@ -387,26 +387,26 @@ int run_init(const SecretsOptions& o) {
 int run_signing_key() {
   auto location = Location::from_environment();
   bool existed = secrets::exists(location);
-  std::optional<remote::SigningKey> key;
+  std::optional<secrets::SigningKey> key;
   bool made = false;
   auto done = secrets::update(
     location,
     store_passphrase(),
     [&](secrets::Secrets& s) -> std::expected<void, std::string> {
-      if (auto seed = s.get(remote::kSigningKeySecret)) {
-        key = remote::SigningKey::from_hex_seed(*seed);
+      if (auto seed = s.get(secrets::kSigningKeySecret)) {
+        key = secrets::SigningKey::from_hex_seed(*seed);
         if (!key) {
           return std::unexpected(
             fmt::format("the secret {} is not a signing key (64 hex digits); "
                         "remove it with: ipfsacc secrets rm {}",
-                        remote::kSigningKeySecret,
-                        remote::kSigningKeySecret));
+                        secrets::kSigningKeySecret,
+                        secrets::kSigningKeySecret));
         }
         return {};
       }
-      auto seed = remote::SigningKey::new_hex_seed();
-      key = remote::SigningKey::from_hex_seed(seed);
-      auto stored = s.set(remote::kSigningKeySecret, seed, util::now_ms());
+      auto seed = secrets::SigningKey::new_hex_seed();
+      key = secrets::SigningKey::from_hex_seed(seed);
+      auto stored = s.set(secrets::kSigningKeySecret, seed, util::now_ms());
       sodium_memzero(seed.data(), seed.size());
       made = true;
       return stored;
@@ -423,7 +423,7 @@ int run_signing_key() {
              "serve only such entries:\n  ipfsacc config set "
              "remote_trusted_keys {}\n",
              made ? "made" : "using",
-             remote::kSigningKeySecret,
+             secrets::kSigningKeySecret,
              location.file().string(),
              to_hex(key->public_key()));
   return 0;

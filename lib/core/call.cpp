@@ -2,6 +2,7 @@
 
 #include "core/cid.hpp"
 #include "core/context.hpp"
+#include "core/lifetime.hpp"
 #include "core/policy.hpp"
 #include "core/program.hpp"
 #include "core/redact.hpp"
@@ -790,16 +791,8 @@ util::Millis Call::ttl() const {
   if (options_.ttl) {
     return *options_.ttl;
   }
-  if (auto forced = config_.ttl_override()) {
-    return *forced;
-  }
-  if (auto configured = config_.tool_ttl(policy_.tool, operation())) {
-    return *configured;
-  }
-  if (rule_ && rule_->ttl) {
-    return *rule_->ttl;
-  }
-  return config_.default_ttl();
+  return answer_ttl(
+    config_, policy_.tool, operation(), rule_ ? rule_->ttl : std::nullopt);
 }
 
 // The tool's version, learned once per binary (path, inode, size, mtime,

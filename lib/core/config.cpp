@@ -1,7 +1,7 @@
 #include "core/config.hpp"
 
-#include "remote/record.hpp"
 #include "remote/spec.hpp"
+#include "secrets/signing.hpp"
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/trusted_dir.hpp"
@@ -82,8 +82,8 @@ const ConfigKey kKeys[] = {
     ValueType::string,
     "",
     "public keys (64 hex digits each; `ipfsacc secrets signing-key` prints "
-    "one) of which a remote entry must carry a signature to be served; "
-    "empty: any entry bound to its key" },
+    "one) of which a remote entry must carry a signature to be served, and "
+    "an exported one to be imported; empty: any entry bound to its key" },
   { "prefer",
     "IPFSACC_PREFER",
     ValueType::string,
@@ -239,7 +239,7 @@ std::expected<void, std::string> Config::validate(std::string_view key,
         }
       }
       if (key == "remote_trusted_keys") {
-        if (auto r = remote::parse_public_keys(value); !r) {
+        if (auto r = secrets::parse_public_keys(value); !r) {
           return std::unexpected(fmt::format("{}: {}", key, r.error()));
         }
       }

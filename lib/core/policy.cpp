@@ -97,6 +97,32 @@ std::optional<std::expected<ToolPolicy, std::string>> find_policy(
   return std::nullopt;
 }
 
+std::optional<ToolPolicy> find_tool_policy(std::string_view tool) {
+  auto user_files = user_rule_files();
+  std::string quoted = fmt::format("\"{}\"", tool);
+  for (const auto& file_name : user_files) {
+    auto path = user_rules_dir() / file_name;
+    auto text = util::read_file(path);
+    if (!text || text->find(quoted) == std::string::npos) {
+      continue;
+    }
+    if (auto policy = parse_policy(*text, path.string());
+        policy && policy->tool == tool) {
+      return std::move(*policy);
+    }
+  }
+  for (const auto& builtin : builtin_policies()) {
+    if (std::find(user_files.begin(), user_files.end(), builtin.file) !=
+        user_files.end()) {
+      continue;
+    }
+    if (auto policy = builtin.build(); policy.tool == tool) {
+      return policy;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> known_binaries() {
   std::vector<std::string> out;
   for (const auto& builtin : builtin_policies()) {

@@ -146,6 +146,11 @@ std::span<const BuiltinPolicy> builtin_policies();
 std::optional<std::expected<ToolPolicy, std::string>> find_policy(
   std::string_view name);
 
+// The rule file whose "tool" is tool (the name entries carry): the user's
+// wrappers/ directory first, then the built-in files no user's file
+// replaces. nullopt when none is, or when it cannot be read or parsed.
+std::optional<ToolPolicy> find_tool_policy(std::string_view tool);
+
 // Every binary name that has a rule file (for help and suggestions).
 std::vector<std::string> known_binaries();
 

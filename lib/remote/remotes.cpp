@@ -35,7 +35,7 @@ std::string remote_stat_key(RemoteStat stat, std::string_view label) {
 
 Remotes::Remotes(std::vector<Spec> specs,
                  Stored stored,
-                 std::vector<PublicKey> trusted,
+                 std::vector<secrets::PublicKey> trusted,
                  uint64_t max_answer_size)
   : stored_(std::move(stored))
   , trusted_(std::move(trusted))
@@ -307,7 +307,7 @@ Result<ExpiredPurge> Remotes::purge_expired(Remote& remote, int64_t now_ms) {
   return purged;
 }
 
-const SigningKey* Remotes::signer() {
+const secrets::SigningKey* Remotes::signer() {
   if (!signing_key_) {
     signing_key_.emplace(stored_.signing_key ? stored_.signing_key()
                                              : std::nullopt);
@@ -404,7 +404,7 @@ std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   if (!specs) {
     return std::unexpected(specs.error());
   }
-  auto trusted = parse_public_keys(trusted_keys);
+  auto trusted = secrets::parse_public_keys(trusted_keys);
   if (!trusted) {
     return std::unexpected(
       fmt::format("remote_trusted_keys: {}", trusted.error()));
@@ -424,12 +424,7 @@ std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   };
   Remotes::Stored stored;
   stored.password = [=] { return stored_secret("redis_password"); };
-  stored.signing_key = [=] {
-    auto seed = stored_secret(kSigningKeySecret);
-    auto key = SigningKey::from_hex_seed(seed);
-    sodium_memzero(seed.data(), seed.size());
-    return key;
-  };
+  stored.signing_key = [] { return secrets::load_signing_key(); };
   return std::make_unique<Remotes>(
     std::move(*specs), std::move(stored), std::move(*trusted), max_answer_size);
 }

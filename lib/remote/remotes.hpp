@@ -63,14 +63,14 @@ public:
   // there is none), and the signing key of what this machine stores.
   struct Stored {
     std::function<std::string()> password;
-    std::function<std::optional<SigningKey>()> signing_key;
+    std::function<std::optional<secrets::SigningKey>()> signing_key;
   };
   // An entry is served only when it is bound to its key and, when trusted
   // is not empty, signed by one of those keys, and only when its outputs
   // come to at most max_answer_size bytes; no larger entry is sent either.
   Remotes(std::vector<Spec> specs,
           Stored stored = {},
-          std::vector<PublicKey> trusted = {},
+          std::vector<secrets::PublicKey> trusted = {},
           uint64_t max_answer_size = std::numeric_limits<uint64_t>::max());
   ~Remotes();
 
@@ -143,14 +143,14 @@ private:
                 std::span<const uint8_t> err);
 
   // The signing key, loaded on first use; nullptr when there is none.
-  const SigningKey* signer();
+  const secrets::SigningKey* signer();
 
   std::vector<Remote> remotes_;
   Stored stored_;
-  std::vector<PublicKey> trusted_;
+  std::vector<secrets::PublicKey> trusted_;
   uint64_t max_answer_size_;
   std::optional<std::string> password_;
-  std::optional<std::optional<SigningKey>> signing_key_;
+  std::optional<std::optional<secrets::SigningKey>> signing_key_;
   std::vector<std::string> warnings_;
 };
 

@@ -1,5 +1,7 @@
 #include "storage/car.hpp"
 
+#include "storage/exchange.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -79,6 +81,11 @@ void cbor_int(std::string& out, int64_t v) {
 void cbor_text(std::string& out, std::string_view s) {
   head(out, kText, s.size());
   out += s;
+}
+
+void cbor_bytes(std::string& out, std::span<const uint8_t> bytes) {
+  head(out, kBytes, bytes.size());
+  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 void cbor_link(std::string& out, const BlockId& id) {
@@ -281,8 +288,15 @@ std::string BlockId::text() const {
     std::span(reinterpret_cast<const uint8_t*>(b.data()), b.size()));
 }
 
-std::string encode_car_entry(const Digest& key, const Entry& e) {
+std::string encode_car_entry(const Digest& key,
+                             const Entry& e,
+                             const secrets::SigningKey* signer) {
   CborMap map;
+  if (signer) {
+    auto signature = sign_exported(key, e, *signer);
+    cbor_bytes(map.add("signer"), signature.signer);
+    cbor_bytes(map.add("signature"), signature.signature);
+  }
   cbor_text(map.add("format"), kCarEntryFormat);
   cbor_text(map.add("key"), cid_string(key));
   cbor_text(map.add("tool"), e.tool);
@@ -428,6 +442,19 @@ std::expected<CarEntry, std::string> decode_car_entry(std::string_view block) {
   }
   if (auto cost = int_field(*root, "reported_cost_micro_usd")) {
     e.reported_cost_micro_usd = *cost;
+  }
+  const Item* signer = find(*root, "signer");
+  const Item* signature = find(*root, "signature");
+  if (signer || signature) {
+    if (!signer || !signature || signer->major != kBytes ||
+        signature->major != kBytes || signer->bytes.size() != 32 ||
+        signature->bytes.size() != 64) {
+      return std::unexpected(
+        "\"signer\" and \"signature\" are not an Ed25519 key and signature");
+    }
+    auto& s = out.signature.emplace();
+    std::memcpy(s.signer.data(), signer->bytes.data(), 32);
+    std::memcpy(s.signature.data(), signature->bytes.data(), 64);
   }
   return out;
 }

@@ -1,11 +1,13 @@
 #pragma once
 
 #include "core/cid.hpp"
+#include "secrets/signing.hpp"
 #include "storage/entry.hpp"
 
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +21,9 @@
 // - every entry is a DAG-CBOR block (codec 0x71) with the entry's metadata
 //   and links (CBOR tag 42) to its stdout and stderr blocks; the request
 //   key is a CID string, not a link (the request document is not exported);
+//   when the exporting machine holds the signing key, the block carries
+//   "signer" and "signature" (bytes), as an export line does (see
+//   storage/exchange.hpp);
 // - the header's roots are the entry blocks, so pinning the roots pins the
 //   outputs too.
 namespace ipfsacc::storage {
@@ -41,13 +46,18 @@ struct BlockId {
 };
 
 // The DAG-CBOR block of an entry (canonical: map keys sorted by length,
-// then bytes). entry.display must be redacted first.
-std::string encode_car_entry(const Digest& key, const Entry& entry);
+// then bytes), signed by signer when there is one. entry.display must be
+// redacted first.
+std::string encode_car_entry(const Digest& key,
+                             const Entry& entry,
+                             const secrets::SigningKey* signer = nullptr);
 
-// An entry decoded from its block, with the CIDs of its outputs' blocks.
+// An entry decoded from its block, with the CIDs of its outputs' blocks
+// and its signature when it carries one (not yet checked).
 struct CarEntry {
   Digest key{};
   Entry entry;
+  std::optional<secrets::EntrySignature> signature;
 };
 std::expected<CarEntry, std::string> decode_car_entry(std::string_view block);
 

@@ -77,6 +77,42 @@ void append_json_string(std::string& line, std::string_view text) {
   line += '"';
 }
 
+// text as a line reads it back: append_json_string writes a byte that is
+// not UTF-8 as U+FFFD.
+std::string as_read_back(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp;
+    size_t n = static_cast<unsigned char>(text[i]) < 0x80
+                 ? 1
+                 : util::utf8_sequence(text, i, cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+// The entry as its export line reads back: what a line's signature covers.
+Entry read_back(const Entry& entry) {
+  Entry e = entry;
+  e.tool = as_read_back(e.tool);
+  e.operation = as_read_back(e.operation);
+  e.display = as_read_back(e.display);
+  for (auto& tag : e.tags) {
+    tag = as_read_back(tag);
+  }
+  for (auto& u : e.usage) {
+    u.model = as_read_back(u.model);
+  }
+  return e;
+}
+
 void append_output(std::string& line,
                    std::string_view name,
                    const Digest& digest,
@@ -445,11 +481,29 @@ std::expected<void, std::string> read_output(const Json& line,
 
 } // namespace
 
+secrets::EntrySignature sign_exported(const Digest& key,
+                                      const Entry& entry,
+                                      const secrets::SigningKey& signer) {
+  return secrets::sign_entry(
+    secrets::SignedFor::export_file, key, encode_entry(entry), signer);
+}
+
+std::expected<void, secrets::SignatureProblem> check_exported_signature(
+  const ExportedEntry& exported,
+  std::span<const secrets::PublicKey> trusted) {
+  return secrets::check_entry_signature(secrets::SignedFor::export_file,
+                                        exported.key,
+                                        encode_entry(exported.entry),
+                                        exported.signature,
+                                        trusted);
+}
+
 void append_export_line(std::string& line,
                         const Digest& key,
                         const Entry& entry,
                         std::span<const uint8_t> out,
-                        std::span<const uint8_t> err) {
+                        std::span<const uint8_t> err,
+                        const secrets::SigningKey* signer) {
   // Written field by field, in the sorted order a JSON library gives them
   // (building and dumping a DOM per entry was a fifth of an export); the
   // outputs go last, so a reader who looks at the start of a line sees the
@@ -487,7 +541,16 @@ void append_export_line(std::string& line,
                    segment.stream == Stream::out ? "out" : "err",
                    segment.size);
   }
-  line += R"(],"tags":[)";
+  line += ']';
+  if (signer) {
+    auto signature = sign_exported(key, read_back(entry), *signer);
+    line += R"(,"signature":")";
+    line += to_hex(signature.signature);
+    line += R"(","signer":")";
+    line += to_hex(signature.signer);
+    line += '"';
+  }
+  line += R"(,"tags":[)";
   for (size_t i = 0; i < entry.tags.size(); ++i) {
     if (i) {
       line += ',';
@@ -520,9 +583,10 @@ void append_export_line(std::string& line,
 std::string export_line(const Digest& key,
                         const Entry& entry,
                         std::span<const uint8_t> out,
-                        std::span<const uint8_t> err) {
+                        std::span<const uint8_t> err,
+                        const secrets::SigningKey* signer) {
   std::string line;
-  append_export_line(line, key, entry, out, err);
+  append_export_line(line, key, entry, out, err, signer);
   return line;
 }
 
@@ -654,6 +718,24 @@ std::expected<ExportedEntry, std::string> parse_export_line(
       return std::unexpected(cost.error());
     }
     e.reported_cost_micro_usd = static_cast<int64_t>(*cost);
+  }
+
+  // The signature (optional: only a machine with the signing key signs).
+  const Json* signature = j.find("signature");
+  const Json* signer = j.find("signer");
+  if (signature || signer) {
+    if (!signature || !signer || !signature->is_string() ||
+        !signer->is_string()) {
+      return std::unexpected(
+        "\"signature\" and \"signer\" are not both there, as strings");
+    }
+    out.signature =
+      secrets::entry_signature_from_hex(signer->string, signature->string);
+    if (!out.signature) {
+      return std::unexpected(
+        "\"signer\" or \"signature\" is not an Ed25519 key or signature in "
+        "hex");
+    }
   }
 
   if (auto r =

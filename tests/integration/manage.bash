@@ -824,6 +824,143 @@ test_import_skips_present_and_expired() {
   expect_rc 1
 }
 
+# export_line TEXT FILE: the line of export FILE whose command is TEXT.
+export_line() {
+  grep -F "\"command\":\"$1\"" "$2" || fail "no export line of '$1' in $2"
+}
+
+# moved_to KEY: an export line on stdin, moved to the key KEY with its
+# expiry set to the last day of the year 9999.
+moved_to() {
+  sed -E -e "s/\"key\":\"bafkrei[a-z2-7]{52}\"/\"key\":\"$1\"/" \
+    -e 's/"expires_ms":[0-9]+/"expires_ms":253402300799000/'
+}
+
+# The report: the export line of `run -- echo AAA` moved to the key of
+# `run -- echo BBB`, expiring in the year 9999. Without trusted keys nothing
+# tells it from a real line, but it is kept no longer than this machine
+# would keep BBB's own answer: run's default_ttl (1m); a gh rule's 5m.
+test_an_edited_export_line_lives_no_longer_than_its_ttl() {
+  key_of b run -- echo BBB
+  local key_b=$KEY
+  ipfsacc run -- echo AAA >/dev/null 2>&1
+  manage x export "$T/all.jsonl"
+  export_line "echo AAA" "$T/all.jsonl" | moved_to "$key_b" >"$T/edited.jsonl"
+  manage p purge --all --yes
+  manage i import "$T/edited.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/i.out" "Imported 1 entry"
+  clock_advance 61
+  run_wrapped after -v run -- echo BBB
+  expect_explain after MISS
+  expect_eq BBB "$(cat "$T/after.out")" "run -- echo BBB a minute later"
+  expect_file_contains "$T/i.out" "capped 1 expiry at this machine's TTL"
+
+  # A rule's own TTL: gh pr list keeps its answers 5m.
+  ipfsacc gh pr list -R o/r >/dev/null 2>&1
+  manage g export "$T/gh.jsonl" --tool gh
+  sed -E 's/"expires_ms":[0-9]+/"expires_ms":253402300799000/' "$T/gh.jsonl" >"$T/gh-edited.jsonl"
+  manage p2 purge --all --yes
+  manage j import "$T/gh-edited.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/j.out" "Imported 1 entry"
+  expect_file_contains "$T/j.out" "capped 1 expiry"
+  clock_advance 299
+  run_wrapped fresh -v gh pr list -R o/r
+  expect_explain fresh HIT
+  clock_advance 2
+  run_wrapped stale -v gh pr list -R o/r
+  expect_explain stale MISS
+  expect_invocations "gh pr list" 2
+  # A line that expires sooner than the TTL keeps its own expiry.
+  manage g2 export "$T/gh2.jsonl" --tool gh
+  manage p3 purge --all --yes
+  clock_advance 200
+  manage k import "$T/gh2.jsonl"
+  expect_file_contains "$T/k.out" "Imported 1 entry"
+  expect_file_contains "$T/k.out" "capped 0 expiries"
+  clock_advance 101
+  run_wrapped later -v gh pr list -R o/r
+  expect_explain later MISS
+}
+
+# With remote_trusted_keys, an export comes in only signed by one of those
+# keys, and as it was signed: the line of the report, one unsigned, one
+# signed by another machine's key and one with a changed field are
+# rejected, counted by reason, and nothing of them is stored.
+test_with_trusted_keys_only_signed_unchanged_exports_come_in() {
+  local pub key_b
+  capture keygen ipfsacc secrets signing-key
+  expect_rc 0
+  pub=$(cat "$T/keygen.out")
+  key_of b run -- echo BBB
+  key_b=$KEY
+  ipfsacc run -- echo AAA >/dev/null 2>&1
+  # Arguments that are not UTF-8 are shown as U+FFFD in the line; its
+  # signature covers what the line says.
+  ipfsacc run -- echo $'caf\xe9 \xff' >/dev/null 2>&1
+  manage x export "$T/signed.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/x.err" "Exported 3 entries"
+  manage car export --format car "$T/signed.car"
+  # Unsigned (no signing key) and signed by a stranger.
+  IPFSACC_SECRETS_DIR=$T/none manage u export "$T/unsigned.jsonl"
+  expect_not_contains "$(cat "$T/u.err")" "signed by"
+  IPFSACC_SECRETS_DIR=$T/none manage ucar export --format car "$T/unsigned.car"
+  IPFSACC_SECRETS_DIR=$T/stranger ipfsacc secrets signing-key >/dev/null 2>&1
+  IPFSACC_SECRETS_DIR=$T/stranger manage s export "$T/stranger.jsonl"
+  export_line "echo AAA" "$T/signed.jsonl" | moved_to "$key_b" >"$T/bad.jsonl"
+  export_line "echo AAA" "$T/signed.jsonl" |
+    sed -e 's/"command":"echo AAA"/"command":"echo AAB"/' >>"$T/bad.jsonl"
+  export_line "echo AAA" "$T/unsigned.jsonl" >>"$T/bad.jsonl"
+  export_line "echo AAA" "$T/stranger.jsonl" >>"$T/bad.jsonl"
+  manage p purge --all --yes
+
+  export IPFSACC_REMOTE_TRUSTED_KEYS=$pub
+  manage i import "$T/bad.jsonl"
+  expect_rc 1
+  expect_file_contains "$T/i.err" "bad.jsonl:1: rejected: the entry has a signature that does not verify"
+  expect_file_contains "$T/i.err" "bad.jsonl:2: rejected: the entry has a signature that does not verify"
+  expect_file_contains "$T/i.err" "bad.jsonl:3: rejected: the entry is not signed, and remote_trusted_keys asks for a signature"
+  expect_file_contains "$T/i.err" "bad.jsonl:4: rejected: the entry is signed by "
+  expect_file_contains "$T/i.out" "Imported 0 entries"
+  expect_file_contains "$T/i.out" "rejected 4 lines (1 unsigned, 1 signed by a key not trusted, 2 changed since signed)"
+  expect_stat entries 0
+  run_wrapped bbb run -- echo BBB
+  expect_eq BBB "$(cat "$T/bbb.out")" "run -- echo BBB"
+  expect_file_contains "$T/x.err" "signed by $pub"
+  expect_eq 3 "$(grep -c "\"signer\":\"$pub\"" "$T/signed.jsonl")" "signed lines"
+  manage p2 purge --all --yes
+  for file in unsigned.jsonl unsigned.car; do
+    manage un import "$T/$file"
+    expect_rc 1
+    expect_file_contains "$T/un.out" "Imported 0 entries"
+    expect_stat entries 0
+  done
+  expect_file_contains "$T/un.err" "rejected: entry bafkrei"
+  expect_file_contains "$T/un.err" "the entry is not signed"
+
+  # What the trusted key signed comes in, and answers.
+  for file in signed.jsonl signed.car; do
+    ipfsacc purge --all --yes >/dev/null 2>&1
+    manage ok import "$T/$file"
+    expect_rc 0
+    expect_file_contains "$T/ok.out" "Imported 3 entries"
+    run_wrapped aaa -v run -- echo AAA
+    expect_explain aaa HIT
+    run_wrapped cafe -v run -- echo $'caf\xe9 \xff'
+    expect_explain cafe HIT
+  done
+
+  # A trusted-keys setting that does not parse: an error before anything
+  # is read.
+  ipfsacc purge --all --yes >/dev/null 2>&1
+  IPFSACC_REMOTE_TRUSTED_KEYS=not-a-key manage nk import "$T/signed.jsonl"
+  expect_rc 2
+  expect_file_contains "$T/nk.err" "'not-a-key' is not a public key"
+  expect_stat entries 0
+}
+
 # ---------------------------------------------------------------------------
 # config
 
