@@ -385,8 +385,6 @@ std::expected<CarEntry, std::string> decode_car_entry(std::string_view block) {
   if (!segments || segments->major != kArray) {
     return std::unexpected("missing \"segments\"");
   }
-  uint64_t out_total = 0;
-  uint64_t err_total = 0;
   for (const auto& s : segments->children) {
     if (s.major != kArray || s.children.size() != 2 ||
         s.children[0].major != kText || s.children[1].major != kUint ||
@@ -394,11 +392,10 @@ std::expected<CarEntry, std::string> decode_car_entry(std::string_view block) {
       return std::unexpected("a segment is not [\"out\"|\"err\", size]");
     }
     bool is_out = s.children[0].bytes == "out";
-    (is_out ? out_total : err_total) += s.children[1].n;
     e.segments.push_back(
       { is_out ? Stream::out : Stream::err, s.children[1].n });
   }
-  if (out_total != e.stdout_size || err_total != e.stderr_size) {
+  if (!segments_fit(e)) {
     return std::unexpected("the segments do not add up to the outputs");
   }
   const Item* tags = find(*root, "tags");
