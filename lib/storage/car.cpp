@@ -282,6 +282,8 @@ std::string BlockId::text() const {
 }
 
 std::string encode_car_entry(const Digest& key, const Entry& e) {
+  // Unsigned fields are written as unsigned: as a signed integer, a value
+  // over 2^63 would turn negative, and the block would not read back.
   CborMap map;
   cbor_text(map.add("format"), kCarEntryFormat);
   cbor_text(map.add("key"), cid_string(key));
@@ -293,17 +295,17 @@ std::string encode_car_entry(const Digest& key, const Entry& e) {
   cbor_int(map.add("expires_ms"), e.expires_ms);
   cbor_int(map.add("last_used_ms"), e.last_used_ms);
   cbor_int(map.add("duration_ms"), e.duration_ms);
-  cbor_int(map.add("hits"), static_cast<int64_t>(e.hits));
+  head(map.add("hits"), kUint, e.hits);
   cbor_link(map.add("stdout"), { kCodecRaw, e.stdout_digest });
-  cbor_int(map.add("stdout_size"), static_cast<int64_t>(e.stdout_size));
+  head(map.add("stdout_size"), kUint, e.stdout_size);
   cbor_link(map.add("stderr"), { kCodecRaw, e.stderr_digest });
-  cbor_int(map.add("stderr_size"), static_cast<int64_t>(e.stderr_size));
+  head(map.add("stderr_size"), kUint, e.stderr_size);
   auto& segments = map.add("segments");
   head(segments, kArray, e.segments.size());
   for (const auto& s : e.segments) {
     head(segments, kArray, 2);
     cbor_text(segments, s.stream == Stream::out ? "out" : "err");
-    cbor_int(segments, static_cast<int64_t>(s.size));
+    head(segments, kUint, s.size);
   }
   auto& tags = map.add("tags");
   head(tags, kArray, e.tags.size());
@@ -316,8 +318,8 @@ std::string encode_car_entry(const Digest& key, const Entry& e) {
     for (const auto& u : e.usage) {
       CborMap m;
       cbor_text(m.add("model"), u.model);
-      cbor_int(m.add("input_tokens"), static_cast<int64_t>(u.input));
-      cbor_int(m.add("output_tokens"), static_cast<int64_t>(u.output));
+      head(m.add("input_tokens"), kUint, u.input);
+      head(m.add("output_tokens"), kUint, u.output);
       m.write(usage);
     }
   }
