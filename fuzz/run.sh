@@ -60,7 +60,7 @@ fuzz_one() {
 }
 
 mkdir -p "$work"
-echo "fuzzing ${#targets[@]} targets for ${seconds} s each, $jobs at a time"
+echo "fuzzing ${#targets[@]} target(s) for ${seconds} s each, $jobs at a time"
 running=0
 for name in "${targets[@]}"; do
   if ((running >= jobs)); then
