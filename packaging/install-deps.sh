@@ -28,13 +28,16 @@ command -v node >/dev/null 2>&1 || test_packages+=(nodejs)
 # npm installs js-ipfs for the IPFS suite (tests/ipfs).
 command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 bench_packages=(hyperfine valgrind)
+# fuzz/run.sh: clang 16 and its libFuzzer and sanitizer runtimes.
+fuzz_packages=(clang-16 libclang-rt-16-dev)
 
 want=("${build_packages[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${test_packages[@]}") ;;
   bench) want+=("${test_packages[@]}" "${bench_packages[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  fuzz) want+=("${fuzz_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=()

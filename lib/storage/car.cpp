@@ -291,6 +291,8 @@ std::string BlockId::text() const {
 std::string encode_car_entry(const Digest& key,
                              const Entry& e,
                              const secrets::SigningKey* signer) {
+  // Unsigned fields are written as unsigned: as a signed integer, a value
+  // over 2^63 would turn negative, and the block would not read back.
   CborMap map;
   if (signer) {
     auto signature = sign_exported(key, e, *signer);
@@ -307,17 +309,17 @@ std::string encode_car_entry(const Digest& key,
   cbor_int(map.add("expires_ms"), e.expires_ms);
   cbor_int(map.add("last_used_ms"), e.last_used_ms);
   cbor_int(map.add("duration_ms"), e.duration_ms);
-  cbor_int(map.add("hits"), static_cast<int64_t>(e.hits));
+  head(map.add("hits"), kUint, e.hits);
   cbor_link(map.add("stdout"), { kCodecRaw, e.stdout_digest });
-  cbor_int(map.add("stdout_size"), static_cast<int64_t>(e.stdout_size));
+  head(map.add("stdout_size"), kUint, e.stdout_size);
   cbor_link(map.add("stderr"), { kCodecRaw, e.stderr_digest });
-  cbor_int(map.add("stderr_size"), static_cast<int64_t>(e.stderr_size));
+  head(map.add("stderr_size"), kUint, e.stderr_size);
   auto& segments = map.add("segments");
   head(segments, kArray, e.segments.size());
   for (const auto& s : e.segments) {
     head(segments, kArray, 2);
     cbor_text(segments, s.stream == Stream::out ? "out" : "err");
-    cbor_int(segments, static_cast<int64_t>(s.size));
+    head(segments, kUint, s.size);
   }
   auto& tags = map.add("tags");
   head(tags, kArray, e.tags.size());
@@ -330,8 +332,8 @@ std::string encode_car_entry(const Digest& key,
     for (const auto& u : e.usage) {
       CborMap m;
       cbor_text(m.add("model"), u.model);
-      cbor_int(m.add("input_tokens"), static_cast<int64_t>(u.input));
-      cbor_int(m.add("output_tokens"), static_cast<int64_t>(u.output));
+      head(m.add("input_tokens"), kUint, u.input);
+      head(m.add("output_tokens"), kUint, u.output);
       m.write(usage);
     }
   }
@@ -399,8 +401,6 @@ std::expected<CarEntry, std::string> decode_car_entry(std::string_view block) {
   if (!segments || segments->major != kArray) {
     return std::unexpected("missing \"segments\"");
   }
-  uint64_t out_total = 0;
-  uint64_t err_total = 0;
   for (const auto& s : segments->children) {
     if (s.major != kArray || s.children.size() != 2 ||
         s.children[0].major != kText || s.children[1].major != kUint ||
@@ -408,11 +408,10 @@ std::expected<CarEntry, std::string> decode_car_entry(std::string_view block) {
       return std::unexpected("a segment is not [\"out\"|\"err\", size]");
     }
     bool is_out = s.children[0].bytes == "out";
-    (is_out ? out_total : err_total) += s.children[1].n;
     e.segments.push_back(
       { is_out ? Stream::out : Stream::err, s.children[1].n });
   }
-  if (out_total != e.stdout_size || err_total != e.stderr_size) {
+  if (!segments_fit(e)) {
     return std::unexpected("the segments do not add up to the outputs");
   }
   const Item* tags = find(*root, "tags");

@@ -88,6 +88,20 @@ private:
 
 } // namespace
 
+bool segments_fit(const Entry& e) {
+  uint64_t out = 0;
+  uint64_t err = 0;
+  for (const auto& s : e.segments) {
+    bool is_out = s.stream == Stream::out;
+    uint64_t& at = is_out ? out : err;
+    if (s.size > (is_out ? e.stdout_size : e.stderr_size) - at) {
+      return false;
+    }
+    at += s.size;
+  }
+  return out == e.stdout_size && err == e.stderr_size;
+}
+
 std::string encode_entry(const Entry& e) {
   Writer w;
   w.u8(kFormatVersion);
@@ -118,8 +132,9 @@ std::string encode_entry(const Entry& e) {
     w.varint(u.input);
     w.varint(u.output);
   }
-  // Shifted by one so that "none" (-1) is stored as 0.
-  w.varint(static_cast<uint64_t>(e.reported_cost_micro_usd + 1));
+  // Shifted by one so that "none" (-1) is stored as 0 (in unsigned
+  // arithmetic, which wraps where a signed sum would overflow).
+  w.varint(static_cast<uint64_t>(e.reported_cost_micro_usd) + 1);
   return w.take();
 }
 
@@ -144,13 +159,9 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
   e.operation = r.str();
   e.display = r.str();
   uint64_t segments = r.varint();
-  uint64_t out_total = 0;
-  uint64_t err_total = 0;
   for (uint64_t i = 0; i < segments && r.ok(); ++i) {
     uint64_t v = r.varint();
-    Segment s{ (v & 1) ? Stream::err : Stream::out, v >> 1 };
-    (s.stream == Stream::out ? out_total : err_total) += s.size;
-    e.segments.push_back(s);
+    e.segments.push_back({ (v & 1) ? Stream::err : Stream::out, v >> 1 });
   }
   uint64_t tags = r.varint();
   for (uint64_t i = 0; i < tags && r.ok(); ++i) {
@@ -165,11 +176,10 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
       u.output = r.varint();
       e.usage.push_back(std::move(u));
     }
-    e.reported_cost_micro_usd = static_cast<int64_t>(r.varint()) - 1;
+    e.reported_cost_micro_usd = static_cast<int64_t>(r.varint() - 1);
   }
   // The segments must account for every byte, or replay would be wrong.
-  if (!r.ok() || !r.at_end() || out_total != e.stdout_size ||
-      err_total != e.stderr_size) {
+  if (!r.ok() || !r.at_end() || !segments_fit(e)) {
     return std::nullopt;
   }
   return e;

@@ -51,6 +51,12 @@ struct Entry {
   int64_t reported_cost_micro_usd = -1;
 };
 
+// True when the segments account for exactly stdout_size and stderr_size
+// bytes, each segment within what is left of its output: a hit writes every
+// segment from its output at the sum of the sizes before it, so a sum that
+// wraps around (sizes near 2^64) must not pass for the right total.
+bool segments_fit(const Entry& entry);
+
 // Serialises an entry (a small versioned binary format).
 std::string encode_entry(const Entry& entry);
 

@@ -717,6 +717,9 @@ std::expected<ExportedEntry, std::string> parse_export_line(
     if (!cost) {
       return std::unexpected(cost.error());
     }
+    if (*cost > uint64_t(INT64_MAX)) {
+      return std::unexpected("\"reported_cost_micro_usd\" is out of range");
+    }
     e.reported_cost_micro_usd = static_cast<int64_t>(*cost);
   }
 
@@ -748,12 +751,7 @@ std::expected<ExportedEntry, std::string> parse_export_line(
       !r) {
     return std::unexpected(r.error());
   }
-  uint64_t out_total = 0;
-  uint64_t err_total = 0;
-  for (const auto& s : e.segments) {
-    (s.stream == Stream::out ? out_total : err_total) += s.size;
-  }
-  if (out_total != e.stdout_size || err_total != e.stderr_size) {
+  if (!segments_fit(e)) {
     return std::unexpected("the segments do not add up to the outputs");
   }
   return out;

@@ -1,6 +1,7 @@
 #include "util/sha256_hw.hpp"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -27,9 +28,15 @@ alignas(16) const uint32_t kRound[64] = {
 } // namespace
 
 bool sha256_hw_available() {
-  static const bool available = __builtin_cpu_supports("sha") &&
-                                __builtin_cpu_supports("sse4.1") &&
-                                __builtin_cpu_supports("ssse3");
+  // The SHA extensions are read from CPUID (leaf 7, EBX bit 29) rather than
+  // with __builtin_cpu_supports("sha"), which clang before 17 (the fuzz
+  // build's compiler) does not know.
+  static const bool available =
+    [] {
+      unsigned a = 0, b = 0, c = 0, d = 0;
+      return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA) != 0;
+    }() &&
+    __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
   return available;
 }
 
