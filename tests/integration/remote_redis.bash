@@ -271,11 +271,11 @@ test_host_names_resolve() {
   start_redis port
   direct_answer
   on a
-  IPFSACC_REMOTE=redis://localhost:$port run_wrapped first "${CALL[@]}"
+  IPFSACC_REMOTE=redis://localhost:$port$PATIENT run_wrapped first "${CALL[@]}"
   expect_answer first
   expect_eq 1 "$(rcli "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)" "entries in Redis"
   on b
-  IPFSACC_REMOTE=redis://localhost:$port run_wrapped second --explain "${CALL[@]}"
+  IPFSACC_REMOTE=redis://localhost:$port$PATIENT run_wrapped second --explain "${CALL[@]}"
   expect_file_contains "$T/second.err" "from=redis://localhost:$port"
   expect_invocations "gh pr list" 1
   on c
@@ -565,7 +565,7 @@ test_doctor_checks_each_remote() {
   start_redis ro
   start_redis gone
   stop_redis "127.0.0.1:$gone"
-  export IPFSACC_REMOTE="redis://127.0.0.1:$port redis://127.0.0.1:$ro|read-only redis://127.0.0.1:$gone"
+  export IPFSACC_REMOTE="redis://127.0.0.1:$port$PATIENT redis://127.0.0.1:$ro$PATIENT|read-only redis://127.0.0.1:$gone"
   capture doctor ipfsacc doctor
   expect_rc 1
   expect_match "$(cat "$T/doctor.out")" "OK +remote redis://127.0.0.1:$port: reachable, [0-9.]+ ms [^,]*, writable"
