@@ -131,141 +131,141 @@ Command setup_export(CLI::App& app) {
               "blob CIDs) and "
               "whose DAG-CBOR root blocks are the entries, linking\nto "
               "them. `ipfsacc import` reads both formats.");
-  return { cmd, [o](const Config& config) {
-            auto store = open_cache(config, storage::Access::read_only);
-            if (!store) {
-              return error(store.error());
-            }
-            bool to_stdout = o->file == "-";
-            std::string tmp;
-            int fd = STDOUT_FILENO;
-            if (!to_stdout) {
-              // Written beside the target and renamed: a reader never sees
-              // half an export.
-              tmp = fmt::format("{}.tmp.{}", o->file, ::getpid());
-              fd = ::open(
-                tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-              if (fd < 0) {
-                return error(fmt::format(
-                  "cannot create {}: {}", o->file, std::strerror(errno)));
-              }
-            }
-            uint64_t exported = 0;
-            uint64_t payload = 0;
-            uint64_t corrupt = 0;
-            bool write_failed = false;
-            std::string buffer;
-            auto flush = [&] {
-              if (!write_failed &&
-                  !util::write_all(fd, buffer.data(), buffer.size())) {
-                write_failed = true;
-              }
-              buffer.clear();
-            };
-            // Signed when this machine holds the team's key: machines that
-            // trust keys import nothing else.
-            auto signing_key = secrets::load_signing_key();
-            const secrets::SigningKey* signer =
-              signing_key ? &*signing_key : nullptr;
-            int64_t now = util::now_ms();
-            if (o->format == "car") {
-              // The CAR header holds the roots: nothing is written before
-              // every entry has been read.
-              auto sink = [&](std::string_view bytes) {
-                buffer += bytes;
-                if (buffer.size() >= (4 << 20)) {
-                  flush();
-                }
-                return !write_failed;
-              };
-              std::expected<Exported, std::string> done = Exported{};
-              if (*store) {
-                done = export_car(**store, o->selection, signer, sink);
-              } else {
-                storage::CarWriter(sink).header({}); // no cache: no entries
-              }
-              if (!done) {
-                if (!to_stdout) {
-                  ::close(fd);
-                  ::unlink(tmp.c_str());
-                }
-                return error(done.error());
-              }
-              exported = done->entries;
-              payload = done->payload;
-              corrupt = done->corrupt;
-            } else if (*store) {
-              auto read = (*store)->read([&](storage::StoreReader& r) {
-                r.for_each_entry([&](const Digest& key, storage::Entry e) {
-                  if (!o->selection.matches(e, now)) {
-                    return true;
-                  }
-                  auto out = r.blob(e.stdout_digest, e.stdout_size);
-                  auto err = r.blob(e.stderr_digest, e.stderr_size);
-                  if (!out || !err || sha256(*out) != e.stdout_digest ||
-                      sha256(*err) != e.stderr_digest) {
-                    ++corrupt;
-                    return true;
-                  }
-                  e.display = shown_command(e);
-                  storage::append_export_line(
-                    buffer, key, e, *out, *err, signer);
-                  buffer += '\n';
-                  ++exported;
-                  payload += e.stdout_size + e.stderr_size;
-                  if (buffer.size() >= (4 << 20)) {
-                    flush();
-                  }
-                  return !write_failed;
-                });
-              });
-              if (!read) {
-                if (!to_stdout) {
-                  ::close(fd);
-                  ::unlink(tmp.c_str());
-                }
-                return error(read.error());
-              }
-            }
+  return {
+    cmd,
+    [o](const Config& config) {
+      auto store = open_cache(config, storage::Access::read_only);
+      if (!store) {
+        return error(store.error());
+      }
+      bool to_stdout = o->file == "-";
+      std::string tmp;
+      int fd = STDOUT_FILENO;
+      if (!to_stdout) {
+        // Written beside the target and renamed: a reader never sees
+        // half an export.
+        tmp = fmt::format("{}.tmp.{}", o->file, ::getpid());
+        fd =
+          ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+          return error(
+            fmt::format("cannot create {}: {}", o->file, std::strerror(errno)));
+        }
+      }
+      uint64_t exported = 0;
+      uint64_t payload = 0;
+      uint64_t corrupt = 0;
+      bool write_failed = false;
+      std::string buffer;
+      auto flush = [&] {
+        if (!write_failed &&
+            !util::write_all(fd, buffer.data(), buffer.size())) {
+          write_failed = true;
+        }
+        buffer.clear();
+      };
+      // Signed when this machine holds the team's key: machines that
+      // trust keys import nothing else.
+      auto signing_key = secrets::load_signing_key();
+      const secrets::SigningKey* signer = signing_key ? &*signing_key : nullptr;
+      int64_t now = util::now_ms();
+      if (o->format == "car") {
+        // The CAR header holds the roots: nothing is written before
+        // every entry has been read.
+        auto sink = [&](std::string_view bytes) {
+          buffer += bytes;
+          if (buffer.size() >= (4 << 20)) {
             flush();
-            if (write_failed || (!to_stdout && ::close(fd) != 0)) {
-              int saved = errno;
-              if (!to_stdout) {
-                ::unlink(tmp.c_str());
-              }
-              return error(fmt::format("cannot write {}: {}",
-                                       to_stdout ? "stdout" : o->file,
-                                       std::strerror(saved)));
+          }
+          return !write_failed;
+        };
+        std::expected<Exported, std::string> done = Exported{};
+        if (*store) {
+          done = export_car(**store, o->selection, signer, sink);
+        } else {
+          storage::CarWriter(sink).header({}); // no cache: no entries
+        }
+        if (!done) {
+          if (!to_stdout) {
+            ::close(fd);
+            ::unlink(tmp.c_str());
+          }
+          return error(done.error());
+        }
+        exported = done->entries;
+        payload = done->payload;
+        corrupt = done->corrupt;
+      } else if (*store) {
+        auto read = (*store)->read([&](storage::StoreReader& r) {
+          r.for_each_entry([&](const Digest& key, storage::Entry e) {
+            if (!o->selection.matches(e, now)) {
+              return true;
             }
-            if (!to_stdout && ::rename(tmp.c_str(), o->file.c_str()) != 0) {
-              int saved = errno;
-              ::unlink(tmp.c_str());
-              return error(fmt::format(
-                "cannot write {}: {}", o->file, std::strerror(saved)));
+            auto out = r.blob(e.stdout_digest, e.stdout_size);
+            auto err = r.blob(e.stderr_digest, e.stderr_size);
+            if (!out || !err || sha256(*out) != e.stdout_digest ||
+                sha256(*err) != e.stderr_digest) {
+              ++corrupt;
+              return true;
             }
-            if (corrupt > 0) {
-              fmt::print(stderr,
-                         "ipfsacc: warning: skipped {} entries whose outputs "
-                         "are missing or corrupt (ipfsacc doctor --deep)\n",
-                         corrupt);
+            e.display = shown_command(e);
+            storage::append_export_line(buffer, key, e, *out, *err, signer);
+            buffer += '\n';
+            ++exported;
+            payload += e.stdout_size + e.stderr_size;
+            if (buffer.size() >= (4 << 20)) {
+              flush();
             }
-            if (!signer && !config.get("remote_trusted_keys").empty()) {
-              fmt::print(stderr,
-                         "ipfsacc: warning: the entries are not signed (no "
-                         "signing key could be read from the secrets store: "
-                         "ipfsacc secrets signing-key); machines with "
-                         "remote_trusted_keys will not import them\n");
-            }
-            fmt::print(stderr,
-                       "Exported {} {} ({} of outputs){}{}.\n",
-                       exported,
-                       exported == 1 ? "entry" : "entries",
-                       util::format_size(payload),
-                       to_stdout ? "" : " to " + o->file,
-                       signer ? ", signed by " + to_hex(signer->public_key())
-                              : "");
-            return kExitOk;
-          } };
+            return !write_failed;
+          });
+        });
+        if (!read) {
+          if (!to_stdout) {
+            ::close(fd);
+            ::unlink(tmp.c_str());
+          }
+          return error(read.error());
+        }
+      }
+      flush();
+      if (write_failed || (!to_stdout && ::close(fd) != 0)) {
+        int saved = errno;
+        if (!to_stdout) {
+          ::unlink(tmp.c_str());
+        }
+        return error(fmt::format("cannot write {}: {}",
+                                 to_stdout ? "stdout" : o->file,
+                                 std::strerror(saved)));
+      }
+      if (!to_stdout && ::rename(tmp.c_str(), o->file.c_str()) != 0) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        return error(
+          fmt::format("cannot write {}: {}", o->file, std::strerror(saved)));
+      }
+      if (corrupt > 0) {
+        fmt::print(stderr,
+                   "ipfsacc: warning: skipped {} entries whose outputs "
+                   "are missing or corrupt (ipfsacc doctor --deep)\n",
+                   corrupt);
+      }
+      if (!signer && !config.get("remote_trusted_keys").empty()) {
+        fmt::print(stderr,
+                   "ipfsacc: warning: the entries are not signed (no "
+                   "signing key could be read from the secrets store: "
+                   "ipfsacc secrets signing-key); machines with "
+                   "remote_trusted_keys will not import them\n");
+      }
+      fmt::print(stderr,
+                 "Exported {} {} ({} of outputs){}{}.\n",
+                 exported,
+                 exported == 1 ? "entry" : "entries",
+                 util::format_size(payload),
+                 to_stdout ? "" : " to " + o->file,
+                 signer ? ", signed by " + to_hex(signer->public_key()) : "");
+      return kExitOk;
+    }
+  };
 }
 
 } // namespace ipfsacc::app

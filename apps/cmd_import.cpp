@@ -345,163 +345,163 @@ Command setup_import(CLI::App& app) {
               "expired are\nskipped; none is kept longer than the TTL its "
               "tool and rule get here. Exit\nstatus 1 when something was "
               "rejected.");
-  return { cmd, [o](const Config& config) {
-            // Config::load has checked the setting, so this cannot fail;
-            // but a bad one must never mean "trust anything".
-            auto trusted =
-              secrets::parse_public_keys(config.get("remote_trusted_keys"));
-            if (!trusted) {
-              fmt::print(stderr,
-                         "ipfsacc: error: remote_trusted_keys: {}\n",
-                         trusted.error());
-              return kExitUsage;
-            }
-            Admission admission{ std::move(*trusted),
-                                 RuleLifetimes(config),
-                                 util::now_ms() };
-            std::FILE* in = stdin;
-            if (o->file != "-") {
-              in = std::fopen(o->file.c_str(), "re");
-              if (!in) {
-                return error(fmt::format(
-                  "cannot read {}: {}", o->file, std::strerror(errno)));
-              }
-            }
-            auto store = open_cache(config, storage::Access::read_write);
-            if (!store) {
-              if (in != stdin) {
-                std::fclose(in);
-              }
-              return error(store.error());
-            }
-            auto& s = **store;
-            uint64_t max_size = config.max_size();
-            Counts counts;
-            std::string failure;
-            // Lines are parsed and verified (JSON, base64, SHA-256) on one
-            // thread while the batch before is written on this one.
-            BatchQueue queue;
-            bool read_failed = false;
-            // A CAR archive starts with a varint, JSON Lines with '{'.
-            int first = std::getc(in);
-            if (first != EOF) {
-              std::ungetc(first, in);
-            }
-            bool car = first != EOF && first != '{' && !std::isspace(first);
-            std::thread reader([&] {
-              if (car) {
-                read_car_batches(
-                  in, o->file, admission, queue, counts, read_failed);
+  return {
+    cmd,
+    [o](const Config& config) {
+      // Config::load has checked the setting, so this cannot fail;
+      // but a bad one must never mean "trust anything".
+      auto trusted =
+        secrets::parse_public_keys(config.get("remote_trusted_keys"));
+      if (!trusted) {
+        fmt::print(
+          stderr, "ipfsacc: error: remote_trusted_keys: {}\n", trusted.error());
+        return kExitUsage;
+      }
+      Admission admission{ std::move(*trusted),
+                           RuleLifetimes(config),
+                           util::now_ms() };
+      std::FILE* in = stdin;
+      if (o->file != "-") {
+        in = std::fopen(o->file.c_str(), "re");
+        if (!in) {
+          return error(
+            fmt::format("cannot read {}: {}", o->file, std::strerror(errno)));
+        }
+      }
+      auto store = open_cache(config, storage::Access::read_write);
+      if (!store) {
+        if (in != stdin) {
+          std::fclose(in);
+        }
+        return error(store.error());
+      }
+      auto& s = **store;
+      uint64_t max_size = config.max_size();
+      Counts counts;
+      std::string failure;
+      // Lines are parsed and verified (JSON, base64, SHA-256) on one
+      // thread while the batch before is written on this one.
+      BatchQueue queue;
+      bool read_failed = false;
+      // A CAR archive starts with a varint, JSON Lines with '{'.
+      int first = std::getc(in);
+      if (first != EOF) {
+        std::ungetc(first, in);
+      }
+      bool car = first != EOF && first != '{' && !std::isspace(first);
+      std::thread reader([&] {
+        if (car) {
+          read_car_batches(in, o->file, admission, queue, counts, read_failed);
+        } else {
+          read_batches(in, o->file, admission, queue, counts, read_failed);
+        }
+      });
+      // Each transaction writes batches as they come until it holds
+      // kTransactionBytes or has been open kTransactionMillis. The
+      // batches it wrote are kept until it commits: a transaction that
+      // has to grow the map runs again from its first batch.
+      std::vector<Batch> written;
+      bool finished = false;
+      while (!finished && failure.empty()) {
+        written.clear();
+        uint64_t imported = 0;
+        uint64_t present = 0;
+        auto done = s.write([&](storage::StoreWriter& w) {
+          imported = 0;
+          present = 0;
+          auto put = [&](const Batch& batch) {
+            for (const auto& x : batch) {
+              storage::BlobSource blobs[2];
+              blobs[0].digest = x.entry.stdout_digest;
+              blobs[0].size = x.entry.stdout_size;
+              blobs[0].memory = x.out;
+              blobs[1].digest = x.entry.stderr_digest;
+              blobs[1].size = x.entry.stderr_size;
+              blobs[1].memory = x.err;
+              if (w.add_entry(x.key, x.entry, blobs)) {
+                ++imported;
               } else {
-                read_batches(
-                  in, o->file, admission, queue, counts, read_failed);
-              }
-            });
-            // Each transaction writes batches as they come until it holds
-            // kTransactionBytes or has been open kTransactionMillis. The
-            // batches it wrote are kept until it commits: a transaction that
-            // has to grow the map runs again from its first batch.
-            std::vector<Batch> written;
-            bool finished = false;
-            while (!finished && failure.empty()) {
-              written.clear();
-              uint64_t imported = 0;
-              uint64_t present = 0;
-              auto done = s.write([&](storage::StoreWriter& w) {
-                imported = 0;
-                present = 0;
-                auto put = [&](const Batch& batch) {
-                  for (const auto& x : batch) {
-                    storage::BlobSource blobs[2];
-                    blobs[0].digest = x.entry.stdout_digest;
-                    blobs[0].size = x.entry.stdout_size;
-                    blobs[0].memory = x.out;
-                    blobs[1].digest = x.entry.stderr_digest;
-                    blobs[1].size = x.entry.stderr_size;
-                    blobs[1].memory = x.err;
-                    if (w.add_entry(x.key, x.entry, blobs)) {
-                      ++imported;
-                    } else {
-                      ++present;
-                    }
-                  }
-                };
-                size_t bytes = 0;
-                for (const auto& batch : written) {
-                  put(batch);
-                  bytes += payload_bytes(batch);
-                }
-                int64_t opened = util::steady_ms();
-                while (bytes < kTransactionBytes &&
-                       util::steady_ms() - opened < kTransactionMillis) {
-                  auto batch = queue.pop();
-                  if (!batch) {
-                    finished = true;
-                    break;
-                  }
-                  // Kept before it is written: a write that throws (the
-                  // map is full) runs the transaction again with it.
-                  written.push_back(std::move(*batch));
-                  put(written.back());
-                  bytes += payload_bytes(written.back());
-                }
-                StatsDelta evictions;
-                w.evict_to(max_size, [&](const storage::Entry& e) {
-                  evictions.add(Statistic::evictions, e.tool, e.operation);
-                });
-                evictions.write_to(w);
-              });
-              if (!done) {
-                failure = done.error();
-                queue.stop();
-                // Drains, so the reader never blocks.
-                while (queue.pop()) {
-                }
-                break;
-              }
-              counts.imported += imported;
-              counts.present += present;
-            }
-            reader.join();
-            if (in != stdin) {
-              std::fclose(in);
-            }
-            // The rejections for a signature, by kind.
-            std::string signatures;
-            for (auto [n, what] :
-                 { std::pair(counts.unsigned_entries, "unsigned"),
-                   std::pair(counts.untrusted, "signed by a key not trusted"),
-                   std::pair(counts.changed, "changed since signed") }) {
-              if (n > 0) {
-                signatures += fmt::format(
-                  "{}{} {}", signatures.empty() ? " (" : ", ", n, what);
+                ++present;
               }
             }
-            if (!signatures.empty()) {
-              signatures += ')';
+          };
+          size_t bytes = 0;
+          for (const auto& batch : written) {
+            put(batch);
+            bytes += payload_bytes(batch);
+          }
+          int64_t opened = util::steady_ms();
+          while (bytes < kTransactionBytes &&
+                 util::steady_ms() - opened < kTransactionMillis) {
+            auto batch = queue.pop();
+            if (!batch) {
+              finished = true;
+              break;
             }
-            fmt::print("Imported {} {}; skipped {} already present, {} "
-                       "expired; rejected {} {}{}; capped {} {} at this "
-                       "machine's TTL.\n",
-                       counts.imported,
-                       counts.imported == 1 ? "entry" : "entries",
-                       counts.present,
-                       counts.expired,
-                       counts.rejected,
-                       car                    ? "blocks or entries"
-                       : counts.rejected == 1 ? "line"
-                                              : "lines",
-                       signatures,
-                       counts.capped,
-                       counts.capped == 1 ? "expiry" : "expiries");
-            if (!failure.empty()) {
-              return error(failure);
-            }
-            if (read_failed) {
-              return error(fmt::format("reading {} failed", o->file));
-            }
-            return counts.rejected > 0 ? kExitError : kExitOk;
-          } };
+            // Kept before it is written: a write that throws (the
+            // map is full) runs the transaction again with it.
+            written.push_back(std::move(*batch));
+            put(written.back());
+            bytes += payload_bytes(written.back());
+          }
+          StatsDelta evictions;
+          w.evict_to(max_size, [&](const storage::Entry& e) {
+            evictions.add(Statistic::evictions, e.tool, e.operation);
+          });
+          evictions.write_to(w);
+        });
+        if (!done) {
+          failure = done.error();
+          queue.stop();
+          // Drains, so the reader never blocks.
+          while (queue.pop()) {
+          }
+          break;
+        }
+        counts.imported += imported;
+        counts.present += present;
+      }
+      reader.join();
+      if (in != stdin) {
+        std::fclose(in);
+      }
+      // The rejections for a signature, by kind.
+      std::string signatures;
+      for (auto [n, what] :
+           { std::pair(counts.unsigned_entries, "unsigned"),
+             std::pair(counts.untrusted, "signed by a key not trusted"),
+             std::pair(counts.changed, "changed since signed") }) {
+        if (n > 0) {
+          signatures +=
+            fmt::format("{}{} {}", signatures.empty() ? " (" : ", ", n, what);
+        }
+      }
+      if (!signatures.empty()) {
+        signatures += ')';
+      }
+      fmt::print("Imported {} {}; skipped {} already present, {} "
+                 "expired; rejected {} {}{}; capped {} {} at this "
+                 "machine's TTL.\n",
+                 counts.imported,
+                 counts.imported == 1 ? "entry" : "entries",
+                 counts.present,
+                 counts.expired,
+                 counts.rejected,
+                 car                    ? "blocks or entries"
+                 : counts.rejected == 1 ? "line"
+                                        : "lines",
+                 signatures,
+                 counts.capped,
+                 counts.capped == 1 ? "expiry" : "expiries");
+      if (!failure.empty()) {
+        return error(failure);
+      }
+      if (read_failed) {
+        return error(fmt::format("reading {} failed", o->file));
+      }
+      return counts.rejected > 0 ? kExitError : kExitOk;
+    }
+  };
 }
 
 } // namespace ipfsacc::app
