@@ -1,5 +1,6 @@
 #include "core/call.hpp"
 
+#include "core/answer.hpp"
 #include "core/cid.hpp"
 #include "core/context.hpp"
 #include "core/lifetime.hpp"
@@ -129,26 +130,36 @@ void drop_pages(std::span<const uint8_t> bytes) {
   }
 }
 
-Digest hash_windows(std::span<const uint8_t> bytes, bool file_mapping) {
+// Copies bytes out of the store into to, hashing them on the way; the
+// caller compares the digest before a byte of to is served.
+Digest copy_hashed(std::span<const uint8_t> bytes,
+                   bool file_mapping,
+                   std::string& to) {
+  to.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (!file_mapping) {
-    return sha256(bytes);
+    return sha256(
+      std::span(reinterpret_cast<const uint8_t*>(to.data()), to.size()));
   }
   Sha256 hash;
   for (size_t at = 0; at < bytes.size(); at += kWindow) {
     auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
-    hash.update(window.data(), window.size());
+    hash.update(to.data() + at, window.size());
     drop_pages(window);
   }
   return hash.finish();
 }
 
-void write_windows(int fd, std::span<const uint8_t> bytes, bool file_mapping) {
-  for (size_t at = 0; at < bytes.size(); at += kWindow) {
-    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
-    util::write_all(fd, window.data(), window.size());
-    if (file_mapping) {
-      drop_pages(window);
-    }
+// Writes an answer's segments in the order they were recorded.
+void write_segments(const Answer& answer) {
+  size_t out_pos = 0;
+  size_t err_pos = 0;
+  for (const auto& segment : answer.segments) {
+    bool is_out = segment.stream == storage::Stream::out;
+    auto& pos = is_out ? out_pos : err_pos;
+    const auto& bytes = is_out ? answer.out : answer.err;
+    util::write_all(
+      is_out ? STDOUT_FILENO : STDERR_FILENO, bytes.data() + pos, segment.size);
+    pos += segment.size;
   }
 }
 
@@ -206,40 +217,54 @@ public:
     }
   }
 
-  [[noreturn]] void run();
+  // Secrets injected into the child are wiped; the key lock, then the
+  // cache, close with their members.
+  ~Call() {
+    if (injected_) {
+      wipe(*injected_);
+    }
+  }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // The whole call, top down (the steps of ARCHITECTURE.md's "A call").
+  CallEnd run();
+  // Whether an exec of the tool that fails may still be answered over HTTP
+  // (then the Call must outlive the exec: after_failed_exec).
+  bool has_http_path() const { return sdk_ != nullptr; }
+  // How the call ends when exec'ing the tool failed with error.
+  CallEnd after_failed_exec(int error);
 
 private:
   void warn(std::string_view message);
   void explain(std::string_view line);
-  // Exits (with a code, or as the tool did) after removing temporary files:
-  // exit() and _exit() run no destructors of what is on the stack.
-  // Wipes injected secrets, removes temporary files, closes the cache.
-  void release();
-  [[noreturn]] void finish_code(int code);
-  [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
   const std::vector<std::string>& child_env();
   // The argv an entry keeps for display: child_argv() with what looks like
   // a secret redacted, the secrets store's own values included when the
   // store is read already or can be read without a passphrase (a key file).
   std::string displayed_argv();
-  [[noreturn]] void exec_directly();
-  [[noreturn]] void pass_through(std::string_view why);
-  [[noreturn]] void run_unrecorded(const exec::StdinData* in);
-  [[noreturn]] void run_invalidating(const Match& match);
+  CallEnd exec_directly();
+  CallEnd pass_through(std::string_view why);
+  CallEnd run_unrecorded(const exec::StdinData* in);
+  CallEnd run_invalidating(const Match& match);
   std::string tool_version();
   // How long past its expiry an entry may still be served.
   static constexpr int64_t kFreshOnly = 0;
   static constexpr int64_t kAnyAge = INT64_MAX;
-  std::optional<int> try_replay(const Digest& key,
-                                int64_t stale_ms,
-                                std::string& reason,
-                                bool* stale = nullptr);
-  [[noreturn]] void miss(const Digest& key, std::string_view reason);
+  // A hit ends the call with the recorded exit code; a cache that turns out
+  // corrupt ends it with an uncached run of the tool.
+  std::optional<CallEnd> try_replay(const Digest& key,
+                                    int64_t stale_ms,
+                                    std::string& reason,
+                                    bool* stale = nullptr);
+  CallEnd miss(const Digest& key, std::string_view reason);
   void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
   void count_tokens_saved(const Entry& entry);
   enum class Forward { no, yes };
-  int run_and_store(const Digest& key, Forward forward);
+  CallEnd run_and_store(const Digest& key, Forward forward);
+  // What the rule and options say about keeping this call's answers.
+  KeepRules keep_rules() const;
   // Whether a failed run of the CLI printed the rule's not-found
   // (negative_match on its stdout or stderr, when the rule has a
   // negative_ttl).
@@ -269,13 +294,19 @@ private:
   sdk::Invocation invocation();
   sdk::Answer run_sdk(int& requests);
   // Whether a failed start or a crash of the CLI sends the call over HTTP;
-  // sets fallback_ to why.
-  bool falls_back(const exec::RunResult& result);
-  // Makes the call over HTTP and exits like the CLI would (no cache).
-  [[noreturn]] void sdk_unrecorded();
+  // if so, takes the HTTP path.
+  bool fall_back_to_http(const exec::RunResult& result);
+  // The one switch from the CLI to the HTTP path, after the CLI could not
+  // answer (why says how); the path is otherwise chosen once, when the Call
+  // is made.
+  void take_http_path(std::string why) {
+    fallback_ = std::move(why);
+    use_sdk_ = true;
+  }
+  // Makes the call over HTTP and ends like the CLI would (no cache).
+  CallEnd sdk_unrecorded();
   // Makes the call over HTTP; stores the answer under key when it may be.
-  // Returns the exit code.
-  int sdk_and_store(const Digest& key, Forward forward);
+  CallEnd sdk_and_store(const Digest& key, Forward forward);
   std::string path_name() const {
     return !use_sdk_           ? "cli"
            : fallback_.empty() ? "sdk"
@@ -305,7 +336,6 @@ private:
   // removed) with the cache, before the process exits.
   std::optional<storage::KeyLock> key_lock_;
   std::unique_ptr<Stdin> stdin_;
-  exec::Recording* recording_ = nullptr; // of the run in progress
   TerminalMode terminal_;
   StatsDelta stats_;
   bool warned_ = false;
@@ -337,29 +367,6 @@ void Call::warn(std::string_view message) {
     warned_ = true;
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
-}
-
-void Call::release() {
-  if (injected_) {
-    wipe(*injected_);
-  }
-  secrets_.reset();
-  stdin_.reset();
-  if (recording_) {
-    recording_->remove_files();
-  }
-  key_lock_.reset();
-  store_.reset();
-}
-
-void Call::finish_code(int code) {
-  release();
-  std::exit(code);
-}
-
-void Call::finish_status(int wait_status) {
-  release();
-  exec::exit_like(wait_status);
 }
 
 void Call::explain(std::string_view line) {
@@ -457,21 +464,25 @@ std::string Call::displayed_argv() {
   return util::join_args(redact_args(child_argv(), values));
 }
 
-void Call::exec_directly() {
+// The tool runs in our place: main execs it once the call is over. The
+// cache is closed first, so that the tool never holds it open.
+CallEnd Call::exec_directly() {
   if (use_sdk_) {
-    sdk_unrecorded();
+    return sdk_unrecorded();
   }
   std::fflush(stderr);
   store_.reset();
-  exec::exec_tool(path_, child_argv(), child_env());
-  int error = errno;
+  auto env = child_env();
+  return CallEnd::exec(path_, child_argv(), std::move(env));
+}
+
+CallEnd Call::after_failed_exec(int error) {
   if (sdk_ && (error == ENOENT || error == EACCES || error == ENOEXEC)) {
-    fallback_ =
-      fmt::format("{} could not be executed ({})", name_, std::strerror(error));
-    use_sdk_ = true;
-    sdk_unrecorded();
+    take_http_path(fmt::format(
+      "{} could not be executed ({})", name_, std::strerror(error)));
+    return sdk_unrecorded();
   }
-  finish_code(exec::report_spawn_failure(name_, error));
+  return CallEnd::code(exec::report_spawn_failure(name_, error));
 }
 
 sdk::Invocation Call::invocation() {
@@ -527,13 +538,13 @@ void write_outcome(const sdk::Outcome& outcome) {
   util::write_all(STDERR_FILENO, outcome.err.data(), outcome.err.size());
 }
 
-void Call::sdk_unrecorded() {
+CallEnd Call::sdk_unrecorded() {
   explain(fmt::format("{} path={}", policy_.tool, path_name()));
   int requests = 0;
   auto answer = run_sdk(requests);
   if (!answer) {
     report_unsupported(answer.error());
-    finish_code(127);
+    return CallEnd::code(127);
   }
   write_outcome(*answer);
   explain(fmt::format("{} over HTTP: {} request{}, exit {}",
@@ -541,25 +552,25 @@ void Call::sdk_unrecorded() {
                       requests,
                       requests == 1 ? "" : "s",
                       answer->exit_code));
-  finish_code(answer->exit_code);
+  return CallEnd::code(answer->exit_code);
 }
 
-bool Call::falls_back(const exec::RunResult& result) {
+bool Call::fall_back_to_http(const exec::RunResult& result) {
   if (!sdk_ || use_sdk_) {
     return false;
   }
   if (!result.started) {
-    fallback_ = fmt::format("{} could not be executed ({})",
-                            name_,
-                            std::strerror(result.spawn_errno));
+    take_http_path(fmt::format("{} could not be executed ({})",
+                               name_,
+                               std::strerror(result.spawn_errno)));
     return true;
   }
   bool silent =
     result.recording.out.size == 0 && result.recording.err.size == 0;
   if (silent && crash_signal(result.wait_status)) {
-    fallback_ = fmt::format("{} died of signal {} before printing anything",
-                            name_,
-                            ::sigabbrev_np(WTERMSIG(result.wait_status)));
+    take_http_path(fmt::format("{} died of signal {} before printing anything",
+                               name_,
+                               ::sigabbrev_np(WTERMSIG(result.wait_status))));
     return true;
   }
   // A wrapper script whose interpreter is missing exits 126 or 127 with only
@@ -567,9 +578,9 @@ bool Call::falls_back(const exec::RunResult& result) {
   if (result.recording.out.size == 0 && WIFEXITED(result.wait_status) &&
       (WEXITSTATUS(result.wait_status) == 126 ||
        WEXITSTATUS(result.wait_status) == 127)) {
-    fallback_ = fmt::format("{} could not be executed (exit {})",
-                            name_,
-                            WEXITSTATUS(result.wait_status));
+    take_http_path(fmt::format("{} could not be executed (exit {})",
+                               name_,
+                               WEXITSTATUS(result.wait_status)));
     return true;
   }
   return false;
@@ -586,7 +597,20 @@ std::string Call::key_version() {
   return use_sdk_ ? "ipfsacc-http" : tool_version();
 }
 
-int Call::sdk_and_store(const Digest& key, Forward forward) {
+KeepRules Call::keep_rules() const {
+  KeepRules rules;
+  rules.ttl = ttl();
+  rules.ttl_forced = options_.ttl || config_.ttl_override();
+  rules.cache_failures =
+    options_.cache_failures || (rule_ && rule_->cache_failures);
+  if (rule_) {
+    rules.negative_ttl = rule_->negative_ttl;
+  }
+  rules.read_only = store_->read_only();
+  return rules;
+}
+
+CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
   bool live = forward == Forward::yes;
   int64_t created = util::now_ms();
   int64_t started = util::steady_ms();
@@ -597,20 +621,21 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
       report_unsupported(answer.error());
     }
     finish_writes(nullptr);
-    return W_EXITCODE(127, 0);
+    return CallEnd::status(W_EXITCODE(127, 0));
   }
   auto& outcome = *answer;
   if (live) {
     write_outcome(outcome);
   }
   int64_t duration = util::steady_ms() - started;
-  // A not-found answer is kept only for the rule's negative_ttl.
-  const bool negative = outcome.not_found && rule_ && rule_->negative_ttl;
-  bool cacheable =
-    !store_->read_only() &&
-    (negative || (outcome.cacheable && !outcome.not_found &&
-                  (outcome.exit_code == 0 || options_.cache_failures ||
-                   (rule_ && rule_->cache_failures) || outcome.ttl)));
+  AnswerFacts facts;
+  facts.failed = outcome.exit_code != 0;
+  facts.not_found = outcome.not_found;
+  facts.refused = !outcome.cacheable;
+  facts.own_ttl = outcome.ttl;
+  const Keep keep = decide_cacheable(facts, keep_rules());
+  const bool negative = keep.negative;
+  const bool cacheable = keep.store;
   std::string stored = cacheable ? "" : ", not stored";
   if (negative && cacheable) {
     stored = fmt::format(", stored as not found for {} (rule {}/{} "
@@ -635,19 +660,12 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
     }
     finish_writes(nullptr);
-    return W_EXITCODE(outcome.exit_code & 0xff, 0);
+    return CallEnd::status(W_EXITCODE(outcome.exit_code & 0xff, 0));
   }
   Entry entry;
   entry.exit_code = outcome.exit_code;
   entry.created_ms = created;
-  util::Millis lifetime = ttl();
-  if (outcome.ttl && !options_.ttl && !config_.ttl_override()) {
-    lifetime = *outcome.ttl;
-  }
-  if (negative) {
-    lifetime = std::min(lifetime, *rule_->negative_ttl);
-  }
-  entry.expires_ms = created + lifetime.count();
+  entry.expires_ms = created + keep.lifetime.count();
   entry.duration_ms = static_cast<uint32_t>(duration);
   entry.last_used_ms = created;
   entry.stdout_digest = sha256(std::span(
@@ -673,12 +691,12 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
   blobs[1].size = entry.stderr_size;
   blobs[1].memory = outcome.err;
   store(key, entry, blobs, outcome.out);
-  return W_EXITCODE(outcome.exit_code & 0xff, 0);
+  return CallEnd::status(W_EXITCODE(outcome.exit_code & 0xff, 0));
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
 // the tool in our place.
-void Call::pass_through(std::string_view why) {
+CallEnd Call::pass_through(std::string_view why) {
   explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
 
   if (!config_.disabled() && config_.stats_enabled()) {
@@ -694,12 +712,12 @@ void Call::pass_through(std::string_view why) {
       warn(*corruption);
     }
   }
-  exec_directly();
+  return exec_directly();
 }
 
-void Call::run_unrecorded(const exec::StdinData* in) {
+CallEnd Call::run_unrecorded(const exec::StdinData* in) {
   if (!in || use_sdk_) {
-    exec_directly();
+    return exec_directly();
   }
   exec::RunOptions run;
   run.path = path_;
@@ -709,17 +727,16 @@ void Call::run_unrecorded(const exec::StdinData* in) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
-  if (falls_back(result)) {
-    use_sdk_ = true;
-    sdk_unrecorded();
+  if (fall_back_to_http(result)) {
+    return sdk_unrecorded();
   }
   if (!result.started) {
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
-  finish_status(result.wait_status);
+  return CallEnd::status(result.wait_status);
 }
 
-void Call::run_invalidating(const Match& match) {
+CallEnd Call::run_invalidating(const Match& match) {
   auto scopes = call_scopes(policy_, args_);
   if (scopes.empty()) {
     scopes.push_back("*");
@@ -763,7 +780,7 @@ void Call::run_invalidating(const Match& match) {
     "BYPASS {} (a write: drops {})", policy_.tool, util::join_args(tags)));
   // Writes are not mapped over HTTP: the tool's answer says so.
   if (use_sdk_) {
-    sdk_unrecorded();
+    return sdk_unrecorded();
   }
   // Interactive writes (gh pr create asks questions) keep our terminal:
   // nothing is captured, the tool's stdio are simply inherited.
@@ -776,15 +793,14 @@ void Call::run_invalidating(const Match& match) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
-  if (!result.started && falls_back(result)) {
-    use_sdk_ = true;
-    sdk_unrecorded();
+  if (!result.started && fall_back_to_http(result)) {
+    return sdk_unrecorded();
   }
   if (!result.started) {
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   drop();
-  finish_status(result.wait_status);
+  return CallEnd::status(result.wait_status);
 }
 
 util::Millis Call::ttl() const {
@@ -844,18 +860,26 @@ std::string Call::tool_version() {
 }
 
 // Serves the entry if it is there, verifies, and is fresh or at most
-// stale_ms past its expiry (then *stale is set). Returns the recorded exit
-// code; otherwise sets reason ("new", "expired", "corrupt") and returns
-// nullopt.
-std::optional<int> Call::try_replay(const Digest& key,
-                                    int64_t stale_ms,
-                                    std::string& reason,
-                                    bool* stale) {
+// stale_ms past its expiry (then *stale is set). The outputs are verified
+// and copied out of the store first; only once the read is over is a byte
+// written, so a fault or a corrupt record found on the way leaves nothing
+// half-served. Otherwise sets reason ("new", "expired", "corrupt") and
+// returns nullopt, or the end of an uncached run when the cache turned out
+// corrupt.
+std::optional<CallEnd> Call::try_replay(const Digest& key,
+                                        int64_t stale_ms,
+                                        std::string& reason,
+                                        bool* stale) {
   bool served = false;
   bool corrupt = false;
+  bool expired = false;
+  int64_t now = 0;
   // The blob file found damaged, to discard with the entry.
   std::optional<std::pair<Digest, storage::FileId>> damaged_file;
   Entry found;
+  Answer answer;
+  answer.source =
+    remote_from_.empty() ? AnswerSource::local_hit : AnswerSource::remote_hit;
   auto read = store_->read([&](storage::StoreReader& r) {
     auto entry = r.entry(key, &corrupt);
     if (!entry) {
@@ -867,26 +891,26 @@ std::optional<int> Call::try_replay(const Digest& key,
       }
       return;
     }
-    int64_t now = util::now_ms();
+    now = util::now_ms();
     if (entry->expires_ms <= now &&
         (stale_ms == kFreshOnly || now - entry->expires_ms >= stale_ms)) {
       reason = "expired";
       return;
     }
-    if (entry->expires_ms <= now && stale) {
-      *stale = true;
-    }
+    expired = entry->expires_ms <= now;
     auto out = r.blob(entry->stdout_digest, entry->stdout_size);
     auto err = r.blob(entry->stderr_digest, entry->stderr_size);
     // Every read is verified: a blob whose bytes do not hash to its CID is
     // never served.
     // Only read-only mappings of blob files may have their pages dropped
     // (never LMDB's map, nor a decrypted buffer).
-    bool out_file = out && r.is_file_mapping(*out);
-    bool err_file = err && r.is_file_mapping(*err);
-    bool out_bad = !out || hash_windows(*out, out_file) != entry->stdout_digest;
-    bool err_bad = !out_bad && (!err || hash_windows(*err, err_file) !=
-                                          entry->stderr_digest);
+    bool out_bad =
+      !out || copy_hashed(*out, r.is_file_mapping(*out), answer.out) !=
+                entry->stdout_digest;
+    bool err_bad =
+      !out_bad &&
+      (!err || copy_hashed(*err, r.is_file_mapping(*err), answer.err) !=
+                 entry->stderr_digest);
     if (out_bad || err_bad) {
       corrupt = true;
       reason = "corrupt";
@@ -903,41 +927,16 @@ std::optional<int> Call::try_replay(const Digest& key,
       }
       return;
     }
-    explain(fmt::format(
-      "HIT {}{} rule={}/{}{} age={} {}",
-      key_cid_,
-      remote_from_.empty() ? "" : " from=" + remote_from_,
-      policy_.tool,
-      operation(),
-      program_note(),
-      util::format_duration(util::Millis(now - entry->created_ms)),
-      entry->expires_ms > now
-        ? "expires_in=" +
-            util::format_duration(util::Millis(entry->expires_ms - now))
-        : "expired=" +
-            util::format_duration(util::Millis(now - entry->expires_ms)) +
-            (options_.offline ? " (--offline)" : " (stale, revalidating)")));
-    std::fflush(stderr);
-    size_t out_pos = 0;
-    size_t err_pos = 0;
-    for (const auto& segment : entry->segments) {
-      bool is_out = segment.stream == storage::Stream::out;
-      auto& pos = is_out ? out_pos : err_pos;
-      const auto& bytes = is_out ? *out : *err;
-      write_windows(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                    bytes.subspan(pos, segment.size),
-                    is_out ? out_file : err_file);
-      pos += segment.size;
-    }
     found = std::move(*entry);
     served = true;
   });
   if (!read) {
     if (store_->corrupt()) {
-      // Nothing was written out yet (outputs verify before a byte is
-      // replayed), so the tool can still answer as if we were not here.
+      // Nothing was written out yet (outputs are copied out and verified
+      // before a byte is replayed), so the tool can still answer as if we
+      // were not here.
       warn(read.error() + "; running without the cache");
-      run_unrecorded(stdin_ ? &stdin_->data : nullptr);
+      return run_unrecorded(stdin_ ? &stdin_->data : nullptr);
     }
     warn(read.error());
     reason = "unreadable";
@@ -958,8 +957,29 @@ std::optional<int> Call::try_replay(const Digest& key,
   if (!served) {
     return std::nullopt;
   }
+  if (expired && stale) {
+    *stale = true;
+  }
+  explain(fmt::format(
+    "HIT {}{} rule={}/{}{} age={} {}",
+    key_cid_,
+    remote_from_.empty() ? "" : " from=" + remote_from_,
+    policy_.tool,
+    operation(),
+    program_note(),
+    util::format_duration(util::Millis(now - found.created_ms)),
+    found.expires_ms > now
+      ? "expires_in=" +
+          util::format_duration(util::Millis(found.expires_ms - now))
+      : "expired=" +
+          util::format_duration(util::Millis(now - found.expires_ms)) +
+          (options_.offline ? " (--offline)" : " (stale, revalidating)")));
+  std::fflush(stderr);
+  answer.exit_code = found.exit_code;
+  answer.segments = std::move(found.segments);
+  write_segments(answer);
   stats_.add(Statistic::hits, policy_.tool, operation());
-  if (stale && *stale) {
+  if (expired) {
     stats_.add(Statistic::stale_hits, policy_.tool, operation());
   }
   if (waited_) {
@@ -969,7 +989,7 @@ std::optional<int> Call::try_replay(const Digest& key,
     Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
   count_tokens_saved(found);
   finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
-  return found.exit_code;
+  return CallEnd::code(answer.exit_code);
 }
 
 // An LLM answer served from the cache saved the tokens it cost; priced from
@@ -1022,7 +1042,7 @@ void Call::finish_writes(
   }
 }
 
-void Call::miss(const Digest& key, std::string_view reason) {
+CallEnd Call::miss(const Digest& key, std::string_view reason) {
   explain(fmt::format("MISS {} rule={}/{}{} reason={}{}",
                       key_cid_,
                       policy_.tool,
@@ -1037,10 +1057,10 @@ void Call::miss(const Digest& key, std::string_view reason) {
     util::sweep_unheld(store_->tmp_dir(), util::Sweep::remove);
   }
 
-  finish_status(run_and_store(key, Forward::yes));
+  return run_and_store(key, Forward::yes);
 }
 
-int Call::run_and_store(const Digest& key, Forward forward) {
+CallEnd Call::run_and_store(const Digest& key, Forward forward) {
   if (use_sdk_) {
     return sdk_and_store(key, forward);
   }
@@ -1058,13 +1078,10 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   int64_t created = util::now_ms();
   auto result = exec::run(run);
   wipe(run.extra_env);
-  recording_ = &result.recording;
-  if (falls_back(result)) {
+  if (fall_back_to_http(result)) {
     // The CLI printed nothing; the HTTP path answers, under its own key
     // unless both paths give the same bytes.
     result.recording.remove_files();
-    recording_ = nullptr;
-    use_sdk_ = true;
     explain(fmt::format(
       "FALLBACK {}: {}; making the call over HTTP", policy_.tool, fallback_));
     request_.version = key_version();
@@ -1073,31 +1090,32 @@ int Call::run_and_store(const Digest& key, Forward forward) {
     std::string ignored;
     if (sdk_key != key && live) {
       key_cid_ = cid_string(sdk_key);
-      if (auto code = try_replay(sdk_key, kFreshOnly, ignored)) {
-        return W_EXITCODE(*code & 0xff, 0);
+      if (auto end = try_replay(sdk_key, kFreshOnly, ignored)) {
+        return *end;
       }
     }
     return sdk_and_store(sdk_key, forward);
   }
   if (!result.started) {
     if (!live) {
-      return W_EXITCODE(127, 0);
+      return CallEnd::status(W_EXITCODE(127, 0));
     }
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   int status = result.wait_status;
-  bool failed = !result.exited_ok() || says_failed(result);
-  bool keep_failure =
-    (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
-    WIFEXITED(status);
+  AnswerFacts facts;
+  facts.failed = !result.exited_ok() || says_failed(result);
+  facts.exited = WIFEXITED(status);
+  facts.complete = result.recording.complete;
   // A failure that says "not found" the way the rule's negative_match
   // describes is kept for the rule's negative_ttl (the regex is compiled
   // here, on the store path, never on a hit).
-  const bool negative = failed && !keep_failure && WIFEXITED(status) &&
-                        result.recording.complete && not_found(result);
-  bool cacheable = result.recording.complete &&
-                   (!failed || keep_failure || negative) &&
-                   !store_->read_only();
+  facts.not_found =
+    facts.failed && facts.exited && facts.complete && not_found(result);
+  const Keep keep = decide_cacheable(facts, keep_rules());
+  const bool failed = facts.failed;
+  const bool negative = keep.negative;
+  const bool cacheable = keep.store;
   if (negative && cacheable) {
     explain(fmt::format(
       "{}: exit {}, stored as not found for {} (rule {}/{} negative_ttl)",
@@ -1112,17 +1130,14 @@ int Call::run_and_store(const Digest& key, Forward forward) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
     }
     finish_writes(nullptr);
-    recording_ = nullptr;
-    return status;
+    return CallEnd::status(status);
   }
 
   auto& rec = result.recording;
   Entry entry;
   entry.exit_code = WEXITSTATUS(status);
   entry.created_ms = created;
-  entry.expires_ms =
-    created +
-    (negative ? std::min(ttl(), *rule_->negative_ttl) : ttl()).count();
+  entry.expires_ms = created + keep.lifetime.count();
   entry.duration_ms = static_cast<uint32_t>(result.duration_ms);
   entry.last_used_ms = created;
   entry.stdout_digest = rec.out.digest;
@@ -1149,8 +1164,7 @@ int Call::run_and_store(const Digest& key, Forward forward) {
         blobs,
         failed || !rec.out.file.empty() ? std::string_view()
                                         : std::string_view(rec.out.memory));
-  recording_ = nullptr;
-  return status;
+  return CallEnd::status(status);
 }
 
 bool Call::says_failed(const exec::RunResult& result) const {
@@ -1225,8 +1239,10 @@ void Call::store(const Digest& key,
 }
 
 // Forks a detached process that runs the tool quietly and stores the fresh
-// answer; this process goes on to exit with the stale one. Skipped when
-// another process is already fetching this key.
+// answer; this process goes on to end with the stale one. Skipped when
+// another process is already fetching this key. The child leaves with
+// _exit, here and nowhere else: returning would take it back into the
+// parent's call (its replay, its statistics, main's exit) a second time.
 void Call::revalidate_in_background(const Digest& key) {
   std::fflush(stdout);
   std::fflush(stderr);
@@ -1255,8 +1271,15 @@ void Call::revalidate_in_background(const Digest& key) {
     ::_exit(0);
   }
   stats_ = StatsDelta();
-  run_and_store(key, Forward::no);
-  release();
+  (void)run_and_store(key, Forward::no);
+  // What the destructors would do, since the child does not return.
+  if (injected_) {
+    wipe(*injected_);
+  }
+  secrets_.reset();
+  stdin_.reset();
+  key_lock_.reset();
+  store_.reset();
   ::_exit(0);
 }
 
@@ -1352,13 +1375,13 @@ void Call::store_to_remotes(const Digest& key, const Entry& entry) {
   stats_ = std::move(before);
 }
 
-void Call::run() {
+CallEnd Call::run() {
   // 1. Disabled, or --no-cache: the tool runs as if ipfsacc were not there.
   if (config_.disabled() || options_.no_cache) {
     explain(fmt::format("BYPASS {} ({})",
                         policy_.tool,
                         options_.no_cache ? "--no-cache" : "IPFSACC_DISABLE"));
-    exec_directly();
+    return exec_directly();
   }
 
   // 2. What is this call? Not cacheable: straight through.
@@ -1370,13 +1393,13 @@ void Call::run() {
                "ipfsacc: --offline: {} is not a cacheable call ({})\n",
                util::join_args(child_argv()),
                match.why);
-    finish_code(kOfflineMissExit);
+    return CallEnd::code(kOfflineMissExit);
   }
   if (match.kind == Match::Kind::invalidate) {
-    run_invalidating(match);
+    return run_invalidating(match);
   }
   if (match.kind == Match::Kind::pass) {
-    pass_through(match.why);
+    return pass_through(match.why);
   }
   // A standard descriptor the caller closed (`>&-`): the tool must find it
   // closed, as it would without ipfsacc. What it does then is no answer to
@@ -1388,31 +1411,33 @@ void Call::run() {
                  "from the cache\n",
                  closed.names(),
                  util::join_args(child_argv()));
-      finish_code(kOfflineMissExit);
+      return CallEnd::code(kOfflineMissExit);
     }
-    pass_through(fmt::format("{} closed", closed.names()));
+    return pass_through(fmt::format("{} closed", closed.names()));
   }
   rule_ = match.rule;
 
-  // An agent reads the working directory; outside a repository there is no
-  // cheap way to know its files changed, so such a call is not cached.
+  // Still step 2: an agent reads the working directory; outside a repository
+  // there is no cheap way to know its files changed, so such a call is not
+  // cached.
   if (std::find(rule_->context.begin(), rule_->context.end(), "git_state") !=
         rule_->context.end() &&
       context_applies(*rule_, args_) && !find_repo_root(current_dir())) {
-    pass_through(fmt::format("{}/{} reads the working directory, which is "
-                             "not in a git repository",
-                             policy_.tool,
-                             rule_->id));
+    return pass_through(
+      fmt::format("{}/{} reads the working directory, which is "
+                  "not in a git repository",
+                  policy_.tool,
+                  rule_->id));
   }
 
-  // `run`: the same command line runs another program in another
+  // Still step 2, `run`: the same command line runs another program in another
   // directory, on another PATH, or after an edit; which one it runs is part
   // of the request. A program gone since it was found runs (and fails) as
   // it would without the cache.
   if (policy_.tool == "run") {
     program_ = identify_program(path_);
     if (!program_) {
-      pass_through(fmt::format("{} cannot be found", name_));
+      return pass_through(fmt::format("{} cannot be found", name_));
     }
   }
 
@@ -1420,7 +1445,7 @@ void Call::run() {
   auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
   if (!opened) {
     warn(opened.error() + "; running without the cache");
-    exec_directly();
+    return exec_directly();
   }
   store_ = std::move(*opened);
   // Encrypted outputs (encrypt_cache): the key comes from the secrets store.
@@ -1430,7 +1455,7 @@ void Call::run() {
                                   secrets::passphrase_from_env());
     if (!key) {
       warn(key.error() + "; running without the cache (encrypt_cache)");
-      exec_directly();
+      return exec_directly();
     }
     store_->set_blob_key(std::move(*key));
   }
@@ -1441,7 +1466,7 @@ void Call::run() {
     read_stdin(*stdin_, store_->tmp_dir());
     if (!stdin_->complete) {
       warn("could not read stdin completely; running without the cache");
-      run_unrecorded(&stdin_->data);
+      return run_unrecorded(&stdin_->data);
     }
     // A spilled (very large) stdin is not searched: denied to be safe.
     if (!rule_->deny_regex.empty() &&
@@ -1449,7 +1474,7 @@ void Call::run() {
          rule_->deny_regex.search(stdin_->data.memory))) {
       explain(fmt::format(
         "BYPASS {}/{} (stdin matches deny_regex)", policy_.tool, rule_->id));
-      run_unrecorded(&stdin_->data);
+      return run_unrecorded(&stdin_->data);
     }
   }
 
@@ -1499,7 +1524,7 @@ void Call::run() {
   key_cid_ = cid_string(key);
   request_ = request;
 
-  // 6. A hit: replay and exit with the recorded code.
+  // 6. A hit: replay and end with the recorded code.
   std::string reason = "refresh";
   if (!options_.refresh) {
     // Stale-while-revalidate: an answer expired less than this long ago is
@@ -1513,35 +1538,36 @@ void Call::run() {
       stale_ms = swr->count();
     }
     bool stale = false;
-    if (auto code = try_replay(key, stale_ms, reason, &stale)) {
+    if (auto end = try_replay(key, stale_ms, reason, &stale)) {
       if (stale && !options_.offline) {
         revalidate_in_background(key);
       }
-      finish_code(*code);
+      return *end;
     }
     // 6b. The shared remote tiers, in order: they are part of the cache,
     // so --offline and stale-while-revalidate take what they hold on the
     // same terms as the local one.
     if (fetch_from_remotes(key, stale_ms)) {
       std::string ignored;
-      if (auto code = try_replay(key, stale_ms, ignored, &stale)) {
+      if (auto end = try_replay(key, stale_ms, ignored, &stale)) {
         if (stale && !options_.offline) {
           revalidate_in_background(key);
         }
-        finish_code(*code);
+        return *end;
       }
     }
   }
+  // 7. --offline and nothing cached: EX_TEMPFAIL, the tool never runs.
   if (options_.offline) {
     stats_.add(Statistic::offline_misses, policy_.tool, operation());
     finish_writes(nullptr);
     fmt::print(stderr,
                "ipfsacc: --offline: nothing cached for {}\n",
                util::join_args(child_argv()));
-    finish_code(kOfflineMissExit);
+    return CallEnd::code(kOfflineMissExit);
   }
 
-  // 7. Single-flight: one process runs the tool, identical calls wait for
+  // 8. Single-flight: one process runs the tool, identical calls wait for
   // it and replay its answer.
   key_lock_ =
     storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
@@ -1550,8 +1576,8 @@ void Call::run() {
       store_->dir(), key, storage::KeyLock::Wait::yes);
     std::string ignored;
     waited_ = true;
-    if (auto code = try_replay(key, kFreshOnly, ignored)) {
-      finish_code(*code);
+    if (auto end = try_replay(key, kFreshOnly, ignored)) {
+      return *end;
     }
     waited_ = false;
     // The call we waited for left no answer (it failed, and failures are
@@ -1561,11 +1587,11 @@ void Call::run() {
   } else if (key_lock_ && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
-    if (auto code = try_replay(key, kFreshOnly, ignored)) {
-      finish_code(*code);
+    if (auto end = try_replay(key, kFreshOnly, ignored)) {
+      return *end;
     }
   }
-  miss(key, reason);
+  return miss(key, reason);
 }
 
 } // namespace
@@ -1592,11 +1618,29 @@ std::string find_tool(std::string_view name) {
   return util::find_executable(name, tool_search_path(), util::self_exe());
 }
 
-void call_tool(const std::string& name,
-               std::expected<ToolPolicy, std::string> found,
-               const std::vector<std::string>& args,
-               const CallOptions& options,
-               const Config& config) {
+namespace {
+
+// Runs the call. An exec the call asks for is main's to make once the Call
+// is destroyed, except when an exec that fails may still be answered over
+// HTTP: the Call then lives on in the end's exec_failed.
+CallEnd run_call(std::unique_ptr<Call> call) {
+  CallEnd end = call->run();
+  if (end.kind == CallEnd::Kind::exec && call->has_http_path()) {
+    std::shared_ptr<Call> kept(std::move(call));
+    end.exec_failed = [kept](int error) {
+      return kept->after_failed_exec(error);
+    };
+  }
+  return end;
+}
+
+} // namespace
+
+CallEnd call_tool(const std::string& name,
+                  std::expected<ToolPolicy, std::string> found,
+                  const std::vector<std::string>& args,
+                  const CallOptions& options,
+                  const Config& config) {
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
@@ -1605,36 +1649,35 @@ void call_tool(const std::string& name,
   bool has_sdk = found && sdk::find_tool(found->tool) != nullptr;
   if (path.empty() && options.as_shim && !has_sdk) {
     report_missing_behind_shim(name);
-    std::exit(127);
+    return CallEnd::code(127);
   }
   if (!found) {
     fmt::print(
       stderr, "ipfsacc: warning: {}; {} runs uncached\n", found.error(), name);
     if (path.empty()) {
-      std::exit(exec::report_spawn_failure(name, ENOENT));
+      return CallEnd::code(exec::report_spawn_failure(name, ENOENT));
     }
     std::vector<std::string> argv{ name };
     argv.insert(argv.end(), args.begin(), args.end());
-    exec::exec_tool(path, argv);
-    std::exit(exec::report_spawn_failure(name, errno));
+    return CallEnd::exec(path, std::move(argv), {});
   }
   if (path.empty() && !has_sdk) {
-    std::exit(exec::report_spawn_failure(name, ENOENT));
+    return CallEnd::code(exec::report_spawn_failure(name, ENOENT));
   }
-  Call call(std::move(*found), name, path, args, options, config);
-  call.run();
+  return run_call(std::make_unique<Call>(
+    std::move(*found), name, path, args, options, config));
 }
 
-void call_command(const std::vector<std::string>& command,
-                  const CallOptions& options,
-                  const Config& config) {
+CallEnd call_command(const std::vector<std::string>& command,
+                     const CallOptions& options,
+                     const Config& config) {
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
   std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
   std::string path = util::find_executable(command[0], search_path);
   if (path.empty()) {
-    std::exit(exec::report_spawn_failure(command[0], ENOENT));
+    return CallEnd::code(exec::report_spawn_failure(command[0], ENOENT));
   }
   ToolPolicy policy;
   policy.tool = "run";
@@ -1650,8 +1693,8 @@ void call_command(const std::vector<std::string>& command,
   rule.cache_failures = options.cache_failures;
   policy.rules.push_back(rule);
   std::vector<std::string> args(command.begin() + 1, command.end());
-  Call call(std::move(policy), command[0], path, args, options, config);
-  call.run();
+  return run_call(std::make_unique<Call>(
+    std::move(policy), command[0], path, args, options, config));
 }
 
 } // namespace ipfsacc

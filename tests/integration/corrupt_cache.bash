@@ -369,4 +369,26 @@ test_reader_slots_of_killed_processes_are_reused() {
   expect_same_file "$T/pop.direct.out" "$T/after.out"
 }
 
+# A recorded output kept as a file of its own, cut short by someone else
+# while its answer is being served: the answer is copied out of the cache
+# and verified before a byte of it is written, so the reader still gets it
+# whole and once (never the first part of it with a success status).
+test_an_output_file_cut_while_its_answer_is_served_still_gives_it_whole() {
+  # Larger than an output kept in the data file (8 MiB).
+  awk 'BEGIN { srand(2); for (i = 0; i < 1200000; i++) printf "%08x", rand() * 4294967296 }' >"$T/big"
+  capture first ipfsacc run --no-stdin -- cat "$T/big"
+  expect_rc 0
+  expect_same_file "$T/big" "$T/first.out" "the first run"
+  local blob
+  blob=$(find "$IPFSACC_DIR/blobs" -type f -size +8M | head -n 1)
+  [[ -n $blob ]] || fail "the output is not kept as a file under blobs/"
+  # The reader takes a few bytes, cuts the file short, then reads the rest.
+  ipfsacc run --no-stdin -- cat "$T/big" 2>"$T/served.err" | {
+    dd bs=100 count=1 status=none
+    : >"$blob"
+    cat
+  } >"$T/served.out"
+  expect_same_file "$T/big" "$T/served.out" "the answer served while its file was cut"
+}
+
 run_tests
