@@ -532,10 +532,21 @@ sdk::Answer Call::run_sdk(int& requests) {
   return sdk::run_tool(*sdk_, call);
 }
 
-// Prints an answer's output the way the CLI would have: stdout, then stderr.
-void write_outcome(const sdk::Outcome& outcome) {
-  util::write_all(STDOUT_FILENO, outcome.out.data(), outcome.out.size());
-  util::write_all(STDERR_FILENO, outcome.err.data(), outcome.err.size());
+// The HTTP path's answer as every path's: what the CLI would have printed
+// is stdout, then stderr.
+Answer http_answer(sdk::Outcome&& outcome) {
+  Answer answer;
+  answer.source = AnswerSource::http;
+  answer.exit_code = outcome.exit_code;
+  answer.out = std::move(outcome.out);
+  answer.err = std::move(outcome.err);
+  if (!answer.out.empty()) {
+    answer.segments.push_back({ storage::Stream::out, answer.out.size() });
+  }
+  if (!answer.err.empty()) {
+    answer.segments.push_back({ storage::Stream::err, answer.err.size() });
+  }
+  return answer;
 }
 
 CallEnd Call::sdk_unrecorded() {
@@ -546,7 +557,7 @@ CallEnd Call::sdk_unrecorded() {
     report_unsupported(answer.error());
     return CallEnd::code(127);
   }
-  write_outcome(*answer);
+  write_segments(http_answer(std::move(*answer)));
   explain(fmt::format("{} over HTTP: {} request{}, exit {}",
                       policy_.tool,
                       requests,
@@ -615,27 +626,27 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
   int64_t created = util::now_ms();
   int64_t started = util::steady_ms();
   int requests = 0;
-  auto answer = run_sdk(requests);
-  if (!answer) {
+  auto made = run_sdk(requests);
+  if (!made) {
     if (live) {
-      report_unsupported(answer.error());
+      report_unsupported(made.error());
     }
     finish_writes(nullptr);
     return CallEnd::status(W_EXITCODE(127, 0));
   }
-  auto& outcome = *answer;
+  AnswerFacts facts;
+  facts.failed = made->exit_code != 0;
+  facts.not_found = made->not_found;
+  facts.refused = !made->cacheable;
+  facts.own_ttl = made->ttl;
+  Answer answer = http_answer(std::move(*made));
   if (live) {
-    write_outcome(outcome);
+    write_segments(answer);
   }
   int64_t duration = util::steady_ms() - started;
-  AnswerFacts facts;
-  facts.failed = outcome.exit_code != 0;
-  facts.not_found = outcome.not_found;
-  facts.refused = !outcome.cacheable;
-  facts.own_ttl = outcome.ttl;
-  const Keep keep = decide_cacheable(facts, keep_rules());
-  const bool negative = keep.negative;
-  const bool cacheable = keep.store;
+  answer.keep = decide_cacheable(facts, keep_rules());
+  const bool negative = answer.keep.negative;
+  const bool cacheable = answer.keep.store;
   std::string stored = cacheable ? "" : ", not stored";
   if (negative && cacheable) {
     stored = fmt::format(", stored as not found for {} (rule {}/{} "
@@ -643,7 +654,7 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
                          util::format_duration(*rule_->negative_ttl),
                          policy_.tool,
                          rule_->id);
-  } else if (outcome.not_found) {
+  } else if (facts.not_found) {
     stored = fmt::format(", not stored (not found; rule {}/{} has no "
                          "negative_ttl)",
                          policy_.tool,
@@ -653,45 +664,40 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
-                      outcome.exit_code,
+                      answer.exit_code,
                       stored));
   if (!cacheable) {
-    if (outcome.exit_code != 0) {
+    if (answer.exit_code != 0) {
       stats_.add(Statistic::uncached_failures, policy_.tool, operation());
     }
     finish_writes(nullptr);
-    return CallEnd::status(W_EXITCODE(outcome.exit_code & 0xff, 0));
+    return CallEnd::status(W_EXITCODE(answer.exit_code & 0xff, 0));
   }
   Entry entry;
-  entry.exit_code = outcome.exit_code;
+  entry.exit_code = answer.exit_code;
   entry.created_ms = created;
-  entry.expires_ms = created + keep.lifetime.count();
+  entry.expires_ms = created + answer.keep.lifetime.count();
   entry.duration_ms = static_cast<uint32_t>(duration);
   entry.last_used_ms = created;
   entry.stdout_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(outcome.out.data()), outcome.out.size()));
-  entry.stdout_size = outcome.out.size();
+    reinterpret_cast<const uint8_t*>(answer.out.data()), answer.out.size()));
+  entry.stdout_size = answer.out.size();
   entry.stderr_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(outcome.err.data()), outcome.err.size()));
-  entry.stderr_size = outcome.err.size();
+    reinterpret_cast<const uint8_t*>(answer.err.data()), answer.err.size()));
+  entry.stderr_size = answer.err.size();
   entry.tool = policy_.tool;
   entry.operation = operation();
   entry.display = displayed_argv();
-  if (!outcome.out.empty()) {
-    entry.segments.push_back({ storage::Stream::out, outcome.out.size() });
-  }
-  if (!outcome.err.empty()) {
-    entry.segments.push_back({ storage::Stream::err, outcome.err.size() });
-  }
+  entry.segments = answer.segments;
   storage::BlobSource blobs[2];
   blobs[0].digest = entry.stdout_digest;
   blobs[0].size = entry.stdout_size;
-  blobs[0].memory = outcome.out;
+  blobs[0].memory = answer.out;
   blobs[1].digest = entry.stderr_digest;
   blobs[1].size = entry.stderr_size;
-  blobs[1].memory = outcome.err;
-  store(key, entry, blobs, outcome.out);
-  return CallEnd::status(W_EXITCODE(outcome.exit_code & 0xff, 0));
+  blobs[1].memory = answer.err;
+  store(key, entry, blobs, answer.out);
+  return CallEnd::status(W_EXITCODE(answer.exit_code & 0xff, 0));
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs

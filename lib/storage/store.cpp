@@ -1140,16 +1140,21 @@ std::expected<void, std::string> Store::read(
     return std::unexpected(
       fmt::format("cannot read the cache: {}", mdb_strerror(rc)));
   }
+  // Whatever fn throws, the read transaction ends (a fault jumps past
+  // this, but the environment is abandoned then).
+  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> reading(txn, mdb_txn_abort);
   try {
-    StoreReader reader(*this, txn);
-    fn(reader);
-    mdb_txn_abort(txn);
+    {
+      StoreReader reader(*this, txn);
+      fn(reader);
+    }
+    reading.reset();
     if (!corruption_.empty()) {
       return std::unexpected(corruption_); // fn found it so
     }
     return {};
   } catch (const LmdbError& e) {
-    mdb_txn_abort(txn);
+    reading.reset();
     if (is_corruption(e.code)) {
       return std::unexpected(found_corrupt(e.what));
     }
