@@ -280,7 +280,7 @@ std::string_view invoked_name(int argc, char** argv) {
   options.no_cache =
     config->excludes(name) || (policy && config->excludes(policy->tool));
   std::vector<std::string> args(argv + 1, argv + argc);
-  end_call(call_tool(name, std::move(policy), args, options, *config));
+  end_call(call_tool(name, policy, args, options, *config));
 }
 
 } // namespace
@@ -345,7 +345,7 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
         std::vector<std::string> args(argv + tool_index + 1, argv + argc);
-        end_call(call_tool(tool, std::move(*policy), args, options, *config));
+        end_call(call_tool(tool, *policy, args, options, *config));
       }
     }
   }
@@ -508,5 +508,5 @@ int main(int argc, char** argv) {
     }
     return unknown_command(tool, names);
   }
-  end_call(call_tool(tool, std::move(*policy), rest, options, *config));
+  end_call(call_tool(tool, *policy, rest, options, *config));
 }

@@ -191,13 +191,13 @@ class Call {
 public:
   // path is "" when the tool's CLI is not installed (the HTTP path then
   // makes the call).
-  Call(ToolPolicy policy,
+  Call(const ToolPolicy& policy,
        std::string name,
        std::string path,
        std::vector<std::string> args,
        const CallOptions& options,
        const Config& config)
-    : policy_(std::move(policy))
+    : policy_(policy)
     , name_(std::move(name))
     , path_(std::move(path))
     , args_(std::move(args))
@@ -324,7 +324,10 @@ private:
     fmt::print(stderr, "ipfsacc: {}\n", why.message);
   }
 
-  ToolPolicy policy_;
+  // Borrowed: the rule files outlive a call (they are loaded once, and a
+  // long-lived process keeps them for many calls); freeing them at the end
+  // of every call would only cost the hit path.
+  const ToolPolicy& policy_;
   std::string name_;
   std::string path_;
   std::vector<std::string> args_;
@@ -1643,7 +1646,7 @@ CallEnd run_call(std::unique_ptr<Call> call) {
 } // namespace
 
 CallEnd call_tool(const std::string& name,
-                  std::expected<ToolPolicy, std::string> found,
+                  const std::expected<ToolPolicy, std::string>& found,
                   const std::vector<std::string>& args,
                   const CallOptions& options,
                   const Config& config) {
@@ -1670,8 +1673,8 @@ CallEnd call_tool(const std::string& name,
   if (path.empty() && !has_sdk) {
     return CallEnd::code(exec::report_spawn_failure(name, ENOENT));
   }
-  return run_call(std::make_unique<Call>(
-    std::move(*found), name, path, args, options, config));
+  return run_call(
+    std::make_unique<Call>(*found, name, path, args, options, config));
 }
 
 CallEnd call_command(const std::vector<std::string>& command,
@@ -1699,8 +1702,10 @@ CallEnd call_command(const std::vector<std::string>& command,
   rule.cache_failures = options.cache_failures;
   policy.rules.push_back(rule);
   std::vector<std::string> args(command.begin() + 1, command.end());
-  return run_call(std::make_unique<Call>(
-    std::move(policy), command[0], path, args, options, config));
+  // `run` has no HTTP path, so the Call, which borrows policy, never
+  // outlives this function (see run_call).
+  return run_call(
+    std::make_unique<Call>(policy, command[0], path, args, options, config));
 }
 
 } // namespace ipfsacc

@@ -84,9 +84,10 @@ struct CallEnd {
 // Runs a wrapped tool through the cache and says how to exit as the tool
 // did (status or signal). name is the tool as invoked ("gh",
 // "huggingface-cli"). policy is what find_policy(name) found: a rule file, or
-// its parse error (the tool then runs uncached, with a warning).
+// its parse error (the tool then runs uncached, with a warning); it must
+// outlive the returned CallEnd.
 CallEnd call_tool(const std::string& name,
-                  std::expected<ToolPolicy, std::string> policy,
+                  const std::expected<ToolPolicy, std::string>& policy,
                   const std::vector<std::string>& args,
                   const CallOptions& options,
                   const Config& config);
