@@ -6,6 +6,7 @@
 
 #include "storage/entry.hpp"
 #include "util/duration.hpp"
+#include "util/fs.hpp"
 
 #include <optional>
 #include <string>
@@ -77,6 +78,11 @@ struct Answer {
   int exit_code = 0;
   std::string out;
   std::string err;
+  // An output too large to hold in memory (a hit's) is in one of these
+  // instead of out or err: a private, unlinked copy, which nobody else can
+  // cut or change between its check and its write.
+  util::Fd out_file;
+  util::Fd err_file;
   std::vector<storage::Segment> segments;
   Keep keep;
 };

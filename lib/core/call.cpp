@@ -31,7 +31,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
+#include <memory>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,53 +112,189 @@ void read_stdin(Stdin& in, const fs::path& spill_dir) {
   in.digest = hash.finish();
 }
 
-// Outputs kept as files are mapped; a 100 MB one would stay resident as a
-// whole. They are hashed and written a window at a time, and each window's
-// pages are dropped after use (they stay in the page cache, not in us).
-constexpr size_t kWindow = 4 << 20;
+// A hit's output larger than this is not held in memory: it is copied into
+// a private file, verified on the way, and written from there, so a 100 MB
+// hit costs about what a small one does.
+constexpr uint64_t kReplayMemoryLimit = 4 << 20;
 
-void drop_pages(std::span<const uint8_t> bytes) {
-  if (bytes.size() < kWindow) {
-    return;
+// The chunk a large output is copied and written in.
+constexpr size_t kCopyChunk = 1 << 20;
+
+// A file only this process can reach, in dir: created unlinked (O_TMPFILE),
+// or, where the file system cannot, unlinked at once. Bytes copied into it
+// stay as they were verified. An empty Fd when dir takes no file.
+util::Fd private_file(const fs::path& dir) {
+  util::Fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) {
+    return fd;
   }
-  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto start = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
-  auto end =
-    reinterpret_cast<uintptr_t>(bytes.data() + bytes.size()) & ~(page - 1);
-  if (end > start) {
-    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  std::string path = (dir / "replay.XXXXXX").string();
+  fd = util::Fd(::mkostemp(path.data(), O_CLOEXEC));
+  if (fd) {
+    ::unlink(path.c_str());
   }
+  return fd;
 }
 
-// Copies bytes out of the store into to, hashing them on the way; the
-// caller compares the digest before a byte of to is served.
-Digest copy_hashed(std::span<const uint8_t> bytes,
-                   bool file_mapping,
-                   std::string& to) {
+// The private file for a large output: in the cache's tmp/ (the file system
+// that holds the output already), else in the temporary directory (a cache
+// shared read-only).
+util::Fd private_file_for_output(const fs::path& tmp_dir) {
+  std::error_code ec;
+  fs::create_directories(tmp_dir, ec);
+  if (auto fd = private_file(tmp_dir)) {
+    return fd;
+  }
+  return private_file(fs::temp_directory_path(ec));
+}
+
+// How copying an output out of the store went.
+enum class Copied {
+  verified,   // the copy hashes to the output's CID
+  bad,        // it does not, or the store's bytes ended early
+  unwritable, // the copy could not be written (a full disk): not the store's
+};
+
+// Copies bytes out of the store into to, hashing the copy, so what is
+// checked is what is served.
+Copied copy_to_memory(std::span<const uint8_t> bytes,
+                      const Digest& expected,
+                      std::string& to) {
   to.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (!file_mapping) {
-    return sha256(
-      std::span(reinterpret_cast<const uint8_t*>(to.data()), to.size()));
-  }
+  auto digest =
+    sha256(std::span(reinterpret_cast<const uint8_t*>(to.data()), to.size()));
+  return digest == expected ? Copied::verified : Copied::bad;
+}
+
+// Copies size bytes into the private file to, a chunk at a time: next(chunk,
+// n) fills chunk with the next n bytes, or returns false when the source
+// ends early. Each chunk is hashed as it is in our buffer, and that buffer
+// is written, so the file holds exactly what was checked.
+template<typename Next>
+Copied copy_to_file(uint64_t size,
+                    const Digest& expected,
+                    int to,
+                    const Next& next) {
+  auto chunk = std::make_unique_for_overwrite<uint8_t[]>(kCopyChunk);
   Sha256 hash;
-  for (size_t at = 0; at < bytes.size(); at += kWindow) {
-    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
-    hash.update(to.data() + at, window.size());
-    drop_pages(window);
+  for (uint64_t at = 0; at < size; at += kCopyChunk) {
+    auto n = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, size - at));
+    if (!next(chunk.get(), n)) {
+      return Copied::bad;
+    }
+    hash.update(chunk.get(), n);
+    if (!util::write_all(to, chunk.get(), n)) {
+      return Copied::unwritable;
+    }
   }
-  return hash.finish();
+  return hash.finish() == expected ? Copied::verified : Copied::bad;
+}
+
+// Reads exactly n bytes of fd; false at an early end or an error.
+bool read_exactly(int fd, uint8_t* to, size_t n) {
+  while (n > 0) {
+    ssize_t got = ::read(fd, to, n);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      return false;
+    }
+    to += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+// One output of a hit, copied out of the store and verified against its CID
+// before a byte of it is written.
+struct TakenOutput {
+  Copied copied = Copied::bad;
+  // The bad bytes were the data file's own: the data file is damaged.
+  bool in_data_file = false;
+};
+
+// Copies the output digest (size bytes) out of r: into memory when small;
+// else into a private file (to_file), read from its blob file with read(2)
+// (a file cut short meanwhile reads short, and the copy then does not
+// verify) or from the bytes blob() gives (the data file's mapping, under
+// the read's fault guard, or a decrypted buffer).
+TakenOutput take_output(storage::StoreReader& r,
+                        const Digest& digest,
+                        uint64_t size,
+                        const fs::path& tmp_dir,
+                        std::string& to_memory,
+                        util::Fd& to_file) {
+  TakenOutput taken;
+  if (size > kReplayMemoryLimit) {
+    to_file = private_file_for_output(tmp_dir);
+  }
+  if (to_file) {
+    if (auto source = r.blob_file_fd(digest, size)) {
+      taken.copied = copy_to_file(
+        size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
+          return read_exactly(source.get(), chunk, n);
+        });
+      return taken;
+    }
+  }
+  auto bytes = r.blob(digest, size);
+  if (!bytes) {
+    return taken;
+  }
+  taken.in_data_file = r.is_in_data_file(*bytes);
+  if (!to_file) {
+    // Small, or no private file could be made: held in memory.
+    taken.copied = copy_to_memory(*bytes, digest, to_memory);
+  } else if (bytes->size() != size) {
+    taken.copied = Copied::bad;
+  } else {
+    uint64_t at = 0;
+    taken.copied =
+      copy_to_file(size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
+        std::memcpy(chunk, bytes->data() + at, n);
+        at += n;
+        return true;
+      });
+  }
+  return taken;
+}
+
+// Writes size bytes of the private file fd from offset at, a chunk at a
+// time.
+void write_from_file(int to, int fd, uint64_t at, uint64_t size) {
+  auto chunk = std::make_unique_for_overwrite<char[]>(kCopyChunk);
+  while (size > 0) {
+    auto want = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, size));
+    ssize_t n = ::pread(fd, chunk.get(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    // The file holds every byte (it was written whole before): an early end
+    // is a failing disk, and nothing more can be served.
+    if (n <= 0 || !util::write_all(to, chunk.get(), static_cast<size_t>(n))) {
+      return;
+    }
+    at += static_cast<uint64_t>(n);
+    size -= static_cast<uint64_t>(n);
+  }
 }
 
 // Writes an answer's segments in the order they were recorded.
 void write_segments(const Answer& answer) {
-  size_t out_pos = 0;
-  size_t err_pos = 0;
+  uint64_t out_pos = 0;
+  uint64_t err_pos = 0;
   for (const auto& segment : answer.segments) {
     bool is_out = segment.stream == storage::Stream::out;
     auto& pos = is_out ? out_pos : err_pos;
-    const auto& bytes = is_out ? answer.out : answer.err;
-    util::write_all(
-      is_out ? STDOUT_FILENO : STDERR_FILENO, bytes.data() + pos, segment.size);
+    int to = is_out ? STDOUT_FILENO : STDERR_FILENO;
+    const auto& file = is_out ? answer.out_file : answer.err_file;
+    if (file) {
+      write_from_file(to, file.get(), pos, segment.size);
+    } else {
+      const auto& bytes = is_out ? answer.out : answer.err;
+      util::write_all(to, bytes.data() + pos, segment.size);
+    }
     pos += segment.size;
   }
 }
@@ -907,26 +1043,35 @@ std::optional<CallEnd> Call::try_replay(const Digest& key,
       return;
     }
     expired = entry->expires_ms <= now;
-    auto out = r.blob(entry->stdout_digest, entry->stdout_size);
-    auto err = r.blob(entry->stderr_digest, entry->stderr_size);
-    // Every read is verified: a blob whose bytes do not hash to its CID is
+    // Every output is verified: bytes that do not hash to their CID are
     // never served.
-    // Only read-only mappings of blob files may have their pages dropped
-    // (never LMDB's map, nor a decrypted buffer).
-    bool out_bad =
-      !out || copy_hashed(*out, r.is_file_mapping(*out), answer.out) !=
-                entry->stdout_digest;
-    bool err_bad =
-      !out_bad &&
-      (!err || copy_hashed(*err, r.is_file_mapping(*err), answer.err) !=
-                 entry->stderr_digest);
-    if (out_bad || err_bad) {
+    auto out = take_output(r,
+                           entry->stdout_digest,
+                           entry->stdout_size,
+                           store_->tmp_dir(),
+                           answer.out,
+                           answer.out_file);
+    TakenOutput err;
+    if (out.copied == Copied::verified) {
+      err = take_output(r,
+                        entry->stderr_digest,
+                        entry->stderr_size,
+                        store_->tmp_dir(),
+                        answer.err,
+                        answer.err_file);
+    }
+    const bool out_bad = out.copied == Copied::bad;
+    if (out.copied == Copied::unwritable || err.copied == Copied::unwritable) {
+      // Nothing wrong with the store: the hit just cannot be served.
+      reason = "unwritable";
+      return;
+    }
+    if (out_bad || err.copied == Copied::bad) {
       corrupt = true;
       reason = "corrupt";
       // Bytes of the data file itself: the file is damaged. (A blob file of
       // its own, or one that does not decrypt, is that entry's problem.)
-      const auto& bad = out_bad ? out : err;
-      if (bad && r.is_in_data_file(*bad)) {
+      if ((out_bad ? out : err).in_data_file) {
         store_->found_corrupt("an output does not match its CID");
       }
       const auto& digest =

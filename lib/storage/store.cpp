@@ -139,7 +139,6 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     if (stored != size) {
       return unseal(digest, bytes);
     }
-    file_maps_.push_back(bytes.data());
     return bytes;
   }
   if (store_.missing_dbs_) {
@@ -170,9 +169,19 @@ std::optional<FileId> StoreReader::blob_file(const Digest& digest) const {
   return std::nullopt;
 }
 
-bool StoreReader::is_file_mapping(std::span<const uint8_t> bytes) const {
-  return std::find(file_maps_.begin(), file_maps_.end(), bytes.data()) !=
-         file_maps_.end();
+util::Fd StoreReader::blob_file_fd(const Digest& digest, uint64_t size) {
+  if (size <= kInlineBlobLimit) {
+    return {};
+  }
+  auto path = store_.blob_path(digest);
+  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != size) {
+    return {};
+  }
+  blob_files_.emplace_back(digest, FileId{ st.st_dev, st.st_ino });
+  return fd;
 }
 
 bool StoreReader::is_in_data_file(std::span<const uint8_t> bytes) const {
