@@ -19,7 +19,7 @@ graphql_pages(long long limit, const PageFetch& fetch, const NodeFilter& keep) {
     if (!page) {
       return std::unexpected(std::move(page.error()));
     }
-    // Iterated as gh's decoder would fill its slice: null is no nodes.
+    // A null "nodes" is no nodes.
     const auto& nodes = member(*page, "nodes");
     bool full = static_cast<long long>(kept.size()) >= limit;
     for (const auto& node : nodes) {
