@@ -7,14 +7,6 @@
 
 namespace ipfsacc::sdk::gh {
 
-std::optional<std::string> Parsed::last(std::string_view name) const {
-  auto it = values.find(name);
-  if (it == values.end()) {
-    return std::nullopt;
-  }
-  return it->second.back();
-}
-
 std::expected<Parsed, std::string> parse_flags(
   std::span<const std::string> args,
   std::span<const Flag> flags) {

@@ -35,7 +35,13 @@ struct Parsed {
   std::map<std::string, std::vector<std::string>, std::less<>> values;
 
   bool has(std::string_view name) const { return values.contains(name); }
-  std::optional<std::string> last(std::string_view name) const;
+  std::optional<std::string> last(std::string_view name) const {
+    auto it = values.find(name);
+    if (it == values.end()) {
+      return std::nullopt;
+    }
+    return it->second.back();
+  }
 };
 
 // Parses args with the flags known; an unknown flag is an error naming it.
