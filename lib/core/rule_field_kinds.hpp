@@ -155,8 +155,8 @@ struct Table {
   // Names the object in messages ("a secret").
   std::string_view what;
   // When a required field is missing: where to point, what to say.
-  std::string_view missing_needle;
-  std::string_view missing_message;
+  std::string_view missing_needle = {};
+  std::string_view missing_message = {};
   // Runs once the required fields are known present (nullptr: nothing).
   void (*before_fields)(Reader&) = nullptr;
   // Checks across fields once all are read (nullptr: none).

@@ -16,19 +16,17 @@ const Table<AccountSource>& account_table() {
     { "regex", Need::optional, IPFSACC_MEMBER(AccountSource, regex), "" },
   };
   static const Table<AccountSource> table{
-    fields,
-    "AccountSource",
-    "a",
-    "an account source",
-    "",
-    "",
-    nullptr,
-    [](const AccountSource& source, Reader& reader) {
-      if (source.env.empty() == source.file.empty()) {
-        reader.fail("\"account\"",
-                    "an account source needs exactly one of env or file");
-      }
-    },
+    .fields = fields,
+    .cpp_type = "AccountSource",
+    .cpp_var = "a",
+    .what = "an account source",
+    .after_fields =
+      [](const AccountSource& source, Reader& reader) {
+        if (source.env.empty() == source.file.empty()) {
+          reader.fail("\"account\"",
+                      "an account source needs exactly one of env or file");
+        }
+      },
   };
   return table;
 }
@@ -39,8 +37,12 @@ const Table<SecretMapping>& secret_table() {
     { "env", Need::required, IPFSACC_MEMBER(SecretMapping, env), "" },
   };
   static const Table<SecretMapping> table{
-    fields,     "SecretMapping", "s",
-    "a secret", "\"secrets\"",   "a secret needs a name and an env",
+    .fields = fields,
+    .cpp_type = "SecretMapping",
+    .cpp_var = "s",
+    .what = "a secret",
+    .missing_needle = "\"secrets\"",
+    .missing_message = "a secret needs a name and an env",
   };
   return table;
 }
@@ -56,7 +58,10 @@ const Table<ScopeSource>& scope_table() {
       "" },
   };
   static const Table<ScopeSource> table{
-    fields, "ScopeSource", "s", "a scope source", "", "",
+    .fields = fields,
+    .cpp_type = "ScopeSource",
+    .cpp_var = "s",
+    .what = "a scope source",
   };
   return table;
 }
@@ -68,14 +73,14 @@ const Table<Invalidation>& invalidation_table() {
     { "comment", Need::optional, ignored<Invalidation>(), "" },
   };
   static const Table<Invalidation> table{
-    fields,
-    "Invalidation",
-    "inv",
-    "an invalidation",
-    "\"invalidate\"",
-    "an invalidation needs command and tags",
+    .fields = fields,
+    .cpp_type = "Invalidation",
+    .cpp_var = "inv",
+    .what = "an invalidation",
+    .missing_needle = "\"invalidate\"",
+    .missing_message = "an invalidation needs command and tags",
     // Errors in this invalidation name the line of its command.
-    [](Reader& reader) { reader.anchor("\"command\""); },
+    .before_fields = [](Reader& reader) { reader.anchor("\"command\""); },
   };
   return table;
 }
@@ -201,20 +206,20 @@ const Table<Rule>& rule_table() {
     { "comment", Need::optional, ignored<Rule>(), "" },
   };
   static const Table<Rule> table{
-    fields,
-    "Rule",
-    "r",
-    "a rule",
-    "\"rules\"",
-    "every rule needs an \"id\" string",
-    nullptr,
-    [](const Rule& rule, Reader& reader) {
-      if (!rule.negative_match.empty() && !rule.negative_ttl) {
-        reader.fail(
-          "\"negative_match\"",
-          "'negative_match' needs a 'negative_ttl' (how long to keep it)");
-      }
-    },
+    .fields = fields,
+    .cpp_type = "Rule",
+    .cpp_var = "r",
+    .what = "a rule",
+    .missing_needle = "\"rules\"",
+    .missing_message = "every rule needs an \"id\" string",
+    .after_fields =
+      [](const Rule& rule, Reader& reader) {
+        if (!rule.negative_match.empty() && !rule.negative_ttl) {
+          reader.fail(
+            "\"negative_match\"",
+            "'negative_match' needs a 'negative_ttl' (how long to keep it)");
+        }
+      },
   };
   return table;
 }
@@ -372,7 +377,12 @@ const Table<ToolPolicy>& policy_table() {
     { "comment", Need::optional, ignored<ToolPolicy>(), "" },
   };
   static const Table<ToolPolicy> table{
-    fields, "ToolPolicy", "p", "the file", "{", "missing \"tool\"",
+    .fields = fields,
+    .cpp_type = "ToolPolicy",
+    .cpp_var = "p",
+    .what = "the file",
+    .missing_needle = "{",
+    .missing_message = "missing \"tool\"",
   };
   return table;
 }
