@@ -148,17 +148,27 @@ test_one_terminal_entry_is_not_replayed_to_two() {
 
 test_real_gh_miss_on_a_terminal() {
   # A terminal miss of real gh shows the same screen bytes as gh run
-  # directly. Without an account gh answers from the machine alone (how to
-  # log in, on stderr, status 4): no network, and nothing is cached.
+  # directly, with nothing that needs the network: the help of a cached
+  # command (stdout, in colour on a terminal; kept, so a hit too), and the
+  # same command without an account (how to log in, on stderr, status 4;
+  # not kept).
   local gh
   gh=$(real_gh) || skip "gh is not installed"
   ln -s "$gh" "$T/bin/gh"
   local env="env -u GH_TOKEN -u GITHUB_TOKEN -u GH_ENTERPRISE_TOKEN -u GITHUB_ENTERPRISE_TOKEN GH_NO_UPDATE_NOTIFIER=1"
-  on_tty d 100 "$env $(q "$gh" run list -R o/r)"
-  local direct_rc=$rc
-  on_tty m 100 "$env $(q "$IPFSACC_BIN" gh run list -R o/r)"
-  expect_eq "$direct_rc" "$rc" "exit status"
+  on_tty d 100 "$env $(q "$gh" run list --help -R o/r)"
+  expect_eq 0 "$rc" "exit status of gh --help"
+  on_tty m 100 "$env $(q "$IPFSACC_BIN" gh run list --help -R o/r)"
+  expect_eq 0 "$rc" "exit status (miss)"
   expect_same_file "$T/d.tty" "$T/m.tty" "terminal (miss)"
+  on_tty h 100 "$env $(q "$IPFSACC_BIN" gh run list --help -R o/r)"
+  expect_same_file "$T/d.tty" "$T/h.tty" "terminal (hit)"
+  expect_stat hits 1
+  on_tty d2 100 "$env $(q "$gh" run list -R o/r)"
+  local direct_rc=$rc
+  on_tty m2 100 "$env $(q "$IPFSACC_BIN" gh run list -R o/r)"
+  expect_eq "$direct_rc" "$rc" "exit status (no account)"
+  expect_same_file "$T/d2.tty" "$T/m2.tty" "terminal (no account, miss)"
 }
 
 test_stderr_is_a_terminal_too() {
