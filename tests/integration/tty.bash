@@ -129,7 +129,8 @@ test_one_terminal_entry_is_not_replayed_to_two() {
   timeout -k 5 120 script -qec "tty >$(q "$T/other"); exec sleep 120" /dev/null \
     </dev/null >/dev/null 2>&1 &
   local other_pid=$!
-  trap 'kill "$other_pid" 2>/dev/null' EXIT
+  # shellcheck disable=SC2064 # the pid now: the local is gone at exit
+  trap "kill $other_pid 2>/dev/null" EXIT
   wait_until '[[ -s $T/other ]]' "a second terminal"
   local other
   other=$(cat "$T/other")
