@@ -35,6 +35,29 @@ json env_value(const std::string& name) {
   return value ? text(value) : json(nullptr);
 }
 
+// The terminal device behind a descriptor: TIOCGDEV sees through /dev/tty
+// and /dev/console to the terminal they stand for; st_rdev where the kernel
+// does not answer it.
+std::optional<dev_t> terminal_device(int fd) {
+  unsigned int device = 0;
+  if (::ioctl(fd, TIOCGDEV, &device) == 0) {
+    return static_cast<dev_t>(device);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode)) {
+    return st.st_rdev;
+  }
+  return std::nullopt;
+}
+
+// Whether two terminal descriptors write to one screen, whatever file
+// description each has (`2>/dev/tty` is the same terminal as stdout).
+bool same_terminal(int a, int b) {
+  auto da = terminal_device(a);
+  auto db = terminal_device(b);
+  return da && db && *da == *db;
+}
+
 } // namespace
 
 bool context_applies(const Rule& rule, std::span<const std::string> args) {
@@ -62,6 +85,8 @@ TerminalMode current_terminal() {
                 &ws) == 0) {
       mode.columns = ws.ws_col;
     }
+    mode.merged = mode.stdout_tty && mode.stderr_tty &&
+                  same_terminal(STDOUT_FILENO, STDERR_FILENO);
   } else {
     // Only where the order is kept: a pipe, a file or a socket, not
     // /dev/null (`>/dev/null 2>&1` warms the cache for the usual call).

@@ -18,9 +18,10 @@ struct TerminalMode {
   bool stdout_tty = false;
   bool stderr_tty = false;
   int columns = 0;
-  // Not on a terminal, stdout and stderr are the same open pipe, file or
-  // socket: the tool writes both into one stream, whose order two pipes
-  // could not keep.
+  // stdout and stderr are one terminal, or (not on a terminal) the same
+  // open pipe, file or socket: the tool writes both into one stream, whose
+  // order two pipes or two ptys could not keep. The answer is recorded as
+  // stdout alone, so it is keyed apart from a call whose streams differ.
   bool merged = false;
 };
 

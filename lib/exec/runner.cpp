@@ -227,8 +227,9 @@ RunResult run(const RunOptions& options) {
   if (!options.inherit_stdio) {
     ok = options.stdout_pty ? open_pty(out_read, out_write)
                             : make_pipe(out_read, out_write);
-    bool merged = options.merged && !options.stdout_pty && !options.stderr_pty;
-    if (ok && merged) {
+    // One pipe or one pty for both, so the bytes arrive in the order the
+    // tool wrote them, as on the one file or terminal it would get directly.
+    if (ok && options.merged) {
       err_write = ::fcntl(out_write, F_DUPFD_CLOEXEC, 3);
       ok = err_write >= 0;
     } else {

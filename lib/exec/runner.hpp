@@ -57,9 +57,10 @@ struct RunOptions {
   // a terminal too), so it formats as it would for the user.
   bool stdout_pty = false;
   bool stderr_pty = false;
-  // stdout and stderr are one file (`2>&1`, see TerminalMode::merged): the
-  // child gets one pipe for both, as it would get one file, and everything
-  // is recorded as stdout, in the order it was written.
+  // stdout and stderr are one file (`2>&1`) or one terminal (see
+  // TerminalMode::merged): the child gets one pipe, or one pty when
+  // stdout_pty, for both, as it would get one file or terminal, and
+  // everything is recorded as stdout, in the order it was written.
   bool merged = false;
   const StdinData* stdin_data = nullptr; // nullptr: inherit our stdin
   bool record = true;

@@ -17,7 +17,7 @@
 #include "remote/ipfs.hpp"
 
 #include "http/http.hpp"
-#include "remote/backends.hpp"
+#include "remote/builtin_engines.hpp"
 #include "storage/car.hpp"
 
 #include <algorithm>
@@ -329,6 +329,9 @@ public:
     return out;
   }
 
+  // Nothing expires on the node, and blobs stay until told: a blob is
+  // looked for instead of sent again, an entry is not written again to be
+  // kept, and unused blobs are unpinned and removed.
   Result<bool> has_blob(const Digest& digest, int64_t) override {
     auto r =
       call(fmt::format("files/stat?arg={}", url_encode(blob_path(digest))));
@@ -430,6 +433,8 @@ public:
     return removed;
   }
 
+  // The node's version and a probe outside the entries' directory: doctor's
+  // check touches nothing that `purge --remote --expired` lists.
   Result<void> ping() override {
     auto r = call("version");
     if (!r) {
@@ -657,8 +662,6 @@ private:
   std::string block_timeout_;
 };
 
-} // namespace
-
 Result<std::unique_ptr<Tier>> make_ipfs_tier(const Spec& spec) {
   if (spec.scheme == "http") {
     auto type = spec.extra.find("type");
@@ -672,6 +675,12 @@ Result<std::unique_ptr<Tier>> make_ipfs_tier(const Spec& spec) {
     }
   }
   return std::make_unique<IpfsTier>(spec);
+}
+
+} // namespace
+
+Engine ipfs_engine() {
+  return { { "ipfs", "http" }, make_ipfs_tier };
 }
 
 } // namespace ipfsacc::remote

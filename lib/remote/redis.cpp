@@ -5,7 +5,7 @@
 //                                store does not compress), expiring with the
 //                                last entry stored that uses it
 
-#include "remote/backends.hpp"
+#include "remote/builtin_engines.hpp"
 #include "remote/resolve.hpp"
 #include "util/fs.hpp"
 
@@ -130,6 +130,9 @@ public:
     return std::optional<std::string>(std::string(r->str, r->len));
   }
 
+  // Blobs expire with the longest-lived entry that uses them: the default
+  // remove_blobs_except (none) is right. The overrides below do in place,
+  // in one round trip, what the defaults would do by writing again.
   Result<bool> has_blob(const Digest& digest, int64_t expires_ms) override {
     auto key = blob_key(digest);
     auto ms = std::to_string(expires_ms);
@@ -204,10 +207,8 @@ public:
     return found;
   }
 
-  Result<uint64_t> remove_blobs_except(const std::set<Digest>&) override {
-    return 0; // Blobs expire with the longest-lived entry that uses them.
-  }
-
+  // PING and a probe outside the entries' keys: doctor's check touches no
+  // key that `purge --remote --expired` lists.
   Result<void> ping() override {
     auto reply = command({ "PING" });
     if (!reply) {
@@ -569,8 +570,13 @@ private:
 
 } // namespace
 
-Result<std::unique_ptr<Tier>> make_redis_tier(const Spec& spec) {
-  return std::make_unique<RedisTier>(spec);
+Engine redis_engine() {
+  // rediss:// is known so that its failure says why (hiredis here is built
+  // without TLS).
+  return { { "redis", "rediss" },
+           [](const Spec& spec) -> Result<std::unique_ptr<Tier>> {
+             return std::make_unique<RedisTier>(spec);
+           } };
 }
 
 } // namespace ipfsacc::remote

@@ -247,13 +247,31 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
       fail(remote, r.error());
       refreshed = false;
     }
-    for (const auto* digest :
-         { &entry->stdout_digest, &entry->stderr_digest }) {
-      if (refreshed && *digest != empty_digest()) {
-        if (auto r = t->has_blob(*digest, keep_until); !r) {
-          fail(remote, r.error());
+    std::pair<const Digest*, const std::string*> blobs[] = {
+      { &entry->stdout_digest, &*out }, { &entry->stderr_digest, &*err }
+    };
+    for (const auto& [digest, bytes] : blobs) {
+      if (!refreshed || *digest == empty_digest()) {
+        continue;
+      }
+      auto kept = t->has_blob(*digest, keep_until);
+      if (!kept) {
+        fail(remote, kept.error());
+        refreshed = false;
+        continue;
+      }
+      // A tier that cannot lengthen a blob's life in place (or has lost it
+      // since it was read) is given the bytes again.
+      if (!*kept) {
+        auto as_bytes = std::span(
+          reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+        if (auto put = t->put_blob(*digest, as_bytes, keep_until); !put) {
+          fail(remote, put.error());
           refreshed = false;
+          continue;
         }
+        remote.counts[RemoteStat::bytes_sent] +=
+          static_cast<int64_t>(bytes->size());
       }
     }
   }

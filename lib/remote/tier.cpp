@@ -1,24 +1,33 @@
 #include "remote/tier.hpp"
 
-#include "remote/backends.hpp"
+#include "remote/builtin_engines.hpp"
+#include "util/duration.hpp"
 
 #include <fmt/format.h>
 #include <map>
+#include <sodium.h>
 
 namespace ipfsacc::remote {
 
 namespace {
 
 std::map<std::string, TierFactory, std::less<>>& factories() {
-  // The built-in engines; register_scheme adds more.
-  static std::map<std::string, TierFactory, std::less<>> table = {
-    { "redis", make_redis_tier },
-    { "rediss", make_redis_tier },
-    { "ipfs", make_ipfs_tier },
-    { "http", make_ipfs_tier },
-  };
+  // The built-in engines, added once (a thread-safe static); register_scheme
+  // adds more.
+  static std::map<std::string, TierFactory, std::less<>> table = [] {
+    std::map<std::string, TierFactory, std::less<>> built_in;
+    for (auto& engine : builtin_engines()) {
+      for (const auto& scheme : engine.schemes) {
+        built_in[scheme] = engine.make;
+      }
+    }
+    return built_in;
+  }();
   return table;
 }
+
+// How long the default probe_write's entry lives should its removal fail.
+constexpr int64_t kProbeLifeMs = 10'000;
 
 // One remote spread over several servers: each key lives on the shard that
 // rendezvous hashing picks for it.
@@ -108,6 +117,48 @@ private:
 };
 
 } // namespace
+
+Result<bool> Tier::has_blob(const Digest&, int64_t) {
+  return false;
+}
+
+Result<void> Tier::refresh_entry(const Digest& key, int64_t expires_ms) {
+  auto encoded = get_entry(key);
+  if (!encoded) {
+    return std::unexpected(encoded.error());
+  }
+  if (!*encoded) {
+    return {}; // Gone meanwhile: nothing to keep.
+  }
+  return put_entry(key, **encoded, expires_ms);
+}
+
+Result<uint64_t> Tier::remove_blobs_except(const std::set<Digest>&) {
+  return 0;
+}
+
+Result<void> Tier::ping() {
+  auto got = get_entry(Digest{});
+  if (!got) {
+    return std::unexpected(got.error());
+  }
+  return {};
+}
+
+Result<void> Tier::probe_write() {
+  // A random key: two probes at once do not remove each other's.
+  uint8_t random[16];
+  randombytes_buf(random, sizeof(random));
+  Digest key = sha256(std::span<const uint8_t>(random));
+  if (auto put = put_entry(key, "probe", util::now_ms() + kProbeLifeMs); !put) {
+    return put;
+  }
+  auto removed = remove_entry(key);
+  if (!removed) {
+    return std::unexpected(removed.error());
+  }
+  return {};
+}
 
 void register_scheme(std::string_view scheme, TierFactory factory) {
   factories()[std::string(scheme)] = std::move(factory);

@@ -1,5 +1,6 @@
 #include "sdk/api_json.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace ipfsacc::sdk {
@@ -51,17 +52,49 @@ bool json_bool(const json& j, std::string_view key, bool fallback) {
   return value && value->is_boolean() ? value->get<bool>() : fallback;
 }
 
-std::string api_error_message(std::string_view body, size_t limit) {
+namespace {
+
+std::string bounded(std::string_view text) {
+  return std::string(text.substr(0, kErrorMessageLimit));
+}
+
+} // namespace
+
+ErrorBody read_error_body(std::string_view body) {
+  ErrorBody out;
   auto doc = json::parse(body, nullptr, false);
+  if (!doc.is_object()) {
+    return out;
+  }
+  out.is_object = true;
+  if (auto message = json_string(doc, "message")) {
+    out.message = bounded(*message);
+  }
   if (const json* error = json_member(doc, "error")) {
     if (auto message = json_string(*error, "message")) {
-      return *message;
-    }
-    if (error->is_string()) {
-      return error->get<std::string>();
+      out.error = bounded(*message);
+    } else if (error->is_string()) {
+      out.error = bounded(error->get_ref<const std::string&>());
     }
   }
-  return std::string(body.substr(0, limit));
+  if (const json* errors = json_member(doc, "errors");
+      errors && errors->is_array()) {
+    for (const auto& e : *errors) {
+      if (e.is_string()) {
+        out.errors.push_back(bounded(e.get_ref<const std::string&>()));
+      } else if (auto message = json_string(e, "message")) {
+        out.errors.push_back(bounded(*message));
+      }
+    }
+  }
+  return out;
+}
+
+std::string api_error_message(std::string_view body, size_t limit) {
+  if (auto error = read_error_body(body).error) {
+    return std::move(*error);
+  }
+  return std::string(body.substr(0, std::min(limit, kErrorMessageLimit)));
 }
 
 Outcome unexpected_answer(const Invocation& call, std::string_view what) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Reading an API's JSON answer without trusting its shape, and writing JSON
 // that holds bytes from the command line. An answer can be anything a server
@@ -35,11 +36,27 @@ int64_t json_integer(const nlohmann::json& j,
 // The boolean member key of j; fallback when it is missing or not a boolean.
 bool json_bool(const nlohmann::json& j, std::string_view key, bool fallback);
 
+// The most bytes of an error answer any tool prints as its message: an API's
+// error body is as untrusted as its answer, and a message is one line of a
+// terminal, not a transfer.
+inline constexpr size_t kErrorMessageLimit = 64 * 1024;
+
+// What the APIs of the HTTP path put in an error answer's JSON body, read from
+// a body of any shape (not JSON, an array, members of other types) without
+// throwing. Every string is cut to at most kErrorMessageLimit bytes.
+struct ErrorBody {
+  bool is_object = false;           // the body is a JSON object
+  std::string message;              // "message": "…" (GitHub); "" when none
+  std::optional<std::string> error; // "error": {"message": "…"} or "…"
+  std::vector<std::string> errors;  // "errors": [ "…" | {"message": "…"} ]
+};
+ErrorBody read_error_body(std::string_view body);
+
 // The API's own message in an error answer ({"error": {"message": "…"}} or
 // {"error": "…"}); otherwise the body itself, cut to at most limit bytes.
-std::string api_error_message(
-  std::string_view body,
-  size_t limit = std::numeric_limits<size_t>::max());
+// Never longer than kErrorMessageLimit.
+std::string api_error_message(std::string_view body,
+                              size_t limit = kErrorMessageLimit);
 
 // The outcome of an answer without the shape the CLI expects: "BINARY: the
 // API's answer WHAT" on stderr, exit status 1 (as the CLI fails on an answer

@@ -3,7 +3,10 @@
 // regex it does not use. A rule file that does not parse or holds an invalid
 // regex fails the build with its file and line.
 //
-//   rulegen OUT.cpp wrappers/a.json wrappers/b.json ...
+//   rulegen [--table NAME] OUT.cpp wrappers/a.json wrappers/b.json ...
+//
+// The table of files is builtin_policies(), or NAME() with --table (the unit
+// tests compile a rule file of their own that uses every field).
 
 #include "core/policy.hpp"
 #include "util/fs.hpp"
@@ -11,11 +14,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
+#include <string_view>
 
 int main(int argc, char** argv) {
   using namespace ipfsacc;
+  std::string table_function = "builtin_policies";
+  if (argc > 2 && std::string_view(argv[1]) == "--table") {
+    table_function = argv[2];
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 2) {
-    fmt::print(stderr, "usage: rulegen OUT.cpp FILE.json...\n");
+    fmt::print(stderr, "usage: rulegen [--table NAME] OUT.cpp FILE.json...\n");
     return 2;
   }
   std::string code =
@@ -46,13 +56,11 @@ int main(int argc, char** argv) {
                          binaries,
                          function);
   }
-  code +=
-    "} // namespace\n\nstd::span<const BuiltinPolicy> builtin_policies() {\n"
-    "  static const BuiltinPolicy policies[] = {\n" +
-    table +
-    "    {\"\", \"\", nullptr},\n  };\n"
-    "  return std::span(policies, std::size(policies) - 1);\n}\n\n"
-    "} // namespace ipfsacc\n";
+  code += "} // namespace\n\nstd::span<const BuiltinPolicy> " + table_function +
+          "() {\n  static const BuiltinPolicy policies[] = {\n" + table +
+          "    {\"\", \"\", nullptr},\n  };\n"
+          "  return std::span(policies, std::size(policies) - 1);\n}\n\n"
+          "} // namespace ipfsacc\n";
   auto written = util::write_file_atomic(argv[1], code, 0644);
   if (!written) {
     fmt::print(stderr, "rulegen: {}\n", written.error());

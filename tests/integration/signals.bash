@@ -1,5 +1,11 @@
 # signals: SIGTERM, SIGINT and SIGHUP sent to ipfsacc reach the tool, and
 # ipfsacc then exits as the tool did (128+N, as a shell reports a signal).
+# Started with SIGHUP ignored (under nohup, say), the suite would hand that
+# on to the tools it execs, and a shell cannot trap a signal ignored when it
+# started: start again with the default disposition.
+if ((0x$(sed -n 's/^SigIgn:\t//p' /proc/$$/status) & 1)); then
+  exec env --default-signal=HUP bash "${BASH_SOURCE[0]}" "$@"
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 # The fake tools sleep this long after their first output: far longer than

@@ -18,6 +18,21 @@ on_tty() {
   rc=$?
 }
 
+# real_gh: the path of GitHub's gh, not the fake one; fails when it is not
+# installed.
+real_gh() {
+  local dir
+  local IFS=:
+  for dir in $PATH; do
+    [[ $dir == "$FAKES" || $dir == "$T/bin" ]] && continue
+    if [[ -x $dir/gh ]]; then
+      printf '%s\n' "$dir/gh"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # q WORD...: the words quoted for a shell command string.
 q() { printf '%q ' "$@"; }
 
@@ -87,6 +102,74 @@ test_interleaving_on_the_terminal() {
   expect_same_file "$T/d.tty" "$T/m.tty" "terminal (miss)"
   expect_same_file "$T/d.tty" "$T/h.tty" "terminal (hit)"
   expect_invocations "vastai show instances" 1
+}
+
+test_one_terminal_keeps_the_write_order() {
+  # Both streams on one terminal and no pause between the tool's writes to
+  # them: the tool must get one terminal for both, as it would directly, or
+  # the order on screen is the order ipfsacc happened to read them in.
+  export FAKE_BURST=40
+  local i
+  for i in 1 2 3 4 5; do
+    on_tty "d$i" 100 "FAKE_LOG='' $(q gh pr list -R "o/r$i")"
+    expect_file_contains "$T/d$i.tty" "a1 b1 a2 b2 a3 b3"
+    on_tty "m$i" 100 "$(q "$IPFSACC_BIN" gh pr list -R "o/r$i")"
+    expect_eq 0 "$rc" "exit status (miss $i)"
+    expect_same_file "$T/d$i.tty" "$T/m$i.tty" "terminal (miss $i)"
+    on_tty "h$i" 100 "$(q "$IPFSACC_BIN" gh pr list -R "o/r$i")"
+    expect_same_file "$T/d$i.tty" "$T/h$i.tty" "terminal (hit $i)"
+    expect_invocations "gh pr list -R o/r$i" 1
+  done
+}
+
+test_one_terminal_entry_is_not_replayed_to_two() {
+  # What was recorded on one terminal is one stream; a call whose stderr is
+  # another terminal must not get it back on its stdout.
+  export FAKE_BURST=3
+  timeout -k 5 120 script -qec "tty >$(q "$T/other"); exec sleep 120" /dev/null \
+    </dev/null >/dev/null 2>&1 &
+  local other_pid=$!
+  # shellcheck disable=SC2064 # the pid now: the local is gone at exit
+  trap "kill $other_pid 2>/dev/null" EXIT
+  wait_until '[[ -s $T/other ]]' "a second terminal"
+  local other
+  other=$(cat "$T/other")
+  on_tty one 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r)"
+  expect_file_contains "$T/one.tty" "a1 b1 a2 b2 a3 b3"
+  on_tty d 100 "FAKE_LOG='' $(q gh pr list -R o/r) 2>$(q "$other")"
+  on_tty m 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r) 2>$(q "$other")"
+  expect_same_file "$T/d.tty" "$T/m.tty" "stdout's terminal (miss)"
+  expect_invocations "gh pr list" 2
+  on_tty h 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r) 2>$(q "$other")"
+  expect_same_file "$T/d.tty" "$T/h.tty" "stdout's terminal (hit)"
+  on_tty one2 100 "$(q "$IPFSACC_BIN" gh pr list -R o/r)"
+  expect_same_file "$T/one.tty" "$T/one2.tty" "one terminal (hit)"
+  expect_invocations "gh pr list" 2
+}
+
+test_real_gh_miss_on_a_terminal() {
+  # A terminal miss of real gh shows the same screen bytes as gh run
+  # directly, with nothing that needs the network: the help of a cached
+  # command (stdout, in colour on a terminal; kept, so a hit too), and the
+  # same command without an account (how to log in, on stderr, status 4;
+  # not kept).
+  local gh
+  gh=$(real_gh) || skip "gh is not installed"
+  ln -s "$gh" "$T/bin/gh"
+  local env="env -u GH_TOKEN -u GITHUB_TOKEN -u GH_ENTERPRISE_TOKEN -u GITHUB_ENTERPRISE_TOKEN GH_NO_UPDATE_NOTIFIER=1"
+  on_tty d 100 "$env $(q "$gh" run list --help -R o/r)"
+  expect_eq 0 "$rc" "exit status of gh --help"
+  on_tty m 100 "$env $(q "$IPFSACC_BIN" gh run list --help -R o/r)"
+  expect_eq 0 "$rc" "exit status (miss)"
+  expect_same_file "$T/d.tty" "$T/m.tty" "terminal (miss)"
+  on_tty h 100 "$env $(q "$IPFSACC_BIN" gh run list --help -R o/r)"
+  expect_same_file "$T/d.tty" "$T/h.tty" "terminal (hit)"
+  expect_stat hits 1
+  on_tty d2 100 "$env $(q "$gh" run list -R o/r)"
+  local direct_rc=$rc
+  on_tty m2 100 "$env $(q "$IPFSACC_BIN" gh run list -R o/r)"
+  expect_eq "$direct_rc" "$rc" "exit status (no account)"
+  expect_same_file "$T/d2.tty" "$T/m2.tty" "terminal (no account, miss)"
 }
 
 test_stderr_is_a_terminal_too() {

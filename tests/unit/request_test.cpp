@@ -5,8 +5,11 @@
 #include "util/fs.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <pty.h>
 #include <set>
+#include <unistd.h>
 
 using namespace ipfsacc;
 using ipfsacc::test::ScopedCwd;
@@ -157,6 +160,76 @@ TEST_CASE("everything in the request changes the document") {
   CHECK(request_document(base) != doc);
   var.unset();
   CHECK(request_document(base) == doc);
+}
+
+TEST_CASE("one terminal for both streams is keyed apart from two") {
+  Request two;
+  two.tool = "t";
+  two.argv = { "x" };
+  two.terminal = { true, true, 80 };
+  Request one = two;
+  one.terminal.merged = true;
+  CHECK(request_document(one) != request_document(two));
+  CHECK(json::parse(request_document(one))["merged"] == true);
+}
+
+namespace {
+
+// The standard descriptors moved to other files for its lifetime.
+class ScopedStdio {
+public:
+  ScopedStdio(int out, int err)
+    : saved_out_(::dup(STDOUT_FILENO))
+    , saved_err_(::dup(STDERR_FILENO)) {
+    ::fflush(stdout);
+    ::fflush(stderr);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+  }
+  ~ScopedStdio() {
+    ::dup2(saved_out_, STDOUT_FILENO);
+    ::dup2(saved_err_, STDERR_FILENO);
+    ::close(saved_out_);
+    ::close(saved_err_);
+  }
+
+private:
+  int saved_out_;
+  int saved_err_;
+};
+
+} // namespace
+
+TEST_CASE("current_terminal: stdout and stderr on one terminal are merged") {
+  int master_a, slave_a, master_b, slave_b;
+  REQUIRE(::openpty(&master_a, &slave_a, nullptr, nullptr, nullptr) == 0);
+  REQUIRE(::openpty(&master_b, &slave_b, nullptr, nullptr, nullptr) == 0);
+  // The same terminal through another open file description (`2>/dev/pts/N`).
+  int again = ::open(::ttyname(slave_a), O_RDWR | O_NOCTTY);
+  REQUIRE(again >= 0);
+  TerminalMode one, reopened, two;
+  {
+    ScopedStdio stdio(slave_a, slave_a);
+    one = current_terminal();
+  }
+  {
+    ScopedStdio stdio(slave_a, again);
+    reopened = current_terminal();
+  }
+  {
+    ScopedStdio stdio(slave_a, slave_b);
+    two = current_terminal();
+  }
+  for (int fd : { master_a, slave_a, master_b, slave_b, again }) {
+    ::close(fd);
+  }
+  CHECK(one.stdout_tty);
+  CHECK(one.stderr_tty);
+  CHECK(one.merged);
+  CHECK(reopened.merged);
+  CHECK(two.stdout_tty);
+  CHECK(two.stderr_tty);
+  CHECK_FALSE(two.merged);
 }
 
 TEST_CASE("the account appears only when set") {

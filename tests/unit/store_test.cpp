@@ -70,8 +70,9 @@ Entry make_entry(const std::string& out,
   return e;
 }
 
-std::unique_ptr<Store> open_store(const fs::path& dir,
-                                  Access access = Access::read_write) {
+std::unique_ptr<Store> open_store(
+  const fs::path& dir,
+  storage::Access access = storage::Access::read_write) {
   auto s = Store::open(dir, access);
   REQUIRE_MESSAGE(s, s.error());
   return std::move(*s);
@@ -685,12 +686,12 @@ TEST_CASE("a garbage data.mdb is an error, not a crash") {
       util::write_file_atomic(dir / "data.mdb",
                               pattern_bytes(size, static_cast<uint32_t>(size)),
                               0600));
-    auto rw = Store::open(dir.path(), Access::read_write);
+    auto rw = Store::open(dir.path(), storage::Access::read_write);
     CHECK_FALSE(rw);
     if (!rw) {
       CHECK(rw.error().find(dir.path().string()) != std::string::npos);
     }
-    auto ro = Store::open(dir.path(), Access::read_only);
+    auto ro = Store::open(dir.path(), storage::Access::read_only);
     CHECK_FALSE(ro);
   }
 }
@@ -706,7 +707,7 @@ TEST_CASE("a truncated data file is set aside, never to be opened again") {
   }
   // Only the meta pages are left: the tables' pages lie past the end.
   REQUIRE(::truncate((dir / "data.mdb").c_str(), 8192) == 0);
-  auto opened = Store::open(dir.path(), Access::read_write);
+  auto opened = Store::open(dir.path(), storage::Access::read_write);
   REQUIRE_FALSE(opened);
   CHECK(opened.error().find("is corrupt") != std::string::npos);
   CHECK(opened.error().find("set aside as") != std::string::npos);
@@ -717,7 +718,7 @@ TEST_CASE("a truncated data file is set aside, never to be opened again") {
   CHECK_FALSE(fs::exists(dir / "lock.mdb"));
   CHECK(Store::corruption_in(dir.path()) == opened.error());
   // This process never opens that cache again, not even the fresh one.
-  auto again = Store::open(dir.path(), Access::read_write);
+  auto again = Store::open(dir.path(), storage::Access::read_write);
   REQUIRE_FALSE(again);
   CHECK(again.error() == opened.error());
   CHECK_FALSE(fs::exists(dir / "data.mdb"));
@@ -756,9 +757,10 @@ TEST_CASE("after found_corrupt nothing is read or written") {
 
 TEST_CASE("opening read-only where there is no cache is an error") {
   TempDir dir;
-  auto empty = Store::open(dir.path(), Access::read_only);
+  auto empty = Store::open(dir.path(), storage::Access::read_only);
   CHECK_FALSE(empty);
-  auto missing = Store::open(dir / "does" / "not" / "exist", Access::read_only);
+  auto missing =
+    Store::open(dir / "does" / "not" / "exist", storage::Access::read_only);
   CHECK_FALSE(missing);
   CHECK_FALSE(fs::exists(dir / "does"));
 
@@ -767,14 +769,14 @@ TEST_CASE("opening read-only where there is no cache is an error") {
     auto rw = open_store(dir / "c");
     put(*rw, key_of("k"), make_entry("o", ""), "o", "");
   }
-  auto ro = open_store(dir / "c", Access::read_only);
+  auto ro = open_store(dir / "c", storage::Access::read_only);
   CHECK(ro->read_only());
   CHECK(get(*ro, key_of("k")));
   CHECK_FALSE(ro->write([](StoreWriter&) {}));
 
   // A path that is a file is not a cache directory.
   REQUIRE(util::write_file_atomic(dir / "file", "x", 0600));
-  CHECK_FALSE(Store::open(dir / "file", Access::read_write));
+  CHECK_FALSE(Store::open(dir / "file", storage::Access::read_write));
 }
 
 TEST_CASE("counters and metadata round trip") {
