@@ -8,8 +8,10 @@
 #include "util/duration.hpp"
 #include "util/fs.hpp"
 
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <sys/wait.h>
 #include <vector>
 
 namespace ipfsacc {
@@ -70,21 +72,41 @@ inline Keep decide_cacheable(const AnswerFacts& facts, const KeepRules& rules) {
   return keep;
 }
 
-// An answer's output as the caller sees it: the bytes of stdout and stderr
-// and the order they were written in, copied out of wherever they were
-// kept, so nothing is written while a store or a transaction is open.
+// One stream of an answer's output, stdout or stderr, with the CID of its
+// bytes.
+struct Output {
+  Digest digest{};
+  uint64_t size = 0;
+  std::string memory; // the bytes, unless file holds them
+  // A hit's bytes too large for memory: a private, unlinked copy, which
+  // nobody else can cut or change between its check and its write.
+  util::Fd file;
+  // The run's spill file by name, which the store takes over when the answer
+  // is kept. Borrowed: the run's result owns the file, and removes it unless
+  // the store took it.
+  std::filesystem::path spilled;
+};
+
+// What a request produced, from whichever producer: a hit copies it out of
+// the store (so nothing is written while a store or a transaction is open),
+// a run of the CLI records it while the caller watches, the HTTP path makes
+// it. The call writes it, keeps it and ends with it.
 struct Answer {
   AnswerSource source = AnswerSource::run;
-  int exit_code = 0;
-  std::string out;
-  std::string err;
-  // An output too large to hold in memory (a hit's) is in one of these
-  // instead of out or err: a private, unlinked copy, which nobody else can
-  // cut or change between its check and its write.
-  util::Fd out_file;
-  util::Fd err_file;
-  std::vector<storage::Segment> segments;
+  int wait_status = 0; // as waitpid says; an exit code is W_EXITCODE(code, 0)
+  Output out;
+  Output err;
+  std::vector<storage::Segment> segments; // the order they were written in
+  // Written to the caller as it came (a run's output), not to be written
+  // again.
+  bool delivered = false;
+  int64_t made_ms = 0; // when it was made (Unix time)
+  int64_t took_ms = 0; // how long making it took
   Keep keep;
+
+  int exit_code() const {
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 0;
+  }
 };
 
 } // namespace ipfsacc

@@ -214,7 +214,8 @@ struct TakenOutput {
   bool in_data_file = false;
 };
 
-// Copies the output digest (size bytes) out of r: into memory when small;
+// Copies the output digest (size bytes) out of r into to: into memory when
+// small;
 // else into a private file (to_file), read from its blob file with read(2)
 // (a file cut short meanwhile reads short, and the copy then does not
 // verify) or from the bytes blob() gives (the data file's mapping, under
@@ -223,8 +224,11 @@ TakenOutput take_output(storage::StoreReader& r,
                         const Digest& digest,
                         uint64_t size,
                         const fs::path& tmp_dir,
-                        std::string& to_memory,
-                        util::Fd& to_file) {
+                        Output& to) {
+  to.digest = digest;
+  to.size = size;
+  std::string& to_memory = to.memory;
+  util::Fd& to_file = to.file;
   TakenOutput taken;
   if (size > kReplayMemoryLimit) {
     to_file = private_file_for_output(tmp_dir);
@@ -288,12 +292,11 @@ void write_segments(const Answer& answer) {
     bool is_out = segment.stream == storage::Stream::out;
     auto& pos = is_out ? out_pos : err_pos;
     int to = is_out ? STDOUT_FILENO : STDERR_FILENO;
-    const auto& file = is_out ? answer.out_file : answer.err_file;
-    if (file) {
-      write_from_file(to, file.get(), pos, segment.size);
+    const auto& output = is_out ? answer.out : answer.err;
+    if (output.file) {
+      write_from_file(to, output.file.get(), pos, segment.size);
     } else {
-      const auto& bytes = is_out ? answer.out : answer.err;
-      util::write_all(to, bytes.data() + pos, segment.size);
+      util::write_all(to, output.memory.data() + pos, segment.size);
     }
     pos += segment.size;
   }
@@ -404,10 +407,10 @@ private:
   // Whether a failed run of the CLI printed the rule's not-found
   // (negative_match on its stdout or stderr, when the rule has a
   // negative_ttl).
-  bool not_found(const exec::RunResult& result) const;
+  bool not_found(const Answer& answer) const;
   // Whether a run that exited 0 printed what the tool's failure_match
   // describes (a CLI that reports errors with exit status 0).
-  bool says_failed(const exec::RunResult& result) const;
+  bool says_failed(const Answer& answer) const;
   void revalidate_in_background(const Digest& key);
   // The remote tiers (lib/remote), made on first use; nullptr when none is
   // configured, so a call without remotes loads and connects nothing.
@@ -417,6 +420,9 @@ private:
   bool fetch_from_remotes(const Digest& key, int64_t stale_ms);
   // Sends what was just stored locally under key to the writable remotes.
   void store_to_remotes(const Digest& key, const Entry& entry);
+  // Keeps an answer under key when its keep says so, whichever path made
+  // it, and ends the call with it.
+  CallEnd keep_answer(const Digest& key, const Answer& answer, bool failed);
   void store(const Digest& key,
              Entry& entry,
              std::span<const storage::BlobSource> blobs,
@@ -671,38 +677,70 @@ sdk::Answer Call::run_sdk(int& requests) {
   return sdk::run_tool(*sdk_, call);
 }
 
-// The HTTP path's answer as every path's: what the CLI would have printed
-// is stdout, then stderr.
+// An output held in memory, with its CID.
+Output in_memory(std::string bytes) {
+  Output output;
+  output.digest = sha256(
+    std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  output.size = bytes.size();
+  output.memory = std::move(bytes);
+  return output;
+}
+
+// The HTTP path's answer: what the CLI would have printed is stdout, then
+// stderr.
 Answer http_answer(sdk::Outcome&& outcome) {
   Answer answer;
   answer.source = AnswerSource::http;
-  answer.exit_code = outcome.exit_code;
-  answer.out = std::move(outcome.out);
-  answer.err = std::move(outcome.err);
-  if (!answer.out.empty()) {
-    answer.segments.push_back({ storage::Stream::out, answer.out.size() });
+  answer.wait_status = W_EXITCODE(outcome.exit_code & 0xff, 0);
+  answer.out = in_memory(std::move(outcome.out));
+  answer.err = in_memory(std::move(outcome.err));
+  for (auto stream : { storage::Stream::out, storage::Stream::err }) {
+    auto size = (stream == storage::Stream::out ? answer.out : answer.err).size;
+    if (size > 0) {
+      answer.segments.push_back({ stream, size });
+    }
   }
-  if (!answer.err.empty()) {
-    answer.segments.push_back({ storage::Stream::err, answer.err.size() });
+  return answer;
+}
+
+// A run's answer: the output recorded while the tool ran (and, live, while
+// the caller watched it), taken out of the result. A spilled output stays
+// the result's file, named here for the store to take.
+Answer run_answer(exec::RunResult& result, bool live) {
+  Answer answer;
+  answer.source = AnswerSource::run;
+  answer.wait_status = result.wait_status;
+  answer.delivered = live;
+  answer.took_ms = result.duration_ms;
+  auto& rec = result.recording;
+  for (auto* stream : { &rec.out, &rec.err }) {
+    auto& output = stream == &rec.out ? answer.out : answer.err;
+    output.digest = stream->digest;
+    output.size = stream->size;
+    output.memory = std::move(stream->memory);
+    output.spilled = stream->file;
   }
+  answer.segments = std::move(rec.segments);
   return answer;
 }
 
 CallEnd Call::sdk_unrecorded() {
   explain(fmt::format("{} path={}", policy_.tool, path_name()));
   int requests = 0;
-  auto answer = run_sdk(requests);
-  if (!answer) {
-    report_unsupported(answer.error());
+  auto made = run_sdk(requests);
+  if (!made) {
+    report_unsupported(made.error());
     return CallEnd::code(127);
   }
-  write_segments(http_answer(std::move(*answer)));
+  Answer answer = http_answer(std::move(*made));
+  write_segments(answer);
   explain(fmt::format("{} over HTTP: {} request{}, exit {}",
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
-                      answer->exit_code));
-  return CallEnd::code(answer->exit_code);
+                      answer.exit_code()));
+  return CallEnd::code(answer.exit_code());
 }
 
 bool Call::fall_back_to_http(const exec::RunResult& result) {
@@ -781,13 +819,13 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
   Answer answer = http_answer(std::move(*made));
   if (live) {
     write_segments(answer);
+    answer.delivered = true;
   }
-  int64_t duration = util::steady_ms() - started;
+  answer.made_ms = created;
+  answer.took_ms = util::steady_ms() - started;
   answer.keep = decide_cacheable(facts, keep_rules());
-  const bool negative = answer.keep.negative;
-  const bool cacheable = answer.keep.store;
-  std::string stored = cacheable ? "" : ", not stored";
-  if (negative && cacheable) {
+  std::string stored = answer.keep.store ? "" : ", not stored";
+  if (answer.keep.negative) {
     stored = fmt::format(", stored as not found for {} (rule {}/{} "
                          "negative_ttl)",
                          util::format_duration(*rule_->negative_ttl),
@@ -803,40 +841,9 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
-                      answer.exit_code,
+                      answer.exit_code(),
                       stored));
-  if (!cacheable) {
-    if (answer.exit_code != 0) {
-      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
-    }
-    finish_writes(nullptr);
-    return CallEnd::status(W_EXITCODE(answer.exit_code & 0xff, 0));
-  }
-  Entry entry;
-  entry.exit_code = answer.exit_code;
-  entry.created_ms = created;
-  entry.expires_ms = created + answer.keep.lifetime.count();
-  entry.duration_ms = static_cast<uint32_t>(duration);
-  entry.last_used_ms = created;
-  entry.stdout_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(answer.out.data()), answer.out.size()));
-  entry.stdout_size = answer.out.size();
-  entry.stderr_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(answer.err.data()), answer.err.size()));
-  entry.stderr_size = answer.err.size();
-  entry.tool = policy_.tool;
-  entry.operation = operation();
-  entry.display = displayed_argv();
-  entry.segments = answer.segments;
-  storage::BlobSource blobs[2];
-  blobs[0].digest = entry.stdout_digest;
-  blobs[0].size = entry.stdout_size;
-  blobs[0].memory = answer.out;
-  blobs[1].digest = entry.stderr_digest;
-  blobs[1].size = entry.stderr_size;
-  blobs[1].memory = answer.err;
-  store(key, entry, blobs, answer.out);
-  return CallEnd::status(W_EXITCODE(answer.exit_code & 0xff, 0));
+  return keep_answer(key, answer, facts.failed);
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
@@ -1049,16 +1056,14 @@ std::optional<CallEnd> Call::try_replay(const Digest& key,
                            entry->stdout_digest,
                            entry->stdout_size,
                            store_->tmp_dir(),
-                           answer.out,
-                           answer.out_file);
+                           answer.out);
     TakenOutput err;
     if (out.copied == Copied::verified) {
       err = take_output(r,
                         entry->stderr_digest,
                         entry->stderr_size,
                         store_->tmp_dir(),
-                        answer.err,
-                        answer.err_file);
+                        answer.err);
     }
     const bool out_bad = out.copied == Copied::bad;
     if (out.copied == Copied::unwritable || err.copied == Copied::unwritable) {
@@ -1129,7 +1134,7 @@ std::optional<CallEnd> Call::try_replay(const Digest& key,
           util::format_duration(util::Millis(now - found.expires_ms)) +
           (options_.offline ? " (--offline)" : " (stale, revalidating)")));
   std::fflush(stderr);
-  answer.exit_code = found.exit_code;
+  answer.wait_status = W_EXITCODE(found.exit_code & 0xff, 0);
   answer.segments = std::move(found.segments);
   write_segments(answer);
   stats_.add(Statistic::hits, policy_.tool, operation());
@@ -1143,7 +1148,7 @@ std::optional<CallEnd> Call::try_replay(const Digest& key,
     Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
   count_tokens_saved(found);
   finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
-  return CallEnd::code(answer.exit_code);
+  return CallEnd::code(found.exit_code);
 }
 
 // An LLM answer served from the cache saved the tokens it cost; priced from
@@ -1256,93 +1261,98 @@ CallEnd Call::run_and_store(const Digest& key, Forward forward) {
     }
     return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
-  int status = result.wait_status;
+  Answer answer = run_answer(result, live);
+  answer.made_ms = created;
   AnswerFacts facts;
-  facts.failed = !result.exited_ok() || says_failed(result);
-  facts.exited = WIFEXITED(status);
+  facts.failed = !result.exited_ok() || says_failed(answer);
+  facts.exited = WIFEXITED(answer.wait_status);
   facts.complete = result.recording.complete;
   // A failure that says "not found" the way the rule's negative_match
   // describes is kept for the rule's negative_ttl (the regex is compiled
   // here, on the store path, never on a hit).
   facts.not_found =
-    facts.failed && facts.exited && facts.complete && not_found(result);
-  const Keep keep = decide_cacheable(facts, keep_rules());
-  const bool failed = facts.failed;
-  const bool negative = keep.negative;
-  const bool cacheable = keep.store;
-  if (negative && cacheable) {
+    facts.failed && facts.exited && facts.complete && not_found(answer);
+  answer.keep = decide_cacheable(facts, keep_rules());
+  if (answer.keep.negative) {
     explain(fmt::format(
       "{}: exit {}, stored as not found for {} (rule {}/{} negative_ttl)",
       policy_.tool,
-      WEXITSTATUS(status),
+      answer.exit_code(),
       util::format_duration(*rule_->negative_ttl),
       policy_.tool,
       rule_->id));
   }
-  if (!cacheable) {
-    if (failed) {
-      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
-    }
-    finish_writes(nullptr);
-    return CallEnd::status(status);
-  }
-
-  auto& rec = result.recording;
-  Entry entry;
-  entry.exit_code = WEXITSTATUS(status);
-  entry.created_ms = created;
-  entry.expires_ms = created + keep.lifetime.count();
-  entry.duration_ms = static_cast<uint32_t>(result.duration_ms);
-  entry.last_used_ms = created;
-  entry.stdout_digest = rec.out.digest;
-  entry.stdout_size = rec.out.size;
-  entry.stderr_digest = rec.err.digest;
-  entry.stderr_size = rec.err.size;
-  entry.tool = policy_.tool;
-  entry.operation = operation();
-  // Tokens someone put in argv are redacted before they reach the disk (and
-  // the remotes, which get this entry).
-  entry.display = displayed_argv();
-  entry.segments = rec.segments;
-  storage::BlobSource blobs[2];
-  for (int i = 0; i < 2; ++i) {
-    const auto& stream = i == 0 ? rec.out : rec.err;
-    blobs[i].digest = stream.digest;
-    blobs[i].size = stream.size;
-    blobs[i].memory = stream.memory;
-    blobs[i].file = stream.file;
-  }
-  // A spilled (large) stdout is not read for token usage.
-  store(key,
-        entry,
-        blobs,
-        failed || !rec.out.file.empty() ? std::string_view()
-                                        : std::string_view(rec.out.memory));
-  return CallEnd::status(status);
+  // The result lives on until the answer is kept: the store takes its spill
+  // files.
+  return keep_answer(key, answer, facts.failed);
 }
 
-bool Call::says_failed(const exec::RunResult& result) const {
+bool Call::says_failed(const Answer& answer) const {
   const auto& pattern = policy_.failure_match;
-  if (!result.exited_ok() || pattern.empty() || pattern.error()) {
+  if (answer.wait_status != 0 || pattern.empty() || pattern.error()) {
     return false;
   }
   // Spilled (large) output is an answer, not an error message.
-  const auto& out = result.recording.out;
-  const auto& err = result.recording.err;
-  return (out.file.empty() && pattern.search(out.memory)) ||
-         (err.file.empty() && pattern.search(err.memory));
+  const auto& out = answer.out;
+  const auto& err = answer.err;
+  return (out.spilled.empty() && pattern.search(out.memory)) ||
+         (err.spilled.empty() && pattern.search(err.memory));
 }
 
-bool Call::not_found(const exec::RunResult& result) const {
+bool Call::not_found(const Answer& answer) const {
   if (!rule_ || !rule_->negative_ttl || rule_->negative_match.empty() ||
       rule_->negative_match.error()) {
     return false;
   }
   // Spilled (large) output is not a not-found message.
-  const auto& out = result.recording.out;
-  const auto& err = result.recording.err;
-  return (out.file.empty() && rule_->negative_match.search(out.memory)) ||
-         (err.file.empty() && rule_->negative_match.search(err.memory));
+  const auto& out = answer.out;
+  const auto& err = answer.err;
+  return (out.spilled.empty() && rule_->negative_match.search(out.memory)) ||
+         (err.spilled.empty() && rule_->negative_match.search(err.memory));
+}
+
+CallEnd Call::keep_answer(const Digest& key,
+                          const Answer& answer,
+                          bool failed) {
+  if (!answer.keep.store) {
+    if (failed) {
+      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
+    }
+    finish_writes(nullptr);
+    return CallEnd::status(answer.wait_status);
+  }
+  Entry entry;
+  entry.exit_code = answer.exit_code();
+  entry.created_ms = answer.made_ms;
+  entry.expires_ms = answer.made_ms + answer.keep.lifetime.count();
+  entry.duration_ms = static_cast<uint32_t>(answer.took_ms);
+  entry.last_used_ms = answer.made_ms;
+  entry.stdout_digest = answer.out.digest;
+  entry.stdout_size = answer.out.size;
+  entry.stderr_digest = answer.err.digest;
+  entry.stderr_size = answer.err.size;
+  entry.tool = policy_.tool;
+  entry.operation = operation();
+  // Tokens someone put in argv are redacted before they reach the disk (and
+  // the remotes, which get this entry).
+  entry.display = displayed_argv();
+  entry.segments = answer.segments;
+  storage::BlobSource blobs[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& output = i == 0 ? answer.out : answer.err;
+    blobs[i].digest = output.digest;
+    blobs[i].size = output.size;
+    blobs[i].memory = output.memory;
+    blobs[i].file = output.spilled;
+  }
+  // A failure's stdout, or a spilled (large) one, is not read for token
+  // usage.
+  store(key,
+        entry,
+        blobs,
+        failed || !answer.out.spilled.empty() ? std::string_view()
+                                              : answer.out.memory);
+  return CallEnd::status(answer.wait_status);
 }
 
 // Stores an answer, however it was made (the CLI or the HTTP path): its
