@@ -6,11 +6,14 @@
 #include "core/call.hpp"
 #include "core/config.hpp"
 #include "core/policy.hpp"
+#include "exec/runner.hpp"
 #include "exec/stdio.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <sodium.h>
@@ -18,6 +21,27 @@
 namespace {
 
 using namespace ipfsacc;
+
+// The one place a wrapped call leaves the process, once everything the
+// call held is destroyed: with its exit code, as the tool did (its status,
+// or its signal raised again), or by exec'ing the tool in our place.
+[[noreturn]] void end_call(CallEnd end) {
+  while (end.kind == CallEnd::Kind::exec) {
+    exec::exec_tool(end.path, end.argv, end.env);
+    int error = errno;
+    for (auto& entry : end.env) {
+      sodium_memzero(entry.data(), entry.size());
+    }
+    auto failed = std::move(end.exec_failed);
+    end = failed
+            ? failed(error)
+            : CallEnd::code(exec::report_spawn_failure(end.argv[0], error));
+  }
+  if (end.kind == CallEnd::Kind::wait_status) {
+    exec::exit_like(end.value);
+  }
+  std::exit(end.value);
+}
 
 // Exit codes: 0 success, 1 error, 2 usage. Wrapped tools exit as they did.
 constexpr int kExitError = 1;
@@ -256,7 +280,7 @@ std::string_view invoked_name(int argc, char** argv) {
   options.no_cache =
     config->excludes(name) || (policy && config->excludes(policy->tool));
   std::vector<std::string> args(argv + 1, argv + argc);
-  call_tool(name, std::move(policy), args, options, *config);
+  end_call(call_tool(name, policy, args, options, *config));
 }
 
 } // namespace
@@ -302,7 +326,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "ipfsacc: error: {}\n", config.error());
         return kExitUsage;
       }
-      call_command(command, options, *config);
+      end_call(call_command(command, options, *config));
     }
     if (tool_call) {
       std::string tool = argv[tool_index];
@@ -321,7 +345,7 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
         std::vector<std::string> args(argv + tool_index + 1, argv + argc);
-        call_tool(tool, std::move(*policy), args, options, *config);
+        end_call(call_tool(tool, *policy, args, options, *config));
       }
     }
   }
@@ -461,7 +485,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "ipfsacc: {}\n", e.what());
       return kExitUsage;
     }
-    call_command(command, options, *config);
+    end_call(call_command(command, options, *config));
   }
 
   auto rest = app.remaining();
@@ -484,5 +508,5 @@ int main(int argc, char** argv) {
     }
     return unknown_command(tool, names);
   }
-  call_tool(tool, std::move(*policy), rest, options, *config);
+  end_call(call_tool(tool, *policy, rest, options, *config));
 }

@@ -1,5 +1,6 @@
 #include "core/call.hpp"
 
+#include "core/answer.hpp"
 #include "core/cid.hpp"
 #include "core/context.hpp"
 #include "core/lifetime.hpp"
@@ -30,7 +31,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
+#include <memory>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,44 +112,193 @@ void read_stdin(Stdin& in, const fs::path& spill_dir) {
   in.digest = hash.finish();
 }
 
-// Outputs kept as files are mapped; a 100 MB one would stay resident as a
-// whole. They are hashed and written a window at a time, and each window's
-// pages are dropped after use (they stay in the page cache, not in us).
-constexpr size_t kWindow = 4 << 20;
+// A hit's output larger than this is not held in memory: it is copied into
+// a private file, verified on the way, and written from there, so a 100 MB
+// hit costs about what a small one does.
+constexpr uint64_t kReplayMemoryLimit = 4 << 20;
 
-void drop_pages(std::span<const uint8_t> bytes) {
-  if (bytes.size() < kWindow) {
-    return;
+// The chunk a large output is copied and written in.
+constexpr size_t kCopyChunk = 1 << 20;
+
+// A file only this process can reach, in dir: created unlinked (O_TMPFILE),
+// or, where the file system cannot, unlinked at once. Bytes copied into it
+// stay as they were verified. An empty Fd when dir takes no file.
+util::Fd private_file(const fs::path& dir) {
+  util::Fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) {
+    return fd;
   }
-  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto start = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
-  auto end =
-    reinterpret_cast<uintptr_t>(bytes.data() + bytes.size()) & ~(page - 1);
-  if (end > start) {
-    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  std::string path = (dir / "replay.XXXXXX").string();
+  fd = util::Fd(::mkostemp(path.data(), O_CLOEXEC));
+  if (fd) {
+    ::unlink(path.c_str());
   }
+  return fd;
 }
 
-Digest hash_windows(std::span<const uint8_t> bytes, bool file_mapping) {
-  if (!file_mapping) {
-    return sha256(bytes);
+// The private file for a large output: in the cache's tmp/ (the file system
+// that holds the output already), else in the temporary directory (a cache
+// shared read-only).
+util::Fd private_file_for_output(const fs::path& tmp_dir) {
+  std::error_code ec;
+  fs::create_directories(tmp_dir, ec);
+  if (auto fd = private_file(tmp_dir)) {
+    return fd;
   }
+  return private_file(fs::temp_directory_path(ec));
+}
+
+// How copying an output out of the store went.
+enum class Copied {
+  verified,   // the copy hashes to the output's CID
+  bad,        // it does not, or the store's bytes ended early
+  unwritable, // the copy could not be written (a full disk): not the store's
+};
+
+// Copies bytes out of the store into to, hashing the copy, so what is
+// checked is what is served.
+Copied copy_to_memory(std::span<const uint8_t> bytes,
+                      const Digest& expected,
+                      std::string& to) {
+  to.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  auto digest =
+    sha256(std::span(reinterpret_cast<const uint8_t*>(to.data()), to.size()));
+  return digest == expected ? Copied::verified : Copied::bad;
+}
+
+// Copies size bytes into the private file to, a chunk at a time: next(chunk,
+// n) fills chunk with the next n bytes, or returns false when the source
+// ends early. Each chunk is hashed as it is in our buffer, and that buffer
+// is written, so the file holds exactly what was checked.
+template<typename Next>
+Copied copy_to_file(uint64_t size,
+                    const Digest& expected,
+                    int to,
+                    const Next& next) {
+  auto chunk = std::make_unique_for_overwrite<uint8_t[]>(kCopyChunk);
   Sha256 hash;
-  for (size_t at = 0; at < bytes.size(); at += kWindow) {
-    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
-    hash.update(window.data(), window.size());
-    drop_pages(window);
+  for (uint64_t at = 0; at < size; at += kCopyChunk) {
+    auto n = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, size - at));
+    if (!next(chunk.get(), n)) {
+      return Copied::bad;
+    }
+    hash.update(chunk.get(), n);
+    if (!util::write_all(to, chunk.get(), n)) {
+      return Copied::unwritable;
+    }
   }
-  return hash.finish();
+  return hash.finish() == expected ? Copied::verified : Copied::bad;
 }
 
-void write_windows(int fd, std::span<const uint8_t> bytes, bool file_mapping) {
-  for (size_t at = 0; at < bytes.size(); at += kWindow) {
-    auto window = bytes.subspan(at, std::min(kWindow, bytes.size() - at));
-    util::write_all(fd, window.data(), window.size());
-    if (file_mapping) {
-      drop_pages(window);
+// Reads exactly n bytes of fd; false at an early end or an error.
+bool read_exactly(int fd, uint8_t* to, size_t n) {
+  while (n > 0) {
+    ssize_t got = ::read(fd, to, n);
+    if (got < 0 && errno == EINTR) {
+      continue;
     }
+    if (got <= 0) {
+      return false;
+    }
+    to += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+// One output of a hit, copied out of the store and verified against its CID
+// before a byte of it is written.
+struct TakenOutput {
+  Copied copied = Copied::bad;
+  // The bad bytes were the data file's own: the data file is damaged.
+  bool in_data_file = false;
+};
+
+// Copies the output digest (size bytes) out of r into to: into memory when
+// small;
+// else into a private file (to_file), read from its blob file with read(2)
+// (a file cut short meanwhile reads short, and the copy then does not
+// verify) or from the bytes blob() gives (the data file's mapping, under
+// the read's fault guard, or a decrypted buffer).
+TakenOutput take_output(storage::StoreReader& r,
+                        const Digest& digest,
+                        uint64_t size,
+                        const fs::path& tmp_dir,
+                        Output& to) {
+  to.digest = digest;
+  to.size = size;
+  std::string& to_memory = to.memory;
+  util::Fd& to_file = to.file;
+  TakenOutput taken;
+  if (size > kReplayMemoryLimit) {
+    to_file = private_file_for_output(tmp_dir);
+  }
+  if (to_file) {
+    if (auto source = r.blob_file_fd(digest, size)) {
+      taken.copied = copy_to_file(
+        size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
+          return read_exactly(source.get(), chunk, n);
+        });
+      return taken;
+    }
+  }
+  auto bytes = r.blob(digest, size);
+  if (!bytes) {
+    return taken;
+  }
+  taken.in_data_file = r.is_in_data_file(*bytes);
+  if (!to_file) {
+    // Small, or no private file could be made: held in memory.
+    taken.copied = copy_to_memory(*bytes, digest, to_memory);
+  } else if (bytes->size() != size) {
+    taken.copied = Copied::bad;
+  } else {
+    uint64_t at = 0;
+    taken.copied =
+      copy_to_file(size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
+        std::memcpy(chunk, bytes->data() + at, n);
+        at += n;
+        return true;
+      });
+  }
+  return taken;
+}
+
+// Writes size bytes of the private file fd from offset at, a chunk at a
+// time.
+void write_from_file(int to, int fd, uint64_t at, uint64_t size) {
+  auto chunk = std::make_unique_for_overwrite<char[]>(kCopyChunk);
+  while (size > 0) {
+    auto want = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, size));
+    ssize_t n = ::pread(fd, chunk.get(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    // The file holds every byte (it was written whole before): an early end
+    // is a failing disk, and nothing more can be served.
+    if (n <= 0 || !util::write_all(to, chunk.get(), static_cast<size_t>(n))) {
+      return;
+    }
+    at += static_cast<uint64_t>(n);
+    size -= static_cast<uint64_t>(n);
+  }
+}
+
+// Writes an answer's segments in the order they were recorded.
+void write_segments(const Answer& answer) {
+  uint64_t out_pos = 0;
+  uint64_t err_pos = 0;
+  for (const auto& segment : answer.segments) {
+    bool is_out = segment.stream == storage::Stream::out;
+    auto& pos = is_out ? out_pos : err_pos;
+    int to = is_out ? STDOUT_FILENO : STDERR_FILENO;
+    const auto& output = is_out ? answer.out : answer.err;
+    if (output.file) {
+      write_from_file(to, output.file.get(), pos, segment.size);
+    } else {
+      util::write_all(to, output.memory.data() + pos, segment.size);
+    }
+    pos += segment.size;
   }
 }
 
@@ -180,13 +330,13 @@ class Call {
 public:
   // path is "" when the tool's CLI is not installed (the HTTP path then
   // makes the call).
-  Call(ToolPolicy policy,
+  Call(const ToolPolicy& policy,
        std::string name,
        std::string path,
        std::vector<std::string> args,
        const CallOptions& options,
        const Config& config)
-    : policy_(std::move(policy))
+    : policy_(policy)
     , name_(std::move(name))
     , path_(std::move(path))
     , args_(std::move(args))
@@ -206,47 +356,61 @@ public:
     }
   }
 
-  [[noreturn]] void run();
+  // Secrets injected into the child are wiped; the key lock, then the
+  // cache, close with their members.
+  ~Call() {
+    if (injected_) {
+      wipe(*injected_);
+    }
+  }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // The whole call, top down (the steps of ARCHITECTURE.md's "A call").
+  CallEnd run();
+  // Whether an exec of the tool that fails may still be answered over HTTP
+  // (then the Call must outlive the exec: after_failed_exec).
+  bool has_http_path() const { return sdk_ != nullptr; }
+  // How the call ends when exec'ing the tool failed with error.
+  CallEnd after_failed_exec(int error);
 
 private:
   void warn(std::string_view message);
   void explain(std::string_view line);
-  // Exits (with a code, or as the tool did) after removing temporary files:
-  // exit() and _exit() run no destructors of what is on the stack.
-  // Wipes injected secrets, removes temporary files, closes the cache.
-  void release();
-  [[noreturn]] void finish_code(int code);
-  [[noreturn]] void finish_status(int wait_status);
   std::vector<std::string> child_argv() const;
   const std::vector<std::string>& child_env();
   // The argv an entry keeps for display: child_argv() with what looks like
   // a secret redacted, the secrets store's own values included when the
   // store is read already or can be read without a passphrase (a key file).
   std::string displayed_argv();
-  [[noreturn]] void exec_directly();
-  [[noreturn]] void pass_through(std::string_view why);
-  [[noreturn]] void run_unrecorded(const exec::StdinData* in);
-  [[noreturn]] void run_invalidating(const Match& match);
+  CallEnd exec_directly();
+  CallEnd pass_through(std::string_view why);
+  CallEnd run_unrecorded(const exec::StdinData* in);
+  CallEnd run_invalidating(const Match& match);
   std::string tool_version();
   // How long past its expiry an entry may still be served.
   static constexpr int64_t kFreshOnly = 0;
   static constexpr int64_t kAnyAge = INT64_MAX;
-  std::optional<int> try_replay(const Digest& key,
-                                int64_t stale_ms,
-                                std::string& reason,
-                                bool* stale = nullptr);
-  [[noreturn]] void miss(const Digest& key, std::string_view reason);
+  // A hit ends the call with the recorded exit code; a cache that turns out
+  // corrupt ends it with an uncached run of the tool.
+  std::optional<CallEnd> try_replay(const Digest& key,
+                                    int64_t stale_ms,
+                                    std::string& reason,
+                                    bool* stale = nullptr);
+  CallEnd miss(const Digest& key, std::string_view reason);
   void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
   void count_tokens_saved(const Entry& entry);
   enum class Forward { no, yes };
-  int run_and_store(const Digest& key, Forward forward);
+  CallEnd run_and_store(const Digest& key, Forward forward);
+  // What the rule and options say about keeping this call's answers.
+  KeepRules keep_rules() const;
   // Whether a failed run of the CLI printed the rule's not-found
   // (negative_match on its stdout or stderr, when the rule has a
   // negative_ttl).
-  bool not_found(const exec::RunResult& result) const;
+  bool not_found(const Answer& answer) const;
   // Whether a run that exited 0 printed what the tool's failure_match
   // describes (a CLI that reports errors with exit status 0).
-  bool says_failed(const exec::RunResult& result) const;
+  bool says_failed(const Answer& answer) const;
   void revalidate_in_background(const Digest& key);
   // The remote tiers (lib/remote), made on first use; nullptr when none is
   // configured, so a call without remotes loads and connects nothing.
@@ -256,6 +420,9 @@ private:
   bool fetch_from_remotes(const Digest& key, int64_t stale_ms);
   // Sends what was just stored locally under key to the writable remotes.
   void store_to_remotes(const Digest& key, const Entry& entry);
+  // Keeps an answer under key when its keep says so, whichever path made
+  // it, and ends the call with it.
+  CallEnd keep_answer(const Digest& key, const Answer& answer, bool failed);
   void store(const Digest& key,
              Entry& entry,
              std::span<const storage::BlobSource> blobs,
@@ -269,13 +436,19 @@ private:
   sdk::Invocation invocation();
   sdk::Answer run_sdk(int& requests);
   // Whether a failed start or a crash of the CLI sends the call over HTTP;
-  // sets fallback_ to why.
-  bool falls_back(const exec::RunResult& result);
-  // Makes the call over HTTP and exits like the CLI would (no cache).
-  [[noreturn]] void sdk_unrecorded();
+  // if so, takes the HTTP path.
+  bool fall_back_to_http(const exec::RunResult& result);
+  // The one switch from the CLI to the HTTP path, after the CLI could not
+  // answer (why says how); the path is otherwise chosen once, when the Call
+  // is made.
+  void take_http_path(std::string why) {
+    fallback_ = std::move(why);
+    use_sdk_ = true;
+  }
+  // Makes the call over HTTP and ends like the CLI would (no cache).
+  CallEnd sdk_unrecorded();
   // Makes the call over HTTP; stores the answer under key when it may be.
-  // Returns the exit code.
-  int sdk_and_store(const Digest& key, Forward forward);
+  CallEnd sdk_and_store(const Digest& key, Forward forward);
   std::string path_name() const {
     return !use_sdk_           ? "cli"
            : fallback_.empty() ? "sdk"
@@ -293,7 +466,10 @@ private:
     fmt::print(stderr, "ipfsacc: {}\n", why.message);
   }
 
-  ToolPolicy policy_;
+  // Borrowed: the rule files outlive a call (they are loaded once, and a
+  // long-lived process keeps them for many calls); freeing them at the end
+  // of every call would only cost the hit path.
+  const ToolPolicy& policy_;
   std::string name_;
   std::string path_;
   std::vector<std::string> args_;
@@ -305,7 +481,6 @@ private:
   // removed) with the cache, before the process exits.
   std::optional<storage::KeyLock> key_lock_;
   std::unique_ptr<Stdin> stdin_;
-  exec::Recording* recording_ = nullptr; // of the run in progress
   TerminalMode terminal_;
   StatsDelta stats_;
   bool warned_ = false;
@@ -337,29 +512,6 @@ void Call::warn(std::string_view message) {
     warned_ = true;
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
-}
-
-void Call::release() {
-  if (injected_) {
-    wipe(*injected_);
-  }
-  secrets_.reset();
-  stdin_.reset();
-  if (recording_) {
-    recording_->remove_files();
-  }
-  key_lock_.reset();
-  store_.reset();
-}
-
-void Call::finish_code(int code) {
-  release();
-  std::exit(code);
-}
-
-void Call::finish_status(int wait_status) {
-  release();
-  exec::exit_like(wait_status);
 }
 
 void Call::explain(std::string_view line) {
@@ -457,21 +609,25 @@ std::string Call::displayed_argv() {
   return util::join_args(redact_args(child_argv(), values));
 }
 
-void Call::exec_directly() {
+// The tool runs in our place: main execs it once the call is over. The
+// cache is closed first, so that the tool never holds it open.
+CallEnd Call::exec_directly() {
   if (use_sdk_) {
-    sdk_unrecorded();
+    return sdk_unrecorded();
   }
   std::fflush(stderr);
   store_.reset();
-  exec::exec_tool(path_, child_argv(), child_env());
-  int error = errno;
+  auto env = child_env();
+  return CallEnd::exec(path_, child_argv(), std::move(env));
+}
+
+CallEnd Call::after_failed_exec(int error) {
   if (sdk_ && (error == ENOENT || error == EACCES || error == ENOEXEC)) {
-    fallback_ =
-      fmt::format("{} could not be executed ({})", name_, std::strerror(error));
-    use_sdk_ = true;
-    sdk_unrecorded();
+    take_http_path(fmt::format(
+      "{} could not be executed ({})", name_, std::strerror(error)));
+    return sdk_unrecorded();
   }
-  finish_code(exec::report_spawn_failure(name_, error));
+  return CallEnd::code(exec::report_spawn_failure(name_, error));
 }
 
 sdk::Invocation Call::invocation() {
@@ -521,45 +677,88 @@ sdk::Answer Call::run_sdk(int& requests) {
   return sdk::run_tool(*sdk_, call);
 }
 
-// Prints an answer's output the way the CLI would have: stdout, then stderr.
-void write_outcome(const sdk::Outcome& outcome) {
-  util::write_all(STDOUT_FILENO, outcome.out.data(), outcome.out.size());
-  util::write_all(STDERR_FILENO, outcome.err.data(), outcome.err.size());
+// An output held in memory, with its CID.
+Output in_memory(std::string bytes) {
+  Output output;
+  output.digest = sha256(
+    std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  output.size = bytes.size();
+  output.memory = std::move(bytes);
+  return output;
 }
 
-void Call::sdk_unrecorded() {
+// The HTTP path's answer: what the CLI would have printed is stdout, then
+// stderr.
+Answer http_answer(sdk::Outcome&& outcome) {
+  Answer answer;
+  answer.source = AnswerSource::http;
+  answer.wait_status = W_EXITCODE(outcome.exit_code & 0xff, 0);
+  answer.out = in_memory(std::move(outcome.out));
+  answer.err = in_memory(std::move(outcome.err));
+  for (auto stream : { storage::Stream::out, storage::Stream::err }) {
+    auto size = (stream == storage::Stream::out ? answer.out : answer.err).size;
+    if (size > 0) {
+      answer.segments.push_back({ stream, size });
+    }
+  }
+  return answer;
+}
+
+// A run's answer: the output recorded while the tool ran (and, live, while
+// the caller watched it), taken out of the result. A spilled output stays
+// the result's file, named here for the store to take.
+Answer run_answer(exec::RunResult& result, bool live) {
+  Answer answer;
+  answer.source = AnswerSource::run;
+  answer.wait_status = result.wait_status;
+  answer.delivered = live;
+  answer.took_ms = result.duration_ms;
+  auto& rec = result.recording;
+  for (auto* stream : { &rec.out, &rec.err }) {
+    auto& output = stream == &rec.out ? answer.out : answer.err;
+    output.digest = stream->digest;
+    output.size = stream->size;
+    output.memory = std::move(stream->memory);
+    output.spilled = stream->file;
+  }
+  answer.segments = std::move(rec.segments);
+  return answer;
+}
+
+CallEnd Call::sdk_unrecorded() {
   explain(fmt::format("{} path={}", policy_.tool, path_name()));
   int requests = 0;
-  auto answer = run_sdk(requests);
-  if (!answer) {
-    report_unsupported(answer.error());
-    finish_code(127);
+  auto made = run_sdk(requests);
+  if (!made) {
+    report_unsupported(made.error());
+    return CallEnd::code(127);
   }
-  write_outcome(*answer);
+  Answer answer = http_answer(std::move(*made));
+  write_segments(answer);
   explain(fmt::format("{} over HTTP: {} request{}, exit {}",
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
-                      answer->exit_code));
-  finish_code(answer->exit_code);
+                      answer.exit_code()));
+  return CallEnd::code(answer.exit_code());
 }
 
-bool Call::falls_back(const exec::RunResult& result) {
+bool Call::fall_back_to_http(const exec::RunResult& result) {
   if (!sdk_ || use_sdk_) {
     return false;
   }
   if (!result.started) {
-    fallback_ = fmt::format("{} could not be executed ({})",
-                            name_,
-                            std::strerror(result.spawn_errno));
+    take_http_path(fmt::format("{} could not be executed ({})",
+                               name_,
+                               std::strerror(result.spawn_errno)));
     return true;
   }
   bool silent =
     result.recording.out.size == 0 && result.recording.err.size == 0;
   if (silent && crash_signal(result.wait_status)) {
-    fallback_ = fmt::format("{} died of signal {} before printing anything",
-                            name_,
-                            ::sigabbrev_np(WTERMSIG(result.wait_status)));
+    take_http_path(fmt::format("{} died of signal {} before printing anything",
+                               name_,
+                               ::sigabbrev_np(WTERMSIG(result.wait_status))));
     return true;
   }
   // A wrapper script whose interpreter is missing exits 126 or 127 with only
@@ -567,9 +766,9 @@ bool Call::falls_back(const exec::RunResult& result) {
   if (result.recording.out.size == 0 && WIFEXITED(result.wait_status) &&
       (WEXITSTATUS(result.wait_status) == 126 ||
        WEXITSTATUS(result.wait_status) == 127)) {
-    fallback_ = fmt::format("{} could not be executed (exit {})",
-                            name_,
-                            WEXITSTATUS(result.wait_status));
+    take_http_path(fmt::format("{} could not be executed (exit {})",
+                               name_,
+                               WEXITSTATUS(result.wait_status)));
     return true;
   }
   return false;
@@ -586,39 +785,53 @@ std::string Call::key_version() {
   return use_sdk_ ? "ipfsacc-http" : tool_version();
 }
 
-int Call::sdk_and_store(const Digest& key, Forward forward) {
+KeepRules Call::keep_rules() const {
+  KeepRules rules;
+  rules.ttl = ttl();
+  rules.ttl_forced = options_.ttl || config_.ttl_override();
+  rules.cache_failures =
+    options_.cache_failures || (rule_ && rule_->cache_failures);
+  if (rule_) {
+    rules.negative_ttl = rule_->negative_ttl;
+  }
+  rules.read_only = store_->read_only();
+  return rules;
+}
+
+CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
   bool live = forward == Forward::yes;
   int64_t created = util::now_ms();
   int64_t started = util::steady_ms();
   int requests = 0;
-  auto answer = run_sdk(requests);
-  if (!answer) {
+  auto made = run_sdk(requests);
+  if (!made) {
     if (live) {
-      report_unsupported(answer.error());
+      report_unsupported(made.error());
     }
     finish_writes(nullptr);
-    return W_EXITCODE(127, 0);
+    return CallEnd::status(W_EXITCODE(127, 0));
   }
-  auto& outcome = *answer;
+  AnswerFacts facts;
+  facts.failed = made->exit_code != 0;
+  facts.not_found = made->not_found;
+  facts.refused = !made->cacheable;
+  facts.own_ttl = made->ttl;
+  Answer answer = http_answer(std::move(*made));
   if (live) {
-    write_outcome(outcome);
+    write_segments(answer);
+    answer.delivered = true;
   }
-  int64_t duration = util::steady_ms() - started;
-  // A not-found answer is kept only for the rule's negative_ttl.
-  const bool negative = outcome.not_found && rule_ && rule_->negative_ttl;
-  bool cacheable =
-    !store_->read_only() &&
-    (negative || (outcome.cacheable && !outcome.not_found &&
-                  (outcome.exit_code == 0 || options_.cache_failures ||
-                   (rule_ && rule_->cache_failures) || outcome.ttl)));
-  std::string stored = cacheable ? "" : ", not stored";
-  if (negative && cacheable) {
+  answer.made_ms = created;
+  answer.took_ms = util::steady_ms() - started;
+  answer.keep = decide_cacheable(facts, keep_rules());
+  std::string stored = answer.keep.store ? "" : ", not stored";
+  if (answer.keep.negative) {
     stored = fmt::format(", stored as not found for {} (rule {}/{} "
                          "negative_ttl)",
                          util::format_duration(*rule_->negative_ttl),
                          policy_.tool,
                          rule_->id);
-  } else if (outcome.not_found) {
+  } else if (facts.not_found) {
     stored = fmt::format(", not stored (not found; rule {}/{} has no "
                          "negative_ttl)",
                          policy_.tool,
@@ -628,57 +841,14 @@ int Call::sdk_and_store(const Digest& key, Forward forward) {
                       policy_.tool,
                       requests,
                       requests == 1 ? "" : "s",
-                      outcome.exit_code,
+                      answer.exit_code(),
                       stored));
-  if (!cacheable) {
-    if (outcome.exit_code != 0) {
-      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
-    }
-    finish_writes(nullptr);
-    return W_EXITCODE(outcome.exit_code & 0xff, 0);
-  }
-  Entry entry;
-  entry.exit_code = outcome.exit_code;
-  entry.created_ms = created;
-  util::Millis lifetime = ttl();
-  if (outcome.ttl && !options_.ttl && !config_.ttl_override()) {
-    lifetime = *outcome.ttl;
-  }
-  if (negative) {
-    lifetime = std::min(lifetime, *rule_->negative_ttl);
-  }
-  entry.expires_ms = created + lifetime.count();
-  entry.duration_ms = static_cast<uint32_t>(duration);
-  entry.last_used_ms = created;
-  entry.stdout_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(outcome.out.data()), outcome.out.size()));
-  entry.stdout_size = outcome.out.size();
-  entry.stderr_digest = sha256(std::span(
-    reinterpret_cast<const uint8_t*>(outcome.err.data()), outcome.err.size()));
-  entry.stderr_size = outcome.err.size();
-  entry.tool = policy_.tool;
-  entry.operation = operation();
-  entry.display = displayed_argv();
-  if (!outcome.out.empty()) {
-    entry.segments.push_back({ storage::Stream::out, outcome.out.size() });
-  }
-  if (!outcome.err.empty()) {
-    entry.segments.push_back({ storage::Stream::err, outcome.err.size() });
-  }
-  storage::BlobSource blobs[2];
-  blobs[0].digest = entry.stdout_digest;
-  blobs[0].size = entry.stdout_size;
-  blobs[0].memory = outcome.out;
-  blobs[1].digest = entry.stderr_digest;
-  blobs[1].size = entry.stderr_size;
-  blobs[1].memory = outcome.err;
-  store(key, entry, blobs, outcome.out);
-  return W_EXITCODE(outcome.exit_code & 0xff, 0);
+  return keep_answer(key, answer, facts.failed);
 }
 
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
 // the tool in our place.
-void Call::pass_through(std::string_view why) {
+CallEnd Call::pass_through(std::string_view why) {
   explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
 
   if (!config_.disabled() && config_.stats_enabled()) {
@@ -694,12 +864,12 @@ void Call::pass_through(std::string_view why) {
       warn(*corruption);
     }
   }
-  exec_directly();
+  return exec_directly();
 }
 
-void Call::run_unrecorded(const exec::StdinData* in) {
+CallEnd Call::run_unrecorded(const exec::StdinData* in) {
   if (!in || use_sdk_) {
-    exec_directly();
+    return exec_directly();
   }
   exec::RunOptions run;
   run.path = path_;
@@ -709,17 +879,16 @@ void Call::run_unrecorded(const exec::StdinData* in) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
-  if (falls_back(result)) {
-    use_sdk_ = true;
-    sdk_unrecorded();
+  if (fall_back_to_http(result)) {
+    return sdk_unrecorded();
   }
   if (!result.started) {
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
-  finish_status(result.wait_status);
+  return CallEnd::status(result.wait_status);
 }
 
-void Call::run_invalidating(const Match& match) {
+CallEnd Call::run_invalidating(const Match& match) {
   auto scopes = call_scopes(policy_, args_);
   if (scopes.empty()) {
     scopes.push_back("*");
@@ -763,7 +932,7 @@ void Call::run_invalidating(const Match& match) {
     "BYPASS {} (a write: drops {})", policy_.tool, util::join_args(tags)));
   // Writes are not mapped over HTTP: the tool's answer says so.
   if (use_sdk_) {
-    sdk_unrecorded();
+    return sdk_unrecorded();
   }
   // Interactive writes (gh pr create asks questions) keep our terminal:
   // nothing is captured, the tool's stdio are simply inherited.
@@ -776,15 +945,14 @@ void Call::run_invalidating(const Match& match) {
   run.record = false;
   auto result = exec::run(run);
   wipe(run.extra_env);
-  if (!result.started && falls_back(result)) {
-    use_sdk_ = true;
-    sdk_unrecorded();
+  if (!result.started && fall_back_to_http(result)) {
+    return sdk_unrecorded();
   }
   if (!result.started) {
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
   drop();
-  finish_status(result.wait_status);
+  return CallEnd::status(result.wait_status);
 }
 
 util::Millis Call::ttl() const {
@@ -844,18 +1012,26 @@ std::string Call::tool_version() {
 }
 
 // Serves the entry if it is there, verifies, and is fresh or at most
-// stale_ms past its expiry (then *stale is set). Returns the recorded exit
-// code; otherwise sets reason ("new", "expired", "corrupt") and returns
-// nullopt.
-std::optional<int> Call::try_replay(const Digest& key,
-                                    int64_t stale_ms,
-                                    std::string& reason,
-                                    bool* stale) {
+// stale_ms past its expiry (then *stale is set). The outputs are verified
+// and copied out of the store first; only once the read is over is a byte
+// written, so a fault or a corrupt record found on the way leaves nothing
+// half-served. Otherwise sets reason ("new", "expired", "corrupt") and
+// returns nullopt, or the end of an uncached run when the cache turned out
+// corrupt.
+std::optional<CallEnd> Call::try_replay(const Digest& key,
+                                        int64_t stale_ms,
+                                        std::string& reason,
+                                        bool* stale) {
   bool served = false;
   bool corrupt = false;
+  bool expired = false;
+  int64_t now = 0;
   // The blob file found damaged, to discard with the entry.
   std::optional<std::pair<Digest, storage::FileId>> damaged_file;
   Entry found;
+  Answer answer;
+  answer.source =
+    remote_from_.empty() ? AnswerSource::local_hit : AnswerSource::remote_hit;
   auto read = store_->read([&](storage::StoreReader& r) {
     auto entry = r.entry(key, &corrupt);
     if (!entry) {
@@ -867,33 +1043,40 @@ std::optional<int> Call::try_replay(const Digest& key,
       }
       return;
     }
-    int64_t now = util::now_ms();
+    now = util::now_ms();
     if (entry->expires_ms <= now &&
         (stale_ms == kFreshOnly || now - entry->expires_ms >= stale_ms)) {
       reason = "expired";
       return;
     }
-    if (entry->expires_ms <= now && stale) {
-      *stale = true;
-    }
-    auto out = r.blob(entry->stdout_digest, entry->stdout_size);
-    auto err = r.blob(entry->stderr_digest, entry->stderr_size);
-    // Every read is verified: a blob whose bytes do not hash to its CID is
+    expired = entry->expires_ms <= now;
+    // Every output is verified: bytes that do not hash to their CID are
     // never served.
-    // Only read-only mappings of blob files may have their pages dropped
-    // (never LMDB's map, nor a decrypted buffer).
-    bool out_file = out && r.is_file_mapping(*out);
-    bool err_file = err && r.is_file_mapping(*err);
-    bool out_bad = !out || hash_windows(*out, out_file) != entry->stdout_digest;
-    bool err_bad = !out_bad && (!err || hash_windows(*err, err_file) !=
-                                          entry->stderr_digest);
-    if (out_bad || err_bad) {
+    auto out = take_output(r,
+                           entry->stdout_digest,
+                           entry->stdout_size,
+                           store_->tmp_dir(),
+                           answer.out);
+    TakenOutput err;
+    if (out.copied == Copied::verified) {
+      err = take_output(r,
+                        entry->stderr_digest,
+                        entry->stderr_size,
+                        store_->tmp_dir(),
+                        answer.err);
+    }
+    const bool out_bad = out.copied == Copied::bad;
+    if (out.copied == Copied::unwritable || err.copied == Copied::unwritable) {
+      // Nothing wrong with the store: the hit just cannot be served.
+      reason = "unwritable";
+      return;
+    }
+    if (out_bad || err.copied == Copied::bad) {
       corrupt = true;
       reason = "corrupt";
       // Bytes of the data file itself: the file is damaged. (A blob file of
       // its own, or one that does not decrypt, is that entry's problem.)
-      const auto& bad = out_bad ? out : err;
-      if (bad && r.is_in_data_file(*bad)) {
+      if ((out_bad ? out : err).in_data_file) {
         store_->found_corrupt("an output does not match its CID");
       }
       const auto& digest =
@@ -903,41 +1086,16 @@ std::optional<int> Call::try_replay(const Digest& key,
       }
       return;
     }
-    explain(fmt::format(
-      "HIT {}{} rule={}/{}{} age={} {}",
-      key_cid_,
-      remote_from_.empty() ? "" : " from=" + remote_from_,
-      policy_.tool,
-      operation(),
-      program_note(),
-      util::format_duration(util::Millis(now - entry->created_ms)),
-      entry->expires_ms > now
-        ? "expires_in=" +
-            util::format_duration(util::Millis(entry->expires_ms - now))
-        : "expired=" +
-            util::format_duration(util::Millis(now - entry->expires_ms)) +
-            (options_.offline ? " (--offline)" : " (stale, revalidating)")));
-    std::fflush(stderr);
-    size_t out_pos = 0;
-    size_t err_pos = 0;
-    for (const auto& segment : entry->segments) {
-      bool is_out = segment.stream == storage::Stream::out;
-      auto& pos = is_out ? out_pos : err_pos;
-      const auto& bytes = is_out ? *out : *err;
-      write_windows(is_out ? STDOUT_FILENO : STDERR_FILENO,
-                    bytes.subspan(pos, segment.size),
-                    is_out ? out_file : err_file);
-      pos += segment.size;
-    }
     found = std::move(*entry);
     served = true;
   });
   if (!read) {
     if (store_->corrupt()) {
-      // Nothing was written out yet (outputs verify before a byte is
-      // replayed), so the tool can still answer as if we were not here.
+      // Nothing was written out yet (outputs are copied out and verified
+      // before a byte is replayed), so the tool can still answer as if we
+      // were not here.
       warn(read.error() + "; running without the cache");
-      run_unrecorded(stdin_ ? &stdin_->data : nullptr);
+      return run_unrecorded(stdin_ ? &stdin_->data : nullptr);
     }
     warn(read.error());
     reason = "unreadable";
@@ -958,8 +1116,29 @@ std::optional<int> Call::try_replay(const Digest& key,
   if (!served) {
     return std::nullopt;
   }
+  if (expired && stale) {
+    *stale = true;
+  }
+  explain(fmt::format(
+    "HIT {}{} rule={}/{}{} age={} {}",
+    key_cid_,
+    remote_from_.empty() ? "" : " from=" + remote_from_,
+    policy_.tool,
+    operation(),
+    program_note(),
+    util::format_duration(util::Millis(now - found.created_ms)),
+    found.expires_ms > now
+      ? "expires_in=" +
+          util::format_duration(util::Millis(found.expires_ms - now))
+      : "expired=" +
+          util::format_duration(util::Millis(now - found.expires_ms)) +
+          (options_.offline ? " (--offline)" : " (stale, revalidating)")));
+  std::fflush(stderr);
+  answer.wait_status = W_EXITCODE(found.exit_code & 0xff, 0);
+  answer.segments = std::move(found.segments);
+  write_segments(answer);
   stats_.add(Statistic::hits, policy_.tool, operation());
-  if (stale && *stale) {
+  if (expired) {
     stats_.add(Statistic::stale_hits, policy_.tool, operation());
   }
   if (waited_) {
@@ -969,7 +1148,7 @@ std::optional<int> Call::try_replay(const Digest& key,
     Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
   count_tokens_saved(found);
   finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
-  return found.exit_code;
+  return CallEnd::code(found.exit_code);
 }
 
 // An LLM answer served from the cache saved the tokens it cost; priced from
@@ -1022,7 +1201,7 @@ void Call::finish_writes(
   }
 }
 
-void Call::miss(const Digest& key, std::string_view reason) {
+CallEnd Call::miss(const Digest& key, std::string_view reason) {
   explain(fmt::format("MISS {} rule={}/{}{} reason={}{}",
                       key_cid_,
                       policy_.tool,
@@ -1037,10 +1216,10 @@ void Call::miss(const Digest& key, std::string_view reason) {
     util::sweep_unheld(store_->tmp_dir(), util::Sweep::remove);
   }
 
-  finish_status(run_and_store(key, Forward::yes));
+  return run_and_store(key, Forward::yes);
 }
 
-int Call::run_and_store(const Digest& key, Forward forward) {
+CallEnd Call::run_and_store(const Digest& key, Forward forward) {
   if (use_sdk_) {
     return sdk_and_store(key, forward);
   }
@@ -1058,13 +1237,10 @@ int Call::run_and_store(const Digest& key, Forward forward) {
   int64_t created = util::now_ms();
   auto result = exec::run(run);
   wipe(run.extra_env);
-  recording_ = &result.recording;
-  if (falls_back(result)) {
+  if (fall_back_to_http(result)) {
     // The CLI printed nothing; the HTTP path answers, under its own key
     // unless both paths give the same bytes.
     result.recording.remove_files();
-    recording_ = nullptr;
-    use_sdk_ = true;
     explain(fmt::format(
       "FALLBACK {}: {}; making the call over HTTP", policy_.tool, fallback_));
     request_.version = key_version();
@@ -1073,108 +1249,110 @@ int Call::run_and_store(const Digest& key, Forward forward) {
     std::string ignored;
     if (sdk_key != key && live) {
       key_cid_ = cid_string(sdk_key);
-      if (auto code = try_replay(sdk_key, kFreshOnly, ignored)) {
-        return W_EXITCODE(*code & 0xff, 0);
+      if (auto end = try_replay(sdk_key, kFreshOnly, ignored)) {
+        return *end;
       }
     }
     return sdk_and_store(sdk_key, forward);
   }
   if (!result.started) {
     if (!live) {
-      return W_EXITCODE(127, 0);
+      return CallEnd::status(W_EXITCODE(127, 0));
     }
-    finish_code(exec::report_spawn_failure(name_, result.spawn_errno));
+    return CallEnd::code(exec::report_spawn_failure(name_, result.spawn_errno));
   }
-  int status = result.wait_status;
-  bool failed = !result.exited_ok() || says_failed(result);
-  bool keep_failure =
-    (options_.cache_failures || (rule_ && rule_->cache_failures)) &&
-    WIFEXITED(status);
+  Answer answer = run_answer(result, live);
+  answer.made_ms = created;
+  AnswerFacts facts;
+  facts.failed = !result.exited_ok() || says_failed(answer);
+  facts.exited = WIFEXITED(answer.wait_status);
+  facts.complete = result.recording.complete;
   // A failure that says "not found" the way the rule's negative_match
   // describes is kept for the rule's negative_ttl (the regex is compiled
   // here, on the store path, never on a hit).
-  const bool negative = failed && !keep_failure && WIFEXITED(status) &&
-                        result.recording.complete && not_found(result);
-  bool cacheable = result.recording.complete &&
-                   (!failed || keep_failure || negative) &&
-                   !store_->read_only();
-  if (negative && cacheable) {
+  facts.not_found =
+    facts.failed && facts.exited && facts.complete && not_found(answer);
+  answer.keep = decide_cacheable(facts, keep_rules());
+  if (answer.keep.negative) {
     explain(fmt::format(
       "{}: exit {}, stored as not found for {} (rule {}/{} negative_ttl)",
       policy_.tool,
-      WEXITSTATUS(status),
+      answer.exit_code(),
       util::format_duration(*rule_->negative_ttl),
       policy_.tool,
       rule_->id));
   }
-  if (!cacheable) {
-    if (failed) {
-      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
-    }
-    finish_writes(nullptr);
-    recording_ = nullptr;
-    return status;
-  }
-
-  auto& rec = result.recording;
-  Entry entry;
-  entry.exit_code = WEXITSTATUS(status);
-  entry.created_ms = created;
-  entry.expires_ms =
-    created +
-    (negative ? std::min(ttl(), *rule_->negative_ttl) : ttl()).count();
-  entry.duration_ms = static_cast<uint32_t>(result.duration_ms);
-  entry.last_used_ms = created;
-  entry.stdout_digest = rec.out.digest;
-  entry.stdout_size = rec.out.size;
-  entry.stderr_digest = rec.err.digest;
-  entry.stderr_size = rec.err.size;
-  entry.tool = policy_.tool;
-  entry.operation = operation();
-  // Tokens someone put in argv are redacted before they reach the disk (and
-  // the remotes, which get this entry).
-  entry.display = displayed_argv();
-  entry.segments = rec.segments;
-  storage::BlobSource blobs[2];
-  for (int i = 0; i < 2; ++i) {
-    const auto& stream = i == 0 ? rec.out : rec.err;
-    blobs[i].digest = stream.digest;
-    blobs[i].size = stream.size;
-    blobs[i].memory = stream.memory;
-    blobs[i].file = stream.file;
-  }
-  // A spilled (large) stdout is not read for token usage.
-  store(key,
-        entry,
-        blobs,
-        failed || !rec.out.file.empty() ? std::string_view()
-                                        : std::string_view(rec.out.memory));
-  recording_ = nullptr;
-  return status;
+  // The result lives on until the answer is kept: the store takes its spill
+  // files.
+  return keep_answer(key, answer, facts.failed);
 }
 
-bool Call::says_failed(const exec::RunResult& result) const {
+bool Call::says_failed(const Answer& answer) const {
   const auto& pattern = policy_.failure_match;
-  if (!result.exited_ok() || pattern.empty() || pattern.error()) {
+  if (answer.wait_status != 0 || pattern.empty() || pattern.error()) {
     return false;
   }
   // Spilled (large) output is an answer, not an error message.
-  const auto& out = result.recording.out;
-  const auto& err = result.recording.err;
-  return (out.file.empty() && pattern.search(out.memory)) ||
-         (err.file.empty() && pattern.search(err.memory));
+  const auto& out = answer.out;
+  const auto& err = answer.err;
+  return (out.spilled.empty() && pattern.search(out.memory)) ||
+         (err.spilled.empty() && pattern.search(err.memory));
 }
 
-bool Call::not_found(const exec::RunResult& result) const {
+bool Call::not_found(const Answer& answer) const {
   if (!rule_ || !rule_->negative_ttl || rule_->negative_match.empty() ||
       rule_->negative_match.error()) {
     return false;
   }
   // Spilled (large) output is not a not-found message.
-  const auto& out = result.recording.out;
-  const auto& err = result.recording.err;
-  return (out.file.empty() && rule_->negative_match.search(out.memory)) ||
-         (err.file.empty() && rule_->negative_match.search(err.memory));
+  const auto& out = answer.out;
+  const auto& err = answer.err;
+  return (out.spilled.empty() && rule_->negative_match.search(out.memory)) ||
+         (err.spilled.empty() && rule_->negative_match.search(err.memory));
+}
+
+CallEnd Call::keep_answer(const Digest& key,
+                          const Answer& answer,
+                          bool failed) {
+  if (!answer.keep.store) {
+    if (failed) {
+      stats_.add(Statistic::uncached_failures, policy_.tool, operation());
+    }
+    finish_writes(nullptr);
+    return CallEnd::status(answer.wait_status);
+  }
+  Entry entry;
+  entry.exit_code = answer.exit_code();
+  entry.created_ms = answer.made_ms;
+  entry.expires_ms = answer.made_ms + answer.keep.lifetime.count();
+  entry.duration_ms = static_cast<uint32_t>(answer.took_ms);
+  entry.last_used_ms = answer.made_ms;
+  entry.stdout_digest = answer.out.digest;
+  entry.stdout_size = answer.out.size;
+  entry.stderr_digest = answer.err.digest;
+  entry.stderr_size = answer.err.size;
+  entry.tool = policy_.tool;
+  entry.operation = operation();
+  // Tokens someone put in argv are redacted before they reach the disk (and
+  // the remotes, which get this entry).
+  entry.display = displayed_argv();
+  entry.segments = answer.segments;
+  storage::BlobSource blobs[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& output = i == 0 ? answer.out : answer.err;
+    blobs[i].digest = output.digest;
+    blobs[i].size = output.size;
+    blobs[i].memory = output.memory;
+    blobs[i].file = output.spilled;
+  }
+  // A failure's stdout, or a spilled (large) one, is not read for token
+  // usage.
+  store(key,
+        entry,
+        blobs,
+        failed || !answer.out.spilled.empty() ? std::string_view()
+                                              : answer.out.memory);
+  return CallEnd::status(answer.wait_status);
 }
 
 // Stores an answer, however it was made (the CLI or the HTTP path): its
@@ -1225,8 +1403,10 @@ void Call::store(const Digest& key,
 }
 
 // Forks a detached process that runs the tool quietly and stores the fresh
-// answer; this process goes on to exit with the stale one. Skipped when
-// another process is already fetching this key.
+// answer; this process goes on to end with the stale one. Skipped when
+// another process is already fetching this key. The child leaves with
+// _exit, here and nowhere else: returning would take it back into the
+// parent's call (its replay, its statistics, main's exit) a second time.
 void Call::revalidate_in_background(const Digest& key) {
   std::fflush(stdout);
   std::fflush(stderr);
@@ -1255,8 +1435,15 @@ void Call::revalidate_in_background(const Digest& key) {
     ::_exit(0);
   }
   stats_ = StatsDelta();
-  run_and_store(key, Forward::no);
-  release();
+  (void)run_and_store(key, Forward::no);
+  // What the destructors would do, since the child does not return.
+  if (injected_) {
+    wipe(*injected_);
+  }
+  secrets_.reset();
+  stdin_.reset();
+  key_lock_.reset();
+  store_.reset();
   ::_exit(0);
 }
 
@@ -1352,13 +1539,13 @@ void Call::store_to_remotes(const Digest& key, const Entry& entry) {
   stats_ = std::move(before);
 }
 
-void Call::run() {
+CallEnd Call::run() {
   // 1. Disabled, or --no-cache: the tool runs as if ipfsacc were not there.
   if (config_.disabled() || options_.no_cache) {
     explain(fmt::format("BYPASS {} ({})",
                         policy_.tool,
                         options_.no_cache ? "--no-cache" : "IPFSACC_DISABLE"));
-    exec_directly();
+    return exec_directly();
   }
 
   // 2. What is this call? Not cacheable: straight through.
@@ -1370,13 +1557,13 @@ void Call::run() {
                "ipfsacc: --offline: {} is not a cacheable call ({})\n",
                util::join_args(child_argv()),
                match.why);
-    finish_code(kOfflineMissExit);
+    return CallEnd::code(kOfflineMissExit);
   }
   if (match.kind == Match::Kind::invalidate) {
-    run_invalidating(match);
+    return run_invalidating(match);
   }
   if (match.kind == Match::Kind::pass) {
-    pass_through(match.why);
+    return pass_through(match.why);
   }
   // A standard descriptor the caller closed (`>&-`): the tool must find it
   // closed, as it would without ipfsacc. What it does then is no answer to
@@ -1388,31 +1575,33 @@ void Call::run() {
                  "from the cache\n",
                  closed.names(),
                  util::join_args(child_argv()));
-      finish_code(kOfflineMissExit);
+      return CallEnd::code(kOfflineMissExit);
     }
-    pass_through(fmt::format("{} closed", closed.names()));
+    return pass_through(fmt::format("{} closed", closed.names()));
   }
   rule_ = match.rule;
 
-  // An agent reads the working directory; outside a repository there is no
-  // cheap way to know its files changed, so such a call is not cached.
+  // Still step 2: an agent reads the working directory; outside a repository
+  // there is no cheap way to know its files changed, so such a call is not
+  // cached.
   if (std::find(rule_->context.begin(), rule_->context.end(), "git_state") !=
         rule_->context.end() &&
       context_applies(*rule_, args_) && !find_repo_root(current_dir())) {
-    pass_through(fmt::format("{}/{} reads the working directory, which is "
-                             "not in a git repository",
-                             policy_.tool,
-                             rule_->id));
+    return pass_through(
+      fmt::format("{}/{} reads the working directory, which is "
+                  "not in a git repository",
+                  policy_.tool,
+                  rule_->id));
   }
 
-  // `run`: the same command line runs another program in another
+  // Still step 2, `run`: the same command line runs another program in another
   // directory, on another PATH, or after an edit; which one it runs is part
   // of the request. A program gone since it was found runs (and fails) as
   // it would without the cache.
   if (policy_.tool == "run") {
     program_ = identify_program(path_);
     if (!program_) {
-      pass_through(fmt::format("{} cannot be found", name_));
+      return pass_through(fmt::format("{} cannot be found", name_));
     }
   }
 
@@ -1420,7 +1609,7 @@ void Call::run() {
   auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
   if (!opened) {
     warn(opened.error() + "; running without the cache");
-    exec_directly();
+    return exec_directly();
   }
   store_ = std::move(*opened);
   // Encrypted outputs (encrypt_cache): the key comes from the secrets store.
@@ -1430,7 +1619,7 @@ void Call::run() {
                                   secrets::passphrase_from_env());
     if (!key) {
       warn(key.error() + "; running without the cache (encrypt_cache)");
-      exec_directly();
+      return exec_directly();
     }
     store_->set_blob_key(std::move(*key));
   }
@@ -1441,7 +1630,7 @@ void Call::run() {
     read_stdin(*stdin_, store_->tmp_dir());
     if (!stdin_->complete) {
       warn("could not read stdin completely; running without the cache");
-      run_unrecorded(&stdin_->data);
+      return run_unrecorded(&stdin_->data);
     }
     // A spilled (very large) stdin is not searched: denied to be safe.
     if (!rule_->deny_regex.empty() &&
@@ -1449,7 +1638,7 @@ void Call::run() {
          rule_->deny_regex.search(stdin_->data.memory))) {
       explain(fmt::format(
         "BYPASS {}/{} (stdin matches deny_regex)", policy_.tool, rule_->id));
-      run_unrecorded(&stdin_->data);
+      return run_unrecorded(&stdin_->data);
     }
   }
 
@@ -1499,7 +1688,7 @@ void Call::run() {
   key_cid_ = cid_string(key);
   request_ = request;
 
-  // 6. A hit: replay and exit with the recorded code.
+  // 6. A hit: replay and end with the recorded code.
   std::string reason = "refresh";
   if (!options_.refresh) {
     // Stale-while-revalidate: an answer expired less than this long ago is
@@ -1513,35 +1702,36 @@ void Call::run() {
       stale_ms = swr->count();
     }
     bool stale = false;
-    if (auto code = try_replay(key, stale_ms, reason, &stale)) {
+    if (auto end = try_replay(key, stale_ms, reason, &stale)) {
       if (stale && !options_.offline) {
         revalidate_in_background(key);
       }
-      finish_code(*code);
+      return *end;
     }
     // 6b. The shared remote tiers, in order: they are part of the cache,
     // so --offline and stale-while-revalidate take what they hold on the
     // same terms as the local one.
     if (fetch_from_remotes(key, stale_ms)) {
       std::string ignored;
-      if (auto code = try_replay(key, stale_ms, ignored, &stale)) {
+      if (auto end = try_replay(key, stale_ms, ignored, &stale)) {
         if (stale && !options_.offline) {
           revalidate_in_background(key);
         }
-        finish_code(*code);
+        return *end;
       }
     }
   }
+  // 7. --offline and nothing cached: EX_TEMPFAIL, the tool never runs.
   if (options_.offline) {
     stats_.add(Statistic::offline_misses, policy_.tool, operation());
     finish_writes(nullptr);
     fmt::print(stderr,
                "ipfsacc: --offline: nothing cached for {}\n",
                util::join_args(child_argv()));
-    finish_code(kOfflineMissExit);
+    return CallEnd::code(kOfflineMissExit);
   }
 
-  // 7. Single-flight: one process runs the tool, identical calls wait for
+  // 8. Single-flight: one process runs the tool, identical calls wait for
   // it and replay its answer.
   key_lock_ =
     storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
@@ -1550,8 +1740,8 @@ void Call::run() {
       store_->dir(), key, storage::KeyLock::Wait::yes);
     std::string ignored;
     waited_ = true;
-    if (auto code = try_replay(key, kFreshOnly, ignored)) {
-      finish_code(*code);
+    if (auto end = try_replay(key, kFreshOnly, ignored)) {
+      return *end;
     }
     waited_ = false;
     // The call we waited for left no answer (it failed, and failures are
@@ -1561,11 +1751,11 @@ void Call::run() {
   } else if (key_lock_ && !options_.refresh) {
     // Stored by another process between our lookup and the lock?
     std::string ignored;
-    if (auto code = try_replay(key, kFreshOnly, ignored)) {
-      finish_code(*code);
+    if (auto end = try_replay(key, kFreshOnly, ignored)) {
+      return *end;
     }
   }
-  miss(key, reason);
+  return miss(key, reason);
 }
 
 } // namespace
@@ -1592,11 +1782,29 @@ std::string find_tool(std::string_view name) {
   return util::find_executable(name, tool_search_path(), util::self_exe());
 }
 
-void call_tool(const std::string& name,
-               std::expected<ToolPolicy, std::string> found,
-               const std::vector<std::string>& args,
-               const CallOptions& options,
-               const Config& config) {
+namespace {
+
+// Runs the call. An exec the call asks for is main's to make once the Call
+// is destroyed, except when an exec that fails may still be answered over
+// HTTP: the Call then lives on in the end's exec_failed.
+CallEnd run_call(std::unique_ptr<Call> call) {
+  CallEnd end = call->run();
+  if (end.kind == CallEnd::Kind::exec && call->has_http_path()) {
+    std::shared_ptr<Call> kept(std::move(call));
+    end.exec_failed = [kept](int error) {
+      return kept->after_failed_exec(error);
+    };
+  }
+  return end;
+}
+
+} // namespace
+
+CallEnd call_tool(const std::string& name,
+                  const std::expected<ToolPolicy, std::string>& found,
+                  const std::vector<std::string>& args,
+                  const CallOptions& options,
+                  const Config& config) {
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
@@ -1605,36 +1813,35 @@ void call_tool(const std::string& name,
   bool has_sdk = found && sdk::find_tool(found->tool) != nullptr;
   if (path.empty() && options.as_shim && !has_sdk) {
     report_missing_behind_shim(name);
-    std::exit(127);
+    return CallEnd::code(127);
   }
   if (!found) {
     fmt::print(
       stderr, "ipfsacc: warning: {}; {} runs uncached\n", found.error(), name);
     if (path.empty()) {
-      std::exit(exec::report_spawn_failure(name, ENOENT));
+      return CallEnd::code(exec::report_spawn_failure(name, ENOENT));
     }
     std::vector<std::string> argv{ name };
     argv.insert(argv.end(), args.begin(), args.end());
-    exec::exec_tool(path, argv);
-    std::exit(exec::report_spawn_failure(name, errno));
+    return CallEnd::exec(path, std::move(argv), {});
   }
   if (path.empty() && !has_sdk) {
-    std::exit(exec::report_spawn_failure(name, ENOENT));
+    return CallEnd::code(exec::report_spawn_failure(name, ENOENT));
   }
-  Call call(std::move(*found), name, path, args, options, config);
-  call.run();
+  return run_call(
+    std::make_unique<Call>(*found, name, path, args, options, config));
 }
 
-void call_command(const std::vector<std::string>& command,
-                  const CallOptions& options,
-                  const Config& config) {
+CallEnd call_command(const std::vector<std::string>& command,
+                     const CallOptions& options,
+                     const Config& config) {
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
   std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
   std::string path = util::find_executable(command[0], search_path);
   if (path.empty()) {
-    std::exit(exec::report_spawn_failure(command[0], ENOENT));
+    return CallEnd::code(exec::report_spawn_failure(command[0], ENOENT));
   }
   ToolPolicy policy;
   policy.tool = "run";
@@ -1650,8 +1857,10 @@ void call_command(const std::vector<std::string>& command,
   rule.cache_failures = options.cache_failures;
   policy.rules.push_back(rule);
   std::vector<std::string> args(command.begin() + 1, command.end());
-  Call call(std::move(policy), command[0], path, args, options, config);
-  call.run();
+  // `run` has no HTTP path, so the Call, which borrows policy, never
+  // outlives this function (see run_call).
+  return run_call(
+    std::make_unique<Call>(policy, command[0], path, args, options, config));
 }
 
 } // namespace ipfsacc

@@ -4,6 +4,7 @@
 #include "core/policy.hpp"
 #include "util/duration.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,19 +42,59 @@ std::string tool_search_path();
 // none.
 std::string find_tool(std::string_view name);
 
-// Runs a wrapped tool through the cache and exits as the tool did (status or
-// signal). name is the tool as invoked ("gh", "huggingface-cli").
-// policy is what find_policy(name) found: a rule file, or its parse error
-// (the tool then runs uncached, with a warning).
-[[noreturn]] void call_tool(const std::string& name,
-                            std::expected<ToolPolicy, std::string> policy,
-                            const std::vector<std::string>& args,
-                            const CallOptions& options,
-                            const Config& config);
+// How a call ends. The call returns it and only main leaves the process:
+// with an exit code, like the tool did (its status, or its signal raised
+// again), or by exec'ing the tool in its place once the call is destroyed.
+struct CallEnd {
+  enum class Kind { exit_code, wait_status, exec };
+  Kind kind = Kind::exit_code;
+  int value = 0; // the exit code, or the wait status
+  // Kind::exec: the tool, its argv and the "NAME=value" added to our
+  // environment (secrets: to be wiped when the exec fails).
+  std::string path;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  // Kind::exec: how the call ends when the exec fails with this errno (the
+  // HTTP path, or the shell's message); unset: the shell's message.
+  std::function<CallEnd(int)> exec_failed;
+
+  static CallEnd code(int code) {
+    CallEnd end;
+    end.value = code;
+    return end;
+  }
+  static CallEnd status(int wait_status) {
+    CallEnd end;
+    end.kind = Kind::wait_status;
+    end.value = wait_status;
+    return end;
+  }
+  static CallEnd exec(std::string path,
+                      std::vector<std::string> argv,
+                      std::vector<std::string> env) {
+    CallEnd end;
+    end.kind = Kind::exec;
+    end.path = std::move(path);
+    end.argv = std::move(argv);
+    end.env = std::move(env);
+    return end;
+  }
+};
+
+// Runs a wrapped tool through the cache and says how to exit as the tool
+// did (status or signal). name is the tool as invoked ("gh",
+// "huggingface-cli"). policy is what find_policy(name) found: a rule file, or
+// its parse error (the tool then runs uncached, with a warning); it must
+// outlive the returned CallEnd.
+CallEnd call_tool(const std::string& name,
+                  const std::expected<ToolPolicy, std::string>& policy,
+                  const std::vector<std::string>& args,
+                  const CallOptions& options,
+                  const Config& config);
 
 // `ipfsacc run -- COMMAND…`: any command, keyed by its argv (bkt's use).
-[[noreturn]] void call_command(const std::vector<std::string>& command,
-                               const CallOptions& options,
-                               const Config& config);
+CallEnd call_command(const std::vector<std::string>& command,
+                     const CallOptions& options,
+                     const Config& config);
 
 } // namespace ipfsacc

@@ -680,7 +680,7 @@ Result<std::unique_ptr<Tier>> make_ipfs_tier(const Spec& spec) {
 } // namespace
 
 Engine ipfs_engine() {
-  return { { "ipfs", "http" }, make_ipfs_tier };
+  return { { "ipfs", "http" }, make_ipfs_tier, {} };
 }
 
 } // namespace ipfsacc::remote

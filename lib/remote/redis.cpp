@@ -576,7 +576,8 @@ Engine redis_engine() {
   return { { "redis", "rediss" },
            [](const Spec& spec) -> Result<std::unique_ptr<Tier>> {
              return std::make_unique<RedisTier>(spec);
-           } };
+           },
+           "redis_password" };
 }
 
 } // namespace ipfsacc::remote

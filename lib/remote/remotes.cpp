@@ -49,8 +49,8 @@ Remotes::Remotes(std::vector<Spec> specs,
 }
 
 Remotes::~Remotes() {
-  if (password_) {
-    sodium_memzero(password_->data(), password_->size());
+  for (auto& [name, value] : secrets_) {
+    sodium_memzero(value.data(), value.size());
   }
   for (auto& remote : remotes_) {
     sodium_memzero(remote.spec.password.data(), remote.spec.password.size());
@@ -63,12 +63,14 @@ Tier* Remotes::tier(Remote& remote) {
   }
   if (!remote.tier) {
     Spec spec = remote.spec;
-    bool is_redis = spec.scheme == "redis" || spec.scheme == "rediss";
-    if (is_redis && spec.password.empty() && stored_.password) {
-      if (!password_) {
-        password_ = stored_.password();
+    // A URL without a password takes its engine's from the secrets store.
+    auto secret = password_secret(spec.scheme);
+    if (!secret.empty() && spec.password.empty() && stored_.secret) {
+      auto [it, added] = secrets_.try_emplace(secret);
+      if (added) {
+        it->second = stored_.secret(secret);
       }
-      spec.password = *password_;
+      spec.password = it->second;
     }
     auto made = make_tier(spec);
     sodium_memzero(spec.password.data(), spec.password.size());
@@ -441,7 +443,7 @@ std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
     return value ? std::string(*value) : std::string();
   };
   Remotes::Stored stored;
-  stored.password = [=] { return stored_secret("redis_password"); };
+  stored.secret = stored_secret;
   stored.signing_key = [] { return secrets::load_signing_key(); };
   return std::make_unique<Remotes>(
     std::move(*specs), std::move(stored), std::move(*trusted), max_answer_size);

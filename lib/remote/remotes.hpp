@@ -59,10 +59,12 @@ struct ExpiredPurge {
 class Remotes {
 public:
   // What the secrets store holds for the remotes, asked for once each,
-  // when first needed: `redis_password` when a Redis URL has none ("" when
-  // there is none), and the signing key of what this machine stores.
+  // when first needed: the password an engine keeps there for a URL that
+  // has none (`redis_password`; see Engine::password_secret), and the
+  // signing key of what this machine stores.
   struct Stored {
-    std::function<std::string()> password;
+    // A secret of the secrets store by name ("" when there is none).
+    std::function<std::string(std::string_view name)> secret;
     std::function<std::optional<secrets::SigningKey>()> signing_key;
   };
   // An entry is served only when it is bound to its key and, when trusted
@@ -149,7 +151,8 @@ private:
   Stored stored_;
   std::vector<secrets::PublicKey> trusted_;
   uint64_t max_answer_size_;
-  std::optional<std::string> password_;
+  // The secrets store's values asked for so far, by name.
+  std::map<std::string, std::string, std::less<>> secrets_;
   std::optional<std::optional<secrets::SigningKey>> signing_key_;
   std::vector<std::string> warnings_;
 };

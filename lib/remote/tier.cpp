@@ -11,14 +11,15 @@ namespace ipfsacc::remote {
 
 namespace {
 
-std::map<std::string, TierFactory, std::less<>>& factories() {
+// The engine serving each scheme.
+std::map<std::string, Engine, std::less<>>& engines() {
   // The built-in engines, added once (a thread-safe static); register_scheme
   // adds more.
-  static std::map<std::string, TierFactory, std::less<>> table = [] {
-    std::map<std::string, TierFactory, std::less<>> built_in;
+  static std::map<std::string, Engine, std::less<>> table = [] {
+    std::map<std::string, Engine, std::less<>> built_in;
     for (auto& engine : builtin_engines()) {
       for (const auto& scheme : engine.schemes) {
-        built_in[scheme] = engine.make;
+        built_in[scheme] = engine;
       }
     }
     return built_in;
@@ -161,12 +162,18 @@ Result<void> Tier::probe_write() {
 }
 
 void register_scheme(std::string_view scheme, TierFactory factory) {
-  factories()[std::string(scheme)] = std::move(factory);
+  engines()[std::string(scheme)] =
+    Engine{ { std::string(scheme) }, std::move(factory), {} };
+}
+
+std::string password_secret(std::string_view scheme) {
+  auto it = engines().find(scheme);
+  return it == engines().end() ? std::string() : it->second.password_secret;
 }
 
 std::string known_schemes() {
   std::string out;
-  for (const auto& [scheme, factory] : factories()) {
+  for (const auto& [scheme, engine] : engines()) {
     out += out.empty() ? "" : ", ";
     out += scheme + "://";
   }
@@ -174,8 +181,8 @@ std::string known_schemes() {
 }
 
 Result<std::unique_ptr<Tier>> make_tier(const Spec& spec) {
-  auto it = factories().find(spec.scheme);
-  if (it == factories().end()) {
+  auto it = engines().find(spec.scheme);
+  if (it == engines().end()) {
     return std::unexpected(
       Failure{ Failure::Kind::error,
                fmt::format("{}: no remote storage for {}:// (known: {})",
@@ -184,11 +191,11 @@ Result<std::unique_ptr<Tier>> make_tier(const Spec& spec) {
                            known_schemes()) });
   }
   if (spec.shards.empty()) {
-    return it->second(spec);
+    return it->second.make(spec);
   }
   std::vector<std::unique_ptr<Tier>> shards;
   for (const auto& name : spec.shards) {
-    auto shard = it->second(spec.shard(name));
+    auto shard = it->second.make(spec.shard(name));
     if (!shard) {
       return std::unexpected(shard.error());
     }

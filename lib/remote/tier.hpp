@@ -99,11 +99,17 @@ using TierFactory =
 struct Engine {
   std::vector<std::string> schemes;
   TierFactory make;
+  // The secrets store's name for the password of a URL that gives none
+  // ("redis_password"); "" when the engine takes none from there.
+  std::string password_secret;
 };
 
 // Adds (or replaces) the factory of a URL scheme, beside the built-in
 // engines' ("redis", "rediss", "ipfs", "http").
 void register_scheme(std::string_view scheme, TierFactory factory);
+
+// The password_secret of the engine serving scheme ("" when none).
+std::string password_secret(std::string_view scheme);
 
 // Makes the tier for spec: its scheme's factory, once per shard when it has
 // shards= (keys then go to a shard by rendezvous hashing). Fails for an

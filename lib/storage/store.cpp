@@ -139,7 +139,6 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     if (stored != size) {
       return unseal(digest, bytes);
     }
-    file_maps_.push_back(bytes.data());
     return bytes;
   }
   if (store_.missing_dbs_) {
@@ -170,9 +169,19 @@ std::optional<FileId> StoreReader::blob_file(const Digest& digest) const {
   return std::nullopt;
 }
 
-bool StoreReader::is_file_mapping(std::span<const uint8_t> bytes) const {
-  return std::find(file_maps_.begin(), file_maps_.end(), bytes.data()) !=
-         file_maps_.end();
+util::Fd StoreReader::blob_file_fd(const Digest& digest, uint64_t size) {
+  if (size <= kInlineBlobLimit) {
+    return {};
+  }
+  auto path = store_.blob_path(digest);
+  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != size) {
+    return {};
+  }
+  blob_files_.emplace_back(digest, FileId{ st.st_dev, st.st_ino });
+  return fd;
 }
 
 bool StoreReader::is_in_data_file(std::span<const uint8_t> bytes) const {
@@ -1140,16 +1149,21 @@ std::expected<void, std::string> Store::read(
     return std::unexpected(
       fmt::format("cannot read the cache: {}", mdb_strerror(rc)));
   }
+  // Whatever fn throws, the read transaction ends (a fault jumps past
+  // this, but the environment is abandoned then).
+  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> reading(txn, mdb_txn_abort);
   try {
-    StoreReader reader(*this, txn);
-    fn(reader);
-    mdb_txn_abort(txn);
+    {
+      StoreReader reader(*this, txn);
+      fn(reader);
+    }
+    reading.reset();
     if (!corruption_.empty()) {
       return std::unexpected(corruption_); // fn found it so
     }
     return {};
   } catch (const LmdbError& e) {
-    mdb_txn_abort(txn);
+    reading.reset();
     if (is_corruption(e.code)) {
       return std::unexpected(found_corrupt(e.what));
     }

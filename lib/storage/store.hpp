@@ -4,6 +4,7 @@
 #include "secrets/secure_buffer.hpp"
 #include "storage/corruption.hpp"
 #include "storage/entry.hpp"
+#include "util/fs.hpp"
 #include "util/trusted_dir.hpp"
 
 #include <cstdint>
@@ -59,15 +60,20 @@ public:
   std::optional<std::span<const uint8_t>> blob(const Digest& digest,
                                                uint64_t size);
 
-  // The blob file blob() opened for digest in this transaction (an output
+  // The blob file blob() or blob_file_fd() opened for digest in this
+  // transaction (an output
   // over kInlineBlobLimit bytes), whether or not its bytes were returned;
   // nullopt when it opened none. A file found damaged is discarded by it
   // (StoreWriter::discard_blob_file).
   std::optional<FileId> blob_file(const Digest& digest) const;
 
-  // True when bytes (as blob() returned them) are a read-only mapping of a
-  // blob file, whose pages may be dropped after use.
-  bool is_file_mapping(std::span<const uint8_t> bytes) const;
+  // The blob file of an output over kInlineBlobLimit bytes kept in the
+  // clear, open for reading; an empty Fd when there is none (the output is
+  // kept in the data file, encrypted, missing, or of another size: blob()
+  // has its bytes, if any). Read with read(2), a file someone cuts short
+  // meanwhile reads short, where a mapping of it would fault. Not verified;
+  // the file is recorded for blob_file() as blob() does.
+  util::Fd blob_file_fd(const Digest& digest, uint64_t size);
   // True when bytes (as blob() returned them) are the LMDB data file's own:
   // if they do not hash to their CID, the data file is damaged.
   bool is_in_data_file(std::span<const uint8_t> bytes) const;
@@ -135,7 +141,6 @@ protected:
   // Reads of counters include them.
   std::vector<std::pair<std::string, int64_t>> pending_counters_;
   std::vector<std::shared_ptr<void>> mappings_;
-  std::vector<const uint8_t*> file_maps_;
   std::vector<const uint8_t*> data_file_bytes_;
   std::vector<std::pair<Digest, FileId>> blob_files_;
 };

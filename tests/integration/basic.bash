@@ -129,6 +129,20 @@ test_large_output() {
   expect_eq "$(wc -c <"$T/second.direct.out")" "$(wc -c <"$T/second.wrapped.out")" "size of the replay"
 }
 
+# A hit on a 100 MB output (kept as a file beside the data file) is
+# verified before a byte is written, yet not by holding it: the hit stays
+# near the ~10 MB of a small one, far from the output's 100 MB.
+test_a_100_mb_hit_stays_bounded_in_memory() {
+  head -c 100000000 /dev/zero >"$T/big"
+  measured first run --no-stdin --ttl 1h -- cat "$T/big"
+  expect_rc 0
+  measured second run --no-stdin --ttl 1h -- cat "$T/big"
+  expect_rc 0
+  expect_stat hits 1
+  expect_same_file "$T/big" "$T/second.out" "the hit"
+  expect_rss_below second 64
+}
+
 test_empty_output() {
   # A call that prints nothing at all replays as nothing at all.
   cat >"$T/bin/quiet" <<'EOF'

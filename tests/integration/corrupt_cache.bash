@@ -369,4 +369,84 @@ test_reader_slots_of_killed_processes_are_reused() {
   expect_same_file "$T/pop.direct.out" "$T/after.out"
 }
 
+# A recorded output of the data file (under 8 MiB), and the random input
+# that `ipfsacc run -- cat` read to print it, as $T/input; stores it.
+# Sets DATA and OUTPUT_AT (where the output's bytes start in the data file).
+store_output_of_cat() {
+  {
+    printf 'zzfaultzz'
+    awk 'BEGIN { srand(3); for (i = 0; i < 40000; i++) printf "%08x", rand() * 4294967296 }'
+  } >"$T/input"
+  capture first ipfsacc run -- cat <"$T/input"
+  expect_rc 0
+  DATA=$IPFSACC_DIR/data.mdb
+  OUTPUT_AT=$(grep -obUa zzfaultzz "$DATA" | head -n 1 | cut -d: -f1)
+  [[ -n $OUTPUT_AT ]] || fail "the output is not in the data file"
+}
+
+# A fault while a recorded output is read: the data file is cut short after
+# the call mapped it (it waits for its stdin then), so reading the output
+# faults. The call sets the file aside untouched and answers with one clean
+# run of the tool: nothing of the recorded output is written first.
+test_a_fault_while_an_output_is_read_gives_a_clean_miss_with_nothing_written_first() {
+  store_output_of_cat
+  mkfifo "$T/fifo"
+  # Open for reading and writing: the call's stdin opens at once, and the
+  # call then waits for bytes that come only when the file is cut.
+  local fifo_fd pid
+  exec {fifo_fd}<>"$T/fifo"
+  "$IPFSACC_BIN" run -- cat <"$T/fifo" >"$T/faulted.out" 2>"$T/faulted.err" {fifo_fd}>&- &
+  pid=$!
+  wait_until "grep -q data.mdb /proc/$pid/maps 2>/dev/null" "the call to map the data file"
+  # Cut in the middle of the output's first page: what follows is gone.
+  truncate -s $(((OUTPUT_AT / 4096) * 4096 + 2048)) "$DATA"
+  local cut
+  cut=$(md5sum <"$DATA")
+  cat "$T/input" >&"$fifo_fd"
+  exec {fifo_fd}>&-
+  wait "$pid"
+  rc=$?
+  expect_rc 0
+  expect_same_file "$T/input" "$T/faulted.out" "stdout: the tool's answer, once"
+  expect_eq 1 "$(wc -l <"$T/faulted.err")" "lines on stderr"
+  expect_match "$(cat "$T/faulted.err")" "^ipfsacc: warning: the cache in $IPFSACC_DIR is corrupt \(.*\); " "the warning"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+  expect_eq "$cut" "$(md5sum <"$IPFSACC_DIR"/data.mdb.corrupt-*)" "the file set aside, unchanged since it was found damaged"
+}
+
+# The data file cut short while a hit is being written out: the answer was
+# copied out of the cache and verified before its first byte, so the reader
+# still gets it whole and once.
+test_a_data_file_cut_while_its_answer_is_served_still_gives_it_whole() {
+  store_output_of_cat
+  ipfsacc run -- cat <"$T/input" 2>"$T/served.err" | {
+    dd bs=100 count=1 status=none
+    truncate -s 8192 "$DATA"
+    cat
+  } >"$T/served.out"
+  expect_same_file "$T/input" "$T/served.out" "the answer served while the data file was cut"
+}
+
+# A recorded output kept as a file of its own, cut short by someone else
+# while its answer is being served: the answer is copied out of the cache
+# and verified before a byte of it is written, so the reader still gets it
+# whole and once (never the first part of it with a success status).
+test_an_output_file_cut_while_its_answer_is_served_still_gives_it_whole() {
+  # Larger than an output kept in the data file (8 MiB).
+  awk 'BEGIN { srand(2); for (i = 0; i < 1200000; i++) printf "%08x", rand() * 4294967296 }' >"$T/big"
+  capture first ipfsacc run --no-stdin -- cat "$T/big"
+  expect_rc 0
+  expect_same_file "$T/big" "$T/first.out" "the first run"
+  local blob
+  blob=$(find "$IPFSACC_DIR/blobs" -type f -size +8M | head -n 1)
+  [[ -n $blob ]] || fail "the output is not kept as a file under blobs/"
+  # The reader takes a few bytes, cuts the file short, then reads the rest.
+  ipfsacc run --no-stdin -- cat "$T/big" 2>"$T/served.err" | {
+    dd bs=100 count=1 status=none
+    : >"$blob"
+    cat
+  } >"$T/served.out"
+  expect_same_file "$T/big" "$T/served.out" "the answer served while its file was cut"
+}
+
 run_tests

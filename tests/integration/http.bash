@@ -763,6 +763,48 @@ SH
   expect_requests 0
 }
 
+# --cache-failures keeps failures, but a not-found answer only for the
+# rule's negative_ttl, on both paths alike: the CLI's negative_match and
+# the HTTP path's 404 give the same lifetime.
+test_cache_failures_keeps_not_found_for_the_negative_ttl_on_both_paths() {
+  hf_env
+  cat >"$T/bin/hf" <<'SH'
+#!/bin/sh
+[ "$1" = version ] && { echo 1.1.0; exit 0; }
+echo "hf $*" >>"$FAKE_LOG"
+printf 'Model \033[1m%s\033[0m not found.\n' "$3"
+exit 1
+SH
+  chmod +x "$T/bin/hf"
+  capture cli ipfsacc -v --cache-failures hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/cli.err" "path=cli"
+  expect_file_contains "$T/cli.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
+  clock_advance 10
+  capture cli_hit ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/cli_hit.err" "age=10s expires_in=50s"
+  clock_advance 50
+  capture cli_later ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/cli_later.err" "ipfsacc: MISS"
+  expect_invocations "hf models info org/missing" 2
+  expect_requests 0
+
+  # The same call over HTTP, in a cache of its own.
+  rm -f "$T/bin/hf"
+  no_cli
+  export IPFSACC_DIR=$T/http-cache
+  capture http ipfsacc -v --cache-failures hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/http.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
+  clock_advance 10
+  capture http_hit ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/http_hit.err" "age=10s expires_in=50s"
+  clock_advance 50
+  capture http_later ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/http_later.err" "ipfsacc: MISS"
+  expect_requests 2
+}
+
 test_hf_server_error_is_reported_on_stderr_and_not_cached() {
   hf_env
   no_cli

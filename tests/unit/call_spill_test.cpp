@@ -2,6 +2,7 @@
 // directory must not leave the spill file there once it exits.
 
 #include "core/call.hpp"
+#include "exec/runner.hpp"
 #include "storage/store.hpp"
 #include "test_support.hpp"
 #include "util/fs.hpp"
@@ -18,8 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs `ipfsacc run -- command…` in a child process (call_command never
-// returns) with stdin from stdin_file (or /dev/null) and stdout/stderr to
+// Runs `ipfsacc run -- command…` in a child process (which leaves the way
+// main would) with stdin from stdin_file (or /dev/null) and stdout/stderr to
 // /dev/null. Returns the child's wait status.
 int run_call(const fs::path& cache,
              const std::vector<std::string>& command,
@@ -43,7 +44,11 @@ int run_call(const fs::path& cache,
     }
     CallOptions options;
     options.no_stdin = no_stdin;
-    call_command(command, options, config);
+    auto end = call_command(command, options, config);
+    if (end.kind == CallEnd::Kind::wait_status) {
+      exec::exit_like(end.value);
+    }
+    ::_exit(end.kind == CallEnd::Kind::exit_code ? end.value : 122);
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,20 @@ TEST_CASE("the compiled-in rules equal wrappers/*.json, field by field") {
     REQUIRE_MESSAGE(builtin, "no built-in policy for " << name);
     auto diff = differences(parsed, builtin->build());
     CHECK_MESSAGE(diff.empty(), name << " differs when compiled in:" << diff);
+
+    // The binaries column is what find_policy searches.
+    std::string padded = " ";
+    for (const auto& b : parsed.binaries) {
+      padded += b + " ";
+    }
+    CHECK(builtin->binaries == padded);
+    CHECK_FALSE(parsed.binaries.empty());
+
+    // Rule ids are unique in a file (wrappers/README.md).
+    std::set<std::string> ids;
+    for (const auto& r : parsed.rules) {
+      CHECK_MESSAGE(ids.insert(r.id).second, "duplicate rule id " << r.id);
+    }
   }
 }
 
