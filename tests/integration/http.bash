@@ -763,6 +763,21 @@ SH
   expect_requests 0
 }
 
+# kept_as_not_found_for_a_minute LABEL: `hf models info org/missing` with
+# --cache-failures fails, is stored as not found for the rule's negative_ttl
+# (1m), is a hit 10 s later and a miss once the minute is over.
+kept_as_not_found_for_a_minute() {
+  capture "$1" ipfsacc -v --cache-failures hf models info org/missing
+  expect_rc 1
+  expect_file_contains "$T/$1.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
+  clock_advance 10
+  capture "$1_hit" ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/$1_hit.err" "age=10s expires_in=50s"
+  clock_advance 50
+  capture "$1_later" ipfsacc -v --cache-failures hf models info org/missing
+  expect_file_contains "$T/$1_later.err" "ipfsacc: MISS"
+}
+
 # --cache-failures keeps failures, but a not-found answer only for the
 # rule's negative_ttl, on both paths alike: the CLI's negative_match and
 # the HTTP path's 404 give the same lifetime.
@@ -776,16 +791,8 @@ printf 'Model \033[1m%s\033[0m not found.\n' "$3"
 exit 1
 SH
   chmod +x "$T/bin/hf"
-  capture cli ipfsacc -v --cache-failures hf models info org/missing
-  expect_rc 1
+  kept_as_not_found_for_a_minute cli
   expect_file_contains "$T/cli.err" "path=cli"
-  expect_file_contains "$T/cli.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
-  clock_advance 10
-  capture cli_hit ipfsacc -v --cache-failures hf models info org/missing
-  expect_file_contains "$T/cli_hit.err" "age=10s expires_in=50s"
-  clock_advance 50
-  capture cli_later ipfsacc -v --cache-failures hf models info org/missing
-  expect_file_contains "$T/cli_later.err" "ipfsacc: MISS"
   expect_invocations "hf models info org/missing" 2
   expect_requests 0
 
@@ -793,15 +800,7 @@ SH
   rm -f "$T/bin/hf"
   no_cli
   export IPFSACC_DIR=$T/http-cache
-  capture http ipfsacc -v --cache-failures hf models info org/missing
-  expect_rc 1
-  expect_file_contains "$T/http.err" "stored as not found for 1m (rule hf/models-info negative_ttl)"
-  clock_advance 10
-  capture http_hit ipfsacc -v --cache-failures hf models info org/missing
-  expect_file_contains "$T/http_hit.err" "age=10s expires_in=50s"
-  clock_advance 50
-  capture http_later ipfsacc -v --cache-failures hf models info org/missing
-  expect_file_contains "$T/http_later.err" "ipfsacc: MISS"
+  kept_as_not_found_for_a_minute http
   expect_requests 2
 }
 
