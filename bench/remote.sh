@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks of the shared remote tiers on loopback: Redis, and an IPFS node
+# Benchmarks of the shared remote tiers on loopback: Redis (one server and a
+# three-node Redis Cluster), and an IPFS node
 # (js-ipfs from tests/ipfs, installed with npm when missing; skipped when it
 # cannot be). Writes its section of bench/RESULTS.md (between the
 # "remote.sh" markers; bench/run.sh keeps it).
@@ -9,9 +10,11 @@
 #
 # 1. A remote hit (local miss, answer from Redis) of a 10 KB output, against
 #    a local hit and a local hit with no remote configured, in one run.
+#    The same remote hit from a Redis Cluster (the URL names one node; the
+#    keys live on all three).
 # 2. 16 processes at once, each with its own empty local cache, asking one
-#    Redis for the same 64 entries: every call must be a verified remote hit,
-#    with no error.
+#    Redis (then the cluster) for the same 64 entries: every call must be a
+#    verified remote hit, with no error.
 # Talks only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +34,15 @@ if [ -z "$bin" ]; then
 fi
 
 work=$(mktemp -d)
-port=
 ipfs_dir=
+servers=() # "port:dir" of each redis-server started
 cleanup() {
   [ -n "$ipfs_dir" ] && tests/ipfs/node.sh stop "$ipfs_dir" >/dev/null 2>&1 || true
-  if [ -n "$port" ]; then
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    for _ in $(seq 100); do kill -0 "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.05; done
-  fi
+  local s
+  for s in "${servers[@]}"; do
+    redis-cli -p "${s%%:*}" shutdown nosave >/dev/null 2>&1 || true
+    for _ in $(seq 100); do kill -0 "$(cat "${s#*:}/redis.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.05; done
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,20 +50,48 @@ unset $(env | grep -o '^IPFSACC_[A-Z_]*' || true)
 export HOME=$work/home XDG_CACHE_HOME=$work/home/.cache XDG_CONFIG_HOME=$work/home/.config
 mkdir -p "$HOME"
 
-for _ in $(seq 20); do
-  port=$((20000 + RANDOM % 30000))
-  if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize yes --pidfile "$work/redis.pid" --dir "$work" \
-    --logfile "$work/redis.log" >/dev/null 2>&1; then
-    for _ in $(seq 100); do
-      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break 2
-      sleep 0.05
-    done
-  fi
-  port=
-done
-[ -n "$port" ] || { echo "could not start redis-server" >&2; exit 1; }
+# start_redis [ARGS…]: a redis-server on a free port of 127.0.0.1; prints
+# the port.
+start_redis() {
+  local port dir
+  for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 30000))
+    dir=$work/redis-$port
+    mkdir -p "$dir"
+    if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/redis.pid" --dir "$dir" \
+      --logfile "$dir/redis.log" "$@" >/dev/null 2>&1; then
+      for _ in $(seq 100); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+          echo "$port"
+          return 0
+        fi
+        sleep 0.05
+      done
+    fi
+  done
+  echo "could not start redis-server" >&2
+  return 1
+}
+port=$(start_redis)
+servers+=("$port:$work/redis-$port")
 remote=redis://127.0.0.1:$port
+
+# Three nodes in cluster mode, every slot assigned.
+cluster_nodes=()
+for _ in 1 2 3; do
+  p=$(start_redis --cluster-enabled yes --cluster-config-file nodes.conf)
+  servers+=("$p:$work/redis-$p")
+  cluster_nodes+=("127.0.0.1:$p")
+done
+redis-cli --cluster create "${cluster_nodes[@]}" --cluster-replicas 0 \
+  --cluster-yes >"$work/cluster.log" 2>&1 || { cat "$work/cluster.log" >&2; exit 1; }
+for node in "${cluster_nodes[@]}"; do
+  until redis-cli -p "${node#*:}" cluster info | grep -q '^cluster_state:ok'; do
+    sleep 0.05
+  done
+done
+cluster=redis://${cluster_nodes[0]}
 
 medians() {
   python3 -c '
@@ -90,6 +122,15 @@ mapfile -t hit < <(medians "$work/remote.json")
 remote_hits=$(IPFSACC_DIR=$work/reader "$bin" stats --format json |
   python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
 
+echo "== remote hit from a Redis Cluster, 10 KB"
+IPFSACC_DIR=$work/cluster-writer IPFSACC_REMOTE=$cluster "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+IPFSACC_DIR=$work/cluster-reader "$bin" run -- true </dev/null
+hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$work/cluster.json" \
+  --prepare "env IPFSACC_DIR=$work/cluster-reader $bin purge --all --yes" \
+  -n cluster "env IPFSACC_DIR=$work/cluster-reader IPFSACC_REMOTE=$cluster $bin --ttl 1h run -- cat $work/10k.txt" \
+  >/dev/null 2>&1 || { echo "hyperfine failed" >&2; exit 1; }
+cluster_hit=$(medians "$work/cluster.json")
+
 echo "== remote hit from an IPFS node, 10 KB"
 ipfs_hit=
 if [ ! -x tests/ipfs/node_modules/.bin/jsipfs ] && command -v npm >/dev/null; then
@@ -116,25 +157,33 @@ else
   ipfs_note=
 fi
 
-echo "== 16 processes, one Redis, 64 entries each"
 for i in $(seq 64); do
   head -c 7500 /dev/urandom | base64 -w 76 >"$work/f$i.txt"
-  IPFSACC_DIR=$work/writer IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" >/dev/null </dev/null
 done
-worker() {
-  local n=$1 i
+# parallel REMOTE NAME: 16 processes at once, each with an empty cache of its
+# own, each asking REMOTE for the 64 entries one writer stored there. Prints
+# the table row of the outcome.
+parallel() {
+  local remote=$1 name=$2 i n
   for i in $(seq 64); do
-    IPFSACC_DIR=$work/p$n IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" </dev/null >"$work/p$n.out.$i" 2>>"$work/p$n.err"
-    cmp -s "$work/f$i.txt" "$work/p$n.out.$i" || echo "p$n f$i differs" >>"$work/wrong"
+    IPFSACC_DIR=$work/$name-writer IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" >/dev/null </dev/null
   done
-}
-start=$(date +%s.%N)
-for n in $(seq 16); do worker "$n" & done
-wait
-elapsed=$(python3 -c "import sys; print('%.2f' % ($(date +%s.%N) - $start))")
-read -r hits misses errors timeouts down local_misses < <(
-  for n in $(seq 16); do IPFSACC_DIR=$work/p$n "$bin" stats --format json; done |
-    python3 -c '
+  worker() {
+    local n=$1 i
+    for i in $(seq 64); do
+      IPFSACC_DIR=$work/$name-p$n IPFSACC_REMOTE=$remote "$bin" --ttl 1h run -- cat "$work/f$i.txt" </dev/null >"$work/$name-p$n.out.$i" 2>>"$work/$name-p$n.err"
+      cmp -s "$work/f$i.txt" "$work/$name-p$n.out.$i" || echo "p$n f$i differs" >>"$work/$name-wrong"
+    done
+  }
+  local start elapsed
+  start=$(date +%s.%N)
+  for n in $(seq 16); do worker "$n" & done
+  wait
+  elapsed=$(python3 -c "import sys; print('%.2f' % ($(date +%s.%N) - $start))")
+  local hits misses errors timeouts down local_misses wrong=0 stderr_lines
+  read -r hits misses errors timeouts down local_misses < <(
+    for n in $(seq 16); do IPFSACC_DIR=$work/$name-p$n "$bin" stats --format json; done |
+      python3 -c '
 import json, sys
 dec = json.JSONDecoder(); text = sys.stdin.read(); i = 0; t = [0] * 6
 while i < len(text):
@@ -146,13 +195,22 @@ while i < len(text):
             t[k] += r[name]
     t[5] += d["misses"]
 print(*t)')
-wrong=0
-[ -f "$work/wrong" ] && wrong=$(wc -l <"$work/wrong")
-stderr_lines=$(cat "$work"/p*.err 2>/dev/null | wc -l || true)
+  [ -f "$work/$name-wrong" ] && wrong=$(wc -l <"$work/$name-wrong")
+  stderr_lines=$(cat "$work/$name"-p*.err 2>/dev/null | wc -l || true)
+  echo "| $name | $elapsed s | $hits | $misses | $errors | $timeouts | $down | $local_misses | $wrong | $stderr_lines |"
+}
+echo "== 16 processes, one Redis, 64 entries each"
+redis_row=$(parallel "$remote" redis)
+echo "== 16 processes, a Redis Cluster, 64 entries each"
+cluster_row=$(parallel "$cluster" cluster)
+cluster_keys=
+for node in "${cluster_nodes[@]}"; do
+  cluster_keys+="${cluster_keys:+, }$(redis-cli -p "${node#*:}" dbsize)"
+done
 
 section=$(cat <<MD
 <!-- remote.sh: begin -->
-## Remote tiers: Redis and IPFS on loopback (\`bench/remote.sh\`)
+## Remote tiers: Redis, Redis Cluster and IPFS on loopback (\`bench/remote.sh\`)
 
 Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; 60 for IPFS).
 
@@ -161,19 +219,22 @@ Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(
 | local hit, no remote configured | ${hit[0]} ms |
 | local hit, a remote configured (the same path: the setting is parsed, nothing connects) | ${hit[1]} ms |
 | remote hit: local miss, entry and blob from Redis, verified, copied into the local cache, replayed | ${hit[2]} ms |
+| the same from a Redis Cluster of three nodes (the URL names one; the slot map is learned at the first MOVED) | ${cluster_hit} ms |
 ${ipfs_row}
 
 Remote hit / local hit: $(python3 -c "print('%.2f' % (${hit[2]} / ${hit[0]}))") (target: remote hit under 5 ms).
 Remote hits counted by the reader: ${remote_hits}. ${ipfs_note}
 
 16 processes at once, each with an empty cache of its own, each asking for
-the same 64 entries (1024 calls), in ${elapsed} s:
+the same 64 entries (1024 calls):
 
-| remote hits | remote misses | errors | timeouts | down | tool runs | wrong outputs | stderr lines |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-| ${hits} | ${misses} | ${errors} | ${timeouts} | ${down} | ${local_misses} | ${wrong} | ${stderr_lines} |
+| remote | time | remote hits | remote misses | errors | timeouts | down | tool runs | wrong outputs | stderr lines |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${redis_row}
+${cluster_row}
 
-Expected: 1024 remote hits (hit rate 100%), everything else 0.
+Expected: 1024 remote hits (hit rate 100%), everything else 0. Keys on the
+cluster's three nodes: ${cluster_keys}.
 <!-- remote.sh: end -->
 MD
 )

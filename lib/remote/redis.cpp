@@ -4,73 +4,37 @@
 //   ipfsacc:blob:<blob CID>      an output's bytes as they are (the local
 //                                store does not compress), expiring with the
 //                                last entry stored that uses it
+//
+// The URL may name one server or any node of a Redis Cluster. A key goes to
+// the node its slot lives on, as the cluster's slot map says; the map is
+// learned from the first MOVED a node answers (or before listing keys, which
+// asks every master), and learned again at every MOVED. ASK is followed once
+// without changing it. At most kMaxRedirects redirections per operation.
 
 #include "remote/builtin_engines.hpp"
-#include "remote/resolve.hpp"
-#include "util/fs.hpp"
+#include "remote/redis_cluster.hpp"
+#include "remote/redis_connection.hpp"
+#include "util/duration.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
+#include <algorithm>
 #include <fmt/format.h>
 #include <functional>
-#include <hiredis/hiredis.h>
-#include <iterator>
 #include <sodium.h>
-#include <sys/socket.h>
 
 namespace ipfsacc::remote {
 
 namespace {
 
+using redis::Command;
+using redis::Connection;
+using redis::Reply;
+
 constexpr std::string_view kEntryPrefix = "ipfsacc:entry:";
 constexpr std::string_view kBlobPrefix = "ipfsacc:blob:";
-constexpr uint16_t kDefaultPort = 6379;
-
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-// Blocks SIGPIPE while it lives: a server that goes away between two
-// commands must not kill the call (hiredis writes with write(2)). A SIGPIPE
-// raised meanwhile is consumed before the old mask comes back.
-class SigpipeGuard {
-public:
-  SigpipeGuard() {
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigpending(&pending_before_);
-    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
-  }
-  ~SigpipeGuard() {
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGPIPE) &&
-        !sigismember(&pending_before_, SIGPIPE)) {
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      timespec zero{};
-      sigtimedwait(&pipe, nullptr, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
-private:
-  sigset_t old_;
-  sigset_t pending_before_;
-};
-
-timeval to_timeval(util::Millis d) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
-  return tv;
-}
+constexpr uint16_t kRedisDefaultPort = 6379;
+// Redirections one operation follows (a reshard moves a slot once; MOVED
+// then ASK is two).
+constexpr int kMaxRedirects = 5;
 
 std::string entry_key(const Digest& key) {
   return std::string(kEntryPrefix) + cid_string(key);
@@ -83,11 +47,11 @@ std::string blob_key(const Digest& digest) {
 class RedisTier final : public Tier {
 public:
   explicit RedisTier(Spec spec)
-    : spec_(std::move(spec)) {}
+    : spec_(std::move(spec)) {
+    nodes_.push_back(std::make_unique<Connection>(
+      spec_, spec_.host, spec_.port ? spec_.port : kRedisDefaultPort));
+  }
   ~RedisTier() override {
-    if (context_) {
-      redisFree(context_);
-    }
     sodium_memzero(spec_.password.data(), spec_.password.size());
   }
 
@@ -98,24 +62,22 @@ public:
   Result<void> put_entry(const Digest& key,
                          std::string_view encoded,
                          int64_t expires_ms) override {
-    return set(entry_key(key),
-               std::span(reinterpret_cast<const uint8_t*>(encoded.data()),
-                         encoded.size()),
-               expires_ms);
+    return set(entry_key(key), encoded, expires_ms);
   }
 
   Result<std::optional<std::string>> get_blob(const Digest& digest,
                                               uint64_t size) override {
     // At most size + 1 bytes: a longer value is found out without reading it
     // whole. GETRANGE answers "" for a missing key, and no blob is empty.
-    auto reply =
-      command({ "GETRANGE", blob_key(digest), "0", std::to_string(size) });
+    auto key = blob_key(digest);
+    auto last = std::to_string(size);
+    auto reply = one(key, { "GETRANGE", key, "0", last });
     if (!reply) {
       return std::unexpected(reply.error());
     }
     const auto* r = reply->get();
     if (r->type != REDIS_REPLY_STRING) {
-      return std::unexpected(protocol("GETRANGE"));
+      return std::unexpected(redis::unexpected_reply("GETRANGE"));
     }
     if (r->len == 0) {
       return std::optional<std::string>();
@@ -139,7 +101,7 @@ public:
     // EXISTS says whether it is there; PEXPIREAT … GT only ever lengthens
     // its life (and does nothing when it is absent).
     auto replies =
-      pipeline({ { "EXISTS", key }, { "PEXPIREAT", key, ms, "GT" } });
+      on_key(key, { { "EXISTS", key }, { "PEXPIREAT", key, ms, "GT" } });
     if (!replies) {
       return std::unexpected(replies.error());
     }
@@ -150,12 +112,16 @@ public:
   Result<void> put_blob(const Digest& digest,
                         std::span<const uint8_t> bytes,
                         int64_t expires_ms) override {
-    return set(blob_key(digest), bytes, expires_ms);
+    return set(blob_key(digest),
+               std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                bytes.size()),
+               expires_ms);
   }
 
   Result<void> refresh_entry(const Digest& key, int64_t expires_ms) override {
-    auto reply = command(
-      { "PEXPIREAT", entry_key(key), std::to_string(expires_ms), "GT" });
+    auto name = entry_key(key);
+    auto ms = std::to_string(expires_ms);
+    auto reply = one(name, { "PEXPIREAT", name, ms, "GT" });
     if (!reply) {
       return std::unexpected(reply.error());
     }
@@ -163,7 +129,8 @@ public:
   }
 
   Result<bool> remove_entry(const Digest& key) override {
-    auto reply = command({ "UNLINK", entry_key(key) });
+    auto name = entry_key(key);
+    auto reply = one(name, { "UNLINK", name });
     if (!reply) {
       return std::unexpected(reply.error());
     }
@@ -172,16 +139,25 @@ public:
 
   Result<uint64_t> purge() override {
     uint64_t removed = 0;
-    auto scanned = scan("ipfsacc:*", [&](std::vector<std::string> keys) {
-      std::vector<std::string> unlink{ "UNLINK" };
-      std::move(keys.begin(), keys.end(), std::back_inserter(unlink));
-      auto gone = command(unlink);
-      if (!gone) {
-        return Result<void>(std::unexpected(gone.error()));
-      }
-      removed += static_cast<uint64_t>((*gone)->integer);
-      return Result<void>();
-    });
+    auto scanned =
+      scan("ipfsacc:*", [&](Connection& node, std::vector<std::string> keys) {
+        // One UNLINK per key: in a cluster, keys of several
+        // slots may not share a command.
+        std::vector<Command> unlink;
+        for (const auto& key : keys) {
+          unlink.push_back({ "UNLINK", key });
+        }
+        auto gone = node.exchange(unlink, deadline_from_now());
+        if (!gone) {
+          return Result<void>(std::unexpected(gone.error()));
+        }
+        for (const auto& reply : *gone) {
+          if (reply->type == REDIS_REPLY_INTEGER) {
+            removed += static_cast<uint64_t>(reply->integer);
+          }
+        }
+        return Result<void>();
+      });
     if (!scanned) {
       return std::unexpected(scanned.error());
     }
@@ -190,17 +166,17 @@ public:
 
   Result<std::vector<Digest>> list_entries() override {
     std::vector<Digest> found;
-    constexpr std::string_view kPrefix = "ipfsacc:entry:";
     auto scanned =
-      scan(std::string(kPrefix) + "*", [&](std::vector<std::string> keys) {
-        for (const auto& key : keys) {
-          if (auto digest = parse_cid(std::string_view(key).substr(
-                std::min(key.size(), kPrefix.size())))) {
-            found.push_back(*digest);
-          }
-        }
-        return Result<void>();
-      });
+      scan(std::string(kEntryPrefix) + "*",
+           [&](Connection&, std::vector<std::string> keys) {
+             for (const auto& key : keys) {
+               if (auto digest = parse_cid(std::string_view(key).substr(
+                     std::min(key.size(), kEntryPrefix.size())))) {
+                 found.push_back(*digest);
+               }
+             }
+             return Result<void>();
+           });
     if (!scanned) {
       return std::unexpected(scanned.error());
     }
@@ -210,11 +186,12 @@ public:
   // PING and a probe outside the entries' keys: doctor's check touches no
   // key that `purge --remote --expired` lists.
   Result<void> ping() override {
-    auto reply = command({ "PING" });
-    if (!reply) {
-      return std::unexpected(reply.error());
+    auto replies = nodes_[0]->exchange(std::vector<Command>{ { "PING" } },
+                                       deadline_from_now());
+    if (!replies) {
+      return std::unexpected(replies.error());
     }
-    return {};
+    return checked((*replies)[0], "PING");
   }
 
   Result<void> probe_write() override {
@@ -225,7 +202,7 @@ public:
       key += fmt::format("{:02x}", b);
     }
     auto replies =
-      pipeline({ { "SET", key, "1", "PX", "10000" }, { "DEL", key } });
+      on_key(key, { { "SET", key, "1", "PX", "10000" }, { "DEL", key } });
     if (!replies) {
       return std::unexpected(replies.error());
     }
@@ -233,299 +210,199 @@ public:
   }
 
 private:
-  Failure failure(std::string_view what) const {
-    bool timed_out =
-      context_ && context_->err == REDIS_ERR_IO &&
-      (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT ||
-       std::strstr(context_->errstr, "timed out") != nullptr ||
-       std::strstr(context_->errstr, "temporarily unavailable") != nullptr);
-    std::string detail = context_ && context_->err
-                           ? std::string(context_->errstr)
-                           : std::string("no connection");
-    return Failure{ timed_out ? Failure::Kind::timeout : Failure::Kind::error,
-                    fmt::format(
-                      "{}: {}", what, timed_out ? "timed out" : detail) };
-  }
-
-  Failure protocol(std::string_view what) const {
-    return Failure{ Failure::Kind::error,
-                    fmt::format("{}: unexpected reply", what) };
-  }
-
-  // Connects (once), authenticates and selects the database.
-  Result<void> connect() {
-    if (context_) {
-      if (context_->err) {
-        return std::unexpected(failure("connection"));
-      }
-      return {};
-    }
-    if (spec_.scheme == "rediss") {
-      return std::unexpected(Failure{
-        Failure::Kind::error,
-        "rediss:// needs hiredis with TLS support (libhiredis_ssl), which "
-        "this build of ipfsacc lacks; use redis:// through a TLS tunnel" });
-    }
-    int port = spec_.port ? spec_.port : kDefaultPort;
-    // hiredis resolves names with a getaddrinfo no timeout bounds: the name
-    // is resolved here within connect-timeout, and hiredis tries each
-    // address (as it would have) with what is left of it.
-    int64_t started = util::steady_ms();
-    auto addresses = resolve_within(spec_.host, spec_.connect_timeout);
-    if (!addresses) {
-      return std::unexpected(addresses.error());
-    }
-    for (size_t i = 0; i < addresses->size(); ++i) {
-      auto left = spec_.connect_timeout.count() - (util::steady_ms() - started);
-      context_ = redisConnectWithTimeout(
-        (*addresses)[i].c_str(),
-        port,
-        to_timeval(util::Millis(std::max<int64_t>(1, left))));
-      if (!context_) {
-        return std::unexpected(
-          Failure{ Failure::Kind::error, "connect: out of memory" });
-      }
-      if (!context_->err) {
-        break;
-      }
-      auto f = failure("connect");
-      if (errno == EINPROGRESS || errno == ETIMEDOUT) {
-        f.kind = Failure::Kind::timeout;
-      }
-      left = spec_.connect_timeout.count() - (util::steady_ms() - started);
-      if (i + 1 == addresses->size() || left <= 0) {
-        return std::unexpected(f);
-      }
-      redisFree(context_);
-      context_ = nullptr;
-    }
-    // The socket stays ours: a tool run while it is open must not get it.
-    util::set_close_on_exec(context_->fd);
-    // Authenticating and selecting the database is one operation more.
-    int64_t deadline = deadline_from_now();
-    if (!spec_.password.empty()) {
-      std::vector<std::string> auth{ "AUTH" };
-      if (!spec_.user.empty()) {
-        auth.push_back(spec_.user);
-      }
-      auth.push_back(spec_.password);
-      auto reply = raw_command(auth, deadline);
-      for (auto& word : auth) {
-        sodium_memzero(word.data(), word.size());
-      }
-      if (!reply) {
-        drop_connection(); // Never used unauthenticated.
-        return std::unexpected(reply.error());
-      }
-    }
-    if (spec_.path.size() > 1) {
-      auto reply = raw_command({ "SELECT", spec_.path.substr(1) }, deadline);
-      if (!reply) {
-        drop_connection(); // Never used on another database.
-        return std::unexpected(reply.error());
-      }
-    }
-    return {};
-  }
-
   // When an operation starting now must have ended (a util::steady_ms()
   // time): `timeout=` is the longest one operation may take, however many
-  // reads and writes it needs.
+  // reads, writes and redirections it needs.
   int64_t deadline_from_now() const {
     return util::steady_ms() + spec_.timeout.count();
   }
 
-  // Closes the connection after a failure in the middle of an operation:
-  // what is left of a reply would be read as the next one's, and a server
-  // that drips its answer is held open no longer. The next operation
-  // connects again.
-  void drop_connection() {
-    if (context_) {
-      redisFree(context_);
-      context_ = nullptr;
-    }
-  }
-
-  // Makes the next read (SO_RCVTIMEO) or write (SO_SNDTIMEO) on the socket
-  // wait at most until deadline. Fails as a timeout when the deadline has
-  // passed.
-  Result<void> wait_at_most_until(int option,
-                                  int64_t deadline,
-                                  std::string_view what) {
-    int64_t left = deadline - util::steady_ms();
-    if (left <= 0) {
-      return std::unexpected(
-        Failure{ Failure::Kind::timeout, fmt::format("{}: timed out", what) });
-    }
-    // Never zero, which would mean no limit at all.
-    auto tv = to_timeval(util::Millis(left));
-    if (::setsockopt(context_->fd, SOL_SOCKET, option, &tv, sizeof(tv)) != 0) {
-      return std::unexpected(Failure{
-        Failure::Kind::error,
-        fmt::format("{}: setting a timeout: {}", what, std::strerror(errno)) });
+  static Result<void> checked(const Reply& reply, std::string_view what) {
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return std::unexpected(redis::error_reply(*reply, what));
     }
     return {};
   }
 
-  // Sends the commands hiredis holds and reads the next reply, by deadline:
-  // each write and read waits at most the time left, so a server that
-  // answers a byte at a time cannot hold the operation past its timeout. A
-  // failure to send or read closes the connection; an error reply is a
-  // failure that leaves it open.
-  Result<Reply> reply_by(int64_t deadline, std::string_view what) {
-    auto dropped = [&](Failure f) {
-      drop_connection();
-      return Result<Reply>(std::unexpected(std::move(f)));
-    };
-    int done = 0;
-    while (!done) {
-      if (auto ok = wait_at_most_until(SO_SNDTIMEO, deadline, what); !ok) {
-        return dropped(ok.error());
-      }
-      if (redisBufferWrite(context_, &done) != REDIS_OK) {
-        return dropped(failure(what));
+  // The connection to host:port, made on first use; "" host is the asked
+  // node's.
+  size_t node_at(std::string host, int port, size_t asked) {
+    if (host.empty()) {
+      host = nodes_[asked]->host();
+    }
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i]->host() == host && nodes_[i]->port() == port) {
+        return i;
       }
     }
-    void* raw = nullptr;
-    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
-      return dropped(failure(what));
-    }
-    while (!raw) {
-      if (auto ok = wait_at_most_until(SO_RCVTIMEO, deadline, what); !ok) {
-        return dropped(ok.error());
-      }
-      if (redisBufferRead(context_) != REDIS_OK ||
-          redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
-        return dropped(failure(what));
-      }
-    }
-    return check(Reply(static_cast<redisReply*>(raw)), what);
+    nodes_.push_back(std::make_unique<Connection>(spec_, host, port));
+    return nodes_.size() - 1;
   }
 
-  static std::vector<const char*> pointers(const std::vector<std::string>& args,
-                                           std::vector<size_t>& lengths) {
-    std::vector<const char*> argv;
-    lengths.clear();
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
+  // Learns the slot map from node (CLUSTER SLOTS). A server that is not in
+  // a cluster says so, and everything then goes to it.
+  Result<void> learn_slots(size_t node, int64_t deadline) {
+    auto replies = nodes_[node]->exchange(
+      std::vector<Command>{ { "CLUSTER", "SLOTS" } }, deadline);
+    if (!replies) {
+      return std::unexpected(replies.error());
     }
-    return argv;
-  }
-
-  // Sends one command on a connected context and reads its reply by
-  // deadline; an error reply is a failure.
-  Result<Reply> raw_command(const std::vector<std::string>& args,
-                            int64_t deadline) {
-    std::vector<size_t> lengths;
-    auto argv = pointers(args, lengths);
-    if (redisAppendCommandArgv(context_,
-                               static_cast<int>(argv.size()),
-                               argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      return std::unexpected(failure(args[0]));
-    }
-    return reply_by(deadline, args[0]);
-  }
-
-  Result<Reply> check(Reply reply, std::string_view what) {
-    if (!reply) {
-      return std::unexpected(failure(what));
-    }
+    const auto& reply = (*replies)[0];
+    topology_known_ = true;
     if (reply->type == REDIS_REPLY_ERROR) {
-      return std::unexpected(
-        Failure{ Failure::Kind::error,
-                 fmt::format(
-                   "{}: {}", what, std::string_view(reply->str, reply->len)) });
+      std::string_view message(reply->str, reply->len);
+      if (message.find("cluster support disabled") != std::string_view::npos) {
+        slots_.clear();
+        return {};
+      }
+      return std::unexpected(redis::error_reply(*reply, "CLUSTER SLOTS"));
     }
-    return reply;
+    auto ranges = redis::parse_cluster_slots(*reply);
+    if (!ranges) {
+      return std::unexpected(ranges.error());
+    }
+    // A slot no master serves goes to the node asked, which says so.
+    slots_.assign(redis::kClusterSlots, static_cast<uint16_t>(node));
+    for (const auto& range : *ranges) {
+      auto at = static_cast<uint16_t>(node_at(range.host, range.port, node));
+      std::fill(
+        slots_.begin() + range.first, slots_.begin() + range.last + 1, at);
+    }
+    return {};
   }
 
-  // Calls each with every batch of keys matching pattern (SCAN: the server
-  // is never blocked walking all of them at once).
+  // Sends commands on key (all on the same key, so on one node) to the node
+  // its slot lives on, following redirections; every reply read, error
+  // replies included. One operation: one deadline.
+  Result<std::vector<Reply>> on_key(const std::string& key,
+                                    const std::vector<Command>& commands) {
+    int64_t deadline = deadline_from_now();
+    uint16_t slot = redis::key_slot(key);
+    size_t node = slots_.empty() ? 0 : slots_[slot];
+    bool asking = false;
+    for (int redirects = 0;; ++redirects) {
+      std::vector<Command> sent;
+      for (const auto& command : commands) {
+        if (asking) {
+          sent.push_back({ "ASKING" });
+        }
+        sent.push_back(command);
+      }
+      auto replies = nodes_[node]->exchange(sent, deadline);
+      if (!replies) {
+        return std::unexpected(replies.error());
+      }
+      if (asking) {
+        // Only the commands' replies, not ASKING's.
+        std::vector<Reply> answers;
+        for (size_t i = 1; i < replies->size(); i += 2) {
+          answers.push_back(std::move((*replies)[i]));
+        }
+        *replies = std::move(answers);
+      }
+      std::optional<redis::Redirect> redirect;
+      if ((*replies)[0]->type == REDIS_REPLY_ERROR) {
+        redirect = redis::parse_redirect(
+          std::string_view((*replies)[0]->str, (*replies)[0]->len));
+      }
+      if (!redirect) {
+        return replies;
+      }
+      if (redirects == kMaxRedirects) {
+        return std::unexpected(
+          Failure{ Failure::Kind::error,
+                   fmt::format("{}: more than {} cluster redirections",
+                               commands[0][0],
+                               kMaxRedirects) });
+      }
+      size_t asked = node;
+      node = node_at(redirect->host, redirect->port, asked);
+      asking = redirect->ask;
+      if (!asking) {
+        // The map is out of date (or was never learned): learn it again,
+        // from the node that knows the slot. Should that fail, the slot is
+        // still known.
+        if (!learn_slots(node, deadline)) {
+          if (slots_.empty()) {
+            slots_.assign(redis::kClusterSlots, static_cast<uint16_t>(asked));
+          }
+        }
+        if (!slots_.empty()) {
+          slots_[redirect->slot] = static_cast<uint16_t>(node);
+        }
+      }
+    }
+  }
+
+  // One command on key, whose error reply is a failure.
+  Result<Reply> one(const std::string& key, Command command) {
+    auto what = command[0];
+    auto replies = on_key(key, { std::move(command) });
+    if (!replies) {
+      return std::unexpected(replies.error());
+    }
+    if (auto ok = checked((*replies)[0], what); !ok) {
+      return std::unexpected(ok.error());
+    }
+    return std::move((*replies)[0]);
+  }
+
+  // Calls each with every batch of keys matching pattern on every master
+  // (SCAN: a server is never blocked walking all of them at once). Each
+  // SCAN is an operation of its own.
   Result<void> scan(
     const std::string& pattern,
-    const std::function<Result<void>(std::vector<std::string>)>& each) {
-    std::string cursor = "0";
-    do {
-      auto reply =
-        command({ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" });
-      if (!reply) {
-        return std::unexpected(reply.error());
+    const std::function<Result<void>(Connection&, std::vector<std::string>)>&
+      each) {
+    if (!topology_known_) {
+      if (auto ok = learn_slots(0, deadline_from_now()); !ok) {
+        return ok;
       }
-      const auto* r = reply->get();
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-          r->element[0]->type != REDIS_REPLY_STRING ||
-          r->element[1]->type != REDIS_REPLY_ARRAY) {
-        return std::unexpected(protocol("SCAN"));
-      }
-      cursor.assign(r->element[0]->str, r->element[0]->len);
-      std::vector<std::string> keys;
-      const auto* found = r->element[1];
-      for (size_t i = 0; i < found->elements; ++i) {
-        keys.emplace_back(found->element[i]->str, found->element[i]->len);
-      }
-      if (!keys.empty()) {
-        if (auto ok = each(std::move(keys)); !ok) {
+    }
+    std::vector<size_t> masters{ 0 };
+    if (!slots_.empty()) {
+      masters.assign(slots_.begin(), slots_.end());
+      std::sort(masters.begin(), masters.end());
+      masters.erase(std::unique(masters.begin(), masters.end()), masters.end());
+    }
+    for (size_t node : masters) {
+      std::string cursor = "0";
+      do {
+        auto replies = nodes_[node]->exchange(
+          std::vector<Command>{
+            { "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" } },
+          deadline_from_now());
+        if (!replies) {
+          return std::unexpected(replies.error());
+        }
+        const auto& reply = (*replies)[0];
+        if (auto ok = checked(reply, "SCAN"); !ok) {
           return ok;
         }
-      }
-    } while (cursor != "0");
-    return {};
-  }
-
-  // One command and its reply: one operation, within the timeout.
-  Result<Reply> command(const std::vector<std::string>& args) {
-    SigpipeGuard guard;
-    if (auto ok = connect(); !ok) {
-      return std::unexpected(ok.error());
-    }
-    return raw_command(args, deadline_from_now());
-  }
-
-  // Sends the commands at once and reads their replies: one round trip.
-  Result<std::vector<Reply>> pipeline(
-    const std::vector<std::vector<std::string>>& commands) {
-    SigpipeGuard guard;
-    if (auto ok = connect(); !ok) {
-      return std::unexpected(ok.error());
-    }
-    for (const auto& args : commands) {
-      std::vector<size_t> lengths;
-      auto argv = pointers(args, lengths);
-      if (redisAppendCommandArgv(context_,
-                                 static_cast<int>(argv.size()),
-                                 argv.data(),
-                                 lengths.data()) != REDIS_OK) {
-        return std::unexpected(failure(args[0]));
-      }
-    }
-    // All of it is one operation, within the timeout. Every reply is read,
-    // an error reply's too, so that none is left for the next operation.
-    int64_t deadline = deadline_from_now();
-    std::vector<Reply> replies;
-    std::optional<Failure> first_failure;
-    for (const auto& args : commands) {
-      if (!context_) {
-        break; // Closed by a failure to read an earlier reply.
-      }
-      auto reply = reply_by(deadline, args[0]);
-      if (!reply) {
-        if (!first_failure) {
-          first_failure = reply.error();
+        const auto* r = reply.get();
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+          return std::unexpected(redis::unexpected_reply("SCAN"));
         }
-        continue;
-      }
-      replies.push_back(std::move(*reply));
+        cursor.assign(r->element[0]->str, r->element[0]->len);
+        std::vector<std::string> keys;
+        const auto* found = r->element[1];
+        for (size_t i = 0; i < found->elements; ++i) {
+          keys.emplace_back(found->element[i]->str, found->element[i]->len);
+        }
+        if (!keys.empty()) {
+          if (auto ok = each(*nodes_[node], std::move(keys)); !ok) {
+            return ok;
+          }
+        }
+      } while (cursor != "0");
     }
-    if (first_failure) {
-      return std::unexpected(*first_failure);
-    }
-    return replies;
+    return {};
   }
 
   Result<std::optional<std::string>> get(const std::string& key) {
-    auto reply = command({ "GET", key });
+    auto reply = one(key, { "GET", key });
     if (!reply) {
       return std::unexpected(reply.error());
     }
@@ -534,38 +411,30 @@ private:
       return std::optional<std::string>();
     }
     if (r->type != REDIS_REPLY_STRING) {
-      return std::unexpected(protocol("GET"));
+      return std::unexpected(redis::unexpected_reply("GET"));
     }
     return std::optional<std::string>(std::string(r->str, r->len));
   }
 
   Result<void> set(const std::string& key,
-                   std::span<const uint8_t> bytes,
+                   std::string_view bytes,
                    int64_t expires_ms) {
-    SigpipeGuard guard;
-    if (auto ok = connect(); !ok) {
-      return std::unexpected(ok.error());
-    }
-    // The value is passed by pointer: a large output is not copied.
     auto ms = std::to_string(expires_ms);
-    const char* argv[] = { "SET",
-                           key.data(),
-                           reinterpret_cast<const char*>(bytes.data()),
-                           "PXAT",
-                           ms.data() };
-    size_t lengths[] = { 3, key.size(), bytes.size(), 4, ms.size() };
-    if (redisAppendCommandArgv(context_, 5, argv, lengths) != REDIS_OK) {
-      return std::unexpected(failure("SET"));
-    }
-    auto checked = reply_by(deadline_from_now(), "SET");
-    if (!checked) {
-      return std::unexpected(checked.error());
+    auto reply = one(key, { "SET", key, bytes, "PXAT", ms });
+    if (!reply) {
+      return std::unexpected(reply.error());
     }
     return {};
   }
 
   Spec spec_;
-  redisContext* context_ = nullptr;
+  // nodes_[0] is the URL's server; other nodes of a cluster are added as
+  // the slot map or a redirection names them.
+  std::vector<std::unique_ptr<Connection>> nodes_;
+  // The node of each slot (an index into nodes_); empty while no cluster is
+  // known of.
+  std::vector<uint16_t> slots_;
+  bool topology_known_ = false;
 };
 
 } // namespace
