@@ -110,16 +110,23 @@ expect_log() {
   expect_eq "$3" "$(logq "$1" "$2")" "$2 in $1"
 }
 
-# twice NAME SCRIPT ARGS...: the client run twice (NAME.1, NAME.2), both
-# fine and printing the same bytes.
+# twice NAME SCRIPT ARGS...: the client run twice (NAME.1, NAME.2) against
+# the fake API of the case ($API_DIR), both fine and printing the same
+# bytes, and sending the same requests: no field of theirs changes from one
+# run to the next (request_diff.mjs). Each run's requests are kept as
+# $T/NAME.K.requests.
 twice() {
-  local name=$1
+  local name=$1 k before
   shift
-  client "$name.1" "$@"
-  expect_client_ok "$name.1"
-  client "$name.2" "$@"
-  expect_client_ok "$name.2"
+  for k in 1 2; do
+    before=$(wc -l <"$API_DIR/requests.log")
+    client "$name.$k" "$@"
+    expect_client_ok "$name.$k"
+    tail -n +$((before + 1)) "$API_DIR/requests.log" >"$T/$name.$k.requests"
+  done
   expect_same_file "$T/$name.1.out" "$T/$name.2.out" "transcript of the second run"
+  expect_eq "" "$(node "$CLIENTS/request_diff.mjs" "$T/$name.1.requests" "$T/$name.2.requests")" \
+    "fields of $name's requests that changed in the second run"
 }
 
 anthropic_env() {
@@ -425,6 +432,18 @@ test_claude_p_twice_in_a_git_repository() {
   expect_eq "$CLAUDE_VARYING" "$(node "$CLIENTS/request_diff.mjs" "$T/first.requests" "$T/second.requests")" \
     "fields that changed between the two runs"
   no_escape
+}
+
+# With no proxy in its environment, Claude Code first sends HEAD / to the
+# API (a connection warm-up, answered 404 here): a proxy passes it through.
+test_claude_without_a_proxy_sends_head_first() {
+  claude_env
+  unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy NO_PROXY no_proxy
+  claude_p direct
+  expect_rc 0
+  expect_match "$(cat "$T/direct.out")" '^Claude says 42 to "say hi"' "claude's answer"
+  expect_log "$T/direct.requests" 'r.map((x) => x.method + " " + x.path).join(", ")' \
+    'HEAD /, POST /v1/messages?beta=true'
 }
 
 # Without the opt-outs, Claude Code calls api.anthropic.com itself: the trap
