@@ -129,6 +129,29 @@ twice() {
     "fields of $name's requests that changed in the second run"
 }
 
+# expect_stream_transcript NAME LABEL: the streamed answer the client run
+# NAME.1 was given is what its transcript shows. Its first request is sent
+# again to the fake with curl (the answer depends on the request alone),
+# and the JSON of each `data:` event of the raw answer (but [DONE] and
+# Anthropic's pings, which the SDKs do not yield) must equal, in order and
+# with keys sorted, the JSON of each transcript line starting with LABEL
+# (stream_check.mjs).
+expect_stream_transcript() {
+  local name=$1 label=$2 path auth h
+  path=$(logq "$T/$name.1.requests" 'r[0].path')
+  auth=$(logq "$T/$name.1.requests" 'Object.entries(r[0].headers).filter(([k]) => /^(authorization|x-api-key|x-goog-api-key|anthropic-version)$/.test(k)).map(([k, v]) => k + ": " + v).join("\n")')
+  local headers=()
+  while IFS= read -r h; do headers+=(-H "$h"); done <<<"$auth"
+  logq "$T/$name.1.requests" 'r[0].body' >"$T/$name.raw-request"
+  curl -sS --noproxy '*' -N "$API_URL$path" "${headers[@]}" -H 'content-type: application/json' \
+    --data-binary @"$T/$name.raw-request" -o "$T/$name.raw" || fail "curl failed"
+  node "$CLIENTS/stream_check.mjs" "$T/$name.raw" "$T/$name.1.out" "$label" >"$T/$name.stream-diff"
+  if [[ $? != 0 ]]; then
+    cat "$T/$name.stream-diff" >&2
+    fail "the events $name was given differ from what the fake sent"
+  fi
+}
+
 anthropic_env() {
   start_trap
   start_api anthropic
@@ -197,6 +220,7 @@ text" "$(labels stream.1)"
   expect_log "$API_DIR/requests.log" 'r.map((x) => x.path).join(" ")' '/v1/messages /v1/messages'
   expect_log "$API_DIR/requests.log" 'b[0].stream' true
   expect_log "$API_DIR/requests.log" 'r[0].headers["x-stainless-helper-method"]' stream
+  expect_stream_transcript stream event
   no_escape
 }
 
@@ -261,6 +285,7 @@ test_openai_stream_yields_every_chunk_and_the_usage() {
 text" "$(labels stream.1)"
   expect_eq '"Fast answer to \"What is 6x7?\" from gpt-4o-mini at temperature 0."' "$(line_of stream.1 text)"
   expect_contains "$(grep '^chunk' "$T/stream.1.out" | tail -n 1)" '"choices":[],"usage":{"prompt_tokens":19'
+  expect_stream_transcript stream chunk
   expect_log "$API_DIR/requests.log" 'JSON.stringify([b[0].stream, b[0].stream_options])' '[true,{"include_usage":true}]'
   no_escape
 }
@@ -322,6 +347,7 @@ test_genai_stream_yields_every_partial_answer() {
 text" "$(labels stream.1)"
   expect_eq '"Gemini says 42 to \"What is 6x7?\" (gemini-2.5-flash)"' "$(line_of stream.1 text)"
   expect_contains "$(grep '^chunk' "$T/stream.1.out" | tail -n 1)" '"finishReason":"STOP"'
+  expect_stream_transcript stream chunk
   expect_log "$API_DIR/requests.log" 'r[0].path' '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
   no_escape
 }
