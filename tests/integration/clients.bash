@@ -288,6 +288,10 @@ test_claude_p_twice_outside_a_git_repository() {
   expect_log "$T/first.requests" 'r[0].method + " " + r[0].path' 'POST /v1/messages?beta=true'
   expect_log "$T/first.requests" 'b[0].stream' true
   expect_log "$T/first.requests" 'r[0].headers["x-api-key"]' sk-ant-test-key-1
+  # The billing block stays the same from run to run (its suffix follows the
+  # prompt): a newer version that changes it per request shows here.
+  expect_log "$T/first.requests" 'b[0].system[0].text' \
+    'x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;'
   expect_eq "$CLAUDE_VARYING" "$(node "$CLIENTS/request_diff.mjs" "$T/first.requests" "$T/second.requests")" \
     "fields that changed between the two runs"
   no_escape
