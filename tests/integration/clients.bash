@@ -329,6 +329,8 @@ test_claude_without_a_proxy_sends_head_first() {
 # sees it, so an empty trap log elsewhere means something.
 test_claude_trap_sees_what_the_opt_outs_stop() {
   anthropic_env
+  export TMPDIR=$T/tmp
+  mkdir -p "$TMPDIR"
   claude_p open
   expect_rc 0
   expect_file_contains "$T/trap/requests.log" '"method":"CONNECT","path":"api.anthropic.com:443"'
