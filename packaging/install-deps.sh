@@ -25,7 +25,8 @@ test_packages=(
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.
 command -v node >/dev/null 2>&1 || test_packages+=(nodejs)
-# npm installs js-ipfs for the IPFS suite (tests/ipfs).
+# npm installs js-ipfs for the IPFS suite (tests/ipfs) and the API clients
+# for the clients suite (tests/clients).
 command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 bench_packages=(hyperfine valgrind)
 # fuzz/run.sh: clang 16 and its libFuzzer and sanitizer runtimes.

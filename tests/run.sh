@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # sets cpu to the CPU seconds of the shell's finished child processes.
 times_file=$(mktemp)
 cleanup() {
-  rm -f "$times_file" "${asan_log:-}"
+  rm -f "$times_file" "${asan_log:-}" ${npm_logs[@]+"${npm_logs[@]}"}
   if [ -n "${asan_pid:-}" ]; then
     kill "$asan_pid" 2>/dev/null || true
   fi
@@ -35,22 +35,38 @@ phase_start
 packaging/install-deps.sh test
 phase_end "packages"
 
-# js-ipfs for the IPFS suite (about 290 MB from npm): installed while the
-# code builds. Without it that suite is skipped, not failed.
-npm_log=$(mktemp)
-npm_pid=
-if [ ! -x tests/ipfs/node_modules/.bin/jsipfs ] && command -v npm >/dev/null; then
-  (cd tests/ipfs && npm install --no-audit --no-fund) >"$npm_log" 2>&1 &
-  npm_pid=$!
-fi
+# The npm packages of the suites that drive real programs from npm: js-ipfs
+# for the IPFS suite (about 290 MB) and the API clients (SDKs and the Claude
+# Code and Gemini CLIs, about 430 MB) for the clients suite. Each set is
+# installed, when missing, while the code builds; without it its suite is
+# skipped, not failed.
+npm_dirs=()
+npm_pids=()
+npm_logs=()
+start_npm() { # DIR MARKER: install DIR's packages unless MARKER exists
+  if [ ! -e "$2" ] && command -v npm >/dev/null; then
+    local log
+    log=$(mktemp)
+    (cd "$1" && npm install --no-audit --no-fund) >"$log" 2>&1 &
+    npm_dirs+=("$1")
+    npm_pids+=($!)
+    npm_logs+=("$log")
+  fi
+}
+start_npm tests/ipfs tests/ipfs/node_modules/.bin/jsipfs
+start_npm tests/clients tests/clients/node_modules/.package-lock.json
 wait_for_npm() {
-  if [ -n "$npm_pid" ]; then
+  if [ "${#npm_pids[@]}" -gt 0 ]; then
     phase_start
-    if ! wait "$npm_pid"; then
-      echo "== npm install in tests/ipfs failed:"
-      cat "$npm_log"
-    fi
-    npm_pid=
+    local i
+    for i in "${!npm_pids[@]}"; do
+      if ! wait "${npm_pids[i]}"; then
+        echo "== npm install in ${npm_dirs[i]} failed:"
+        cat "${npm_logs[i]}"
+      fi
+      rm -f "${npm_logs[i]}"
+    done
+    npm_pids=()
     phase_end "npm install (the rest after the build)"
   fi
 }

@@ -7,7 +7,9 @@
 // one; a missing revision is a 404 with X-Error-Code: RevisionNotFound; a
 // token that is not an hf_ token is a 401 with X-Error-Message "Invalid
 // credentials in Authorization header". Lists return at most 3 items per page
-// and a rel="next" Link for the rest.
+// and a rel="next" Link for the rest. A repository's info at the revision
+// main or HEAD is the same; with expand= parameters only those fields (and
+// _id, id) are sent. /api/models/ID/tree/REVISION[/PATH] lists its files.
 const PAGE = 3;
 
 const gpt2 = {
@@ -113,6 +115,16 @@ const lists = {
   spaces: [{ _id: space._id, id: space.id, author: space.author, likes: space.likes, sdk: 'gradio', tags: space.tags, createdAt: space.createdAt, private: false, trendingScore: 1 }],
 };
 
+// The files of each model, as /tree/REVISION lists them.
+const trees = {
+  [gpt2.id]: [
+    { type: 'file', oid: 'be7a9b1a6a2c5b0c1c1a6bc2a4f0a5f0b0e1e8f0', size: 445, path: '.gitattributes' },
+    { type: 'file', oid: '10c66461e4c109db5a2196bff4bb59be30396ed8', size: 665, path: 'config.json' },
+    { type: 'file', oid: 'a8c4b2d8c1bcb6dfd29d5ea4f5a3b3c3f1a3e0e5', size: 548105171, path: 'model.safetensors', lfs: { oid: '248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707', size: 548105171, pointerSize: 135 } },
+    { type: 'directory', oid: '3f5c2e8d2e3c1f4a5b6c7d8e9f0a1b2c3d4e5f60', size: 0, path: 'onnx' },
+  ],
+};
+
 export function error(status) {
   const messages = { 401: 'Invalid credentials in Authorization header', 404: 'Repository not found', 429: 'You have been rate-limited', 500: 'Internal Error - We\'re working hard to fix this as soon as possible!', 503: 'Service Unavailable' };
   return { error: messages[status] ?? `HTTP ${status}` };
@@ -144,6 +156,16 @@ export function handle({ method, url, headers }) {
       },
     };
   }
+  const tree = url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+|[^/]+)\/tree\/([^/]+)(?:\/(.+))?$/);
+  if (tree) {
+    const [, id, revision, dir] = tree.map((p) => p && decodeURIComponent(p));
+    if (!trees[id]) return notFound('Repository', headers);
+    if (revision !== 'main' && revision !== gpt2.sha) {
+      return { status: 404, headers: { 'X-Error-Code': 'RevisionNotFound', 'X-Error-Message': 'Invalid rev id' }, body: { error: 'Invalid rev id: ' + revision } };
+    }
+    const prefix = dir ? dir.replace(/\/$/, '') + '/' : '';
+    return { body: trees[id].filter((f) => f.path.startsWith(prefix) && !f.path.slice(prefix.length).includes('/')) };
+  }
   const m = url.pathname.match(/^\/api\/(models|datasets|spaces)(?:\/([^/]+\/[^/]+|[^/]+)(?:\/revision\/([^/]+))?)?$/);
   if (!m) return { status: 404, body: { error: 'Sorry, we can\'t find the page you are looking for.' } };
   const [, kind, id, revision] = m;
@@ -151,10 +173,12 @@ export function handle({ method, url, headers }) {
   if (id) {
     const repo = repos[kind][decodeURIComponent(id)];
     if (!repo) return notFound(noun, headers);
-    if (revision !== undefined && decodeURIComponent(revision) !== 'main') {
+    if (revision !== undefined && !['main', 'HEAD'].includes(decodeURIComponent(revision))) {
       return { status: 404, headers: { 'X-Error-Code': 'RevisionNotFound', 'X-Error-Message': 'Invalid rev id' }, body: { error: 'Invalid rev id: ' + decodeURIComponent(revision) } };
     }
-    return { body: repo };
+    const expand = url.searchParams.getAll('expand');
+    if (!expand.length) return { body: repo };
+    return { body: Object.fromEntries(Object.entries(repo).filter(([k]) => k === '_id' || k === 'id' || expand.includes(k))) };
   }
   const search = url.searchParams.get('search') ?? '';
   const author = url.searchParams.get('author');

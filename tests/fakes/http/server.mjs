@@ -3,7 +3,17 @@
 // Listens on a free port of 127.0.0.1, writes it to DIR/port, and answers
 // with the routes of ./API.mjs (groq, anthropic, gemini, hf, vastai). Every
 // request is appended to DIR/requests.log as one JSON line {method, path,
-// headers, body}, so a test can assert what ipfsacc sent.
+// headers, body}, so a test can assert what ipfsacc, or a client, sent.
+//
+// A route answers {status, headers, body} or, for a streamed answer,
+// {headers, events}: the events are written one at a time (each its own
+// write, as an API flushes them), as text/event-stream unless the headers
+// say otherwise.
+//
+// Pointed at as an HTTP(S) proxy (HTTPS_PROXY), it logs a CONNECT as
+// {method: "CONNECT", path: "HOST:PORT"} and refuses it, and a request for an
+// absolute URL is logged with that URL as its path: a test sees any attempt
+// of a client to reach a host other than its fake API.
 //
 // DIR/scenario, read at each request, scripts failures: one word per line,
 // each consumed by one request (the first line first):
@@ -42,6 +52,20 @@ function send(res, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   res.end(text);
+}
+
+// Writes each event on its own, waiting for the next turn of the event loop
+// between them, so that a client reads them as they come, not as one lump.
+async function sendEvents(res, status, events, headers) {
+  res.writeHead(status, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...headers });
+  let gone = false;
+  res.on('close', () => { gone = true; });
+  for (const event of events) {
+    if (gone) return;
+    res.write(event);
+    await new Promise((r) => setImmediate(r));
+  }
+  res.end();
 }
 
 // Streams bytes bytes of chunk's content, as fast as the client reads, and
@@ -122,8 +146,17 @@ const server = createServer((req, res) => {
     } catch (e) {
       answer = { status: 500, body: routes.error(500) };
     }
-    send(res, answer.status ?? 200, answer.body, answer.headers ?? {});
+    if (answer.events) {
+      sendEvents(res, answer.status ?? 200, answer.events, answer.headers ?? {});
+    } else {
+      send(res, answer.status ?? 200, answer.body, answer.headers ?? {});
+    }
   });
+});
+server.on('connect', (req, socket) => {
+  appendFileSync(log, JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body: '' }) + '\n');
+  socket.on('error', () => {});
+  socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
 });
 server.listen(0, '127.0.0.1', () => {
   writeFileSync(join(dir, 'port.tmp'), String(server.address().port));
