@@ -1,8 +1,8 @@
 #pragma once
 
 // What a request produced, whichever way it was answered (a hit, a run of
-// the CLI, the HTTP path), and the one rule that says whether and for how
-// long it is kept.
+// the CLI, the HTTP path, the upstream API behind `serve`), and the one rule
+// that says whether and for how long it is kept.
 
 #include "storage/entry.hpp"
 #include "util/duration.hpp"
@@ -15,7 +15,7 @@
 namespace ipfsacc {
 
 // Where an answer came from.
-enum class AnswerSource { local_hit, remote_hit, run, http, bypass };
+enum class AnswerSource { local_hit, remote_hit, run, http, bypass, upstream };
 
 // What is known of an answer when it is about to be stored.
 struct AnswerFacts {
@@ -71,8 +71,10 @@ inline Keep decide_cacheable(const AnswerFacts& facts, const KeepRules& rules) {
 }
 
 // An answer's output as the caller sees it: the bytes of stdout and stderr
-// and the order they were written in, copied out of wherever they were
-// kept, so nothing is written while a store or a transaction is open.
+// and the order they were written in (for `serve`: the body, the response's
+// status and headers, and the pieces the body arrived in), copied out of
+// wherever they were kept, so nothing is written while a store or a transaction
+// is open.
 struct Answer {
   AnswerSource source = AnswerSource::run;
   int exit_code = 0;
