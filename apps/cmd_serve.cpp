@@ -272,17 +272,22 @@ Command setup_serve(CLI::App& app) {
   cmd->add_flag("-v,--verbose", options->verbose, "one line per request");
   CLI::App* root = &app;
   return { cmd, [options, cmd, root](const Config& config) {
-            // CLI11 hands what follows "--" to the parent app.
+            // CLI11 hands what follows "--" to the parent app, or keeps it
+            // (without the "--") for the prefix command.
             auto command = cmd->remaining();
+            bool after_dashes = command.empty();
             if (command.empty()) {
               command = root->remaining();
             }
             if (!command.empty() && command.front() == "--") {
               command.erase(command.begin());
-            } else if (!command.empty()) {
+              after_dashes = true;
+            }
+            if (!after_dashes && !command.empty() &&
+                command.front().starts_with("-")) {
               fmt::print(stderr,
-                         "ipfsacc: serve: unexpected '{}' (a command goes "
-                         "after --)\n",
+                         "ipfsacc: serve: unknown option '{}' (see ipfsacc "
+                         "serve --help)\n",
                          command.front());
               return 2;
             }

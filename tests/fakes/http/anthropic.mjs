@@ -23,9 +23,28 @@ export function handle({ method, url, headers, body }) {
   }
   const prompt = request.messages[request.messages.length - 1].content;
   let text = `Claude says 42 to "${prompt}" (${request.model})`;
-  if (request.system) text += ` [system: ${request.system}]`;
+  if (typeof request.system === 'string') text += ` [system: ${request.system}]`;
+  const answerHeaders = { 'request-id': 'req_018EeWyXxfu5pfWkrYcMdjWG', 'anthropic-ratelimit-requests-remaining': '49' };
+  if (request.stream) {
+    // The event sequence of a streamed Messages answer.
+    const id = 'msg_01SSEstreamFakeAnswer00';
+    const half = Math.ceil(text.length / 2);
+    return {
+      headers: answerHeaders,
+      sse: [
+        { event: 'message_start', data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model: request.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } } } },
+        { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
+        { event: 'ping', data: { type: 'ping' } },
+        { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } } },
+        { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } } },
+        { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+        { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } } },
+        { event: 'message_stop', data: { type: 'message_stop' } },
+      ],
+    };
+  }
   return {
-    headers: { 'request-id': 'req_018EeWyXxfu5pfWkrYcMdjWG', 'anthropic-ratelimit-requests-remaining': '49' },
+    headers: answerHeaders,
     body: {
       id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
       type: 'message',

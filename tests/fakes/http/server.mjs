@@ -14,6 +14,11 @@
 //   big:BYTES       200 with a body of BYTES bytes ("x"), streamed
 //   gzip:BYTES      200 with a gzip body (Content-Encoding: gzip) that
 //                   expands to BYTES zero bytes: a "gzip bomb"
+//   cut             answer normally, but a streamed (SSE) answer stops
+//                   before its last event, as a connection cut short would
+//
+// A route answers { sse: [{ event, data }, ...] } for a streamed request:
+// text/event-stream, each event written on its own, as the APIs send them.
 // Built-in modules only.
 import { createServer } from 'node:http';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +70,22 @@ function stream(res, bytes, headers) {
   })();
 }
 
+// Server-sent events, one write each, the next only once the last was
+// handed to the socket: what a streaming API's answer looks like on the wire.
+function sendEvents(res, events, headers) {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', ...headers });
+  let i = 0;
+  (function next() {
+    if (i === events.length) {
+      res.end();
+      return;
+    }
+    const { event, data } = events[i++];
+    const frame = (event ? `event: ${event}\n` : '') + `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+    res.write(frame, () => setImmediate(next));
+  })();
+}
+
 // The gzip of bytes zero bytes, compressed a megabyte at a time.
 function gzipOfZeros(bytes) {
   return new Promise((resolve, reject) => {
@@ -95,7 +116,12 @@ const server = createServer((req, res) => {
   req.on('end', async () => {
     const body = Buffer.concat(chunks).toString('utf8');
     appendFileSync(log, JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body }) + '\n');
-    const word = nextWord();
+    let word = nextWord();
+    let cut = false;
+    if (word === 'cut') {
+      cut = true;
+      word = null;
+    }
     if (word) {
       const [what, arg] = word.split(':');
       if (what === 'slow') {
@@ -121,6 +147,10 @@ const server = createServer((req, res) => {
       answer = routes.handle({ method: req.method, url: new URL(req.url, 'http://fake'), headers: req.headers, body });
     } catch (e) {
       answer = { status: 500, body: routes.error(500) };
+    }
+    if (answer.sse) {
+      sendEvents(res, cut ? answer.sse.slice(0, -1) : answer.sse, answer.headers ?? {});
+      return;
     }
     send(res, answer.status ?? 200, answer.body, answer.headers ?? {});
   });
