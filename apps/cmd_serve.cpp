@@ -233,6 +233,15 @@ int run_serve(const ServeOptions& options,
     std::fflush(stderr);
     int sig = 0;
     ::sigwait(&sigs, &sig);
+    // Drain: no new connection, and the requests in flight end (and store
+    // their answers) before the server stops. A second signal stops at once.
+    (*server)->quiesce();
+    const timespec tick{ 0, 50'000'000 };
+    while ((*server)->in_flight() > 0) {
+      if (::sigtimedwait(&sigs, nullptr, &tick) > 0) {
+        break;
+      }
+    }
   }
   (*server)->stop();
   return status;

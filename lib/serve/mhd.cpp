@@ -36,6 +36,7 @@ std::expected<const Mhd*, std::string> load_mhd() {
     };
     resolve(mhd.start_daemon, "MHD_start_daemon");
     resolve(mhd.stop_daemon, "MHD_stop_daemon");
+    resolve(mhd.quiesce_daemon, "MHD_quiesce_daemon");
     resolve(mhd.get_daemon_info, "MHD_get_daemon_info");
     resolve(mhd.get_connection_values, "MHD_get_connection_values");
     resolve(mhd.create_response_from_buffer, "MHD_create_response_from_buffer");

@@ -20,6 +20,7 @@ struct Mhd {
                               void* dh_cls,
                               ...);
   void (*stop_daemon)(MHD_Daemon* daemon);
+  MHD_socket (*quiesce_daemon)(MHD_Daemon* daemon);
   const MHD_DaemonInfo* (*get_daemon_info)(MHD_Daemon* daemon,
                                            MHD_DaemonInfoType info_type,
                                            ...);

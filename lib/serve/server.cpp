@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <unistd.h>
 
 namespace ipfsacc::serve {
 
@@ -29,7 +30,8 @@ struct Arrival {
   bool too_large = false;
 };
 
-void* on_uri(void*, const char* uri, MHD_Connection*) {
+void* on_uri(void* cls, const char* uri, MHD_Connection*) {
+  ++static_cast<Server*>(cls)->in_flight_count();
   auto* arrival = new (std::nothrow) Arrival;
   if (arrival) {
     arrival->uri = uri ? uri : "";
@@ -37,12 +39,13 @@ void* on_uri(void*, const char* uri, MHD_Connection*) {
   return arrival;
 }
 
-void on_completed(void*,
+void on_completed(void* cls,
                   MHD_Connection*,
                   void** context,
                   MHD_RequestTerminationCode) {
   delete static_cast<Arrival*>(*context);
   *context = nullptr;
+  --static_cast<Server*>(cls)->in_flight_count();
 }
 
 MHD_Result add_header(void* cls,
@@ -316,8 +319,9 @@ Server::start(const Listen& listen, std::string token, Proxy& proxy) {
   std::unique_ptr<Server> server(new Server);
   server->proxy_ = &proxy;
   server->token_ = std::move(token);
+  // MHD_USE_ITC: quiesce() needs it.
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                   MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+                   MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
   sockaddr_in v4{};
   sockaddr_in6 v6{};
   const sockaddr* address = nullptr;
@@ -345,10 +349,10 @@ Server::start(const Listen& listen, std::string token, Proxy& proxy) {
                                          address,
                                          MHD_OPTION_URI_LOG_CALLBACK,
                                          on_uri,
-                                         nullptr,
+                                         server.get(),
                                          MHD_OPTION_NOTIFY_COMPLETED,
                                          on_completed,
-                                         nullptr,
+                                         server.get(),
                                          MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                          size_t(256 << 10),
                                          MHD_OPTION_END);
@@ -364,12 +368,25 @@ Server::start(const Listen& listen, std::string token, Proxy& proxy) {
   return server;
 }
 
+void Server::quiesce() {
+  if (daemon_ && quiesced_socket_ < 0) {
+    if (auto mhd = load_mhd()) {
+      quiesced_socket_ = (*mhd)->quiesce_daemon(daemon_);
+    }
+  }
+}
+
 void Server::stop() {
   if (daemon_) {
     if (auto mhd = load_mhd()) {
       (*mhd)->stop_daemon(daemon_);
     }
     daemon_ = nullptr;
+  }
+  // The listening socket quiesce() took is ours to close, after the stop.
+  if (quiesced_socket_ >= 0) {
+    ::close(quiesced_socket_);
+    quiesced_socket_ = -1;
   }
   proxy_->drain();
 }

@@ -39,12 +39,19 @@ public:
   // The port it listens on.
   uint16_t port() const { return port_; }
 
-  // Stops listening, lets the requests in flight end, and stops.
+  // Stops taking connections; the requests in flight go on.
+  void quiesce();
+  // How many requests are being received or answered.
+  int in_flight() const { return in_flight_; }
+
+  // Stops: the requests still in flight are cut (their answers are not
+  // stored), the transfers they started end.
   void stop();
 
   // Used by the library's callbacks.
   Proxy& proxy() { return *proxy_; }
   const std::string& token() const { return token_; }
+  std::atomic<int>& in_flight_count() { return in_flight_; }
 
 private:
   Server() = default;
@@ -52,6 +59,8 @@ private:
   Proxy* proxy_ = nullptr;
   std::string token_;
   uint16_t port_ = 0;
+  std::atomic<int> in_flight_{ 0 };
+  int quiesced_socket_ = -1;
 };
 
 } // namespace ipfsacc::serve

@@ -211,6 +211,51 @@ test_the_request_controls() {
   expect_requests 3
 }
 
+# Identical requests at once make one upstream request: the first holds
+# the key's lock while the upstream answers (slowly here, so that the others
+# arrive meanwhile; one that arrives later is a hit all the same).
+test_identical_concurrent_requests_make_one_upstream_request() {
+  start_api anthropic
+  start_serve
+  scenario slow:1
+  local i pids=()
+  for i in 1 2 3 4 5 6 7 8; do
+    messages "c$i" "$HELLO" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do
+    wait "$i" || fail "a concurrent request failed"
+  done
+  expect_requests 1
+  for i in 2 3 4 5 6 7 8; do
+    expect_same_file "$T/c1.body" "$T/c$i.body" "answer $i"
+  done
+  expect_eq 1 "$(cat "$T"/c*.head | grep -ci '^x-ipfsacc-cache: MISS')" "misses"
+}
+
+# SIGTERM drains: a request in flight is answered whole and stored before
+# the server exits.
+test_sigterm_lets_the_request_in_flight_finish_and_store() {
+  start_api anthropic
+  start_serve
+  scenario slow:1
+  messages drained "$STREAM" &
+  local client=$!
+  wait_until '[[ $(requests) == 1 ]]' "the request to reach the upstream"
+  kill -TERM "$SERVE_PID"
+  wait "$client" || fail "the request in flight failed"
+  wait "$SERVE_PID"
+  expect_eq 0 "$?" "serve's exit status"
+  expect_eq 200 "$(cat "$T/drained.status")"
+  expect_file_contains "$T/drained.body" 'event: message_stop'
+  rm -f "$T/serve.port"
+  start_serve
+  messages after "$STREAM"
+  expect_cache after HIT
+  expect_same_file "$T/drained.body" "$T/after.body" "the stored stream"
+  expect_requests 1
+}
+
 test_a_request_that_is_not_cached_passes_through() {
   start_api anthropic
   start_serve
