@@ -256,6 +256,40 @@ test_sigterm_lets_the_request_in_flight_finish_and_store() {
   expect_requests 1
 }
 
+# The other wire formats: Groq's OpenAI-compatible chat completions and
+# Gemini's generateContent, each through its own route.
+test_groq_and_gemini_requests_are_cached_on_their_routes() {
+  start_api groq
+  local groq_dir=$API_DIR groq_url=$API_URL
+  start_api gemini
+  local gemini_dir=$API_DIR gemini_url=$API_URL
+  API_URL=$groq_url
+  start_serve --upstream "groq=$groq_url" --upstream "gemini=$gemini_url"
+  local i
+  for i in 1 2; do
+    "$BOUNDED" curl -sS -D "$T/groq$i.head" -o "$T/groq$i.body" \
+      -H 'authorization: Bearer gsk_test_key_123' -H 'content-type: application/json' \
+      --data-binary '{"model":"llama-3.3-70b-versatile","temperature":0,"messages":[{"role":"user","content":"hi"}]}' \
+      "$PROXY/groq/openai/v1/chat/completions" || fail "curl groq failed"
+    "$BOUNDED" curl -sS -D "$T/gemini$i.head" -o "$T/gemini$i.body" \
+      -H 'x-goog-api-key: AIzaTestKey' -H 'content-type: application/json' \
+      --data-binary '{"contents":[{"parts":[{"text":"hi"}]}]}' \
+      "$PROXY/gemini/v1beta/models/gemini-2.5-flash:generateContent" || fail "curl gemini failed"
+  done
+  expect_cache groq1 MISS
+  expect_cache groq2 HIT
+  expect_cache gemini1 MISS
+  expect_cache gemini2 HIT
+  expect_file_contains "$T/groq2.body" 'Fast answer to \"hi\" from llama-3.3-70b-versatile at temperature 0.'
+  expect_file_contains "$T/gemini2.body" 'Gemini says 42 to \"hi\" (gemini-2.5-flash)'
+  expect_same_file "$T/groq1.body" "$T/groq2.body" "the groq answer"
+  expect_same_file "$T/gemini1.body" "$T/gemini2.body" "the gemini answer"
+  expect_eq 1 "$(wc -l <"$groq_dir/requests.log" | tr -d ' ')" "requests to groq"
+  expect_eq 1 "$(wc -l <"$gemini_dir/requests.log" | tr -d ' ')" "requests to gemini"
+  stats_json
+  expect_stat tools.serve.hits 2
+}
+
 test_a_request_that_is_not_cached_passes_through() {
   start_api anthropic
   start_serve
