@@ -30,8 +30,8 @@ const ipfsacc::serve::ScrubProfile* anthropic_profile() {
   return ipfsacc::serve::builtin_scrub_profile("anthropic");
 }
 
-std::string key_of(const ProxyRequest& r,
-                   std::string_view account = "h:account") {
+std::string document_of(const ProxyRequest& r,
+                        std::string_view account = "h:account") {
   return ipfsacc::serve::canonical_request(
     r, "https://api.anthropic.com", anthropic_profile(), account);
 }
@@ -45,23 +45,23 @@ TEST_CASE("serve key: the order of JSON members and query parameters does "
   auto b = anthropic_request(
     R"({"messages":[{"content":"hi","role":"user"}], "max_tokens":5,
         "model":"m"})");
-  CHECK(key_of(a) == key_of(b));
+  CHECK(document_of(a) == document_of(b));
   a.query = "b=2&a=1";
   b.query = "a=1&b=2";
-  CHECK(key_of(a) == key_of(b));
+  CHECK(document_of(a) == document_of(b));
   // But what is asked does.
   auto c = anthropic_request(
     R"({"model":"m","max_tokens":6,"messages":[{"role":"user","content":"hi"}]})");
   CHECK(
-    key_of(c) !=
-    key_of(anthropic_request(
+    document_of(c) !=
+    document_of(anthropic_request(
       R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})")));
   // stream stays in the key: a stream and a whole answer differ in bytes.
   auto streamed = anthropic_request(
     R"({"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]})");
   CHECK(
-    key_of(streamed) !=
-    key_of(anthropic_request(
+    document_of(streamed) !=
+    document_of(anthropic_request(
       R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})")));
 }
 
@@ -83,8 +83,8 @@ TEST_CASE("serve key: what the Anthropic scrub profile drops does not "
   b.headers.push_back({ "X-Claude-Code-Session-Id", "two" });
   b.headers.push_back({ "x-stainless-retry-count", "1" });
   b.headers.push_back({ "x-stainless-timeout", "600" });
-  CHECK(key_of(a) == key_of(b));
-  auto doc = nlohmann::json::parse(key_of(a));
+  CHECK(document_of(a) == document_of(b));
+  auto doc = nlohmann::json::parse(document_of(a));
   CHECK(doc["scrub"] == "anthropic@1");
   CHECK(doc["body"]["system"].size() == 1);
   bool user_id = doc["body"].contains("metadata") &&
@@ -94,7 +94,7 @@ TEST_CASE("serve key: what the Anthropic scrub profile drops does not "
   auto c = b;
   c.body = R"({"model":"m","max_tokens":5,"system":"Be brief.",
                "messages":[{"role":"user","content":"hi"}]})";
-  CHECK(key_of(c) != key_of(b));
+  CHECK(document_of(c) != document_of(b));
 }
 
 TEST_CASE("serve key: the headers that change the answer are in it, "
@@ -103,14 +103,14 @@ TEST_CASE("serve key: the headers that change the answer are in it, "
   auto b = a;
   a.headers.push_back({ "anthropic-beta", "b-2025, a-2024" });
   b.headers.push_back({ "anthropic-beta", "a-2024,b-2025" });
-  CHECK(key_of(a) == key_of(b));
+  CHECK(document_of(a) == document_of(b));
   auto c = a;
   c.headers[1].value = "2024-01-01"; // anthropic-version
-  CHECK(key_of(c) != key_of(a));
+  CHECK(document_of(c) != document_of(a));
   // A header outside the route's list does not count.
   auto d = a;
   d.headers.push_back({ "user-agent", "claude-cli/2.1.197" });
-  CHECK(key_of(d) == key_of(a));
+  CHECK(document_of(d) == document_of(a));
 }
 
 TEST_CASE("serve key: credentials never appear in it; the account does") {
@@ -119,7 +119,7 @@ TEST_CASE("serve key: credentials never appear in it; the account does") {
   CHECK(credentials.find("sk-ant-secret-one") != std::string::npos);
   uint8_t ns[32] = { 1, 2, 3 };
   auto account = ipfsacc::account_hash(credentials, ns);
-  auto doc = key_of(a, account);
+  auto doc = document_of(a, account);
   CHECK(doc.find("sk-ant-secret-one") == std::string::npos);
   CHECK(doc.find(account) != std::string::npos);
   // Another key is another account, so another key.
@@ -128,7 +128,7 @@ TEST_CASE("serve key: credentials never appear in it; the account does") {
   auto other =
     ipfsacc::account_hash(ipfsacc::serve::request_credentials(b), ns);
   CHECK(other != account);
-  CHECK(key_of(b, other) != doc);
+  CHECK(document_of(b, other) != doc);
 
   // A credential in the query (Gemini's ?key=) leaves the query.
   ProxyRequest g;
@@ -148,9 +148,9 @@ TEST_CASE("serve key: credentials never appear in it; the account does") {
 TEST_CASE("serve key: a body that is not JSON is keyed by its bytes") {
   auto a = anthropic_request("not json {");
   auto b = anthropic_request("not json }");
-  auto doc = nlohmann::json::parse(key_of(a));
+  auto doc = nlohmann::json::parse(document_of(a));
   CHECK(doc.contains("body_cid"));
-  CHECK(key_of(a) != key_of(b));
+  CHECK(document_of(a) != document_of(b));
 }
 
 TEST_CASE("serve routes: what is cached and for how long") {
