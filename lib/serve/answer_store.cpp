@@ -102,7 +102,7 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
 }
 
 void AnswerStore::warn(std::string_view message) {
-  // Under the mutex or not: warned_ is only a courtesy against repetition.
+  // Called with the mutex held, as every use of the store is.
   if (!warned_) {
     warned_ = true;
     fmt::print(stderr, "ipfsacc: {}; answering uncached\n", message);

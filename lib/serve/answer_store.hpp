@@ -63,10 +63,9 @@ public:
   // Counts one statistic for route (a miss not stored, a bypass).
   void count(Statistic statistic, std::string_view route);
 
-  // The first failure of the store, said once on stderr.
-  void warn(std::string_view message);
-
 private:
+  // The first failure of the store, said once on stderr (mutex held).
+  void warn(std::string_view message);
   AnswerStore() = default;
   void write(const std::function<void(storage::StoreWriter&)>& fn);
 
