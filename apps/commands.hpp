@@ -32,6 +32,7 @@ Command setup_doctor(CLI::App& app);
 Command setup_secrets(CLI::App& app);
 Command setup_shell_init(CLI::App& app);
 Command setup_shims(CLI::App& app);
+Command setup_serve(CLI::App& app);
 // Generates the scripts from the whole command tree: main sets up every
 // command when this one is called.
 Command setup_completions(CLI::App& app);

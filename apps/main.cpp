@@ -70,6 +70,7 @@ const CommandEntry kCommands[] = {
   { "config", app::setup_config },   { "doctor", app::setup_doctor },
   { "secrets", app::setup_secrets }, { "shell-init", app::setup_shell_init },
   { "shims", app::setup_shims },     { "completions", app::setup_completions },
+  { "serve", app::setup_serve },
 };
 
 // The options of the prefix form, in one table: registered with CLI11 for

@@ -17,7 +17,7 @@ _ipfsacc_spec() {
   '')
     opts='-h --help -V --version --ttl --prefer --refresh --no-cache --offline -v --explain --cache-failures'
     vopts='--ttl --prefer'
-    cmds='run stats list show purge export import config doctor secrets shell-init shims completions'
+    cmds='run stats list show purge export import config doctor secrets shell-init shims completions serve'
     args=''
     ;;
   'run')
@@ -200,6 +200,12 @@ _ipfsacc_spec() {
     cmds=''
     args='bash zsh fish'
     ;;
+  'serve')
+    opts='-h --help --listen --upstream --token --env --port-file -v --verbose'
+    vopts='--listen --upstream --token --env --port-file'
+    cmds=''
+    args=''
+    ;;
   *) opts='' vopts='' cmds='' args='' ;;
   esac
 }
@@ -212,6 +218,7 @@ _ipfsacc_choices() {
   'stats --format') echo 'text json prometheus' ;;
   'list --sort') echo 'age size hits' ;;
   'export --format') echo 'jsonl car' ;;
+  'serve --env') echo 'bash zsh fish' ;;
   esac
 }
 

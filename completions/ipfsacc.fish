@@ -27,13 +27,15 @@ function __ipfsacc_vopts
             printf '%s\n' --from-env
         case 'secrets export'
             printf '%s\n' --to
+        case 'serve'
+            printf '%s\n' --listen --upstream --token --env --port-file
     end
 end
 
 function __ipfsacc_cmds
     switch "$argv[1]"
         case ''
-            printf '%s\n' run stats list show purge export import config doctor secrets shell-init shims completions
+            printf '%s\n' run stats list show purge export import config doctor secrets shell-init shims completions serve
         case 'config'
             printf '%s\n' list get set unset
         case 'secrets'
@@ -118,6 +120,7 @@ complete -c ipfsacc -n "__ipfsacc_at ''" -a secrets -d 'keep API keys encrypted;
 complete -c ipfsacc -n "__ipfsacc_at ''" -a shell-init -d 'print the aliases (bash) or functions (zsh, fish) that send the installed tools through ipfsacc'
 complete -c ipfsacc -n "__ipfsacc_at ''" -a shims -d 'masquerade like ccache: symlinks such as gh -> ipfsacc, first on PATH'
 complete -c ipfsacc -n "__ipfsacc_at ''" -a completions -d 'print the completion script of ipfsacc for bash, zsh or fish'
+complete -c ipfsacc -n "__ipfsacc_at ''" -a serve -d 'a caching HTTP proxy for the LLM, Hugging Face and GitHub APIs: serve (OPTIONS) (-- COMMAND...)'
 complete -c ipfsacc -n "__ipfsacc_at ''" -a 'claude code gemini gh groq hf huggingface-cli vastai' -d 'wrapped tool'
 complete -c ipfsacc -n "__ipfsacc_at 'run'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'run'" -l ttl -r -d 'keep the answer this long'
@@ -219,3 +222,10 @@ complete -c ipfsacc -n "__ipfsacc_at 'shims remove'" -s h -l help -d 'Print this
 complete -c ipfsacc -n "__ipfsacc_at 'shims remove'" -F
 complete -c ipfsacc -n "__ipfsacc_at 'completions'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'completions'" -a 'bash zsh fish'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -s h -l help -d 'Print this help message and exit'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l listen -r -d 'HOST:PORT to listen on (loopback unless --token)'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l upstream -r -d 'NAME=URL: send route NAME (anthropic, openai, groq, gemini, hf, github) to URL'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l token -r -d 'clients must send this in x-ipfsacc-token'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l env -x -a 'bash zsh fish' -d 'print the client variables for bash, zsh or fish'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l port-file -r -d 'write the port listened on here'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -s v -l verbose -d 'one line per request'

@@ -8,19 +8,20 @@ build_packages=(
   build-essential cmake ninja-build pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
   libpcre2-dev doctest-dev libhiredis-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libmicrohttpd-dev
 )
 # zsh, fish, bash-completion: the shell integration suite runs each shell;
 # dpkg-dev (dpkg-shlibdeps), man-db and groff-base: the .deb and man page
 # suites; redis-server and redis-tools: the Redis tier's suite runs real
 # servers on loopback. libcurl4 is what the HTTP path loads at run time (the
-# -dev package above has only its headers' use at build time). gh: the real
+# -dev package above has only its headers' use at build time), and
+# libmicrohttpd12 what serve loads. gh: the real
 # gh, compared byte for byte with the HTTP path (gh_http). time (GNU time):
 # the hostile_answers and ipfs suites measure a call's largest resident size.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools libcurl4 gh time
+  redis-server redis-tools libcurl4 libmicrohttpd12 gh time
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.

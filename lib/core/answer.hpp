@@ -1,8 +1,8 @@
 #pragma once
 
 // What a request produced, whichever way it was answered (a hit, a run of
-// the CLI, the HTTP path), and the one rule that says whether and for how
-// long it is kept.
+// the CLI, the HTTP path, the upstream API behind `serve`), and the one rule
+// that says whether and for how long it is kept.
 
 #include "storage/entry.hpp"
 #include "util/duration.hpp"
@@ -17,7 +17,7 @@
 namespace ipfsacc {
 
 // Where an answer came from.
-enum class AnswerSource { local_hit, remote_hit, run, http, bypass };
+enum class AnswerSource { local_hit, remote_hit, run, http, bypass, upstream };
 
 // What is known of an answer when it is about to be stored.
 struct AnswerFacts {
@@ -90,10 +90,14 @@ struct Output {
 // What a request produced, from whichever producer: a hit copies it out of
 // the store (so nothing is written while a store or a transaction is open),
 // a run of the CLI records it while the caller watches, the HTTP path makes
-// it. The call writes it, keeps it and ends with it.
+// it, the proxy (`serve`) records an upstream's answer while its client
+// reads it (the body as stdout; the status and headers as stderr; the
+// pieces the body came in as segments). The call writes it, keeps it and
+// ends with it.
 struct Answer {
   AnswerSource source = AnswerSource::run;
   int wait_status = 0; // as waitpid says; an exit code is W_EXITCODE(code, 0)
+  int http_status = 0; // the proxy's: the upstream's status code
   Output out;
   Output err;
   std::vector<storage::Segment> segments; // the order they were written in

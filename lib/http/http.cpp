@@ -344,6 +344,152 @@ Result perform(const Request& request, const Options& options) {
   }
 }
 
+namespace {
+
+struct StreamTransfer {
+  const Curl* curl = nullptr;
+  CURL* handle = nullptr;
+  const StreamSink* sink = nullptr;
+  std::vector<Header> headers; // of the response being received
+  bool head_sent = false;
+  bool stopped = false;
+};
+
+bool send_head(StreamTransfer& t) {
+  t.head_sent = true;
+  long status = 0;
+  t.curl->easy_getinfo(t.handle, CURLINFO_RESPONSE_CODE, &status);
+  if (!t.sink->head(status, t.headers)) {
+    t.stopped = true;
+    return false;
+  }
+  return true;
+}
+
+size_t on_stream_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<StreamTransfer*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    t->headers.clear();
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    t->headers.push_back(Header{ std::string(trim(line.substr(0, colon))),
+                                 std::string(trim(line.substr(colon + 1))) });
+  }
+  return size * count;
+}
+
+size_t on_stream_body(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<StreamTransfer*>(user);
+  size_t n = size * count;
+  if (!t->head_sent && !send_head(*t)) {
+    return 0;
+  }
+  if (!t->sink->body(std::string_view(data, n))) {
+    t->stopped = true;
+    return 0;
+  }
+  return n;
+}
+
+} // namespace
+
+std::expected<long, StreamError> stream(const Request& request,
+                                        const StreamOptions& options,
+                                        const StreamSink& sink) {
+  auto curl = load_curl();
+  if (!curl) {
+    return std::unexpected(StreamError{ curl.error() });
+  }
+  CURL* handle = (*curl)->easy_init();
+  if (!handle) {
+    return std::unexpected(
+      StreamError{ "cannot create an HTTP request (libcurl)" });
+  }
+  StreamTransfer transfer;
+  transfer.curl = *curl;
+  transfer.handle = handle;
+  transfer.sink = &sink;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  curl_slist* headers = nullptr;
+  for (const auto& header : request.headers) {
+    // "Name:" with nothing after it removes a header libcurl would add.
+    std::string line = header.name;
+    line += header.value.empty() ? ":" : ": ";
+    line += header.value;
+    headers = (*curl)->slist_append(headers, line.c_str());
+    std::fill(line.begin(), line.end(), '\0');
+  }
+  auto set = (*curl)->easy_setopt;
+  set(handle, CURLOPT_URL, request.url.c_str());
+  set(handle, CURLOPT_ERRORBUFFER, error_buffer);
+  set(handle, CURLOPT_NOSIGNAL, 1L);
+  set(handle, CURLOPT_NOPROGRESS, 1L);
+  set(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  set(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(handle, CURLOPT_FOLLOWLOCATION, 1L);
+  set(handle, CURLOPT_MAXREDIRS, 10L);
+  set(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+  set(handle, CURLOPT_SSL_VERIFYHOST, 2L);
+  set(handle, CURLOPT_CONNECTTIMEOUT_MS, long(options.connect_timeout.count()));
+  set(handle, CURLOPT_TIMEOUT_MS, long(options.timeout.count()));
+  set(handle, CURLOPT_WRITEFUNCTION, on_stream_body);
+  set(handle, CURLOPT_WRITEDATA, &transfer);
+  set(handle, CURLOPT_HEADERFUNCTION, on_stream_header);
+  set(handle, CURLOPT_HEADERDATA, &transfer);
+  set(handle, CURLOPT_SOCKOPTFUNCTION, close_socket_on_exec);
+  auto proxy = proxy_for(request.url);
+  set(handle, CURLOPT_PROXY, proxy ? proxy->c_str() : "");
+  auto no_proxy = env("no_proxy");
+  if (!no_proxy) {
+    no_proxy = env("NO_PROXY");
+  }
+  if (no_proxy) {
+    set(handle, CURLOPT_NOPROXY, no_proxy->c_str());
+  }
+  if (request.method == "HEAD") {
+    set(handle, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "POST") {
+    set(handle, CURLOPT_POST, 1L);
+  } else if (request.method != "GET") {
+    set(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (!request.body.empty() || request.method == "POST") {
+    set(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.size()));
+    set(handle, CURLOPT_POSTFIELDS, request.body.c_str());
+  }
+  if (headers) {
+    set(handle, CURLOPT_HTTPHEADER, headers);
+  }
+  CURLcode code = (*curl)->easy_perform(handle);
+  if (code == CURLE_OK && !transfer.head_sent) {
+    send_head(transfer); // an answer with no body
+  }
+  long status = 0;
+  (*curl)->easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  std::string why;
+  if (code != CURLE_OK) {
+    why = error_buffer[0] ? error_buffer : (*curl)->easy_strerror(code);
+  }
+  (*curl)->easy_cleanup(handle);
+  (*curl)->slist_free_all(headers);
+  if (transfer.stopped) {
+    return std::unexpected(
+      StreamError{ fmt::format("{}: stopped", describe(request)),
+                   true,
+                   transfer.head_sent });
+  }
+  if (code != CURLE_OK) {
+    return std::unexpected(
+      StreamError{ fmt::format("{}: {}", describe(request), why),
+                   false,
+                   transfer.head_sent });
+  }
+  return status;
+}
+
 std::string_view reason_phrase(long status) {
   switch (status) {
     case 200:

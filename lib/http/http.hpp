@@ -72,6 +72,37 @@ using Result = std::expected<Response, Error>;
 // HTTP_PROXY and NO_PROXY are honoured; TLS is always verified.
 Result perform(const Request& request, const Options& options);
 
+// What a streamed transfer hands its caller, in order: the final response's
+// status and headers once, then its body piece by piece as it arrives.
+// Either function returning false stops the transfer.
+struct StreamSink {
+  std::function<bool(long status, const std::vector<Header>& headers)> head;
+  std::function<bool(std::string_view piece)> body;
+};
+
+struct StreamOptions {
+  util::Millis connect_timeout{ 10'000 };
+  // The whole transfer, however long the answer streams for.
+  util::Millis timeout{ 600'000 };
+};
+
+// Why a streamed transfer ended before its end.
+struct StreamError {
+  std::string message;  // for the user; holds no secret
+  bool stopped = false; // the sink returned false
+  bool started = false; // head was called before it ended
+};
+
+// Performs request once (no retries: the caller forwards what the server
+// said, 429s included) and streams the answer to sink: the bytes exactly as
+// sent, with no decoding (the caller asks for the encoding it wants in
+// request.headers; a header with an empty value is not sent, and removes
+// the one libcurl would add). Redirects are followed. Returns the final
+// status.
+std::expected<long, StreamError> stream(const Request& request,
+                                        const StreamOptions& options,
+                                        const StreamSink& sink);
+
 // What performs requests: perform() in ipfsacc, a recording function in unit
 // tests of the tool mappings.
 using Transport = std::function<Result(const Request&)>;

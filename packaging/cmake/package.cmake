@@ -77,15 +77,16 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gh, bash-completion")
 # Depends from the libraries the binary really links (libc; the rest is
 # static), when dpkg-shlibdeps is there to say; else the one known need.
-# libcurl4 is loaded with dlopen() by the HTTP path (dpkg-shlibdeps cannot
-# see it), so it is named here and added to what dpkg-shlibdeps finds.
+# libcurl4 is loaded with dlopen() by the HTTP path and serve, and
+# libmicrohttpd12 by serve (dpkg-shlibdeps cannot see either), so they are
+# named here and added to what dpkg-shlibdeps finds.
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libmicrohttpd12")
 elseif(NOT IPFSACC_STATIC)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libcurl4")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libcurl4, libmicrohttpd12")
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libmicrohttpd12")
 endif()
 include(CPack)

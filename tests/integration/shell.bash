@@ -211,7 +211,7 @@ bash_completion_cases() {
   completions bash
   expect_candidates "stats" ipfsacc st
   expect_candidates "--explain" ipfsacc --exp
-  expect_candidates "claude code completions config doctor export gemini gh groq hf huggingface-cli import list purge run secrets shell-init shims show stats vastai" ipfsacc ""
+  expect_candidates "claude code completions config doctor export gemini gh groq hf huggingface-cli import list purge run secrets serve shell-init shims show stats vastai" ipfsacc ""
   expect_candidates "json prometheus text" ipfsacc stats --format ""
   expect_candidates "json" ipfsacc stats --format = j
   expect_candidates "bash fish zsh" ipfsacc shell-init ""
@@ -289,7 +289,7 @@ test_fish_completion_candidates() {
   expect_rc 0
   expect_empty "$T/load.err"
   expect_eq "stats" "$(fish_complete 'ipfsacc st')"
-  expect_eq "claude code completions config doctor export gemini gh groq hf huggingface-cli import list purge run secrets shell-init shims show stats vastai" "$(fish_complete 'ipfsacc ')"
+  expect_eq "claude code completions config doctor export gemini gh groq hf huggingface-cli import list purge run secrets serve shell-init shims show stats vastai" "$(fish_complete 'ipfsacc ')"
   expect_eq "json prometheus text" "$(fish_complete 'ipfsacc stats --format ')"
   expect_eq "bash fish zsh" "$(fish_complete 'ipfsacc shell-init ')"
   expect_eq "install list remove" "$(fish_complete 'ipfsacc shims ')"

@@ -24,6 +24,9 @@
 //   big:BYTES       200 with a body of BYTES bytes ("x"), streamed
 //   gzip:BYTES      200 with a gzip body (Content-Encoding: gzip) that
 //                   expands to BYTES zero bytes: a "gzip bomb"
+//   cut             answer normally, but a streamed (SSE) answer stops
+//                   before its last event, as a connection cut short would
+
 // Built-in modules only.
 import { createServer } from 'node:http';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -119,7 +122,12 @@ const server = createServer((req, res) => {
   req.on('end', async () => {
     const body = Buffer.concat(chunks).toString('utf8');
     appendFileSync(log, JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body }) + '\n');
-    const word = nextWord();
+    let word = nextWord();
+    let cut = false;
+    if (word === 'cut') {
+      cut = true;
+      word = null;
+    }
     if (word) {
       const [what, arg] = word.split(':');
       if (what === 'slow') {
@@ -147,7 +155,8 @@ const server = createServer((req, res) => {
       answer = { status: 500, body: routes.error(500) };
     }
     if (answer.events) {
-      sendEvents(res, answer.status ?? 200, answer.events, answer.headers ?? {});
+      const events = cut ? answer.events.slice(0, -1) : answer.events;
+      sendEvents(res, answer.status ?? 200, events, answer.headers ?? {});
     } else {
       send(res, answer.status ?? 200, answer.body, answer.headers ?? {});
     }

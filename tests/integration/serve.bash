@@ -1,0 +1,360 @@
+# serve: the caching HTTP proxy, driven with curl against the fake APIs of
+# tests/fakes/http (the providers' wire format, SSE included), which log
+# every request they receive.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "$SUITE: node is not installed (the fake API servers need it)" >&2
+  exit 125
+fi
+if ! command -v curl >/dev/null 2>&1; then
+  echo "$SUITE: curl is not installed" >&2
+  exit 125
+fi
+
+# Processes a case started, stopped when it ends (each case is a subshell
+# of its own, with its own trap).
+PIDS=()
+stop_at_exit() { trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT; }
+
+# start_api NAME: the fake server of API NAME in $T/api-NAME; sets API_URL
+# and API_DIR.
+start_api() {
+  API_DIR=$T/api-$1
+  mkdir -p "$API_DIR"
+  node "$FAKES/http/server.mjs" "$1" "$API_DIR" 2>"$API_DIR/server.err" &
+  PIDS+=($!)
+  stop_at_exit
+  wait_until "[[ -s $API_DIR/port ]]" "the fake $1 API to listen"
+  API_URL=http://127.0.0.1:$(cat "$API_DIR/port")
+  : >"$API_DIR/requests.log"
+}
+
+requests() { wc -l <"$API_DIR/requests.log" | tr -d ' '; }
+expect_requests() { expect_eq "$1" "$(requests)" "requests to the fake API"; }
+scenario() { printf '%s\n' "$@" >"$API_DIR/scenario"; }
+
+# start_serve ARGS...: ipfsacc serve on a free loopback port, in front of
+# the fake API; sets PROXY (its base URL). Its stderr is $T/serve.err.
+start_serve() {
+  "$IPFSACC_BIN" serve -v --listen 127.0.0.1:0 --port-file "$T/serve.port" \
+    --upstream "anthropic=$API_URL" "$@" 2>"$T/serve.err" &
+  SERVE_PID=$!
+  PIDS+=($SERVE_PID)
+  stop_at_exit
+  wait_until "[[ -s $T/serve.port ]] || ! kill -0 $SERVE_PID 2>/dev/null" \
+    "ipfsacc serve to listen"
+  [[ -s $T/serve.port ]] || { _show "$T/serve.err" >&2; fail "ipfsacc serve did not start"; }
+  PROXY=http://127.0.0.1:$(tr -d '\n' <"$T/serve.port")
+}
+
+# messages NAME BODY [CURL ARGS...]: POST BODY to the proxy's
+# /anthropic/v1/messages with an API key; the body goes to $T/NAME.body,
+# the headers to $T/NAME.head, the status to $T/NAME.status.
+KEY=sk-ant-api03-first-secret-key
+messages() {
+  local name=$1 body=$2
+  shift 2
+  "$BOUNDED" curl -sS -N -o "$T/$name.body" -D "$T/$name.head" -w '%{http_code}' \
+    -H "x-api-key: $KEY" -H 'anthropic-version: 2023-06-01' \
+    -H 'content-type: application/json' "$@" \
+    --data-binary "$body" "$PROXY/anthropic/v1/messages" >"$T/$name.status" ||
+    fail "curl $name failed"
+}
+
+# header NAME HEADER: the value of HEADER in response NAME.
+header() {
+  grep -i "^$2:" "$T/$1.head" | head -n 1 | cut -d: -f2- | tr -d ' \r'
+}
+
+expect_cache() { # NAME HIT|MISS|BYPASS
+  expect_eq "$2" "$(header "$1" x-ipfsacc-cache)" "x-ipfsacc-cache of $1"
+}
+
+HELLO='{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+STREAM='{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
+
+test_a_repeated_request_is_answered_from_the_cache_byte_for_byte() {
+  start_api anthropic
+  start_serve
+  messages first "$HELLO"
+  messages second "$HELLO"
+  expect_eq 200 "$(cat "$T/first.status")"
+  expect_eq 200 "$(cat "$T/second.status")"
+  expect_cache first MISS
+  expect_cache second HIT
+  expect_same_file "$T/first.body" "$T/second.body" "the replayed body"
+  expect_file_contains "$T/second.body" 'Claude says 42 to \"hello\"'
+  expect_eq "$(header first x-ipfsacc-key)" "$(header second x-ipfsacc-key)" "key"
+  expect_match "$(header first x-ipfsacc-key)" '^bafkrei[a-z2-7]{52}$'
+  expect_eq req_018EeWyXxfu5pfWkrYcMdjWG "$(header second request-id)" "replayed header"
+  expect_requests 1
+  # What the upstream got: the client's credential and headers, and the
+  # answer asked for unencoded.
+  expect_file_contains "$API_DIR/requests.log" '"x-api-key":"sk-ant-api03-first-secret-key"'
+  expect_file_contains "$API_DIR/requests.log" '"accept-encoding":"identity"'
+  expect_file_contains "$T/serve.err" "ipfsacc serve: HIT $(header first x-ipfsacc-key) POST /anthropic/v1/messages 200"
+  stats_json
+  expect_stat tools.serve.hits 1
+  expect_stat tools.serve.misses 1
+  capture list ipfsacc list
+  expect_file_contains "$T/list.out" "POST /anthropic/v1/messages"
+}
+
+test_a_streamed_answer_is_replayed_with_the_same_bytes() {
+  start_api anthropic
+  start_serve
+  messages first "$STREAM"
+  messages second "$STREAM"
+  expect_cache first MISS
+  expect_cache second HIT
+  expect_match "$(header second content-type)" '^text/event-stream'
+  expect_file_contains "$T/first.body" 'event: message_start'
+  expect_file_contains "$T/first.body" 'event: message_stop'
+  expect_same_file "$T/first.body" "$T/second.body" "the replayed stream"
+  expect_requests 1
+  # The stream and the plain answer are different requests.
+  messages plain "$HELLO"
+  expect_cache plain MISS
+  expect_requests 2
+}
+
+test_a_stream_cut_short_is_not_stored() {
+  start_api anthropic
+  start_serve
+  scenario cut
+  messages cut "$STREAM"
+  expect_cache cut MISS
+  expect_file_contains "$T/cut.body" 'event: message_delta'
+  if grep -q 'event: message_stop' "$T/cut.body"; then
+    fail "the fake API did not cut the stream"
+  fi
+  messages whole "$STREAM"
+  expect_cache whole MISS
+  expect_file_contains "$T/whole.body" 'event: message_stop'
+  messages again "$STREAM"
+  expect_cache again HIT
+  expect_requests 2
+}
+
+test_an_upstream_error_is_passed_on_and_not_stored() {
+  start_api anthropic
+  start_serve
+  scenario 500
+  messages failed "$HELLO"
+  expect_eq 500 "$(cat "$T/failed.status")"
+  expect_cache failed MISS
+  expect_file_contains "$T/failed.body" '"api_error"'
+  messages next "$HELLO"
+  expect_eq 200 "$(cat "$T/next.status")"
+  expect_cache next MISS
+  messages last "$HELLO"
+  expect_cache last HIT
+  expect_requests 2
+  stats_json
+  expect_stat tools.serve.uncached_failures 1
+}
+
+test_two_credentials_never_share_an_entry() {
+  start_api anthropic
+  start_serve
+  messages first "$HELLO"
+  KEY=sk-ant-api03-second-secret-key messages second "$HELLO"
+  expect_cache first MISS
+  expect_cache second MISS
+  expect_ne "$(header first x-ipfsacc-key)" "$(header second x-ipfsacc-key)" "keys of two accounts"
+  KEY=sk-ant-api03-second-secret-key messages second_again "$HELLO"
+  expect_cache second_again HIT
+  expect_eq "$(header second x-ipfsacc-key)" "$(header second_again x-ipfsacc-key)" "key"
+  expect_requests 2
+  # The credentials are in no key, no log line and no stored byte.
+  if grep -rqa -e first-secret -e second-secret "$IPFSACC_DIR" "$T/serve.err"; then
+    fail "a credential was written to the cache or the log"
+  fi
+}
+
+test_what_the_scrub_profile_drops_does_not_change_the_key() {
+  start_api anthropic
+  start_serve
+  local a b
+  a='{"model":"claude-sonnet-4-5","max_tokens":64,"metadata":{"user_id":"user_abc_session_1"},"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.197; cch=1111;"},{"type":"text","text":"You are Claude Code."}],"messages":[{"role":"user","content":"hi"}]}'
+  # Another session: other ids, other billing marker, members in another order.
+  b='{"messages":[{"content":"hi","role":"user"}],"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.197; cch=2222;"},{"text":"You are Claude Code.","type":"text"}],"max_tokens":64,"metadata":{"user_id":"user_abc_session_2"},"model":"claude-sonnet-4-5"}'
+  messages first "$a" -H 'X-Claude-Code-Session-Id: 1111' -H 'x-stainless-retry-count: 0'
+  messages second "$b" -H 'X-Claude-Code-Session-Id: 2222' -H 'x-stainless-retry-count: 1'
+  expect_cache first MISS
+  expect_cache second HIT
+  expect_requests 1
+  # What is not noise still counts: another system prompt is another key.
+  messages third "${a/You are Claude Code./You are someone else.}"
+  expect_cache third MISS
+  expect_requests 2
+}
+
+test_the_request_controls() {
+  start_api anthropic
+  start_serve
+  messages only "$HELLO" -H 'x-ipfsacc-cache: only'
+  expect_eq 504 "$(cat "$T/only.status")"
+  expect_requests 0
+  messages off "$HELLO" -H 'x-ipfsacc-cache: off'
+  expect_cache off BYPASS
+  expect_eq 200 "$(cat "$T/off.status")"
+  expect_requests 1
+  messages first "$HELLO"
+  expect_cache first MISS
+  messages refresh "$HELLO" -H 'x-ipfsacc-cache: refresh'
+  expect_cache refresh MISS
+  expect_requests 3
+  messages cached "$HELLO" -H 'x-ipfsacc-cache: only'
+  expect_cache cached HIT
+  expect_requests 3
+}
+
+# Identical requests at once make one upstream request: the first holds
+# the key's lock while the upstream answers (slowly here, so that the others
+# arrive meanwhile; one that arrives later is a hit all the same).
+test_identical_concurrent_requests_make_one_upstream_request() {
+  start_api anthropic
+  start_serve
+  scenario slow:1
+  local i pids=()
+  for i in 1 2 3 4 5 6 7 8; do
+    messages "c$i" "$HELLO" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do
+    wait "$i" || fail "a concurrent request failed"
+  done
+  expect_requests 1
+  for i in 2 3 4 5 6 7 8; do
+    expect_same_file "$T/c1.body" "$T/c$i.body" "answer $i"
+  done
+  expect_eq 1 "$(cat "$T"/c*.head | grep -ci '^x-ipfsacc-cache: MISS')" "misses"
+}
+
+# SIGTERM drains: a request in flight is answered whole and stored before
+# the server exits.
+test_sigterm_lets_the_request_in_flight_finish_and_store() {
+  start_api anthropic
+  start_serve
+  scenario slow:1
+  messages drained "$STREAM" &
+  local client=$!
+  wait_until '[[ $(requests) == 1 ]]' "the request to reach the upstream"
+  kill -TERM "$SERVE_PID"
+  wait "$client" || fail "the request in flight failed"
+  wait "$SERVE_PID"
+  expect_eq 0 "$?" "serve's exit status"
+  expect_eq 200 "$(cat "$T/drained.status")"
+  expect_file_contains "$T/drained.body" 'event: message_stop'
+  rm -f "$T/serve.port"
+  start_serve
+  messages after "$STREAM"
+  expect_cache after HIT
+  expect_same_file "$T/drained.body" "$T/after.body" "the stored stream"
+  expect_requests 1
+}
+
+# The other wire formats: Groq's OpenAI-compatible chat completions and
+# Gemini's generateContent, each through its own route.
+test_groq_and_gemini_requests_are_cached_on_their_routes() {
+  start_api groq
+  local groq_dir=$API_DIR groq_url=$API_URL
+  start_api gemini
+  local gemini_dir=$API_DIR gemini_url=$API_URL
+  API_URL=$groq_url
+  start_serve --upstream "groq=$groq_url" --upstream "gemini=$gemini_url"
+  local i
+  for i in 1 2; do
+    "$BOUNDED" curl -sS -D "$T/groq$i.head" -o "$T/groq$i.body" \
+      -H 'authorization: Bearer gsk_test_key_123' -H 'content-type: application/json' \
+      --data-binary '{"model":"llama-3.3-70b-versatile","temperature":0,"messages":[{"role":"user","content":"hi"}]}' \
+      "$PROXY/groq/openai/v1/chat/completions" || fail "curl groq failed"
+    "$BOUNDED" curl -sS -D "$T/gemini$i.head" -o "$T/gemini$i.body" \
+      -H 'x-goog-api-key: AIzaTestKey' -H 'content-type: application/json' \
+      --data-binary '{"contents":[{"parts":[{"text":"hi"}]}]}' \
+      "$PROXY/gemini/v1beta/models/gemini-2.5-flash:generateContent" || fail "curl gemini failed"
+  done
+  expect_cache groq1 MISS
+  expect_cache groq2 HIT
+  expect_cache gemini1 MISS
+  expect_cache gemini2 HIT
+  expect_file_contains "$T/groq2.body" 'Fast answer to \"hi\" from llama-3.3-70b-versatile at temperature 0.'
+  expect_file_contains "$T/gemini2.body" 'Gemini says 42 to \"hi\" (gemini-2.5-flash)'
+  expect_same_file "$T/groq1.body" "$T/groq2.body" "the groq answer"
+  expect_same_file "$T/gemini1.body" "$T/gemini2.body" "the gemini answer"
+  expect_eq 1 "$(wc -l <"$groq_dir/requests.log" | tr -d ' ')" "requests to groq"
+  expect_eq 1 "$(wc -l <"$gemini_dir/requests.log" | tr -d ' ')" "requests to gemini"
+  stats_json
+  expect_stat tools.serve.hits 2
+}
+
+test_a_request_that_is_not_cached_passes_through() {
+  start_api anthropic
+  start_serve
+  local i
+  for i in 1 2; do
+    "$BOUNDED" curl -sS -o "$T/models$i.body" -D "$T/models$i.head" \
+      -H "x-api-key: $KEY" "$PROXY/anthropic/v1/models" || fail "curl failed"
+    expect_cache "models$i" BYPASS
+  done
+  expect_requests 2
+  expect_file_contains "$API_DIR/requests.log" '"method":"GET","path":"/v1/models"'
+}
+
+test_an_unreachable_upstream_is_a_502_and_the_server_goes_on() {
+  start_api anthropic
+  local live=$API_URL
+  API_URL=http://127.0.0.1:9 # discard: nothing listens there
+  start_serve
+  messages dead "$HELLO"
+  expect_eq 502 "$(cat "$T/dead.status")"
+  expect_file_contains "$T/dead.body" 'ipfsacc_upstream_error'
+  "$BOUNDED" curl -sS "$PROXY/healthz" >"$T/health.out" || fail "the server is gone"
+  expect_eq ok "$(cat "$T/health.out")"
+  kill "$SERVE_PID"
+  wait "$SERVE_PID" 2>/dev/null
+  API_URL=$live
+}
+
+test_serve_with_a_command_runs_it_against_a_proxy_and_exits_like_it() {
+  start_api anthropic
+  capture cmd ipfsacc serve --upstream "anthropic=$API_URL" -- sh -c '
+    for i in 1 2; do
+      curl -sS -D - -o /dev/null -H "x-api-key: sk-ant-x" -H "anthropic-version: 2023-06-01" \
+        -H "content-type: application/json" --data-binary "$0" "$ANTHROPIC_BASE_URL/v1/messages" |
+        grep -i "^x-ipfsacc-cache"
+    done
+    echo "openai=$OPENAI_BASE_URL"
+    exit 7' "$HELLO"
+  expect_rc 7
+  expect_file_contains "$T/cmd.out" "x-ipfsacc-cache: MISS"
+  expect_file_contains "$T/cmd.out" "x-ipfsacc-cache: HIT"
+  expect_match "$(cat "$T/cmd.out")" 'openai=http://127\.0\.0\.1:[0-9]+/openai/v1'
+  expect_requests 1
+  capture missing ipfsacc serve -- no-such-command-anywhere
+  expect_rc 127
+}
+
+test_a_non_loopback_address_needs_a_token() {
+  capture open ipfsacc serve --listen 0.0.0.0:0
+  expect_rc 1
+  expect_file_contains "$T/open.err" "needs --token"
+  expect_file_contains "$T/open.err" "refusing to start"
+  capture bad ipfsacc serve --listen nowhere
+  expect_rc 2
+}
+
+test_env_prints_the_client_variables() {
+  capture bash ipfsacc serve --env
+  expect_rc 0
+  expect_file_contains "$T/bash.out" "export ANTHROPIC_BASE_URL='http://127.0.0.1:8100/anthropic'"
+  expect_file_contains "$T/bash.out" "export OPENAI_BASE_URL='http://127.0.0.1:8100/openai/v1'"
+  expect_file_contains "$T/bash.out" "export GITHUB_API_URL='http://127.0.0.1:8100/github'"
+  capture fish ipfsacc serve --listen 127.0.0.1:9000 --env fish
+  expect_file_contains "$T/fish.out" "set -gx HF_ENDPOINT 'http://127.0.0.1:9000/hf'"
+  expect_file_contains "$T/fish.out" "set -gx GOOGLE_GEMINI_BASE_URL 'http://127.0.0.1:9000/gemini'"
+}
+
+run_tests
