@@ -27,10 +27,6 @@ namespace ipfsacc::exec {
 
 namespace {
 
-// Outputs are kept in memory up to this size, then spilled to a file, so a
-// 100 MB output streams through with bounded memory.
-constexpr size_t kSpillThreshold = 1 << 20;
-
 volatile sig_atomic_t g_child = 0;
 
 const int kForwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -94,68 +90,6 @@ void wipe_extra(std::vector<std::string>& env, size_t count) {
   }
 }
 
-class StreamRecorder {
-public:
-  StreamRecorder(RecordedStream& stream, const fs::path& spill_dir)
-    : stream_(stream)
-    , spill_dir_(spill_dir) {}
-  ~StreamRecorder() { close_fd(spill_fd_); }
-
-  // Returns false when the bytes could not be recorded.
-  bool add(const char* data, size_t size) {
-    hash_.update(data, size);
-    stream_.size += size;
-    if (failed_) {
-      return false;
-    }
-    if (spill_fd_ < 0) {
-      stream_.memory.append(data, size);
-      if (stream_.memory.size() > kSpillThreshold && !spill()) {
-        failed_ = true;
-        return false;
-      }
-      return true;
-    }
-    if (!util::write_all(spill_fd_, data, size)) {
-      failed_ = true;
-    }
-    return !failed_;
-  }
-
-  bool finish() {
-    stream_.digest = hash_.finish();
-    // The descriptor stays open with the file, holding its lock.
-    if (spill_fd_ >= 0) {
-      stream_.held = util::Fd(spill_fd_);
-      spill_fd_ = -1;
-    }
-    return !failed_;
-  }
-
-private:
-  bool spill() {
-    std::error_code ec;
-    fs::create_directories(spill_dir_, ec);
-    std::string path = (spill_dir_ / "spill.XXXXXX").string();
-    spill_fd_ = util::create_held(path).release();
-    if (spill_fd_ < 0) {
-      return false;
-    }
-    stream_.file = path;
-    bool ok =
-      util::write_all(spill_fd_, stream_.memory.data(), stream_.memory.size());
-    stream_.memory.clear();
-    stream_.memory.shrink_to_fit();
-    return ok;
-  }
-
-  RecordedStream& stream_;
-  fs::path spill_dir_;
-  Sha256 hash_;
-  int spill_fd_ = -1;
-  bool failed_ = false;
-};
-
 void add_segment(std::vector<storage::Segment>& segments,
                  storage::Stream stream,
                  size_t size) {
@@ -189,13 +123,8 @@ bool open_pty(int& master, int& slave) {
 } // namespace
 
 void Recording::remove_files() {
-  for (auto* stream : { &out, &err }) {
-    if (!stream->file.empty()) {
-      ::unlink(stream->file.c_str());
-      stream->file.clear();
-    }
-    stream->held.reset();
-  }
+  out.remove_file();
+  err.remove_file();
 }
 
 bool RunResult::exited_ok() const {

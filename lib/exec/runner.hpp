@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/cid.hpp"
+#include "exec/recorder.hpp"
 #include "storage/entry.hpp"
 #include "util/fs.hpp"
 
@@ -14,17 +15,6 @@
 namespace ipfsacc::exec {
 
 namespace fs = std::filesystem;
-
-// One recorded output stream: in memory, or spilled to a file once large.
-struct RecordedStream {
-  Digest digest{};
-  uint64_t size = 0;
-  std::string memory;
-  fs::path file; // set when spilled; removed by the Recording's owner
-  // Open on file while it exists: its flock says a live process uses it
-  // (see util::sweep_unheld).
-  util::Fd held;
-};
 
 struct Recording {
   RecordedStream out;
