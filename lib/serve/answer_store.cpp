@@ -1,5 +1,6 @@
 #include "serve/answer_store.hpp"
 
+#include "core/copy_out.hpp"
 #include "core/request.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
@@ -17,26 +18,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr std::string_view kTool = "serve";
-
-// Copies a stored output out and checks it against its CID; nullopt when
-// it is missing or does not verify.
-std::optional<std::string> verified(storage::StoreReader& r,
-                                    const Digest& digest,
-                                    uint64_t size) {
-  if (size == 0) {
-    return digest == empty_digest() ? std::optional<std::string>("")
-                                    : std::nullopt;
-  }
-  auto bytes = r.blob(digest, size);
-  if (!bytes || bytes->size() != size) {
-    return std::nullopt;
-  }
-  std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  if (sha256(copy) != digest) {
-    return std::nullopt;
-  }
-  return copy;
-}
 
 } // namespace
 
@@ -97,6 +78,7 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
     store->store_->set_blob_key(std::move(*key));
   }
   store->max_size_ = config.max_size();
+  store->max_answer_size_ = config.max_answer_size();
   store->keep_stats_ = config.stats_enabled();
   return store;
 }
@@ -149,6 +131,7 @@ std::optional<Answer> AnswerStore::lookup(const Digest& key,
   storage::Entry found;
   bool served = false;
   bool bad = false;
+  bool unwritable = false; // no room to copy it out: a miss, kept
   auto read = store_->read([&](storage::StoreReader& r) {
     bool corrupt = false;
     auto entry = r.entry(key, &corrupt);
@@ -159,24 +142,39 @@ std::optional<Answer> AnswerStore::lookup(const Digest& key,
     if (entry->expires_ms <= util::now_ms() || !storage::segments_fit(*entry)) {
       return;
     }
-    auto body = verified(r, entry->stdout_digest, entry->stdout_size);
-    auto head = body ? verified(r, entry->stderr_digest, entry->stderr_size)
-                     : std::nullopt;
-    if (!body || !head) {
+    // Copied out and verified inside the read; a large body into a private
+    // file, which the server sends from.
+    auto body = take_output(r,
+                            entry->stdout_digest,
+                            entry->stdout_size,
+                            store_->tmp_dir(),
+                            answer.out);
+    auto head = body.copied == Copied::verified
+                  ? take_output(r,
+                                entry->stderr_digest,
+                                entry->stderr_size,
+                                store_->tmp_dir(),
+                                answer.err)
+                  : TakenOutput{};
+    if (body.copied == Copied::unwritable ||
+        head.copied == Copied::unwritable) {
+      unwritable = true;
+      return;
+    }
+    if (body.copied != Copied::verified || head.copied != Copied::verified ||
+        answer.err.file) {
       bad = true;
       return;
     }
-    answer.out.memory = std::move(*body);
-    answer.out.size = answer.out.memory.size();
-    answer.out.digest = entry->stdout_digest;
-    answer.err.memory = std::move(*head);
-    answer.err.size = answer.err.memory.size();
-    answer.err.digest = entry->stderr_digest;
     found = std::move(*entry);
     served = true;
   });
   if (!read) {
     warn(read.error());
+    return std::nullopt;
+  }
+  if (unwritable) {
+    warn("no room to copy a stored answer out");
     return std::nullopt;
   }
   if (bad) {
@@ -220,8 +218,10 @@ void AnswerStore::store(const Digest& key,
   entry.last_used_ms = entry.created_ms;
   entry.expires_ms = entry.created_ms + answer.keep.lifetime.count();
   entry.duration_ms = duration_ms;
-  entry.stdout_digest = sha256(answer.out.memory);
-  entry.stdout_size = answer.out.memory.size();
+  // A large body is the recording's spill file, which the store takes over.
+  const bool spilled = !answer.out.spilled.empty();
+  entry.stdout_digest = spilled ? answer.out.digest : sha256(answer.out.memory);
+  entry.stdout_size = spilled ? answer.out.size : answer.out.memory.size();
   entry.stderr_digest = sha256(answer.err.memory);
   entry.stderr_size = answer.err.memory.size();
   entry.tool = std::string(kTool);
@@ -229,7 +229,10 @@ void AnswerStore::store(const Digest& key,
   entry.display = std::move(display);
   entry.segments = answer.segments;
   storage::BlobSource blobs[] = {
-    { entry.stdout_digest, entry.stdout_size, answer.out.memory, {} },
+    { entry.stdout_digest,
+      entry.stdout_size,
+      answer.out.memory,
+      answer.out.spilled },
     { entry.stderr_digest, entry.stderr_size, answer.err.memory, {} },
   };
   uint64_t max_size = max_size_;

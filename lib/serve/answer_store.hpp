@@ -43,17 +43,25 @@ public:
     const Config& config);
 
   const std::filesystem::path& dir() const { return store_->dir(); }
+  // Where a recording spills a large answer: the store takes the file over.
+  std::filesystem::path tmp_dir() const { return store_->tmp_dir(); }
+  // The largest answer recorded (max_answer_size); a larger one passes
+  // through.
+  uint64_t max_answer_size() const { return max_answer_size_; }
 
   // "h:HEX": the keyed hash of credentials under the cache's namespace key
   // (made when the cache has none yet), as a call's account is.
   std::string account(std::string_view credentials);
 
   // A fresh answer stored under key, copied out of the store and verified
-  // against its CIDs; its hit counted for route. nullopt on a miss (an
+  // against its CIDs (a large body into a private file, out.file); its hit
+  // counted for route. nullopt on a miss (an
   // entry that does not verify is removed).
   std::optional<Answer> lookup(const Digest& key, std::string_view route);
 
-  // Stores answer under key for keep.lifetime, with its statistics.
+  // Stores answer under key for keep.lifetime, with its statistics. A body
+  // spilled to a file (out.spilled, with out.digest and out.size) is moved
+  // into the store.
   void store(const Digest& key,
              const Answer& answer,
              std::string_view route,
@@ -72,6 +80,7 @@ private:
   std::mutex mutex_;
   std::unique_ptr<storage::Store> store_;
   uint64_t max_size_ = 0;
+  uint64_t max_answer_size_ = 0;
   bool keep_stats_ = true;
   bool warned_ = false;
 };

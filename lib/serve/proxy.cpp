@@ -1,6 +1,7 @@
 #include "serve/proxy.hpp"
 
 #include "core/answer.hpp"
+#include "exec/recorder.hpp"
 #include "util/duration.hpp"
 #include "util/text.hpp"
 
@@ -117,6 +118,9 @@ std::optional<uint64_t> content_length(const std::vector<http::Header>& hs) {
   }
   return std::nullopt;
 }
+
+// How much of a body's end is kept to find a stream's last event in.
+constexpr size_t kTail = 64 << 10;
 
 bool is_event_stream(const Head& head) {
   for (const auto& h : head.headers) {
@@ -266,6 +270,10 @@ Reply Proxy::handle(ProxyRequest request) {
     Reply reply;
     reply.head = std::move(*head);
     reply.body = std::move(answer->out.memory);
+    if (answer->out.file) {
+      reply.file = std::move(answer->out.file);
+      reply.file_size = answer->out.size;
+    }
     for (const auto& segment : answer->segments) {
       if (segment.stream == storage::Stream::out) {
         reply.pieces.push_back(segment.size);
@@ -334,9 +342,18 @@ Reply Proxy::forward(ProxyRequest request,
                             lock = std::move(lock)]() mutable {
       int64_t started = util::steady_ms();
       Head head;
-      std::string body;
+      // The body as it passes: hashed, in memory while small, else spilled
+      // to a file in the store's tmp/, which the store takes over.
+      exec::RecordedStream body;
+      std::optional<exec::StreamRecorder> recorder;
+      if (key && store_) {
+        recorder.emplace(body, store_->tmp_dir());
+      }
       std::vector<uint64_t> pieces;
-      bool recording = key.has_value();
+      bool recording = recorder.has_value();
+      const uint64_t max_recorded = recording ? store_->max_answer_size() : 0;
+      // The end of the body, where a stream's last event is.
+      std::string tail;
       http::StreamSink sink;
       sink.head = [&](long status, const std::vector<http::Header>& headers) {
         head = client_head(status, headers);
@@ -347,13 +364,20 @@ Reply Proxy::forward(ProxyRequest request,
       };
       sink.body = [&](std::string_view piece) {
         if (recording) {
-          if (body.size() + piece.size() > kMaxRecorded) {
+          if (body.size + piece.size() > max_recorded ||
+              !recorder->add(piece.data(), piece.size())) {
+            // Too large to keep, or not recordable: passed on only.
             recording = false;
-            body = std::string();
+            recorder.reset();
+            body.remove_file();
+            body.memory = std::string();
             pieces = {};
           } else {
-            body.append(piece);
             pieces.push_back(piece.size());
+            tail.append(piece);
+            if (tail.size() > kTail) {
+              tail.erase(0, tail.size() - kTail);
+            }
           }
         }
         return pipe->write(piece);
@@ -364,13 +388,13 @@ Reply Proxy::forward(ProxyRequest request,
         log("ERROR", key_cid, request, 502);
       } else {
         AnswerFacts facts;
-        facts.complete = result.has_value() && recording;
+        facts.complete = result.has_value() && recording && recorder->finish();
         if (facts.complete && is_event_stream(head) &&
             !request.route->stream_end.empty()) {
           // A stream cut short by the upstream ends cleanly without its last
           // event: it is not whole.
           facts.complete =
-            body.rfind(request.route->stream_end) != std::string::npos;
+            tail.rfind(request.route->stream_end) != std::string::npos;
         }
         facts.failed = head.status < 200 || head.status > 299;
         facts.not_found = head.status == 404;
@@ -382,8 +406,10 @@ Reply Proxy::forward(ProxyRequest request,
             Answer answer;
             answer.source = AnswerSource::upstream;
             answer.http_status = static_cast<int>(head.status);
-            answer.out.memory = std::move(body);
-            answer.out.size = answer.out.memory.size();
+            answer.out.memory = std::move(body.memory);
+            answer.out.size = body.size;
+            answer.out.digest = body.digest;
+            answer.out.spilled = body.file;
             answer.err.memory = encode_head(stored_head(head));
             answer.err.size = answer.err.memory.size();
             answer.segments.push_back(
@@ -416,6 +442,8 @@ Reply Proxy::forward(ProxyRequest request,
             head.status);
       }
       lock.reset();
+      // What the store did not take over.
+      body.remove_file();
       std::lock_guard guard(mutex_);
       --transfers_;
       idle_.notify_all();

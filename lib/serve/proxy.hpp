@@ -10,6 +10,7 @@
 #include "serve/pipe.hpp"
 #include "serve/request_key.hpp"
 #include "storage/lock.hpp"
+#include "util/fs.hpp"
 
 #include <condition_variable>
 #include <map>
@@ -32,6 +33,10 @@ struct ProxySettings {
 struct Reply {
   Head head;
   std::string body;
+  // A stored body too large for memory: a private copy, verified (body is
+  // then empty), of file_size bytes.
+  util::Fd file;
+  uint64_t file_size = 0;
   // The pieces a stored body arrived in (head.chunked): sent one by one,
   // with the boundaries they had.
   std::vector<uint64_t> pieces;
@@ -39,9 +44,6 @@ struct Reply {
   // The upstream's Content-Length, for a piped body.
   std::optional<uint64_t> length;
 };
-
-// The largest answer recorded for the cache; a larger one passes through.
-constexpr uint64_t kMaxRecorded = 64 << 20;
 
 class Proxy {
 public:

@@ -4,6 +4,7 @@
 #include "util/text.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fmt/format.h>
@@ -91,18 +92,21 @@ void free_pipe(void* cls) {
   delete r;
 }
 
-// A stored body, sent in the pieces it arrived in.
+// A stored body, sent in the pieces it arrived in: from memory, or from
+// the private copy of one too large for memory.
 struct PiecesReader {
   std::string body;
+  util::Fd file;
+  uint64_t size = 0; // of body or file
   std::vector<uint64_t> pieces;
   size_t index = 0;
-  uint64_t at = 0;       // in body
+  uint64_t at = 0;       // in the body
   uint64_t in_piece = 0; // sent of pieces[index]
 };
 
 ssize_t read_pieces(void* cls, uint64_t, char* buf, size_t max) {
   auto* r = static_cast<PiecesReader*>(cls);
-  if (r->at >= r->body.size()) {
+  if (r->at >= r->size) {
     return MHD_CONTENT_READER_END_OF_STREAM;
   }
   while (r->index < r->pieces.size() && r->in_piece == r->pieces[r->index]) {
@@ -111,10 +115,22 @@ ssize_t read_pieces(void* cls, uint64_t, char* buf, size_t max) {
   }
   uint64_t left = r->index < r->pieces.size()
                     ? r->pieces[r->index] - r->in_piece
-                    : r->body.size() - r->at;
-  size_t n = static_cast<size_t>(
-    std::min<uint64_t>({ left, max, r->body.size() - r->at }));
-  std::memcpy(buf, r->body.data() + r->at, n);
+                    : r->size - r->at;
+  size_t n =
+    static_cast<size_t>(std::min<uint64_t>({ left, max, r->size - r->at }));
+  if (r->file) {
+    ssize_t got;
+    do {
+      got = ::pread(r->file.get(), buf, n, static_cast<off_t>(r->at));
+    } while (got < 0 && errno == EINTR);
+    // The copy was written whole: an early end is a failing disk.
+    if (got <= 0) {
+      return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    n = static_cast<size_t>(got);
+  } else {
+    std::memcpy(buf, r->body.data() + r->at, n);
+  }
   r->at += n;
   r->in_piece += n;
   return static_cast<ssize_t>(n);
@@ -137,11 +153,18 @@ MHD_Result send(const Mhd& mhd, MHD_Connection* connection, Reply reply) {
     if (!response) {
       free_pipe(reader);
     }
-  } else if (reply.head.chunked && !reply.body.empty()) {
-    auto* reader =
-      new PiecesReader{ std::move(reply.body), std::move(reply.pieces) };
+  } else if (reply.file || (reply.head.chunked && !reply.body.empty())) {
+    auto* reader = new PiecesReader;
+    reader->size = reply.file ? reply.file_size : reply.body.size();
+    reader->body = std::move(reply.body);
+    reader->file = std::move(reply.file);
+    reader->pieces = std::move(reply.pieces);
     response = mhd.create_response_from_callback(
-      MHD_SIZE_UNKNOWN, kBlockSize, read_pieces, reader, free_pieces);
+      reply.head.chunked ? MHD_SIZE_UNKNOWN : reader->size,
+      kBlockSize,
+      read_pieces,
+      reader,
+      free_pieces);
     if (!response) {
       free_pieces(reader);
     }

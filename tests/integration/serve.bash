@@ -357,4 +357,64 @@ test_env_prints_the_client_variables() {
   expect_file_contains "$T/fish.out" "set -gx GOOGLE_GEMINI_BASE_URL 'http://127.0.0.1:9000/gemini'"
 }
 
+# start_canned: the canned-answer server (tests/fakes/http/canned.mjs, which
+# streams $CANNED_DIR/body from its file) as the Hugging Face upstream; sets
+# CANNED_URL and CANNED_DIR.
+start_canned() {
+  CANNED_DIR=$T/canned
+  mkdir -p "$CANNED_DIR"
+  node "$FAKES/http/canned.mjs" "$CANNED_DIR" 2>"$CANNED_DIR/server.err" &
+  PIDS+=($!)
+  stop_at_exit
+  wait_until "[[ -s $CANNED_DIR/port ]]" "the canned API to listen"
+  CANNED_URL=http://127.0.0.1:$(cat "$CANNED_DIR/port")
+}
+
+# hf_get NAME PATH: GET the proxy's /hf PATH into $T/NAME.body and .head.
+hf_get() {
+  "$BOUNDED" curl -sS -o "$T/$1.body" -D "$T/$1.head" "$PROXY/hf$2" ||
+    fail "curl $1 failed"
+}
+
+# peak_kb PID: the most the process has held resident, in kB.
+peak_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+test_a_large_answer_is_kept_and_replayed_with_bounded_memory() {
+  # Larger than what a recording holds in memory and than what a hit copies
+  # into memory: recorded through a spill file the store takes over, and
+  # replayed from a private copy.
+  start_api anthropic
+  start_canned
+  head -c 70000000 /dev/urandom >"$CANNED_DIR/body"
+  start_serve --upstream "hf=$CANNED_URL"
+  hf_get first /org/model/resolve/main/model.bin
+  expect_cache first MISS
+  hf_get second /org/model/resolve/main/model.bin
+  expect_cache second HIT
+  expect_eq 1 "$(wc -l <"$CANNED_DIR/requests.log" | tr -d ' ')" "requests to the upstream"
+  expect_same_file "$CANNED_DIR/body" "$T/first.body" "the answer passed on"
+  expect_same_file "$CANNED_DIR/body" "$T/second.body" "the hit"
+  expect_eq 70000000 "$(header second content-length)" "the hit's length"
+  local kb
+  kb=$(peak_kb "$SERVE_PID")
+  ((kb < 64000)) || fail "the proxy held $((kb / 1000)) MB at its peak (the bound is 64 MB)"
+  expect_eq "" "$(ls -A "$IPFSACC_DIR/tmp" 2>/dev/null)" "files left in the cache's tmp/"
+}
+
+test_an_answer_over_max_answer_size_passes_through_unkept() {
+  start_api anthropic
+  start_canned
+  head -c 3000000 /dev/urandom >"$CANNED_DIR/body"
+  IPFSACC_MAX_ANSWER_SIZE=2M start_serve --upstream "hf=$CANNED_URL"
+  hf_get first /org/model/resolve/main/big.bin
+  hf_get second /org/model/resolve/main/big.bin
+  expect_cache first MISS
+  expect_cache second MISS
+  expect_eq 2 "$(wc -l <"$CANNED_DIR/requests.log" | tr -d ' ')" "requests to the upstream"
+  expect_same_file "$CANNED_DIR/body" "$T/second.body" "the answer passed on"
+  expect_eq "" "$(ls -A "$IPFSACC_DIR/tmp" 2>/dev/null)" "files left in the cache's tmp/"
+  stats_json
+  expect_stat tools.serve.stores 0
+}
+
 run_tests

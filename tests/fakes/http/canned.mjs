@@ -5,9 +5,10 @@
 // request is appended to DIR/requests.log as one line (METHOD PATH) and
 // answered with the status in DIR/status (200 when absent) and the bytes of
 // DIR/body, as application/json; both are read at each request, so a test
-// changes the answer between calls. Built-in modules only.
+// changes the answer between calls. The body is streamed from its file.
+// Built-in modules only.
 import { createServer } from 'node:http';
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir] = process.argv.slice(2);
@@ -23,9 +24,17 @@ const server = createServer((req, res) => {
     const statusFile = join(dir, 'status');
     const status = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : 200;
     const bodyFile = join(dir, 'body');
-    const body = existsSync(bodyFile) ? readFileSync(bodyFile) : Buffer.alloc(0);
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(body);
+    if (!existsSync(bodyFile)) {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    // Streamed from the file: a large answer costs this server no memory.
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': statSync(bodyFile).size,
+    });
+    createReadStream(bodyFile).pipe(res);
   });
 });
 server.listen(0, '127.0.0.1', () => {
