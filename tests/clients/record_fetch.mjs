@@ -20,10 +20,15 @@ if (record && original) {
     const response = await original(input, init);
     const copy = response.clone();
     const cache = response.headers.get('x-ipfsacc-cache') ?? '-';
-    copy.arrayBuffer().then((body) => {
-      writeFileSync(`${record}.${n}.body`, Buffer.from(body));
-      appendFileSync(`${record}.log`, `${n} ${response.status} ${cache} ${method} ${url}\n`);
-    });
+    // An answer the SDK abandons (an aborted request) is logged as such,
+    // never an unhandled rejection that would end the script.
+    copy.arrayBuffer().then(
+      (body) => {
+        writeFileSync(`${record}.${n}.body`, Buffer.from(body));
+        appendFileSync(`${record}.log`, `${n} ${response.status} ${cache} ${method} ${url}\n`);
+      },
+      (e) => appendFileSync(`${record}.log`, `${n} ${response.status} ${cache} ${method} ${url} (${e?.name ?? 'Error'})\n`),
+    );
     return response;
   };
 }
