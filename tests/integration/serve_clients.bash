@@ -111,7 +111,7 @@ anthropic_env() {
   export ANTHROPIC_API_KEY=sk-ant-test-key-1
 }
 
-test_anthropic_sdk_create_and_stream_through_serve_with_a_command() {
+test_anthropic_sdk_create_stream_and_count_through_serve_with_a_command() {
   anthropic_env
   through anthropic
   twice_through create 1 anthropic.mjs create
@@ -120,13 +120,16 @@ test_anthropic_sdk_create_and_stream_through_serve_with_a_command() {
   twice_through stream 1 anthropic.mjs stream
   expect_stream stream event
   expect_file_contains "$T/stream.2.fetch.1.body" $'event: message_stop\ndata: {"type":"message_stop"}\n\n'
-  expect_log "$API_DIR/requests.log" 'r.map((x) => x.path).join(" ")' '/v1/messages /v1/messages'
+  twice_through count 1 anthropic.mjs count
+  expect_eq "200 HIT POST /anthropic/v1/messages/count_tokens" "$(fetched count.2)"
+  expect_log "$API_DIR/requests.log" 'r.map((x) => x.path).join(" ")' \
+    '/v1/messages /v1/messages /v1/messages/count_tokens'
   # The same proxy entries in the store the other commands read.
   stats_json
-  expect_stat tools.serve.hits 2
-  expect_stat tools.serve.misses 2
+  expect_stat tools.serve.hits 3
+  expect_stat tools.serve.misses 3
   capture list ipfsacc list
-  expect_eq 2 "$(grep -c 'POST /anthropic/v1/messages' "$T/list.out")" "entries listed"
+  expect_eq 3 "$(grep -c 'POST /anthropic/v1/messages' "$T/list.out")" "entries listed"
   no_escape
 }
 
