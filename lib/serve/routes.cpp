@@ -62,7 +62,10 @@ constexpr Route kRoutes[] = {
     kGeminiQuery,
     {},
     "",
-    "" },
+    // A Gemini stream has no closing event: the chunk that ends it is the
+    // one that says why (finishReason, the last chunk only). A stream cut
+    // before it also ends cleanly, and is a part of an answer.
+    "\"finishReason\"" },
   { "hf",
     "/hf",
     "https://huggingface.co",
