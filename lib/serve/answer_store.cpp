@@ -459,6 +459,10 @@ void AnswerStore::store(const Digest& key,
   entry.display = std::move(display);
   entry.segments = answer.segments;
   entry.usage = body_usage(answer.out.memory);
+  // A read-only cache stores nothing, here or on the remotes, as for a call.
+  if (store_->read_only()) {
+    return;
+  }
   store_local(key, entry, answer, route);
   store_remote(key, entry, answer);
 }
