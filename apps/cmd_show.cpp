@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "serve/answer_store.hpp"
 #include "util/fs.hpp"
 
 #include <fmt/format.h>
@@ -25,11 +26,38 @@ std::string when(int64_t t_ms, int64_t now) {
            : fmt::format("in {}", util::format_duration(util::Millis(-ago)));
 }
 
+// The canonical request a proxied entry's key was made of (kept in its
+// stored head), parsed; nullopt for other entries and older proxied ones.
+std::optional<nlohmann::json> proxied_request(const storage::Entry& e,
+                                              std::string_view head_bytes) {
+  if (e.tool != "serve") {
+    return std::nullopt;
+  }
+  auto head = serve::decode_head(head_bytes);
+  if (!head || head->request.empty()) {
+    return std::nullopt;
+  }
+  auto doc = nlohmann::json::parse(head->request, nullptr, false);
+  if (doc.is_discarded()) {
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// Whether the request's canonical text hashes to the key: the document
+// shown is the one the key was made of.
+bool request_matches(const Digest& key, std::string_view head_bytes) {
+  auto head = serve::decode_head(head_bytes);
+  return head && sha256(head->request) == key;
+}
+
 void print_text(const Digest& key,
                 const storage::Entry& e,
                 bool out_ok,
                 bool err_ok,
-                int64_t now) {
+                int64_t now,
+                const std::optional<nlohmann::json>& request,
+                bool request_ok) {
   auto blob = [](const Digest& d, uint64_t size, bool ok) {
     if (size == 0) {
       return std::string("0 B");
@@ -56,6 +84,14 @@ void print_text(const Digest& key,
   fmt::print("segments   {}\n", e.segments.size());
   if (!e.tags.empty()) {
     fmt::print("tags       {}\n", fmt::join(e.tags, " "));
+  }
+  if (request) {
+    // One member a line, sorted, so that two keys' documents diff cleanly.
+    fmt::print(
+      "request    {}\n{}\n",
+      request_ok ? "the canonical request (its CID is the key)"
+                 : "the canonical request (does NOT match the key)",
+      request->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 
@@ -109,6 +145,12 @@ Command setup_show(CLI::App& app) {
         bool out_ok = out && sha256(*out) == e.stdout_digest;
         bool err_ok = err && sha256(*err) == e.stderr_digest;
         int64_t now = util::now_ms();
+        std::string_view head_bytes =
+          err_ok ? std::string_view(reinterpret_cast<const char*>(err->data()),
+                                    err->size())
+                 : std::string_view();
+        auto request = proxied_request(e, head_bytes);
+        bool request_ok = request && request_matches(*key, head_bytes);
         if (o->stdout_only || o->stderr_only) {
           // Nothing is written unless every byte to write verifies.
           if ((o->stdout_only && !out_ok) || (o->stderr_only && !err_ok)) {
@@ -139,11 +181,15 @@ Command setup_show(CLI::App& app) {
           auto j = entry_json(*key, e, now);
           j["stdout"]["verified"] = out_ok || e.stdout_size == 0;
           j["stderr"]["verified"] = err_ok || e.stderr_size == 0;
+          if (request) {
+            j["request"] = *request;
+            j["request_matches_key"] = request_ok;
+          }
           fmt::print(
             "{}\n",
             j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
         } else {
-          print_text(*key, e, out_ok, err_ok, now);
+          print_text(*key, e, out_ok, err_ok, now, request, request_ok);
         }
       });
       if (!read) {

@@ -18,10 +18,11 @@ build_packages=(
 # libmicrohttpd12 what serve loads. gh: the real
 # gh, compared byte for byte with the HTTP path (gh_http). time (GNU time):
 # the hostile_answers and ipfs suites measure a call's largest resident size.
+# prometheus: its promtool checks what serve's /metrics exposes (serve_ops).
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools libcurl4 libmicrohttpd12 gh time
+  redis-server redis-tools libcurl4 libmicrohttpd12 gh time prometheus
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.

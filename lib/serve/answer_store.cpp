@@ -2,8 +2,10 @@
 
 #include "core/copy_out.hpp"
 #include "core/request.hpp"
+#include "core/usage.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
+#include "serve/metrics.hpp"
 #include "util/duration.hpp"
 
 #include <cstdio>
@@ -19,6 +21,59 @@ namespace {
 
 constexpr std::string_view kTool = "serve";
 
+// The tokens an answer's body reports: a JSON document as parse_usage reads
+// it, or a server-sent event stream whose events carry usage as they go
+// (Anthropic: message_start's message.usage, then message_delta's usage;
+// OpenAI: the last chunk's usage; Gemini: each chunk's usageMetadata,
+// cumulative). The counts grow along a stream, so the largest of each is
+// the answer's.
+std::vector<storage::ModelTokens> body_usage(std::string_view body) {
+  if (auto usage = parse_usage(body, "")) {
+    return std::move(usage->models);
+  }
+  storage::ModelTokens total;
+  bool found = false;
+  size_t at = 0;
+  while (at < body.size()) {
+    size_t end = body.find('\n', at);
+    if (end == std::string_view::npos) {
+      end = body.size();
+    }
+    auto line = body.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with("data:")) {
+      continue;
+    }
+    line.remove_prefix(5);
+    auto event = json::parse(line, nullptr, false);
+    if (event.is_discarded() || !event.is_object()) {
+      continue;
+    }
+    // Anthropic's message_start carries the message, usage inside it.
+    if (auto message = event.find("message");
+        message != event.end() && message->is_object()) {
+      event = *message;
+    }
+    auto usage = parse_usage(
+      event.dump(-1, ' ', false, json::error_handler_t::replace), "");
+    if (!usage) {
+      continue;
+    }
+    for (const auto& m : usage->models) {
+      found = true;
+      if (total.model.empty()) {
+        total.model = m.model;
+      }
+      total.input = std::max(total.input, m.input);
+      total.output = std::max(total.output, m.output);
+    }
+  }
+  if (!found) {
+    return {};
+  }
+  return { total };
+}
+
 } // namespace
 
 std::string encode_head(const Head& head) {
@@ -29,6 +84,9 @@ std::string encode_head(const Head& head) {
   json doc = { { "status", head.status },
                { "headers", std::move(headers) },
                { "chunked", head.chunked } };
+  if (!head.request.empty()) {
+    doc["request"] = head.request;
+  }
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -48,6 +106,12 @@ std::optional<Head> decode_head(std::string_view text) {
   }
   head.status = status->get<long>();
   head.chunked = chunked->get<bool>();
+  if (auto request = doc.find("request"); request != doc.end()) {
+    if (!request->is_string()) {
+      return std::nullopt;
+    }
+    head.request = request->get<std::string>();
+  }
   for (const auto& h : *headers) {
     if (!h.is_array() || h.size() != 2 || !h[0].is_string() ||
         !h[1].is_string()) {
@@ -80,6 +144,18 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
   store->max_size_ = config.max_size();
   store->max_answer_size_ = config.max_answer_size();
   store->keep_stats_ = config.stats_enabled();
+  store->account_name_ = config.account();
+  // As a call opens them: none when outputs are kept encrypted (they are
+  // not sent anywhere in the clear); a setting that does not parse has been
+  // warned about by Config::load.
+  if (auto setting = config.get("remote");
+      !setting.empty() && !config.encrypt_cache()) {
+    auto remotes = remote::open_remotes(
+      setting, config.get("remote_trusted_keys"), config.max_answer_size());
+    if (remotes && !(*remotes)->empty()) {
+      store->remotes_ = std::move(*remotes);
+    }
+  }
   return store;
 }
 
@@ -103,6 +179,12 @@ void AnswerStore::write(const std::function<void(storage::StoreWriter&)>& fn) {
 }
 
 std::string AnswerStore::account(std::string_view credentials) {
+  // As in a call: a configured account names the keys' account, so that
+  // machines whose caches have different namespace keys share entries
+  // through the remotes.
+  if (!account_name_.empty()) {
+    return "name:" + account_name_;
+  }
   std::lock_guard lock(mutex_);
   std::optional<std::string> ns;
   (void)store_->read(
@@ -126,6 +208,153 @@ std::string AnswerStore::account(std::string_view credentials) {
 
 std::optional<Answer> AnswerStore::lookup(const Digest& key,
                                           std::string_view route) {
+  std::optional<Answer> local = lookup_local(key, route);
+  if (local || !remotes_) {
+    return local;
+  }
+  auto fetched = fetch_remote(key);
+  if (!fetched) {
+    return std::nullopt;
+  }
+  auto& [entry, answer] = *fetched;
+  std::lock_guard lock(mutex_);
+  bool counted = false;
+  uint64_t max_size = max_size_;
+  bool keep_stats = keep_stats_;
+  write([&](storage::StoreWriter& w) {
+    storage::BlobSource blobs[] = {
+      { entry.stdout_digest, entry.stdout_size, answer.out.memory, {} },
+      { entry.stderr_digest, entry.stderr_size, answer.err.memory, {} },
+    };
+    w.put_entry(key, entry, blobs);
+    StatsDelta delta;
+    w.evict_to(max_size, [&](const storage::Entry& evicted) {
+      delta.add(Statistic::evictions, evicted.tool, evicted.operation);
+    });
+    if (keep_stats) {
+      count_hit(delta, entry, route);
+      counted = true;
+    }
+    delta.write_to(w);
+  });
+  if (!counted) {
+    count_tokens(entry, route);
+  }
+  return std::move(answer);
+}
+
+void AnswerStore::count_hit(StatsDelta& delta,
+                            const storage::Entry& entry,
+                            std::string_view route) {
+  delta.add(Statistic::hits, kTool, route);
+  delta.add(Statistic::time_saved_ms, kTool, route, entry.duration_ms);
+  auto [input, output] = count_tokens(entry, route);
+  if (input > 0) {
+    delta.add(Statistic::input_tokens_saved, kTool, route, int64_t(input));
+  }
+  if (output > 0) {
+    delta.add(Statistic::output_tokens_saved, kTool, route, int64_t(output));
+  }
+}
+
+std::pair<uint64_t, uint64_t> AnswerStore::count_tokens(
+  const storage::Entry& entry,
+  std::string_view route) {
+  uint64_t input = 0;
+  uint64_t output = 0;
+  for (const auto& m : entry.usage) {
+    input += m.input;
+    output += m.output;
+  }
+  if (metrics_ && (input > 0 || output > 0)) {
+    metrics_->tokens_saved(route, input, output);
+  }
+  return { input, output };
+}
+
+std::optional<std::pair<storage::Entry, Answer>> AnswerStore::fetch_remote(
+  const Digest& key) {
+  // Kept as a call keeps it: a store that cannot take the entry does not
+  // ask (read-only caches serve only what they hold).
+  if (store_->read_only()) {
+    return std::nullopt;
+  }
+  std::optional<remote::Fetched> found;
+  StatsDelta news;
+  {
+    std::lock_guard lock(remote_mutex_);
+    found = remotes_->fetch(key, util::now_ms());
+    news = collect_remote_news();
+  }
+  write_news(news);
+  if (!found) {
+    return std::nullopt;
+  }
+  // Verified and bound to the key by Remotes; what the proxy needs of it
+  // checked here, as a local entry's is.
+  if (!storage::segments_fit(found->entry) || !decode_head(found->err)) {
+    return std::nullopt;
+  }
+  storage::Entry entry = std::move(found->entry);
+  entry.hits = 0;
+  entry.last_used_ms = util::now_ms();
+  Answer answer;
+  answer.source = AnswerSource::remote_hit;
+  answer.http_status = entry.exit_code;
+  answer.out.memory = std::move(found->out);
+  answer.out.size = answer.out.memory.size();
+  answer.out.digest = entry.stdout_digest;
+  answer.err.memory = std::move(found->err);
+  answer.err.size = answer.err.memory.size();
+  answer.err.digest = entry.stderr_digest;
+  answer.segments = entry.segments;
+  return std::pair{ std::move(entry), std::move(answer) };
+}
+
+void AnswerStore::store_remote(const Digest& key,
+                               const storage::Entry& entry,
+                               const Answer& answer) {
+  // A body spilled to a file (over 1 MiB) stays local: sending it would
+  // mean holding it in memory.
+  if (!remotes_ || !answer.out.spilled.empty()) {
+    return;
+  }
+  StatsDelta news;
+  {
+    std::lock_guard lock(remote_mutex_);
+    if (!remotes_->any_writable()) {
+      return;
+    }
+    auto bytes = [](const std::string& s) {
+      return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    };
+    remotes_->store(
+      key, entry, bytes(answer.out.memory), bytes(answer.err.memory));
+    news = collect_remote_news();
+  }
+  write_news(news);
+}
+
+StatsDelta AnswerStore::collect_remote_news() {
+  for (const auto& message : remotes_->take_warnings()) {
+    fmt::print(stderr, "ipfsacc: warning: {}\n", message);
+  }
+  std::fflush(stderr);
+  StatsDelta news;
+  remotes_->move_counts_to(news);
+  return news;
+}
+
+void AnswerStore::write_news(const StatsDelta& news) {
+  if (news.empty() || !keep_stats_) {
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  write([&](storage::StoreWriter& w) { news.write_to(w); });
+}
+
+std::optional<Answer> AnswerStore::lookup_local(const Digest& key,
+                                                std::string_view route) {
   std::lock_guard lock(mutex_);
   Answer answer;
   storage::Entry found;
@@ -193,15 +422,19 @@ std::optional<Answer> AnswerStore::lookup(const Digest& key,
   answer.source = AnswerSource::local_hit;
   answer.http_status = found.exit_code;
   answer.segments = std::move(found.segments);
+  bool counted = false;
   write([&](storage::StoreWriter& w) {
     w.touch(key, util::now_ms());
     if (keep_stats_) {
       StatsDelta delta;
-      delta.add(Statistic::hits, kTool, route);
-      delta.add(Statistic::time_saved_ms, kTool, route, found.duration_ms);
+      count_hit(delta, found, route);
       delta.write_to(w);
+      counted = true;
     }
   });
+  if (!counted) {
+    count_tokens(found, route);
+  }
   return answer;
 }
 
@@ -210,7 +443,6 @@ void AnswerStore::store(const Digest& key,
                         std::string_view route,
                         std::string display,
                         uint32_t duration_ms) {
-  std::lock_guard lock(mutex_);
   storage::Entry entry;
   // An entry's exit code: the status of the answer it holds.
   entry.exit_code = answer.http_status;
@@ -228,6 +460,20 @@ void AnswerStore::store(const Digest& key,
   entry.operation = std::string(route);
   entry.display = std::move(display);
   entry.segments = answer.segments;
+  entry.usage = body_usage(answer.out.memory);
+  // A read-only cache stores nothing, here or on the remotes, as for a call.
+  if (store_->read_only()) {
+    return;
+  }
+  store_local(key, entry, answer, route);
+  store_remote(key, entry, answer);
+}
+
+void AnswerStore::store_local(const Digest& key,
+                              const storage::Entry& entry,
+                              const Answer& answer,
+                              std::string_view route) {
+  std::lock_guard lock(mutex_);
   storage::BlobSource blobs[] = {
     { entry.stdout_digest,
       entry.stdout_size,

@@ -184,7 +184,11 @@ Reply error_reply(long status,
 
 Proxy::Proxy(ProxySettings settings, std::unique_ptr<AnswerStore> store)
   : settings_(std::move(settings))
-  , store_(std::move(store)) {}
+  , store_(std::move(store)) {
+  if (store_) {
+    store_->set_metrics(&metrics_);
+  }
+}
 
 Proxy::~Proxy() {
   drain();
@@ -237,6 +241,7 @@ Reply Proxy::handle(ProxyRequest request) {
         504, "ipfsacc_not_cached", "not cached (x-ipfsacc-cache: only)");
       mark(reply.head, "BYPASS", "");
       log("BYPASS", "", request, 504);
+      metrics_.served(route.name, Served::bypass);
       return reply;
     }
     if (store_ && lifetime) {
@@ -254,8 +259,9 @@ Reply Proxy::handle(ProxyRequest request) {
   }
   const ScrubProfile* profile =
     route.scrub.empty() ? nullptr : builtin_scrub_profile(route.scrub);
-  Digest key =
-    sha256(canonical_request(request, upstream(route), profile, account));
+  std::string canonical =
+    canonical_request(request, upstream(route), profile, account);
+  Digest key = sha256(canonical);
   std::string cid = cid_string(key);
 
   auto hit = [&]() -> std::optional<Reply> {
@@ -281,6 +287,9 @@ Reply Proxy::handle(ProxyRequest request) {
     }
     mark(reply.head, "HIT", cid);
     log("HIT", cid, request, reply.head.status);
+    metrics_.served(route.name,
+                    Served::hit,
+                    reply.file ? reply.file_size : reply.body.size());
     return reply;
   };
   if (control != Control::refresh) {
@@ -294,6 +303,7 @@ Reply Proxy::handle(ProxyRequest request) {
       504, "ipfsacc_not_cached", "not cached (x-ipfsacc-cache: only)");
     mark(reply.head, "MISS", cid);
     log("MISS", cid, request, 504);
+    metrics_.served(route.name, Served::miss);
     return reply;
   }
   // Single flight: identical requests wait for the one being answered and
@@ -314,14 +324,22 @@ Reply Proxy::handle(ProxyRequest request) {
       return std::move(*reply);
     }
   }
-  return forward(std::move(request), key, cid, *lifetime, std::move(lock));
+  return forward(std::move(request),
+                 key,
+                 cid,
+                 *lifetime,
+                 std::move(lock),
+                 std::move(canonical));
 }
 
 Reply Proxy::forward(ProxyRequest request,
                      std::optional<Digest> key,
                      std::string key_cid,
                      util::Millis lifetime,
-                     std::optional<storage::KeyLock> lock) {
+                     std::optional<storage::KeyLock> lock,
+                     std::string canonical) {
+  // Counted as the client sees it: a MISS when it has a key.
+  metrics_.served(request.route->name, key ? Served::miss : Served::bypass);
   auto pipe = std::make_shared<Pipe>();
   {
     std::lock_guard guard(mutex_);
@@ -339,7 +357,8 @@ Reply Proxy::forward(ProxyRequest request,
                             key,
                             key_cid,
                             lifetime,
-                            lock = std::move(lock)]() mutable {
+                            lock = std::move(lock),
+                            canonical = std::move(canonical)]() mutable {
       int64_t started = util::steady_ms();
       Head head;
       // The body as it passes: hashed, in memory while small, else spilled
@@ -362,7 +381,9 @@ Reply Proxy::forward(ProxyRequest request,
         pipe->set_head(std::move(sent), content_length(headers));
         return true;
       };
+      uint64_t pipe_bytes = 0; // for the metrics
       sink.body = [&](std::string_view piece) {
+        pipe_bytes += piece.size();
         if (recording) {
           if (body.size + piece.size() > max_recorded ||
               !recorder->add(piece.data(), piece.size())) {
@@ -383,6 +404,10 @@ Reply Proxy::forward(ProxyRequest request,
         return pipe->write(piece);
       };
       auto result = http::stream(up, http::StreamOptions{}, sink);
+      metrics_.upstream(request.route->name,
+                        double(util::steady_ms() - started) / 1000,
+                        pipe_bytes,
+                        !result || head.status >= 500);
       if (!result && !result.error().started) {
         pipe->fail(result.error().message);
         log("ERROR", key_cid, request, 502);
@@ -410,7 +435,9 @@ Reply Proxy::forward(ProxyRequest request,
             answer.out.size = body.size;
             answer.out.digest = body.digest;
             answer.out.spilled = body.file;
-            answer.err.memory = encode_head(stored_head(head));
+            Head kept = stored_head(head);
+            kept.request = std::move(canonical);
+            answer.err.memory = encode_head(kept);
             answer.err.size = answer.err.memory.size();
             answer.segments.push_back(
               { storage::Stream::err, answer.err.size });

@@ -7,6 +7,7 @@
 // process, and a store that fails leaves the request answered uncached.
 
 #include "serve/answer_store.hpp"
+#include "serve/metrics.hpp"
 #include "serve/pipe.hpp"
 #include "serve/request_key.hpp"
 #include "storage/lock.hpp"
@@ -60,18 +61,23 @@ public:
   // Waits until every forwarded transfer has ended.
   void drain();
 
+  // What /metrics shows.
+  Metrics& metrics() { return metrics_; }
+
 private:
   Reply forward(ProxyRequest request,
                 std::optional<Digest> key,
                 std::string key_cid,
                 util::Millis lifetime,
-                std::optional<storage::KeyLock> lock);
+                std::optional<storage::KeyLock> lock,
+                std::string canonical = {});
   void log(std::string_view what,
            std::string_view cid,
            const ProxyRequest& request,
            long status);
 
   ProxySettings settings_;
+  Metrics metrics_; // before store_, which counts hits' tokens in it
   std::unique_ptr<AnswerStore> store_;
   std::mutex mutex_;
   std::condition_variable idle_;

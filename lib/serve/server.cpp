@@ -217,6 +217,16 @@ Reply answer(Server& server,
     reply.body = "ok\n";
     return reply;
   }
+  if (path == "/metrics") {
+    // Prometheus' text exposition format; behind the token like the rest,
+    // as the counters say what the proxy's users ask.
+    Reply reply;
+    reply.head.status = 200;
+    reply.head.headers.push_back(
+      { "Content-Type", "text/plain; version=0.0.4; charset=utf-8" });
+    reply.body = server.proxy().metrics().exposition();
+    return reply;
+  }
   const Route* route = find_route(path);
   if (!route) {
     return error_reply(
