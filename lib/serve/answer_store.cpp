@@ -260,4 +260,75 @@ void AnswerStore::count(Statistic statistic, std::string_view route) {
   });
 }
 
+// Revalidation: an expired entry read whole, and renewed in place when the
+// upstream answers 304.
+
+std::optional<AnswerStore::Stored> AnswerStore::peek(const Digest& key) {
+  std::lock_guard lock(mutex_);
+  std::optional<Stored> out;
+  auto read = store_->read([&](storage::StoreReader& r) {
+    auto entry = r.entry(key);
+    if (!entry || !storage::segments_fit(*entry)) {
+      return;
+    }
+    auto body = verified(r, entry->stdout_digest, entry->stdout_size);
+    auto head = body ? verified(r, entry->stderr_digest, entry->stderr_size)
+                     : std::nullopt;
+    if (!body || !head) {
+      return;
+    }
+    Stored stored;
+    stored.answer.source = AnswerSource::local_hit;
+    stored.answer.http_status = entry->exit_code;
+    stored.answer.made_ms = entry->created_ms;
+    stored.answer.out.memory = std::move(*body);
+    stored.answer.out.size = stored.answer.out.memory.size();
+    stored.answer.out.digest = entry->stdout_digest;
+    stored.answer.err.memory = std::move(*head);
+    stored.answer.err.size = stored.answer.err.memory.size();
+    stored.answer.err.digest = entry->stderr_digest;
+    stored.answer.segments = entry->segments;
+    stored.expires_ms = entry->expires_ms;
+    out = std::move(stored);
+  });
+  if (!read) {
+    warn(read.error());
+    return std::nullopt;
+  }
+  return out;
+}
+
+void AnswerStore::renew(const Digest& key,
+                        const Stored& stored,
+                        util::Millis lifetime,
+                        std::string_view route) {
+  std::lock_guard lock(mutex_);
+  const Answer& answer = stored.answer;
+  bool keep_stats = keep_stats_;
+  write([&](storage::StoreWriter& w) {
+    auto entry = w.entry(key);
+    // Gone, or replaced meanwhile by another answer: nothing to renew.
+    if (!entry || entry->stdout_digest != answer.out.digest ||
+        entry->stderr_digest != answer.err.digest) {
+      return;
+    }
+    int64_t now = util::now_ms();
+    entry->created_ms = now;
+    entry->last_used_ms = now;
+    entry->expires_ms = now + lifetime.count();
+    // The same blobs again: put_entry counts them for the entry it writes
+    // before it lets the one it replaces go.
+    storage::BlobSource blobs[] = {
+      { entry->stdout_digest, entry->stdout_size, answer.out.memory, {} },
+      { entry->stderr_digest, entry->stderr_size, answer.err.memory, {} },
+    };
+    w.put_entry(key, *entry, blobs);
+    if (keep_stats) {
+      StatsDelta delta;
+      delta.add(Statistic::hits, kTool, route);
+      delta.write_to(w);
+    }
+  });
+}
+
 } // namespace ipfsacc::serve
