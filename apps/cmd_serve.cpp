@@ -1,10 +1,12 @@
 // ipfsacc serve: a caching HTTP proxy in front of the LLM, Hugging Face and
 // GitHub APIs, answering from the same cache as the wrapped tools.
-//   ipfsacc serve [--listen 127.0.0.1:8100] [--upstream NAME=URL]... [-v]
+//   ipfsacc serve [--listen 127.0.0.1:8100] [--upstream NAME=URL]...
+//                 [--upstream-timeout DURATION] [--token TOKEN] [-v]
 //   ipfsacc serve --env [bash|zsh|fish]
 //   ipfsacc serve [OPTIONS] -- COMMAND...
 
 #include "commands.hpp"
+#include "secrets/store.hpp"
 #include "serve/answer_store.hpp"
 #include "serve/proxy.hpp"
 #include "serve/routes.hpp"
@@ -24,8 +26,9 @@ namespace ipfsacc::app {
 namespace {
 
 struct ServeOptions {
-  std::string listen = "127.0.0.1:8100";
+  std::string listen; // "": serve_listen
   std::vector<std::string> upstreams;
+  std::string upstream_timeout; // "": serve_upstream_timeout
   std::string token;
   std::string env_shell;
   std::string port_file;
@@ -60,10 +63,54 @@ std::string env_lines(std::string_view shell, std::string_view base) {
   return out;
 }
 
+// The secrets store, when there is one; a store that cannot be read is said
+// once and left out (requests then carry only their own credentials).
+std::shared_ptr<const secrets::Secrets> stored_secrets() {
+  auto location = secrets::Location::from_environment();
+  if (!secrets::exists(location)) {
+    return nullptr;
+  }
+  auto loaded = secrets::load(location, secrets::passphrase_from_env());
+  if (!loaded) {
+    fmt::print(stderr,
+               "ipfsacc: serve: the secrets store: {}; no stored key is "
+               "added to requests\n",
+               loaded.error());
+    return nullptr;
+  }
+  return std::make_shared<const secrets::Secrets>(std::move(*loaded));
+}
+
 std::expected<serve::ProxySettings, std::string> settings_of(
-  const ServeOptions& options) {
+  const ServeOptions& options,
+  const Config& config) {
   serve::ProxySettings settings;
   settings.verbose = options.verbose;
+  auto timeout_text = options.upstream_timeout.empty()
+                        ? config.get("serve_upstream_timeout")
+                        : options.upstream_timeout;
+  auto timeout = util::parse_duration(timeout_text);
+  if (!timeout || timeout->count() <= 0) {
+    return std::unexpected(fmt::format(
+      "--upstream-timeout {}: not a duration above zero", timeout_text));
+  }
+  settings.upstream_timeout = *timeout;
+  // The config's upstreams first, so that --upstream replaces them.
+  for (const auto& route : serve::routes()) {
+    auto url = config.get(fmt::format("serve_upstream.{}", route.name));
+    while (url.ends_with('/')) {
+      url.pop_back();
+    }
+    if (!url.empty()) {
+      settings.upstreams[std::string(route.name)] = url;
+    }
+    // A TTL forced for every rule, else one for the route or for serve.
+    if (auto ttl = config.ttl_override()) {
+      settings.ttls[std::string(route.name)] = *ttl;
+    } else if (auto route_ttl = config.tool_ttl("serve", route.name)) {
+      settings.ttls[std::string(route.name)] = *route_ttl;
+    }
+  }
   for (const auto& spec : options.upstreams) {
     auto eq = spec.find('=');
     if (eq == std::string::npos) {
@@ -160,9 +207,12 @@ int run_command(const std::vector<std::string>& command,
   }
 }
 
-int run_serve(const ServeOptions& options,
+int run_serve(ServeOptions options,
               std::vector<std::string> command,
               const Config& config) {
+  if (options.listen.empty()) {
+    options.listen = config.get("serve_listen");
+  }
   auto listen = serve::parse_listen(options.listen);
   if (!listen) {
     fmt::print(stderr, "ipfsacc: error: serve: --listen {}\n", listen.error());
@@ -178,19 +228,30 @@ int run_serve(const ServeOptions& options,
     listen->host = "127.0.0.1";
     listen->port = 0;
   }
+  auto stored = stored_secrets();
+  if (options.token.empty() && stored && !serve::is_loopback(listen->host)) {
+    // The token is a secret: the store holds it, never the config file. It
+    // is what an address others can reach needs; on loopback only --token
+    // asks clients for one (a command run under the proxy sends none).
+    if (auto token = stored->get("serve_token")) {
+      options.token = std::string(*token);
+    }
+  }
   if (!serve::is_loopback(listen->host) && options.token.empty()) {
     fmt::print(stderr,
                "ipfsacc: error: serve: listening on {} (not loopback) needs "
-               "--token, which clients then send as x-ipfsacc-token; "
+               "--token (or the secret serve_token), which clients then "
+               "send as x-ipfsacc-token; "
                "refusing to start\n",
                listen->host);
     return 1;
   }
-  auto settings = settings_of(options);
+  auto settings = settings_of(options, config);
   if (!settings) {
     fmt::print(stderr, "ipfsacc: error: serve: {}\n", settings.error());
     return 2;
   }
+  settings->secrets = std::move(stored);
   std::unique_ptr<serve::AnswerStore> store;
   if (auto opened = serve::AnswerStore::open(config)) {
     store = std::move(*opened);
@@ -256,19 +317,24 @@ Command setup_serve(CLI::App& app) {
     "a caching HTTP proxy for the LLM, Hugging Face and GitHub APIs: serve "
     "[OPTIONS] [-- COMMAND...]");
   cmd->prefix_command();
-  cmd
-    ->add_option("--listen",
-                 options->listen,
-                 "HOST:PORT to listen on (loopback unless --token)")
-    ->capture_default_str();
+  cmd->add_option("--listen",
+                  options->listen,
+                  "HOST:PORT to listen on (loopback unless --token); "
+                  "default: serve_listen, 127.0.0.1:8100");
   cmd
     ->add_option("--upstream",
                  options->upstreams,
                  "NAME=URL: send route NAME (anthropic, openai, groq, "
                  "gemini, hf, github) to URL")
     ->allow_extra_args(false);
-  cmd->add_option(
-    "--token", options->token, "clients must send this in x-ipfsacc-token");
+  cmd->add_option("--upstream-timeout",
+                  options->upstream_timeout,
+                  "DURATION an upstream may take to begin its answer, then "
+                  "504 (default: serve_upstream_timeout, 10m)");
+  cmd->add_option("--token",
+                  options->token,
+                  "clients must send this in x-ipfsacc-token (default: the "
+                  "secret serve_token)");
   cmd
     ->add_option("--env",
                  options->env_shell,
@@ -278,7 +344,10 @@ Command setup_serve(CLI::App& app) {
     ->check(CLI::IsMember({ "bash", "zsh", "fish" }));
   cmd->add_option(
     "--port-file", options->port_file, "write the port listened on here");
-  cmd->add_flag("-v,--verbose", options->verbose, "one line per request");
+  cmd->add_flag("-v,--verbose",
+                options->verbose,
+                "one line per request on stderr: HIT, MISS, BYPASS or "
+                "REVALIDATED, the key, status, bytes, time and why");
   CLI::App* root = &app;
   return { cmd, [options, cmd, root](const Config& config) {
             // CLI11 hands what follows "--" to the parent app, or keeps it

@@ -201,8 +201,8 @@ _ipfsacc_spec() {
     args='bash zsh fish'
     ;;
   'serve')
-    opts='-h --help --listen --upstream --token --env --port-file -v --verbose'
-    vopts='--listen --upstream --token --env --port-file'
+    opts='-h --help --listen --upstream --upstream-timeout --token --env --port-file -v --verbose'
+    vopts='--listen --upstream --upstream-timeout --token --env --port-file'
     cmds=''
     args=''
     ;;

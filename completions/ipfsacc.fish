@@ -28,7 +28,7 @@ function __ipfsacc_vopts
         case 'secrets export'
             printf '%s\n' --to
         case 'serve'
-            printf '%s\n' --listen --upstream --token --env --port-file
+            printf '%s\n' --listen --upstream --upstream-timeout --token --env --port-file
     end
 end
 
@@ -223,9 +223,10 @@ complete -c ipfsacc -n "__ipfsacc_at 'shims remove'" -F
 complete -c ipfsacc -n "__ipfsacc_at 'completions'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'completions'" -a 'bash zsh fish'
 complete -c ipfsacc -n "__ipfsacc_at 'serve'" -s h -l help -d 'Print this help message and exit'
-complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l listen -r -d 'HOST:PORT to listen on (loopback unless --token)'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l listen -r -d 'HOST:PORT to listen on (loopback unless --token); default: serve_listen, 127.0.0.1:8100'
 complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l upstream -r -d 'NAME=URL: send route NAME (anthropic, openai, groq, gemini, hf, github) to URL'
-complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l token -r -d 'clients must send this in x-ipfsacc-token'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l upstream-timeout -r -d 'DURATION an upstream may take to begin its answer, then 504 (default: serve_upstream_timeout, 10m)'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l token -r -d 'clients must send this in x-ipfsacc-token (default: the secret serve_token)'
 complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l env -x -a 'bash zsh fish' -d 'print the client variables for bash, zsh or fish'
 complete -c ipfsacc -n "__ipfsacc_at 'serve'" -l port-file -r -d 'write the port listened on here'
-complete -c ipfsacc -n "__ipfsacc_at 'serve'" -s v -l verbose -d 'one line per request'
+complete -c ipfsacc -n "__ipfsacc_at 'serve'" -s v -l verbose -d 'one line per request on stderr: HIT, MISS, BYPASS or REVALIDATED, the key, status, bytes, time and why'

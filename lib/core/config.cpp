@@ -101,6 +101,18 @@ const ConfigKey kKeys[] = {
     ValueType::duration,
     "10s",
     "longest time connecting to an API may take" },
+  { "serve_listen",
+    "",
+    ValueType::string,
+    "127.0.0.1:8100",
+    "HOST:PORT `ipfsacc serve` listens on, unless --listen (an address that "
+    "is not loopback needs a token: --token or the secret serve_token)" },
+  { "serve_upstream_timeout",
+    "",
+    ValueType::duration,
+    "10m",
+    "longest wait of `ipfsacc serve` for an upstream's answer to begin, "
+    "unless --upstream-timeout; past it the client gets a 504" },
   { "exclude",
     "IPFSACC_EXCLUDE",
     ValueType::string,
@@ -188,6 +200,14 @@ std::expected<void, std::string> Config::validate(std::string_view key,
     if (value != "cli" && value != "sdk" && !value.empty()) {
       return std::unexpected(
         fmt::format("{}: '{}' is not cli or sdk", key, value));
+    }
+    return {};
+  }
+  if (key.starts_with("serve_upstream.") && key.size() > 15) {
+    if (!value.starts_with("http://") && !value.starts_with("https://") &&
+        !value.empty()) {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not an http:// or https:// URL", key, value));
     }
     return {};
   }

@@ -34,9 +34,10 @@ struct ConfigKey {
   std::string_view description;
 };
 
-// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE`, `prefer.TOOL` and
+// Every configuration key. `ttl.TOOL`, `ttl.TOOL/RULE`, `prefer.TOOL`,
 // `price.MODEL` (dollars per million input/output tokens, "3/15"; MODEL may
-// be a glob pattern) are accepted too.
+// be a glob pattern) and `serve_upstream.ROUTE` (the URL `ipfsacc serve`
+// sends a route to) are accepted too.
 std::span<const ConfigKey> config_keys();
 
 // Environment variables that are ipfsacc's own but not config keys.

@@ -21,6 +21,27 @@ namespace {
 
 constexpr std::string_view kTool = "serve";
 
+// Copies a small stored output out and checks it against its CID; nullopt
+// when it is missing or does not verify. (A hit takes its outputs with
+// take_output, which copies a large one into a file.)
+std::optional<std::string> verified(storage::StoreReader& r,
+                                    const Digest& digest,
+                                    uint64_t size) {
+  if (size == 0) {
+    return digest == empty_digest() ? std::optional<std::string>("")
+                                    : std::nullopt;
+  }
+  auto bytes = r.blob(digest, size);
+  if (!bytes || bytes->size() != size) {
+    return std::nullopt;
+  }
+  std::string copy(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  if (sha256(copy) != digest) {
+    return std::nullopt;
+  }
+  return copy;
+}
+
 // The tokens an answer's body reports: a JSON document as parse_usage reads
 // it, or a server-sent event stream whose events carry usage as they go
 // (Anthropic: message_start's message.usage, then message_delta's usage;
@@ -506,6 +527,77 @@ void AnswerStore::count(Statistic statistic, std::string_view route) {
     StatsDelta delta;
     delta.add(statistic, kTool, route);
     delta.write_to(w);
+  });
+}
+
+// Revalidation: an expired entry read whole, and renewed in place when the
+// upstream answers 304.
+
+std::optional<AnswerStore::Stored> AnswerStore::peek(const Digest& key) {
+  std::lock_guard lock(mutex_);
+  std::optional<Stored> out;
+  auto read = store_->read([&](storage::StoreReader& r) {
+    auto entry = r.entry(key);
+    if (!entry || !storage::segments_fit(*entry)) {
+      return;
+    }
+    auto body = verified(r, entry->stdout_digest, entry->stdout_size);
+    auto head = body ? verified(r, entry->stderr_digest, entry->stderr_size)
+                     : std::nullopt;
+    if (!body || !head) {
+      return;
+    }
+    Stored stored;
+    stored.answer.source = AnswerSource::local_hit;
+    stored.answer.http_status = entry->exit_code;
+    stored.answer.made_ms = entry->created_ms;
+    stored.answer.out.memory = std::move(*body);
+    stored.answer.out.size = stored.answer.out.memory.size();
+    stored.answer.out.digest = entry->stdout_digest;
+    stored.answer.err.memory = std::move(*head);
+    stored.answer.err.size = stored.answer.err.memory.size();
+    stored.answer.err.digest = entry->stderr_digest;
+    stored.answer.segments = entry->segments;
+    stored.expires_ms = entry->expires_ms;
+    out = std::move(stored);
+  });
+  if (!read) {
+    warn(read.error());
+    return std::nullopt;
+  }
+  return out;
+}
+
+void AnswerStore::renew(const Digest& key,
+                        const Stored& stored,
+                        util::Millis lifetime,
+                        std::string_view route) {
+  std::lock_guard lock(mutex_);
+  const Answer& answer = stored.answer;
+  bool keep_stats = keep_stats_;
+  write([&](storage::StoreWriter& w) {
+    auto entry = w.entry(key);
+    // Gone, or replaced meanwhile by another answer: nothing to renew.
+    if (!entry || entry->stdout_digest != answer.out.digest ||
+        entry->stderr_digest != answer.err.digest) {
+      return;
+    }
+    int64_t now = util::now_ms();
+    entry->created_ms = now;
+    entry->last_used_ms = now;
+    entry->expires_ms = now + lifetime.count();
+    // The same blobs again: put_entry counts them for the entry it writes
+    // before it lets the one it replaces go.
+    storage::BlobSource blobs[] = {
+      { entry->stdout_digest, entry->stdout_size, answer.out.memory, {} },
+      { entry->stderr_digest, entry->stderr_size, answer.err.memory, {} },
+    };
+    w.put_entry(key, *entry, blobs);
+    if (keep_stats) {
+      StatsDelta delta;
+      delta.add(Statistic::hits, kTool, route);
+      delta.write_to(w);
+    }
   });
 }
 

@@ -99,6 +99,23 @@ public:
   // Counts one statistic for route (a miss not stored, a bypass).
   void count(Statistic statistic, std::string_view route);
 
+  // The answer under key, fresh or expired, verified, with when it was
+  // made and when it expires (answer.made_ms, expires_ms): what a
+  // conditional request revalidates and what a client's max-age judges.
+  // Counts nothing and touches nothing.
+  struct Stored {
+    Answer answer;
+    int64_t expires_ms = 0;
+  };
+  std::optional<Stored> peek(const Digest& key);
+
+  // The upstream said stored (as peek gave it) is still its answer (a 304):
+  // the entry is made again now, for lifetime, and counted a hit of route.
+  void renew(const Digest& key,
+             const Stored& stored,
+             util::Millis lifetime,
+             std::string_view route);
+
 private:
   // The first failure of the store, said once on stderr (mutex held).
   void warn(std::string_view message);

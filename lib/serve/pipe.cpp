@@ -44,6 +44,17 @@ std::optional<Head> Pipe::wait_head() {
   return head_;
 }
 
+std::optional<Head> Pipe::wait_head(util::Millis timeout) {
+  std::unique_lock lock(mutex_);
+  if (!changed_.wait_for(
+        lock, timeout, [&] { return head_ || failed_ || finished_; })) {
+    timed_out_ = true;
+    left_ = true;
+    changed_.notify_all();
+  }
+  return head_;
+}
+
 Pipe::Read Pipe::read(std::string& piece) {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return !pieces_.empty() || finished_; });

@@ -7,7 +7,9 @@
 // download passes through in little memory.
 
 #include "serve/answer_store.hpp"
+#include "util/duration.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -36,6 +38,10 @@ public:
   // Waits for the head; nullopt when the transfer failed first (why() says
   // why).
   std::optional<Head> wait_head();
+  // The same, waiting at most timeout: past it the reader leaves (the
+  // transfer stops at its next write) and timed_out() is true.
+  std::optional<Head> wait_head(util::Millis timeout);
+  bool timed_out() const { return timed_out_; }
   const std::string& why() const { return why_; }
   std::optional<uint64_t> length();
   enum class Read { piece, end, broken };
@@ -55,6 +61,7 @@ private:
   bool finished_ = false;
   bool complete_ = false;
   bool left_ = false;
+  std::atomic<bool> timed_out_ = false; // read by the writer too
   std::string why_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/answer.hpp"
 #include "exec/recorder.hpp"
+#include "serve/controls.hpp"
 #include "util/duration.hpp"
 #include "util/text.hpp"
 
@@ -44,7 +45,8 @@ bool is_hop_by_hop(std::string_view lower_name) {
 // ones and the proxy's own (x-ipfsacc-*), and the body as it came, with the
 // answer asked for unencoded, so that what is stored is what was sent.
 http::Request upstream_request(const ProxyRequest& request,
-                               std::string_view base) {
+                               std::string_view base,
+                               const std::vector<http::Header>& extra) {
   http::Request up;
   up.method = request.method;
   up.url = fmt::format("{}{}{}{}",
@@ -64,6 +66,7 @@ http::Request upstream_request(const ProxyRequest& request,
     has_accept = has_accept || name == "accept";
     up.headers.push_back(h);
   }
+  up.headers.insert(up.headers.end(), extra.begin(), extra.end());
   up.headers.push_back({ "Accept-Encoding", "identity" });
   // What libcurl would add on its own: nothing the client did not send
   // (an empty value removes libcurl's header, see http::stream).
@@ -139,34 +142,6 @@ void mark(Head& head, std::string_view cache, std::string_view cid) {
   }
 }
 
-// The request's cache control: x-ipfsacc-cache, else Cache-Control.
-enum class Control { normal, refresh, off, only, no_store };
-
-Control control_of(const ProxyRequest& request) {
-  if (auto value = request.header("x-ipfsacc-cache")) {
-    auto v = util::lower(*value);
-    if (v == "refresh") {
-      return Control::refresh;
-    }
-    if (v == "off") {
-      return Control::off;
-    }
-    if (v == "only") {
-      return Control::only;
-    }
-  }
-  if (auto value = request.header("cache-control")) {
-    auto v = util::lower(*value);
-    if (v.find("no-store") != std::string::npos) {
-      return Control::no_store;
-    }
-    if (v.find("no-cache") != std::string::npos) {
-      return Control::refresh;
-    }
-  }
-  return Control::normal;
-}
-
 } // namespace
 
 Reply error_reply(long status,
@@ -200,23 +175,62 @@ std::string_view Proxy::upstream(const Route& route) const {
                                          : route.upstream;
 }
 
-void Proxy::log(std::string_view what,
-                std::string_view cid,
-                const ProxyRequest& request,
-                long status) {
+std::optional<util::Millis> Proxy::lifetime_of(
+  const ProxyRequest& request) const {
+  auto body = json_body(request);
+  auto lifetime = cache_lifetime(*request.route,
+                                 request.method,
+                                 request.path,
+                                 request.query,
+                                 body ? &*body : nullptr);
+  if (!lifetime) {
+    return std::nullopt;
+  }
+  if (auto it = settings_.ttls.find(request.route->name);
+      it != settings_.ttls.end()) {
+    return it->second;
+  }
+  return lifetime;
+}
+
+void Proxy::add_stored_credential(ProxyRequest& request) const {
+  const Route& route = *request.route;
+  if (!settings_.secrets || route.secret.empty()) {
+    return;
+  }
+  auto credentials = request_credentials(request);
+  bool carries = !credentials.empty();
+  sodium_memzero(credentials.data(), credentials.size());
+  if (carries) {
+    return;
+  }
+  if (auto value = settings_.secrets->get(route.secret)) {
+    request.headers.push_back(
+      { std::string(route.secret_header),
+        fmt::format("{}{}", route.secret_scheme, *value) });
+  }
+}
+
+void Proxy::log(const ProxyRequest& request, const LogLine& line) {
   if (!settings_.verbose) {
     return;
   }
   // The path only: a query may carry a credential.
   fmt::print(stderr,
-             "ipfsacc serve: {} {}{}{} {}{} {}\n",
-             what,
-             cid,
-             cid.empty() ? "" : " ",
+             "ipfsacc serve: {} {}{}{} {}{} {} route={} bytes={} ms={}{}{}{}\n",
+             line.what,
+             line.cid,
+             line.cid.empty() ? "" : " ",
              request.method,
              request.route->prefix,
              request.path,
-             status);
+             line.status,
+             request.route->name,
+             line.bytes,
+             std::max<int64_t>(0, util::steady_ms() - line.started_ms),
+             line.why.empty() ? "" : " reason=",
+             line.why,
+             line.stored ? "" : " stored=no");
   std::fflush(stderr);
 }
 
@@ -226,32 +240,37 @@ void Proxy::drain() {
 }
 
 Reply Proxy::handle(ProxyRequest request) {
+  int64_t started = util::steady_ms();
   const Route& route = *request.route;
-  auto control = control_of(request);
-  auto body = json_body(request);
-  auto lifetime = cache_lifetime(route,
-                                 request.method,
-                                 request.path,
-                                 request.query,
-                                 body ? &*body : nullptr);
-  if (!lifetime || !store_ || control == Control::off ||
-      control == Control::no_store) {
-    if (control == Control::only) {
+  auto controls = controls_of(request);
+  auto lifetime = lifetime_of(request);
+  add_stored_credential(request);
+  if (!lifetime || !store_ || controls.mode == Control::off ||
+      controls.mode == Control::no_store) {
+    std::string_view why = !lifetime ? "not-cached"
+                           : !store_ ? "no-cache-store"
+                                     : controls.why;
+    if (controls.mode == Control::only) {
       auto reply = error_reply(
         504, "ipfsacc_not_cached", "not cached (x-ipfsacc-cache: only)");
       mark(reply.head, "BYPASS", "");
-      log("BYPASS", "", request, 504);
+      log(request,
+          { "BYPASS", "", 504, reply.body.size(), started, why, true });
       metrics_.served(route.name, Served::bypass);
       return reply;
     }
     if (store_ && lifetime) {
       store_->count(Statistic::bypasses, route.name);
     }
-    return forward(std::move(request), std::nullopt, "", util::Millis(0), {});
+    Forward how;
+    how.why = std::string(why);
+    how.started_ms = started;
+    return forward(std::move(request), std::move(how));
   }
 
-  // The key: the account is a keyed hash of the credentials, which are
-  // wiped as soon as it is made.
+  // The key: the account is a keyed hash of the credentials (the client's,
+  // or the one just added from the secrets store), which are wiped as soon
+  // as it is made.
   std::string account;
   if (auto credentials = request_credentials(request); !credentials.empty()) {
     account = store_->account(credentials);
@@ -280,29 +299,49 @@ Reply Proxy::handle(ProxyRequest request) {
       reply.file = std::move(answer->out.file);
       reply.file_size = answer->out.size;
     }
+    uint64_t size = reply.file ? reply.file_size : reply.body.size();
     for (const auto& segment : answer->segments) {
       if (segment.stream == storage::Stream::out) {
         reply.pieces.push_back(segment.size);
       }
     }
     mark(reply.head, "HIT", cid);
-    log("HIT", cid, request, reply.head.status);
-    metrics_.served(route.name,
-                    Served::hit,
-                    reply.file ? reply.file_size : reply.body.size());
+    log(request, { "HIT", cid, reply.head.status, size, started, "", true });
+    metrics_.served(route.name, Served::hit, size);
     return reply;
   };
-  if (control != Control::refresh) {
+  // Whether the stored answer may be served, and if not why.
+  bool read = controls.mode != Control::refresh;
+  std::string why(controls.why);
+  std::optional<AnswerStore::Stored> seen;
+  bool peeked = false;
+  auto peek = [&]() -> const std::optional<AnswerStore::Stored>& {
+    if (!peeked) {
+      seen = store_->peek(key);
+      peeked = true;
+    }
+    return seen;
+  };
+  if (read && controls.max_age_ms) {
+    const auto& stored = peek();
+    if (stored &&
+        util::now_ms() - stored->answer.made_ms > *controls.max_age_ms) {
+      read = false;
+      why = "max-age";
+    }
+  }
+  if (read) {
     if (auto reply = hit()) {
       return std::move(*reply);
     }
   }
-  if (control == Control::only) {
+  if (controls.mode == Control::only) {
     store_->count(Statistic::offline_misses, route.name);
     auto reply = error_reply(
       504, "ipfsacc_not_cached", "not cached (x-ipfsacc-cache: only)");
     mark(reply.head, "MISS", cid);
-    log("MISS", cid, request, 504);
+    log(request,
+        { "MISS", cid, 504, reply.body.size(), started, "only", false });
     metrics_.served(route.name, Served::miss);
     return reply;
   }
@@ -319,33 +358,61 @@ Reply Proxy::handle(ProxyRequest request) {
     // What we waited for left no answer: forward without holding the lock,
     // so the other waiters do not queue behind this one in turn.
     lock.reset();
-  } else if (control != Control::refresh) {
+  } else if (read) {
     if (auto reply = hit()) {
       return std::move(*reply);
     }
   }
-  return forward(std::move(request),
-                 key,
-                 cid,
-                 *lifetime,
-                 std::move(lock),
-                 std::move(canonical));
+  Forward how;
+  if (read) {
+    // A miss: an entry there is expired (or does not verify).
+    peeked = false;
+    why = route.conditional || settings_.verbose
+            ? (peek() ? "expired" : "no-entry")
+            : "no-entry";
+  }
+  // An expired answer of a route that revalidates, unless the client made
+  // its own conditional request (it then gets the upstream's 304 itself).
+  if (route.conditional && (why == "expired" || why == "max-age") &&
+      !request.header("if-none-match") &&
+      !request.header("if-modified-since")) {
+    if (peek() && !validators(*seen).empty()) {
+      how.stale = std::move(seen);
+    }
+  }
+  how.key = key;
+  how.cid = cid;
+  how.lifetime = *lifetime;
+  how.lock = std::move(lock);
+  how.why = std::move(why);
+  how.started_ms = started;
+  how.canonical = std::move(canonical);
+  return forward(std::move(request), std::move(how));
 }
 
-Reply Proxy::forward(ProxyRequest request,
-                     std::optional<Digest> key,
-                     std::string key_cid,
-                     util::Millis lifetime,
-                     std::optional<storage::KeyLock> lock,
-                     std::string canonical) {
+Reply Proxy::forward(ProxyRequest request, Forward how) {
   // Counted as the client sees it: a MISS when it has a key.
-  metrics_.served(request.route->name, key ? Served::miss : Served::bypass);
+  metrics_.served(request.route->name, how.key ? Served::miss : Served::bypass);
   auto pipe = std::make_shared<Pipe>();
   {
     std::lock_guard guard(mutex_);
     ++transfers_;
   }
-  auto up = upstream_request(request, upstream(*request.route));
+  auto up = upstream_request(request,
+                             upstream(*request.route),
+                             how.stale ? validators(*how.stale)
+                                       : std::vector<http::Header>{});
+  bool keyed = how.key.has_value();
+  std::string key_cid = how.cid;
+  // What -v says of a request that timed out (the request itself has gone
+  // to the transfer's thread).
+  ProxyRequest named;
+  named.method = request.method;
+  named.route = request.route;
+  named.path = request.path;
+  LogLine timed_out{
+    keyed ? "MISS" : "BYPASS", "", 504, 0, how.started_ms, "timeout", false
+  };
   // Run on its own thread: the connection's thread reads the pipe while
   // this one fills it.
   std::thread transfer;
@@ -354,11 +421,9 @@ Reply Proxy::forward(ProxyRequest request,
                             pipe,
                             up = std::move(up),
                             request = std::move(request),
-                            key,
-                            key_cid,
-                            lifetime,
-                            lock = std::move(lock),
-                            canonical = std::move(canonical)]() mutable {
+                            how = std::move(how)]() mutable {
+      const auto& key = how.key;
+      const auto& key_cid = how.cid;
       int64_t started = util::steady_ms();
       Head head;
       // The body as it passes: hashed, in memory while small, else spilled
@@ -369,21 +434,30 @@ Reply Proxy::forward(ProxyRequest request,
         recorder.emplace(body, store_->tmp_dir());
       }
       std::vector<uint64_t> pieces;
+      uint64_t bytes = 0;
       bool recording = recorder.has_value();
       const uint64_t max_recorded = recording ? store_->max_answer_size() : 0;
       // The end of the body, where a stream's last event is.
       std::string tail;
+      bool revalidated = false;
       http::StreamSink sink;
       sink.head = [&](long status, const std::vector<http::Header>& headers) {
         head = client_head(status, headers);
+        if (how.stale && status == 304) {
+          // Still the stored answer: the client gets it once it is renewed.
+          revalidated = true;
+          return true;
+        }
         Head sent = head;
         mark(sent, key ? "MISS" : "BYPASS", key_cid);
         pipe->set_head(std::move(sent), content_length(headers));
         return true;
       };
-      uint64_t pipe_bytes = 0; // for the metrics
       sink.body = [&](std::string_view piece) {
-        pipe_bytes += piece.size();
+        if (revalidated) {
+          return true; // a 304 has no body; nothing of it is kept
+        }
+        bytes += piece.size();
         if (recording) {
           if (body.size + piece.size() > max_recorded ||
               !recorder->add(piece.data(), piece.size())) {
@@ -403,14 +477,55 @@ Reply Proxy::forward(ProxyRequest request,
         }
         return pipe->write(piece);
       };
-      auto result = http::stream(up, http::StreamOptions{}, sink);
+      http::StreamOptions options;
+      options.timeout = std::max(options.timeout, settings_.upstream_timeout);
+      auto result = http::stream(up, options, sink);
       metrics_.upstream(request.route->name,
                         double(util::steady_ms() - started) / 1000,
-                        pipe_bytes,
+                        bytes,
                         !result || head.status >= 500);
-      if (!result && !result.error().started) {
+      if (!result && (!result.error().started || revalidated)) {
         pipe->fail(result.error().message);
-        log("ERROR", key_cid, request, 502);
+        if (!pipe->timed_out()) {
+          log(request,
+              { "ERROR", key_cid, 502, 0, how.started_ms, how.why, false });
+        }
+      } else if (revalidated) {
+        const auto& stored = *how.stale;
+        store_->renew(*key, stored, how.lifetime, request.route->name);
+        auto stored_head = decode_head(stored.answer.err.memory);
+        Head sent = stored_head ? std::move(*stored_head) : Head{};
+        mark(sent, "REVALIDATED", key_cid);
+        long status = sent.status;
+        const auto& stored_body = stored.answer.out.memory;
+        pipe->set_head(std::move(sent),
+                       stored_head && !stored_head->chunked
+                         ? std::optional<uint64_t>(stored_body.size())
+                         : std::nullopt);
+        how.lock.reset();
+        uint64_t at = 0;
+        for (const auto& segment : stored.answer.segments) {
+          if (segment.stream == storage::Stream::out &&
+              at + segment.size <= stored_body.size()) {
+            if (!pipe->write(
+                  std::string_view(stored_body).substr(at, segment.size))) {
+              break;
+            }
+            at += segment.size;
+          }
+        }
+        if (at < stored_body.size()) {
+          pipe->write(std::string_view(stored_body).substr(at));
+        }
+        pipe->finish(true);
+        log(request,
+            { "REVALIDATED",
+              key_cid,
+              status,
+              stored_body.size(),
+              how.started_ms,
+              how.why,
+              true });
       } else {
         AnswerFacts facts;
         facts.complete = result.has_value() && recording && recorder->finish();
@@ -424,7 +539,7 @@ Reply Proxy::forward(ProxyRequest request,
         facts.failed = head.status < 200 || head.status > 299;
         facts.not_found = head.status == 404;
         KeepRules rules;
-        rules.ttl = lifetime;
+        rules.ttl = how.lifetime;
         Keep keep = decide_cacheable(facts, rules);
         if (key && store_) {
           if (keep.store) {
@@ -436,7 +551,7 @@ Reply Proxy::forward(ProxyRequest request,
             answer.out.digest = body.digest;
             answer.out.spilled = body.file;
             Head kept = stored_head(head);
-            kept.request = std::move(canonical);
+            kept.request = std::move(how.canonical);
             answer.err.memory = encode_head(kept);
             answer.err.size = answer.err.memory.size();
             answer.segments.push_back(
@@ -461,14 +576,20 @@ Reply Proxy::forward(ProxyRequest request,
         }
         // Stored before the client sees the end: a request made once this
         // one is answered finds it.
-        lock.reset();
+        how.lock.reset();
         pipe->finish(result.has_value());
-        log(key ? (keep.store ? "MISS" : "MISS (not stored)") : "BYPASS",
-            key_cid,
-            request,
-            head.status);
+        if (!pipe->timed_out()) {
+          log(request,
+              { key ? "MISS" : "BYPASS",
+                key_cid,
+                head.status,
+                bytes,
+                how.started_ms,
+                how.why,
+                !key || keep.store });
+        }
       }
-      lock.reset();
+      how.lock.reset();
       // What the store did not take over.
       body.remove_file();
       std::lock_guard guard(mutex_);
@@ -486,11 +607,22 @@ Reply Proxy::forward(ProxyRequest request,
   }
   transfer.detach();
 
-  auto head = pipe->wait_head();
+  auto head = pipe->wait_head(settings_.upstream_timeout);
+  if (!head && pipe->timed_out()) {
+    auto reply = error_reply(
+      504,
+      "ipfsacc_upstream_timeout",
+      fmt::format("upstream: no answer within {}",
+                  util::format_duration(settings_.upstream_timeout)));
+    mark(reply.head, keyed ? "MISS" : "BYPASS", key_cid);
+    timed_out.cid = key_cid;
+    log(named, timed_out);
+    return reply;
+  }
   if (!head) {
     auto reply = error_reply(
       502, "ipfsacc_upstream_error", fmt::format("upstream: {}", pipe->why()));
-    mark(reply.head, key ? "MISS" : "BYPASS", key_cid);
+    mark(reply.head, keyed ? "MISS" : "BYPASS", key_cid);
     return reply;
   }
   Reply reply;

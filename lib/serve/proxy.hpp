@@ -6,6 +6,7 @@
 // whole (decide_cacheable, as for a call). Nothing here throws or ends the
 // process, and a store that fails leaves the request answered uncached.
 
+#include "secrets/secrets.hpp"
 #include "serve/answer_store.hpp"
 #include "serve/metrics.hpp"
 #include "serve/pipe.hpp"
@@ -27,6 +28,15 @@ struct ProxySettings {
   // whose default --upstream changed.
   std::map<std::string, std::string, std::less<>> upstreams;
   bool verbose = false; // one line per request on stderr
+  // The lifetime of every cached answer of a route, replacing the table's
+  // (`ttl`, `ttl.serve/ROUTE`, `ttl.serve` of the config).
+  std::map<std::string, util::Millis, std::less<>> ttls;
+  // How long the upstream may take to begin its answer: past it the client
+  // gets a 504 and the transfer is dropped.
+  util::Millis upstream_timeout{ 600'000 };
+  // The secrets store (nullptr when there is none): each route's key is
+  // added to a request that carries no credential.
+  std::shared_ptr<const secrets::Secrets> secrets;
 };
 
 // What the client gets: a whole body (a hit, an error), or a pipe its body
@@ -65,16 +75,36 @@ public:
   Metrics& metrics() { return metrics_; }
 
 private:
-  Reply forward(ProxyRequest request,
-                std::optional<Digest> key,
-                std::string key_cid,
-                util::Millis lifetime,
-                std::optional<storage::KeyLock> lock,
-                std::string canonical = {});
-  void log(std::string_view what,
-           std::string_view cid,
-           const ProxyRequest& request,
-           long status);
+  // What a forwarded request is to the cache.
+  struct Forward {
+    std::optional<Digest> key; // nullopt: passed through, nothing stored
+    std::string cid;
+    util::Millis lifetime{ 0 };
+    std::optional<storage::KeyLock> lock;
+    std::string why; // why it was not a hit, for -v
+    // An expired answer that a conditional request revalidates.
+    std::optional<AnswerStore::Stored> stale;
+    int64_t started_ms = 0;
+    // The canonical request the key was made of, kept with the answer.
+    std::string canonical;
+  };
+  // One line of -v.
+  struct LogLine {
+    std::string_view what; // HIT, MISS, BYPASS, REVALIDATED, ERROR
+    std::string_view cid;
+    long status = 0;
+    uint64_t bytes = 0;
+    int64_t started_ms = 0;
+    std::string_view why;
+    bool stored = true; // false: a miss whose answer was not kept
+  };
+
+  Reply forward(ProxyRequest request, Forward how);
+  // Adds the route's key from the secrets store when request carries no
+  // credential.
+  void add_stored_credential(ProxyRequest& request) const;
+  std::optional<util::Millis> lifetime_of(const ProxyRequest& request) const;
+  void log(const ProxyRequest& request, const LogLine& line);
 
   ProxySettings settings_;
   Metrics metrics_; // before store_, which counts hits' tokens in it

@@ -31,6 +31,15 @@ struct Route {
   // The text of a stream's last event: a streamed answer without it is
   // incomplete and not stored. "" when a clean end of the transfer is all.
   std::string_view stream_end;
+  // The secrets store's name for the route's key, added to a request that
+  // carries no credential, as the header secret_header with secret_scheme
+  // before the value ("Bearer ").
+  std::string_view secret;
+  std::string_view secret_header;
+  std::string_view secret_scheme;
+  // Whether an expired answer is revalidated with a conditional request
+  // (If-None-Match, If-Modified-Since) rather than fetched again.
+  bool conditional = false;
 };
 
 // Every route, in the order `serve --env` prints them.

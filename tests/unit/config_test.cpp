@@ -80,6 +80,9 @@ TEST_CASE("Config::validate") {
     CHECK(Config::validate("default_ttl", "2h"));
     CHECK(Config::validate("ttl.gh", "10m"));
     CHECK(Config::validate("ttl.gh/api", "1d"));
+    CHECK(Config::validate("serve_listen", "0.0.0.0:8100"));
+    CHECK(Config::validate("serve_upstream_timeout", "30s"));
+    CHECK(Config::validate("serve_upstream.anthropic", "http://127.0.0.1:9"));
     for (std::string b : { "true",
                            "false",
                            "yes",
@@ -107,6 +110,9 @@ TEST_CASE("Config::validate") {
     CHECK_FALSE(contains(far.error(), "did you mean"));
     // "ttl." alone names no tool.
     CHECK_FALSE(Config::validate("ttl.", "5m"));
+    CHECK_FALSE(Config::validate("serve_upstream.", "http://x"));
+    CHECK_FALSE(Config::validate("serve_upstream.anthropic", "ftp://x"));
+    CHECK_FALSE(Config::validate("serve_upstream_timeout", "soon"));
   }
   SUBCASE("bad values") {
     auto size = Config::validate("max_size", "lots");

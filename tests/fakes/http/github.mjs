@@ -9,7 +9,15 @@
 //     {"method","path","headers":{...},"body"}
 //   where path is the path and query (a proxy's absolute URL is reduced to
 //   its path). With --token, a request whose Authorization header is not
-//   "token TOKEN" gets 401 Bad credentials.
+//   "token TOKEN" or "Bearer TOKEN" (GitHub takes both) gets 401 Bad
+//   credentials.
+//
+// Conditional requests as GitHub answers them: a 200 to a GET carries an
+// ETag (a hash of the body, and of the text of --etag-salt FILE when that
+// file exists, so a test can make the "same" answer a new version), and a
+// GET whose If-None-Match names the current ETag gets 304 Not Modified with
+// no body (the ETag and X-RateLimit-* headers only; GitHub does not count it
+// against the rate limit). --count-304 FILE holds how many 304s were sent.
 //
 // Reached directly (GITHUB_API_URL=http://127.0.0.1:PORT) or as a proxy
 // (GH_HOST=github.localhost HTTP_PROXY=http://127.0.0.1:PORT: gh then asks
@@ -19,6 +27,7 @@
 // Link headers name the host the request was sent to, so a client follows
 // them to the same place whichever way it came.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 
@@ -30,6 +39,14 @@ const opt = (name) => {
 const logFile = opt('--log');
 const portFile = opt('--port-file');
 const token = opt('--token');
+const etagSalt = opt('--etag-salt');
+const count304 = opt('--count-304');
+let notModified = 0;
+
+function etagOf(text) {
+  const salt = etagSalt && fs.existsSync(etagSalt) ? fs.readFileSync(etagSalt, 'utf8') : '';
+  return `W/"${createHash('sha256').update(salt).update(text).digest('hex')}"`;
+}
 
 // ---------------------------------------------------------------------------
 // The dataset, in GraphQL's shape (REST answers are derived from it).
@@ -471,17 +488,27 @@ const server = http.createServer((req, res) => {
     const send = (status, obj) => {
       const text = JSON.stringify(obj);
       res.sendDate = false;
+      const rate = { 'X-RateLimit-Limit': '5000', 'X-RateLimit-Remaining': '4999' };
+      const get = req.method === 'GET' || req.method === 'HEAD';
+      const etag = get && status === 200 ? etagOf(text) : undefined;
+      if (etag && req.headers['if-none-match'] === etag) {
+        notModified += 1;
+        if (count304) fs.writeFileSync(count304, `${notModified}\n`);
+        res.writeHead(304, { Date: 'Wed, 01 Mar 2023 00:00:00 GMT', ETag: etag, ...rate });
+        res.end();
+        return;
+      }
       res.writeHead(status, {
         Date: 'Wed, 01 Mar 2023 00:00:00 GMT',
         'Content-Length': Buffer.byteLength(text),
         'Content-Type': 'application/json; charset=utf-8',
-        'X-RateLimit-Limit': '5000',
-        'X-RateLimit-Remaining': '4999',
+        ...(etag ? { ETag: etag } : {}),
+        ...rate,
         'X-GitHub-Media-Type': 'github.v3; format=json',
       });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
-    if (token !== undefined && req.headers.authorization !== `token ${token}`) {
+    if (token !== undefined && ![`token ${token}`, `Bearer ${token}`].includes(req.headers.authorization)) {
       return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
     }
     if (req.pathOnly === '/graphql' || path === '/api/graphql') {

@@ -9,7 +9,8 @@
 // credentials in Authorization header". Lists return at most 3 items per page
 // and a rel="next" Link for the rest. A repository's info at the revision
 // main or HEAD is the same; with expand= parameters only those fields (and
-// _id, id) are sent. /api/models/ID/tree/REVISION[/PATH] lists its files.
+// _id, id) are sent. /api/models/ID/tree/REVISION[/PATH] lists its files;
+// /ID/resolve/REVISION/FILE serves one (a small JSON document).
 const PAGE = 3;
 
 const gpt2 = {
@@ -155,6 +156,17 @@ export function handle({ method, url, headers }) {
         auth: { type: 'access_token', accessToken: { displayName: 'ci-read', role: 'read', createdAt: '2024-01-01T00:00:00.000Z' } },
       },
     };
+  }
+  // A file of a repository at a revision, as the Hub serves it from
+  // /REPO/resolve/REVISION/FILE (a small JSON file here).
+  const file = url.pathname.match(/^\/([^/]+\/[^/]+|[^/]+)\/resolve\/([^/]+)\/(.+)$/);
+  if (file) {
+    const [, id, revision, path] = file.map((p) => p && decodeURIComponent(p));
+    if (!trees[id]) return notFound('Repository', headers);
+    if (revision !== 'main' && revision !== gpt2.sha) {
+      return { status: 404, headers: { 'X-Error-Code': 'RevisionNotFound', 'X-Error-Message': 'Invalid rev id' }, body: { error: 'Invalid rev id: ' + revision } };
+    }
+    return { headers: { 'X-Repo-Commit': gpt2.sha }, body: { path, model_type: 'gpt2', n_layer: 12 } };
   }
   const tree = url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+|[^/]+)\/tree\/([^/]+)(?:\/(.+))?$/);
   if (tree) {
