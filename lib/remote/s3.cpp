@@ -128,6 +128,9 @@ public:
   }
 
   Result<bool> remove_entry(const Digest& key) override {
+    if (auto ok = can_write(); !ok) {
+      return std::unexpected(ok.error());
+    }
     auto name = entry_name(key);
     auto head = call("HEAD", s3::object_url(where_, name));
     if (!head) {
@@ -147,6 +150,9 @@ public:
   }
 
   Result<uint64_t> remove_blobs_except(const std::set<Digest>& used) override {
+    if (auto ok = can_write(); !ok) {
+      return std::unexpected(ok.error());
+    }
     auto blobs = list_digests(kBlobs);
     if (!blobs) {
       return std::unexpected(blobs.error());
@@ -165,6 +171,9 @@ public:
   }
 
   Result<uint64_t> purge() override {
+    if (auto ok = can_write(); !ok) {
+      return std::unexpected(ok.error());
+    }
     uint64_t removed = 0;
     for (auto dir : { kBlobs, kEntries }) {
       auto names = list_names(where_.prefix + std::string(dir));
@@ -197,6 +206,9 @@ public:
   // An object outside entries/ and blobs/, so that nothing listing those
   // sees it, put and removed.
   Result<void> probe_write() override {
+    if (auto ok = can_write(); !ok) {
+      return ok;
+    }
     uint8_t random[8];
     randombytes_buf(random, sizeof(random));
     auto name = where_.prefix + "probe-" + to_hex(random);
@@ -219,14 +231,26 @@ private:
     return Failure{ Failure::Kind::error, std::move(message) };
   }
 
+  // Nothing is written or removed unsigned, even where a store would take
+  // it: without credentials the tier is read-only.
+  Result<void> can_write() const {
+    if (credentials_) {
+      return {};
+    }
+    return std::unexpected(error(fmt::format(
+      "{}: no credentials, so read-only (AWS_ACCESS_KEY_ID and "
+      "AWS_SECRET_ACCESS_KEY, the secrets store's s3_credentials or "
+      "~/.aws/credentials)",
+      label_)));
+  }
+
   // An answer of the store that is not what was asked for; its error code
   // says why (AccessDenied, NoSuchBucket, SignatureDoesNotMatch…).
   Failure refused(std::string_view what, const http::Response& r) const {
     auto code = s3::error_code(r.body);
     std::string why;
     if (r.status == 403 && !credentials_) {
-      why = " (no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "the secrets store's s3_credentials or ~/.aws/credentials)";
+      why = " (requests are unsigned: no credentials found)";
     }
     return error(fmt::format("{} {}: HTTP {}{}{}{}",
                              what,
@@ -309,6 +333,9 @@ private:
   Result<void> put(const std::string& name,
                    std::string_view bytes,
                    const Digest& digest) {
+    if (auto ok = can_write(); !ok) {
+      return ok;
+    }
     std::string checksum;
     util::base64_append(checksum, digest);
     auto r = call("PUT",

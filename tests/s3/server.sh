@@ -16,7 +16,7 @@ case $action in
     bucket=${3:?usage: server.sh start DIR BUCKET}
     [[ -x $s3rver ]] || { echo "server.sh: s3rver is not installed (npm install in $here)" >&2; exit 1; }
     mkdir -p "$dir/data"
-    (cd "$here" && exec setsid node s3rver-sigv4.js "$dir/data" "$bucket") >"$dir/server.log" 2>&1 &
+    (cd "$here" && exec setsid node --openssl-legacy-provider s3rver-sigv4.js "$dir/data" "$bucket") >"$dir/server.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 240); do
       port=$(sed -nE 's/^S3rver listening on [0-9.]+:([0-9]+)$/\1/p' "$dir/server.log")

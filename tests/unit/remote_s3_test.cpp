@@ -47,15 +47,16 @@ TEST_CASE("s3: a bucket on AWS is addressed virtual-hosted in its region") {
         "https://team-cache.s3.eu-west-3.amazonaws.com");
   CHECK(located("s3://team-cache").prefix.empty());
   // A bucket with dots is no host name of its own: path-style.
-  CHECK(located("s3://team.cache", { { "AWS_REGION", "eu-north-1" } })
-          .base_url == "https://s3.eu-north-1.amazonaws.com/team.cache");
+  CHECK(
+    located("s3://team.cache", { { "AWS_REGION", "eu-north-1" } }).base_url ==
+    "https://s3.eu-north-1.amazonaws.com/team.cache");
 }
 
 TEST_CASE("s3: the region from the attribute, then AWS_REGION, then "
           "AWS_DEFAULT_REGION") {
-  std::map<std::string, std::string> env = { { "AWS_REGION", "ap-south-1" },
-                                             { "AWS_DEFAULT_REGION",
-                                               "sa-east-1" } };
+  std::map<std::string, std::string> env = {
+    { "AWS_REGION", "ap-south-1" }, { "AWS_DEFAULT_REGION", "sa-east-1" }
+  };
   CHECK(located("s3://b-1|region=auto", env).region == "auto");
   CHECK(located("s3://b-1", env).region == "ap-south-1");
   env.erase("AWS_REGION");
@@ -124,7 +125,8 @@ TEST_CASE("s3: a ListObjectsV2 page gives its keys and next token") {
 <NextContinuationToken>1/x&#43;y=</NextContinuationToken>
 </ListBucketResult>)");
   REQUIRE(page);
-  CHECK(page->keys == std::vector<std::string>{ "ci/entries/a", "ci/blobs/b&c" });
+  CHECK(page->keys ==
+        std::vector<std::string>{ "ci/entries/a", "ci/blobs/b&c" });
   CHECK(page->next_token == "1/x+y=");
 
   auto last = s3::parse_list("<ListBucketResult><IsTruncated>false"
