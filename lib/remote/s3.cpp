@@ -237,11 +237,10 @@ private:
     if (credentials_) {
       return {};
     }
-    return std::unexpected(error(fmt::format(
-      "{}: no credentials, so read-only (AWS_ACCESS_KEY_ID and "
-      "AWS_SECRET_ACCESS_KEY, the secrets store's s3_credentials or "
-      "~/.aws/credentials)",
-      label_)));
+    return std::unexpected(
+      error("no credentials, so read-only (AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, the secrets store's s3_credentials or "
+            "~/.aws/credentials)"));
   }
 
   // An answer of the store that is not what was asked for; its error code
