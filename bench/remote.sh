@@ -251,7 +251,7 @@ section=$(cat <<MD
 <!-- remote.sh: begin -->
 ## Remote tiers: Redis, Redis Cluster, IPFS and S3 on loopback (\`bench/remote.sh\`)
 
-Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores.${BENCH_NOTE:+ ${BENCH_NOTE}} Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; 60 for IPFS).
+Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores.${BENCH_NOTE:+ ${BENCH_NOTE}} Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; ${RUNS:-300} runs, ${IPFS_RUNS:-60} for IPFS, ${S3_RUNS:-100} for S3).
 
 | command | median |
 | --- | --- |
