@@ -12,7 +12,7 @@ struct Credentials {
   std::string access_key_id;
   std::string secret_access_key; // never shown
   std::string session_token;     // "" unless temporary credentials
-  std::string source;            // where they came from, for doctor
+  std::string source;            // where they came from
 };
 
 // An environment variable's value ("" when unset); getenv in ipfsacc, a

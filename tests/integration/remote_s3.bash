@@ -196,8 +196,8 @@ test_read_only_and_anonymous_never_write() {
   expect_same_file "$T/before" "$T/after" "the bucket after read-only and anonymous hits"
 }
 
-# Credentials from AWS_PROFILE in the shared credentials file, and from the
-# secrets store.
+# Credentials from AWS_PROFILE in the shared credentials file, from the
+# secrets store, and temporary ones with their session token.
 test_credentials_from_a_profile_and_the_secrets_store() {
   start_s3
   direct_answer
@@ -216,6 +216,12 @@ test_credentials_from_a_profile_and_the_secrets_store() {
   IPFSACC_REMOTE=$REMOTE run_wrapped second gh pr list -R o/stored
   expect_empty "$T/second.err"
   expect_eq 4 "$(objects | wc -l)" "objects stored with the secrets store's keys"
+  # Temporary credentials: the session token goes along, signed.
+  on c
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_SESSION_TOKEN=session-token-1 \
+    IPFSACC_REMOTE=$REMOTE run_wrapped third gh pr list -R o/session
+  expect_empty "$T/third.err"
+  expect_eq 6 "$(objects | wc -l)" "objects stored with a session token"
 }
 
 # An object changed in the bucket is never served: an output that does not
