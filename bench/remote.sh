@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks of the shared remote tiers on loopback: Redis (one server and a
-# three-node Redis Cluster), and an IPFS node
-# (js-ipfs from tests/ipfs, installed with npm when missing; skipped when it
-# cannot be). Writes its section of bench/RESULTS.md (between the
+# three-node Redis Cluster), an IPFS node (js-ipfs from tests/ipfs) and an
+# S3 bucket (s3rver from tests/s3, SigV4 signatures checked), the npm ones
+# installed when missing and skipped when they cannot be. Writes its section of bench/RESULTS.md (between the
 # "remote.sh" markers; bench/run.sh keeps it).
 #
 #   bench/remote.sh            # builds build-bench (Release) if needed
@@ -11,10 +11,10 @@
 # 1. A remote hit (local miss, answer from Redis) of a 10 KB output, against
 #    a local hit and a local hit with no remote configured, in one run.
 #    The same remote hit from a Redis Cluster (the URL names one node; the
-#    keys live on all three).
+#    keys live on all three), from an IPFS node and from an S3 bucket.
 # 2. 16 processes at once, each with its own empty local cache, asking one
-#    Redis (then the cluster) for the same 64 entries: every call must be a
-#    verified remote hit, with no error.
+#    Redis (then the cluster, then S3) for the same 64 entries: every call
+#    must be a verified remote hit, with no error.
 # Talks only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +35,11 @@ fi
 
 work=$(mktemp -d)
 ipfs_dir=
+s3_dir=
 servers=() # "port:dir" of each redis-server started
 cleanup() {
   [ -n "$ipfs_dir" ] && tests/ipfs/node.sh stop "$ipfs_dir" >/dev/null 2>&1 || true
+  [ -n "$s3_dir" ] && tests/s3/server.sh stop "$s3_dir" >/dev/null 2>&1 || true
   local s
   for s in "${servers[@]}"; do
     redis-cli -p "${s%%:*}" shutdown nosave >/dev/null 2>&1 || true
@@ -47,6 +49,9 @@ cleanup() {
 }
 trap cleanup EXIT
 unset $(env | grep -o '^IPFSACC_[A-Z_]*' || true)
+unset $(env | grep -o '^AWS_[A-Z_0-9]*' || true)
+# The keys the S3 server (s3rver) knows; the other remotes ignore them.
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 export HOME=$work/home XDG_CACHE_HOME=$work/home/.cache XDG_CONFIG_HOME=$work/home/.config
 mkdir -p "$HOME"
 
@@ -157,6 +162,35 @@ else
   ipfs_note=
 fi
 
+echo "== remote hit from an S3 bucket, 10 KB"
+s3_hit=
+s3_remote=
+if [ ! -x tests/s3/node_modules/.bin/s3rver ] && command -v npm >/dev/null; then
+  (cd tests/s3 && npm install --no-audit --no-fund >/dev/null 2>&1) || true
+fi
+if [ -x tests/s3/node_modules/.bin/s3rver ] &&
+  s3_port=$(tests/s3/server.sh start "$work/s3" bench); then
+  s3_dir=$work/s3
+  # s3rver is one Node.js process: under 16 clients at once an answer may
+  # take longer than the default half second.
+  s3_remote="s3://bench/ci|endpoint=http://127.0.0.1:$s3_port|timeout=10s|connect-timeout=5s"
+  IPFSACC_DIR=$work/s3-writer IPFSACC_REMOTE=$s3_remote "$bin" --ttl 1h run -- cat "$work/10k.txt" >/dev/null </dev/null
+  IPFSACC_DIR=$work/s3-reader "$bin" run -- true </dev/null
+  hyperfine -N --warmup 10 --runs "${S3_RUNS:-100}" --export-json "$work/s3.json" \
+    --prepare "env IPFSACC_DIR=$work/s3-reader $bin purge --all --yes" \
+    -n s3 "env IPFSACC_DIR=$work/s3-reader IPFSACC_REMOTE=$s3_remote $bin --ttl 1h run -- cat $work/10k.txt" \
+    >/dev/null 2>&1 && s3_hit=$(medians "$work/s3.json")
+  s3_hits=$(IPFSACC_DIR=$work/s3-reader "$bin" stats --format json |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
+fi
+if [ -n "$s3_hit" ]; then
+  s3_row="| remote hit: local miss, entry and blob from an S3 bucket (s3rver $(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/s3/node_modules/s3rver/package.json), requests signed with SigV4), verified, copied, replayed | ${s3_hit} ms |"
+  s3_note="S3 remote hits counted by its reader: ${s3_hits}. Two signed GETs per hit (the entry, then the blob), each a new HTTP connection to a Node.js server."
+else
+  s3_row="| remote hit from an S3 bucket | not measured (s3rver could not be installed or started) |"
+  s3_note=
+fi
+
 for i in $(seq 64); do
   head -c 7500 /dev/urandom | base64 -w 76 >"$work/f$i.txt"
 done
@@ -203,6 +237,11 @@ echo "== 16 processes, one Redis, 64 entries each"
 redis_row=$(parallel "$remote" redis)
 echo "== 16 processes, a Redis Cluster, 64 entries each"
 cluster_row=$(parallel "$cluster" cluster)
+s3_parallel_row=
+if [ -n "$s3_remote" ]; then
+  echo "== 16 processes, an S3 bucket, 64 entries each"
+  s3_parallel_row=$(parallel "$s3_remote" s3)
+fi
 cluster_keys=
 for node in "${cluster_nodes[@]}"; do
   cluster_keys+="${cluster_keys:+, }$(redis-cli -p "${node#*:}" dbsize)"
@@ -210,9 +249,9 @@ done
 
 section=$(cat <<MD
 <!-- remote.sh: begin -->
-## Remote tiers: Redis, Redis Cluster and IPFS on loopback (\`bench/remote.sh\`)
+## Remote tiers: Redis, Redis Cluster, IPFS and S3 on loopback (\`bench/remote.sh\`)
 
-Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; 60 for IPFS).
+Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores.${BENCH_NOTE:+ ${BENCH_NOTE}} Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; ${RUNS:-300} runs, ${IPFS_RUNS:-60} for IPFS, ${S3_RUNS:-100} for S3).
 
 | command | median |
 | --- | --- |
@@ -221,9 +260,10 @@ Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores. Redis $(
 | remote hit: local miss, entry and blob from Redis, verified, copied into the local cache, replayed | ${hit[2]} ms |
 | the same from a Redis Cluster of three nodes (the URL names one; the slot map is learned at the first MOVED) | ${cluster_hit} ms |
 ${ipfs_row}
+${s3_row}
 
 Remote hit / local hit: $(python3 -c "print('%.2f' % (${hit[2]} / ${hit[0]}))") (target: remote hit under 5 ms).
-Remote hits counted by the reader: ${remote_hits}. ${ipfs_note}
+Remote hits counted by the reader: ${remote_hits}. ${ipfs_note} ${s3_note}
 
 16 processes at once, each with an empty cache of its own, each asking for
 the same 64 entries (1024 calls):
@@ -232,6 +272,7 @@ the same 64 entries (1024 calls):
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${redis_row}
 ${cluster_row}
+${s3_parallel_row}
 
 Expected: 1024 remote hits (hit rate 100%), everything else 0. Keys on the
 cluster's three nodes: ${cluster_keys}.

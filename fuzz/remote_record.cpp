@@ -3,12 +3,16 @@
 // entry record (remote/record: unseal, with and without
 // remote_trusted_keys, then the entry it holds decoded), an IPFS chunk
 // manifest (remote/ipfs: decode_manifest), a blob root's CID text as the
-// node's files API returns it (parse_cid), and the remote_trusted_keys
-// setting (parse_public_keys).
+// node's files API returns it (parse_cid), the remote_trusted_keys
+// setting (parse_public_keys), an S3 answer (remote/s3_location: a
+// ListObjectsV2 page, an error document) and a shared credentials file
+// (remote/s3_credentials).
 #include "core/cid.hpp"
 #include "fuzz.hpp"
 #include "remote/ipfs.hpp"
 #include "remote/record.hpp"
+#include "remote/s3_credentials.hpp"
+#include "remote/s3_location.hpp"
 #include "storage/entry.hpp"
 
 #include <cstring>
@@ -58,6 +62,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                   again->chunks == manifest->chunks,
                 "a decoded manifest, encoded again, is the same manifest");
   }
+
+  if (auto page = remote::s3::parse_list(input)) {
+    for (const auto& name : page->keys) {
+      fuzz::check(name.size() <= input.size(),
+                  "a listed name is no longer than the page");
+    }
+  }
+  remote::s3::error_code(input);
+  remote::s3::read_credentials_file(input, "default");
 
   parse_cid(input);
   secrets::parse_public_keys(input);

@@ -19,16 +19,18 @@ build_packages=(
 # gh, compared byte for byte with the HTTP path (gh_http). time (GNU time):
 # the hostile_answers and ipfs suites measure a call's largest resident size.
 # prometheus: its promtool checks what serve's /metrics exposes (serve_ops).
+# awscli: the S3 suite lists what the S3 tier stored with `aws s3 ls`.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
-  redis-server redis-tools libcurl4 libmicrohttpd12 gh time prometheus
+  redis-server redis-tools libcurl4 libmicrohttpd12 gh time prometheus awscli
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.
 command -v node >/dev/null 2>&1 || test_packages+=(nodejs)
-# npm installs js-ipfs for the IPFS suite (tests/ipfs) and the API clients
-# for the clients suite (tests/clients).
+# npm installs js-ipfs for the IPFS suite (tests/ipfs), s3rver for the S3
+# suite (tests/s3) and the API clients for the clients suite
+# (tests/clients).
 command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 bench_packages=(hyperfine valgrind)
 # fuzz/run.sh: clang 16 and its libFuzzer and sanitizer runtimes.

@@ -36,8 +36,9 @@ packaging/install-deps.sh test
 phase_end "packages"
 
 # The npm packages of the suites that drive real programs from npm: js-ipfs
-# for the IPFS suite (about 290 MB) and the API clients (SDKs and the Claude
-# Code and Gemini CLIs, about 430 MB) for the clients suite. Each set is
+# for the IPFS suite (about 290 MB), s3rver for the S3 suite (about 15 MB)
+# and the API clients (SDKs and the Claude Code and Gemini CLIs, about
+# 430 MB) for the clients suite. Each set is
 # installed, when missing, while the code builds; without it its suite is
 # skipped, not failed.
 npm_dirs=()
@@ -54,6 +55,7 @@ start_npm() { # DIR MARKER: install DIR's packages unless MARKER exists
   fi
 }
 start_npm tests/ipfs tests/ipfs/node_modules/.bin/jsipfs
+start_npm tests/s3 tests/s3/node_modules/.bin/s3rver
 start_npm tests/clients tests/clients/node_modules/.package-lock.json
 wait_for_npm() {
   if [ "${#npm_pids[@]}" -gt 0 ]; then

@@ -247,6 +247,11 @@ Result attempt(const Curl& curl,
   if (headers) {
     set(handle, CURLOPT_HTTPHEADER, headers);
   }
+  if (request.sigv4) {
+    set(handle, CURLOPT_AWS_SIGV4, request.sigv4->provider.c_str());
+    set(handle, CURLOPT_USERNAME, request.sigv4->access_key_id.c_str());
+    set(handle, CURLOPT_PASSWORD, request.sigv4->secret_access_key.c_str());
+  }
   CURLcode code = curl.easy_perform(handle);
   long status = 0;
   curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
@@ -462,6 +467,11 @@ std::expected<long, StreamError> stream(const Request& request,
   }
   if (headers) {
     set(handle, CURLOPT_HTTPHEADER, headers);
+  }
+  if (request.sigv4) {
+    set(handle, CURLOPT_AWS_SIGV4, request.sigv4->provider.c_str());
+    set(handle, CURLOPT_USERNAME, request.sigv4->access_key_id.c_str());
+    set(handle, CURLOPT_PASSWORD, request.sigv4->secret_access_key.c_str());
   }
   CURLcode code = (*curl)->easy_perform(handle);
   if (code == CURLE_OK && !transfer.head_sent) {

@@ -21,12 +21,22 @@ struct Header {
   std::string value;
 };
 
+// AWS Signature Version 4, computed by libcurl (CURLOPT_AWS_SIGV4) over the
+// method, URL, the headers of the request and its body.
+struct AwsSigV4 {
+  std::string provider; // "aws:amz:REGION:SERVICE"
+  std::string access_key_id;
+  std::string secret_access_key; // handed to libcurl only, never shown
+};
+
 struct Request {
   std::string method = "GET";
   std::string url;
   // Secrets (tokens, API keys) go here, never in the URL.
   std::vector<Header> headers;
   std::string body;
+  // When set, the request is signed with it (S3).
+  std::optional<AwsSigV4> sigv4;
 };
 
 struct Response {

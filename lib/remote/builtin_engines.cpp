@@ -13,7 +13,7 @@
 namespace ipfsacc::remote {
 
 std::vector<Engine> builtin_engines() {
-  return { redis_engine(), ipfs_engine() };
+  return { redis_engine(), ipfs_engine(), s3_engine() };
 }
 
 } // namespace ipfsacc::remote

@@ -12,5 +12,6 @@ std::vector<Engine> builtin_engines();
 // Each engine's own file defines its engine.
 Engine redis_engine(); // redis:// and rediss://
 Engine ipfs_engine();  // ipfs:// and http://…|type=kubo
+Engine s3_engine();    // s3://BUCKET[/PREFIX]
 
 } // namespace ipfsacc::remote

@@ -236,7 +236,8 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
   if (!err) {
     return ok ? miss() : std::nullopt;
   }
-  if (remote.spec.ttl_refresh && remote.spec.access == Access::read_write) {
+  if (remote.spec.ttl_refresh && remote.spec.access == Access::read_write &&
+      t->takes_writes()) {
     // Keeps the keys one full lifetime of the entry from now (never
     // shortening them): an answer in use stays on the remote after its
     // freshness ends, for --offline and stale-while-revalidate readers,
@@ -359,7 +360,7 @@ void Remotes::store_to(Remote& remote,
                        std::span<const uint8_t> out,
                        std::span<const uint8_t> err) {
   auto* t = tier(remote);
-  if (!t) {
+  if (!t || !t->takes_writes()) {
     return;
   }
   // Blobs first: a reader never finds an entry whose outputs are missing.

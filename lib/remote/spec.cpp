@@ -172,12 +172,13 @@ std::expected<Spec, std::string> parse_remote(std::string_view text) {
         }
         spec.shards.emplace_back(shard);
       }
-    } else if (name == "type" && !value.empty()) {
+    } else if ((name == "type" || name == "region" || name == "endpoint") &&
+               !value.empty()) {
       spec.extra[std::string(name)] = std::string(value);
     } else {
       return std::unexpected(fmt::format(
         "remote '{}': unknown attribute '{}' (known: read-only, timeout=, "
-        "connect-timeout=, ttl-refresh, shards=, type=)",
+        "connect-timeout=, ttl-refresh, shards=, type=, region=, endpoint=)",
         shown,
         attr));
     }

@@ -24,7 +24,7 @@ constexpr util::Millis kDefaultTimeout{ 500 };
 // One remote of the `remote` setting:
 // `scheme://[user[:password]@]host[:port][/path][|attr[=value]…]`.
 struct Spec {
-  std::string scheme; // "redis", "rediss", "ipfs", "http"
+  std::string scheme; // "redis", "rediss", "ipfs", "http", "s3"
   std::string user;
   std::string password; // never shown: see label() and redact_remotes()
   std::string host;     // may hold a '*' that shards= fills in
@@ -35,7 +35,7 @@ struct Spec {
   util::Millis connect_timeout = kDefaultConnectTimeout;
   bool ttl_refresh = false;
   std::vector<std::string> shards; // names that replace '*' in host
-  // Attributes a tier reads itself (`type=kubo`).
+  // Attributes a tier reads itself (`type=kubo`, `region=`, `endpoint=`).
   std::map<std::string, std::string> extra;
 
   // How people and statistics name this remote: the URL without

@@ -100,6 +100,14 @@ public:
   }
   Result<void> ping() override { return each(&Tier::ping); }
   Result<void> probe_write() override { return each(&Tier::probe_write); }
+  bool takes_writes() const override {
+    for (const auto& shard : shards_) {
+      if (!shard->takes_writes()) {
+        return false;
+      }
+    }
+    return true;
+  }
 
 private:
   Tier& pick(const Digest& key) {

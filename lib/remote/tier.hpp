@@ -87,6 +87,10 @@ public:
   // Stores and removes a probe key: whether the remote takes writes. By
   // default an entry under a random key, living 10 s, put and removed.
   virtual Result<void> probe_write();
+  // Whether this tier writes at all, whatever its spec's access: false for
+  // one that holds no credentials to write with (an S3 bucket read
+  // anonymously), which is then read-only without a warning.
+  virtual bool takes_writes() const { return true; }
 };
 
 // Makes the tier for one spec (a single server; shards are put together by
