@@ -26,12 +26,12 @@ namespace ipfsacc::remote {
 
 namespace {
 
-constexpr std::string_view kEntries = "entries/";
-constexpr std::string_view kBlobs = "blobs/";
+constexpr std::string_view kEntryObjects = "entries/";
+constexpr std::string_view kBlobObjects = "blobs/";
 // The most read back of what the store answers: an entry (a few hundred
 // bytes, more with many alternations of stdout and stderr), a listing page
 // (1,000 names) and an error document.
-constexpr uint64_t kMaxEntrySize = 64 << 20;
+constexpr uint64_t kMaxObjectEntrySize = 64 << 20;
 constexpr uint64_t kMaxListSize = 4 << 20;
 constexpr uint64_t kMaxErrorSize = 64 << 10;
 // The most listing pages walked: 10 million objects.
@@ -42,7 +42,7 @@ std::string getenv_string(const char* name) {
   return value ? std::string(value) : std::string();
 }
 
-std::string_view as_chars(std::span<const uint8_t> bytes) {
+std::string_view object_chars(std::span<const uint8_t> bytes) {
   return { reinterpret_cast<const char*>(bytes.data()), bytes.size() };
 }
 
@@ -71,7 +71,7 @@ public:
   bool takes_writes() const override { return credentials_.has_value(); }
 
   Result<std::optional<std::string>> get_entry(const Digest& key) override {
-    return get(entry_name(key), kMaxEntrySize, {});
+    return get(entry_name(key), kMaxObjectEntrySize, {});
   }
 
   Result<void> put_entry(const Digest& key,
@@ -119,7 +119,7 @@ public:
   Result<void> put_blob(const Digest& digest,
                         std::span<const uint8_t> bytes,
                         int64_t) override {
-    return put(blob_name(digest), as_chars(bytes), digest);
+    return put(blob_name(digest), object_chars(bytes), digest);
   }
 
   Result<void> refresh_entry(const Digest&, int64_t) override {
@@ -146,14 +146,14 @@ public:
   }
 
   Result<std::vector<Digest>> list_entries() override {
-    return list_digests(kEntries);
+    return list_digests(kEntryObjects);
   }
 
   Result<uint64_t> remove_blobs_except(const std::set<Digest>& used) override {
     if (auto ok = can_write(); !ok) {
       return std::unexpected(ok.error());
     }
-    auto blobs = list_digests(kBlobs);
+    auto blobs = list_digests(kBlobObjects);
     if (!blobs) {
       return std::unexpected(blobs.error());
     }
@@ -175,7 +175,7 @@ public:
       return std::unexpected(ok.error());
     }
     uint64_t removed = 0;
-    for (auto dir : { kBlobs, kEntries }) {
+    for (auto dir : { kBlobObjects, kEntryObjects }) {
       auto names = list_names(where_.prefix + std::string(dir));
       if (!names) {
         return std::unexpected(names.error());
@@ -221,10 +221,10 @@ public:
 
 private:
   std::string entry_name(const Digest& key) const {
-    return where_.prefix + std::string(kEntries) + cid_string(key);
+    return where_.prefix + std::string(kEntryObjects) + cid_string(key);
   }
   std::string blob_name(const Digest& digest) const {
-    return where_.prefix + std::string(kBlobs) + cid_string(digest);
+    return where_.prefix + std::string(kBlobObjects) + cid_string(digest);
   }
 
   Failure error(std::string message) const {
