@@ -36,7 +36,8 @@ stop_watchdog() {
 # send_signal SIG TARGET LOGLINE IPFSACC_ARGS...: start ipfsacc in the
 # background (its own process group: job control is on, so SIGINT is not
 # ignored as it is for background jobs of a script), wait until the fake tool
-# has logged LOGLINE (its traps are in place then) and, with AFTER_OUTPUT
+# has logged LOGLINE (its traps are in place then) and, with FAKE_SLEEP or
+# FAKE_SLEEP_AFTER set, that it is in that pause; with AFTER_OUTPUT
 # set, until ipfsacc has passed that text on to its stdout (the tool logs
 # before it prints), send SIG to TARGET ("pid": ipfsacc only; "group": the
 # whole process group, as Ctrl-C at a terminal does), and wait for it. Sets
@@ -49,6 +50,10 @@ send_signal() {
   local pid=$!
   set +m
   wait_for_log "^$logline\$"
+  # The fake tools in their pause (see long_pause in tests/fakes/fake-cli).
+  if [[ -n ${FAKE_SLEEP:-}${FAKE_SLEEP_AFTER:-} ]]; then
+    wait_for_log "^# ${logline%% *} pausing\$"
+  fi
   if [[ -n ${AFTER_OUTPUT:-} ]]; then
     wait_until 'grep -qF -- "$AFTER_OUTPUT" "$T/sig.out"' "ipfsacc to pass on '$AFTER_OUTPUT'"
   fi
