@@ -21,6 +21,9 @@ namespace {
 
 constexpr std::string_view kTool = "serve";
 
+// The most entries whose hits are held back at once.
+constexpr size_t kHeldHits = 256;
+
 // Copies a small stored output out and checks it against its CID; nullopt
 // when it is missing or does not verify. (A hit takes its outputs with
 // take_output, which copies a large one into a file.)
@@ -193,9 +196,38 @@ void AnswerStore::write(const std::function<void(storage::StoreWriter&)>& fn) {
   if (store_->read_only()) {
     return;
   }
-  auto written = store_->write(fn);
+  auto written = store_->write([&](storage::StoreWriter& w) {
+    apply_hits(w);
+    fn(w);
+  });
   if (!written) {
     warn(written.error());
+  }
+}
+
+void AnswerStore::apply_hits(storage::StoreWriter& w) {
+  for (const auto& [key, touch] : held_touches_) {
+    for (int i = 0; i < touch.second; ++i) {
+      w.touch(key, touch.first);
+    }
+  }
+  held_stats_.write_to(w);
+  held_touches_.clear();
+  held_stats_ = StatsDelta();
+}
+
+void AnswerStore::flush_hits_unless_busy() {
+  if ((held_touches_.empty() && held_stats_.empty()) ||
+      lookups_waiting_.load() > 0) {
+    return;
+  }
+  write([](storage::StoreWriter&) {});
+}
+
+AnswerStore::~AnswerStore() {
+  std::lock_guard lock(mutex_);
+  if (store_) {
+    write([](storage::StoreWriter&) {});
   }
 }
 
@@ -376,7 +408,15 @@ void AnswerStore::write_news(const StatsDelta& news) {
 
 std::optional<Answer> AnswerStore::lookup_local(const Digest& key,
                                                 std::string_view route) {
+  ++lookups_waiting_;
   std::lock_guard lock(mutex_);
+  --lookups_waiting_;
+  // However this lookup ends, what the hits held back is written unless
+  // another lookup comes next.
+  struct Flush {
+    AnswerStore& store;
+    ~Flush() { store.flush_hits_unless_busy(); }
+  } flush{ *this };
   Answer answer;
   storage::Entry found;
   bool served = false;
@@ -443,18 +483,22 @@ std::optional<Answer> AnswerStore::lookup_local(const Digest& key,
   answer.source = AnswerSource::local_hit;
   answer.http_status = found.exit_code;
   answer.segments = std::move(found.segments);
-  bool counted = false;
-  write([&](storage::StoreWriter& w) {
-    w.touch(key, util::now_ms());
-    if (keep_stats_) {
-      StatsDelta delta;
-      count_hit(delta, found, route);
-      delta.write_to(w);
-      counted = true;
-    }
-  });
-  if (!counted) {
+  // Held back, written when the lookups queued behind this one are done
+  // (Flush) or, under a long stream of them, every kHeldHits hits.
+  if (store_->read_only()) {
     count_tokens(found, route);
+    return answer;
+  }
+  auto& touch = held_touches_[key];
+  touch.first = util::now_ms();
+  ++touch.second;
+  if (keep_stats_) {
+    count_hit(held_stats_, found, route);
+  } else {
+    count_tokens(found, route);
+  }
+  if (held_touches_.size() >= kHeldHits) {
+    write([](storage::StoreWriter&) {});
   }
   return answer;
 }

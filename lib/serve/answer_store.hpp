@@ -15,6 +15,8 @@
 #include "stats/stats.hpp"
 #include "storage/store.hpp"
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,6 +61,7 @@ std::optional<Head> decode_head(std::string_view text);
 // that fails never fails a request: it is said once on stderr and left out.
 class AnswerStore {
 public:
+  ~AnswerStore();
   // Opens the cache of config; a message when it cannot be used.
   static std::expected<std::unique_ptr<AnswerStore>, std::string> open(
     const Config& config);
@@ -120,6 +123,11 @@ private:
   // The first failure of the store, said once on stderr (mutex held).
   void warn(std::string_view message);
   AnswerStore() = default;
+  // Writes the hits held back (mutex held).
+  void apply_hits(storage::StoreWriter& w);
+  // Writes them now unless a lookup waits for the mutex, which then
+  // will (mutex held).
+  void flush_hits_unless_busy();
   void write(const std::function<void(storage::StoreWriter&)>& fn);
   // The local store's fresh, verified answer (mutex taken).
   std::optional<Answer> lookup_local(const Digest& key, std::string_view route);
@@ -156,6 +164,12 @@ private:
   std::string account_name_; // the `account` setting
   bool warned_ = false;
   Metrics* metrics_ = nullptr;
+  // Hits not written yet: while lookups queue for the mutex, their last-use
+  // times and counters are written together, by the last of them to leave
+  // or by any other write, rather than one write transaction each.
+  std::atomic<int> lookups_waiting_{ 0 };
+  std::map<Digest, std::pair<int64_t, int>> held_touches_; // last use, hits
+  StatsDelta held_stats_;
   // Taken alone, never with mutex_ held.
   std::mutex remote_mutex_;
   std::unique_ptr<remote::Remotes> remotes_; // nullptr: none

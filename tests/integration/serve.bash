@@ -219,7 +219,7 @@ test_identical_concurrent_requests_make_one_upstream_request() {
   start_serve
   scenario slow:1
   local i pids=()
-  for i in 1 2 3 4 5 6 7 8; do
+  for i in $(seq 32); do
     messages "c$i" "$HELLO" &
     pids+=($!)
   done
@@ -227,7 +227,7 @@ test_identical_concurrent_requests_make_one_upstream_request() {
     wait "$i" || fail "a concurrent request failed"
   done
   expect_requests 1
-  for i in 2 3 4 5 6 7 8; do
+  for i in $(seq 2 32); do
     expect_same_file "$T/c1.body" "$T/c$i.body" "answer $i"
   done
   expect_eq 1 "$(cat "$T"/c*.head | grep -ci '^x-ipfsacc-cache: MISS')" "misses"
@@ -415,6 +415,30 @@ test_an_answer_over_max_answer_size_passes_through_unkept() {
   expect_eq "" "$(ls -A "$IPFSACC_DIR/tmp" 2>/dev/null)" "files left in the cache's tmp/"
   stats_json
   expect_stat tools.serve.stores 0
+}
+
+test_every_hit_of_a_burst_is_counted_once_it_is_answered() {
+  # Hits that queue for the store are written together: by the time every
+  # client has its answer, all of them are in the statistics and the
+  # entry's hit count, with the server still running.
+  start_api anthropic
+  start_serve
+  messages first "$HELLO"
+  expect_cache first MISS
+  local i pids=()
+  for i in $(seq 32); do
+    messages "h$i" "$HELLO" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do
+    wait "$i" || fail "a concurrent request failed"
+  done
+  expect_eq 32 "$(cat "$T"/h*.head | grep -ci '^x-ipfsacc-cache: HIT')" "hits"
+  stats_json
+  expect_stat tools.serve.hits 32
+  capture list ipfsacc list --json
+  expect_rc 0
+  expect_eq 32 "$(node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log((Array.isArray(l) ? l : l.entries).map((e) => e.hits).join(" "))' "$T/list.out")" "the entry's hits"
 }
 
 run_tests
