@@ -131,8 +131,10 @@ sub() { python3 -c "print('%.3f' % ($1 - $2))"; }
 static_size=$(stat -c %s "$static")
 default_size=$(stat -c %s "$bin")
 
-# bench/remote.sh writes its own section (it needs a Redis server); keep it.
+# bench/remote.sh and bench/serve.sh write their own sections (they need
+# Redis, nginx and wrk); keep them.
 remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -211,6 +213,9 @@ Target: export and import at 100 MB/s or more.
 | default (libstdc++, LMDB, libsodium static; glibc shared) | ${default_size} bytes |
 | static (\`-DIPFSACC_STATIC=ON\`) | ${static_size} bytes |
 MD
+if [ -n "$serve_section" ]; then
+  printf '\n%s\n' "$serve_section" >>bench/RESULTS.md
+fi
 if [ -n "$remote_section" ]; then
   printf '\n%s\n' "$remote_section" >>bench/RESULTS.md
 fi
