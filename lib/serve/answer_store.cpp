@@ -260,9 +260,10 @@ std::string AnswerStore::account(std::string_view credentials) {
 }
 
 std::optional<Answer> AnswerStore::lookup(const Digest& key,
-                                          std::string_view route) {
+                                          std::string_view route,
+                                          bool ask_remotes) {
   std::optional<Answer> local = lookup_local(key, route);
-  if (local || !remotes_) {
+  if (local || !remotes_ || !ask_remotes) {
     return local;
   }
   auto fetched = fetch_remote(key);

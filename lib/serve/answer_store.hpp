@@ -87,7 +87,11 @@ public:
   // against its CIDs (a large body into a private file, out.file), or else
   // one of the remotes' (then copied into the store); its hit counted for
   // route. nullopt on a miss (an entry that does not verify is removed).
-  std::optional<Answer> lookup(const Digest& key, std::string_view route);
+  // Remotes::fetch only with ask_remotes (a lookup again after waiting for
+  // the key's lock: what was stored meanwhile is local).
+  std::optional<Answer> lookup(const Digest& key,
+                               std::string_view route,
+                               bool ask_remotes = true);
 
   // Stores answer under key for keep.lifetime, with its statistics and the
   // token usage its body reports, then sends it to the writable remotes. A

@@ -283,8 +283,12 @@ Reply Proxy::handle(ProxyRequest request) {
   Digest key = sha256(canonical);
   std::string cid = cid_string(key);
 
+  // The remotes are asked once: a lookup after the key's lock finds what
+  // was stored meanwhile in the local store.
+  bool asked_remotes = false;
   auto hit = [&]() -> std::optional<Reply> {
-    auto answer = store_->lookup(key, route.name);
+    auto answer = store_->lookup(key, route.name, !asked_remotes);
+    asked_remotes = true;
     if (!answer) {
       return std::nullopt;
     }
@@ -529,12 +533,10 @@ Reply Proxy::forward(ProxyRequest request, Forward how) {
       } else {
         AnswerFacts facts;
         facts.complete = result.has_value() && recording && recorder->finish();
-        if (facts.complete && is_event_stream(head) &&
-            !request.route->stream_end.empty()) {
+        if (facts.complete && is_event_stream(head)) {
           // A stream cut short by the upstream ends cleanly without its last
           // event: it is not whole.
-          facts.complete =
-            tail.rfind(request.route->stream_end) != std::string::npos;
+          facts.complete = stream_ended(*request.route, tail);
         }
         facts.failed = head.status < 200 || head.status > 299;
         facts.not_found = head.status == 404;

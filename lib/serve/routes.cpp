@@ -22,6 +22,18 @@ constexpr string_view kAnthropicHeaders[] = { "anthropic-version",
 constexpr string_view kOpenAiHeaders[] = { "openai-beta" };
 constexpr string_view kGithubHeaders[] = { "accept", "x-github-api-version" };
 
+// The last events of streams. Chat completions end with [DONE]; the
+// Responses API ends with response.completed or response.incomplete (a
+// whole answer cut at max_output_tokens), never [DONE]; response.failed is
+// not an answer. A Gemini stream has no closing event: the chunk that ends
+// it is the one that says why (finishReason, the last chunk only). A stream
+// cut before its last event also ends cleanly, and is a part of an answer.
+constexpr string_view kAnthropicEnd[] = { "event: message_stop" };
+constexpr string_view kOpenAiEnds[] = { "data: [DONE]",
+                                        "event: response.completed",
+                                        "event: response.incomplete" };
+constexpr string_view kGeminiEnd[] = { "\"finishReason\"" };
+
 constexpr Route kRoutes[] = {
   { "anthropic",
     "/anthropic",
@@ -32,7 +44,7 @@ constexpr Route kRoutes[] = {
     {},
     kAnthropicHeaders,
     "anthropic",
-    "event: message_stop",
+    kAnthropicEnd,
     "anthropic_api_key",
     "x-api-key",
     "",
@@ -46,7 +58,7 @@ constexpr Route kRoutes[] = {
     {},
     kOpenAiHeaders,
     "",
-    "data: [DONE]",
+    kOpenAiEnds,
     "openai_api_key",
     "authorization",
     "Bearer ",
@@ -60,7 +72,7 @@ constexpr Route kRoutes[] = {
     {},
     kOpenAiHeaders,
     "",
-    "data: [DONE]",
+    kOpenAiEnds,
     "groq_api_key",
     "authorization",
     "Bearer ",
@@ -74,10 +86,7 @@ constexpr Route kRoutes[] = {
     kGeminiQuery,
     {},
     "",
-    // A Gemini stream has no closing event: the chunk that ends it is the
-    // one that says why (finishReason, the last chunk only). A stream cut
-    // before it also ends cleanly, and is a part of an answer.
-    "\"finishReason\"",
+    kGeminiEnd,
     "gemini_api_key",
     "x-goog-api-key",
     "",
@@ -91,7 +100,7 @@ constexpr Route kRoutes[] = {
     {},
     {},
     "",
-    "",
+    {},
     "hf_token",
     "authorization",
     "Bearer ",
@@ -105,7 +114,7 @@ constexpr Route kRoutes[] = {
     {},
     kGithubHeaders,
     "",
-    "",
+    {},
     "github_token",
     "authorization",
     "Bearer ",
@@ -229,6 +238,16 @@ const Route* find_route(std::string_view path) {
     }
   }
   return nullptr;
+}
+
+bool stream_ended(const Route& route, std::string_view tail) {
+  if (route.stream_ends.empty()) {
+    return true;
+  }
+  return std::any_of(
+    route.stream_ends.begin(), route.stream_ends.end(), [&](string_view end) {
+      return tail.rfind(end) != string_view::npos;
+    });
 }
 
 const Route* route_named(std::string_view name) {

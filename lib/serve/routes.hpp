@@ -28,9 +28,10 @@ struct Route {
   // The request headers that change the answer (lower case).
   std::span<const std::string_view> key_headers;
   std::string_view scrub; // the scrub profile's id, "" for none
-  // The text of a stream's last event: a streamed answer without it is
-  // incomplete and not stored. "" when a clean end of the transfer is all.
-  std::string_view stream_end;
+  // The texts one of which a stream's last event holds: a streamed answer
+  // with none of them at its end is incomplete and not stored. Empty when a
+  // clean end of the transfer is all.
+  std::span<const std::string_view> stream_ends;
   // The secrets store's name for the route's key, added to a request that
   // carries no credential, as the header secret_header with secret_scheme
   // before the value ("Bearer ").
@@ -48,6 +49,10 @@ std::span<const Route> routes();
 // The route whose prefix path starts with (followed by '/' or nothing);
 // nullptr when none.
 const Route* find_route(std::string_view path);
+
+// Whether body, a streamed answer of route, ends with its last event (the
+// last 64 KiB of it are enough, tail).
+bool stream_ended(const Route& route, std::string_view tail);
 
 // The route named name; nullptr when none.
 const Route* route_named(std::string_view name);

@@ -441,4 +441,34 @@ test_every_hit_of_a_burst_is_counted_once_it_is_answered() {
   expect_eq 32 "$(node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log((Array.isArray(l) ? l : l.entries).map((e) => e.hits).join(" "))' "$T/list.out")" "the entry's hits"
 }
 
+# responses NAME BODY: POST BODY to the proxy's /openai/v1/responses; as
+# messages does.
+responses() {
+  "$BOUNDED" curl -sS -N -o "$T/$1.body" -D "$T/$1.head" -w '%{http_code}' \
+    -H 'authorization: Bearer sk-proj-test-key' -H 'content-type: application/json' \
+    --data-binary "$2" "$PROXY/openai/v1/responses" >"$T/$1.status" ||
+    fail "curl $1 failed"
+}
+
+test_a_responses_stream_is_kept_once_it_completes() {
+  # The Responses API's stream ends with response.completed, not [DONE].
+  start_api openai
+  start_serve --upstream "openai=$API_URL"
+  local body='{"model":"gpt-4.1","input":"hello","stream":true}'
+  scenario cut
+  responses cut "$body"
+  expect_cache cut MISS
+  expect_file_contains "$T/cut.body" 'event: response.output_text.done'
+  if grep -q 'event: response.completed' "$T/cut.body"; then
+    fail "the fake API did not cut the stream"
+  fi
+  responses whole "$body"
+  expect_cache whole MISS
+  expect_file_contains "$T/whole.body" 'event: response.completed'
+  responses again "$body"
+  expect_cache again HIT
+  expect_same_file "$T/whole.body" "$T/again.body" "the replayed stream"
+  expect_requests 2
+}
+
 run_tests

@@ -28,6 +28,8 @@ test_a_second_machine_answers_from_the_remote_without_the_upstream() {
   expect_cache first MISS
   stop_serve
   expect_requests 1
+  # Asked once: not again after the key's lock is taken.
+  expect_eq 1 "$(remote_stat "$label" misses)" "remote misses of a"
   expect_eq 1 "$(rcli "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l)" "entries in Redis"
   [[ $(remote_stat "$label" bytes_sent) -gt 0 ]] || fail "machine a sent nothing"
 
