@@ -34,6 +34,8 @@ start_api() {
 
 requests() { wc -l <"$API_DIR/requests.log" | tr -d ' '; }
 expect_requests() { expect_eq "$1" "$(requests)" "requests to the fake API"; }
+# scenario WORD...: what the fake API does next (see tests/fakes/http/server.mjs).
+scenario() { printf '%s\n' "$@" >"$API_DIR/scenario"; }
 
 # start_serve ARGS...: ipfsacc serve on a free loopback port, in front of
 # the fake API; sets PROXY (its base URL) and SERVE_PID. Its stderr is

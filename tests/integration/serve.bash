@@ -2,77 +2,7 @@
 # tests/fakes/http (the providers' wire format, SSE included), which log
 # every request they receive.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
-
-if ! command -v node >/dev/null 2>&1; then
-  echo "$SUITE: node is not installed (the fake API servers need it)" >&2
-  exit 125
-fi
-if ! command -v curl >/dev/null 2>&1; then
-  echo "$SUITE: curl is not installed" >&2
-  exit 125
-fi
-
-# Processes a case started, stopped when it ends (each case is a subshell
-# of its own, with its own trap).
-PIDS=()
-stop_at_exit() { trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT; }
-
-# start_api NAME: the fake server of API NAME in $T/api-NAME; sets API_URL
-# and API_DIR.
-start_api() {
-  API_DIR=$T/api-$1
-  mkdir -p "$API_DIR"
-  node "$FAKES/http/server.mjs" "$1" "$API_DIR" 2>"$API_DIR/server.err" &
-  PIDS+=($!)
-  stop_at_exit
-  wait_until "[[ -s $API_DIR/port ]]" "the fake $1 API to listen"
-  API_URL=http://127.0.0.1:$(cat "$API_DIR/port")
-  : >"$API_DIR/requests.log"
-}
-
-requests() { wc -l <"$API_DIR/requests.log" | tr -d ' '; }
-expect_requests() { expect_eq "$1" "$(requests)" "requests to the fake API"; }
-scenario() { printf '%s\n' "$@" >"$API_DIR/scenario"; }
-
-# start_serve ARGS...: ipfsacc serve on a free loopback port, in front of
-# the fake API; sets PROXY (its base URL). Its stderr is $T/serve.err.
-start_serve() {
-  "$IPFSACC_BIN" serve -v --listen 127.0.0.1:0 --port-file "$T/serve.port" \
-    --upstream "anthropic=$API_URL" "$@" 2>"$T/serve.err" &
-  SERVE_PID=$!
-  PIDS+=($SERVE_PID)
-  stop_at_exit
-  wait_until "[[ -s $T/serve.port ]] || ! kill -0 $SERVE_PID 2>/dev/null" \
-    "ipfsacc serve to listen"
-  [[ -s $T/serve.port ]] || { _show "$T/serve.err" >&2; fail "ipfsacc serve did not start"; }
-  PROXY=http://127.0.0.1:$(tr -d '\n' <"$T/serve.port")
-}
-
-# messages NAME BODY [CURL ARGS...]: POST BODY to the proxy's
-# /anthropic/v1/messages with an API key; the body goes to $T/NAME.body,
-# the headers to $T/NAME.head, the status to $T/NAME.status.
-KEY=sk-ant-api03-first-secret-key
-messages() {
-  local name=$1 body=$2
-  shift 2
-  "$BOUNDED" curl -sS -N -o "$T/$name.body" -D "$T/$name.head" -w '%{http_code}' \
-    -H "x-api-key: $KEY" -H 'anthropic-version: 2023-06-01' \
-    -H 'content-type: application/json' "$@" \
-    --data-binary "$body" "$PROXY/anthropic/v1/messages" >"$T/$name.status" ||
-    fail "curl $name failed"
-}
-
-# header NAME HEADER: the value of HEADER in response NAME.
-header() {
-  grep -i "^$2:" "$T/$1.head" | head -n 1 | cut -d: -f2- | tr -d ' \r'
-}
-
-expect_cache() { # NAME HIT|MISS|BYPASS
-  expect_eq "$2" "$(header "$1" x-ipfsacc-cache)" "x-ipfsacc-cache of $1"
-}
-
-HELLO='{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
-STREAM='{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
+source "$(dirname "${BASH_SOURCE[0]}")/lib_serve.bash"
 
 test_a_repeated_request_is_answered_from_the_cache_byte_for_byte() {
   start_api anthropic

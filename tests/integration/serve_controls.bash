@@ -4,32 +4,7 @@
 # request's controls (Cache-Control, x-ipfsacc-cache), an upstream that is
 # slow, the config keys of serve, and the line -v writes per request.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
-
-if ! command -v node >/dev/null 2>&1; then
-  echo "$SUITE: node is not installed (the fake API servers need it)" >&2
-  exit 125
-fi
-if ! command -v curl >/dev/null 2>&1; then
-  echo "$SUITE: curl is not installed" >&2
-  exit 125
-fi
-
-# Processes a case started, stopped when it ends.
-PIDS=()
-stop_at_exit() { trap 'kill "${PIDS[@]}" 2>/dev/null' EXIT; }
-
-# start_api NAME: the fake server of API NAME (tests/fakes/http/server.mjs)
-# in $T/api-NAME; sets API_URL and API_DIR.
-start_api() {
-  API_DIR=$T/api-$1
-  mkdir -p "$API_DIR"
-  node "$FAKES/http/server.mjs" "$1" "$API_DIR" 2>"$API_DIR/server.err" &
-  PIDS+=($!)
-  stop_at_exit
-  wait_until "[[ -s $API_DIR/port ]]" "the fake $1 API to listen"
-  API_URL=http://127.0.0.1:$(cat "$API_DIR/port")
-  : >"$API_DIR/requests.log"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib_serve.bash"
 
 # start_github [ARGS...]: the fake GitHub API (github.mjs) in $T/api-github,
 # counting its 304s in $API_DIR/304, its ETags salted with $API_DIR/salt.
@@ -46,13 +21,10 @@ start_github() {
   API_URL=http://127.0.0.1:$(tr -d '\n' <"$API_DIR/port")
 }
 
-requests() { wc -l <"$API_DIR/requests.log" | tr -d ' '; }
-expect_requests() { expect_eq "$1" "$(requests)" "requests to the fake API"; }
-scenario() { printf '%s\n' "$@" >"$API_DIR/scenario"; }
-
-# start_serve ARGS...: ipfsacc serve -v on a free loopback port; sets PROXY
-# and SERVE_PID. Its stderr is $T/serve.err (appended to: a case may
-# restart it with the clock moved on).
+# start_serve ARGS...: ipfsacc serve -v on a free loopback port (LISTEN:
+# another address), with no upstream of its own (lib_serve.bash's puts the
+# fake API at /anthropic); sets PROXY and SERVE_PID. Its stderr is
+# $T/serve.err (appended to: a case may restart it with the clock moved on).
 start_serve() {
   rm -f "$T/serve.port"
   "$IPFSACC_BIN" serve -v --listen "${LISTEN:-127.0.0.1:0}" \
@@ -64,11 +36,6 @@ start_serve() {
     "ipfsacc serve to listen"
   [[ -s $T/serve.port ]] || { _show "$T/serve.err" >&2; fail "ipfsacc serve did not start"; }
   PROXY=http://127.0.0.1:$(tr -d '\n' <"$T/serve.port")
-}
-
-stop_serve() {
-  kill "$SERVE_PID" 2>/dev/null
-  wait "$SERVE_PID" 2>/dev/null
 }
 
 # get NAME PATH [CURL ARGS...]: GET the proxy's PATH; the body goes to
