@@ -15,6 +15,8 @@ extern char** environ;
 
 namespace ipfsacc {
 
+using util::trim;
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -149,16 +151,6 @@ const ConfigKey* find_key(std::string_view name) {
     }
   }
   return nullptr;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::vector<std::string_view> all_names() {

@@ -1,23 +1,14 @@
 #include "core/config_edit.hpp"
 
+#include "util/text.hpp"
+
 #include <fmt/format.h>
 
 namespace ipfsacc {
 
-namespace {
+using util::trim;
 
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) {
-    return std::isspace(static_cast<unsigned char>(c));
-  };
-  while (!s.empty() && space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+namespace {
 
 // The key a config line sets, or "" for comments, blank and broken lines
 // (parse_config_text's reading of a line).

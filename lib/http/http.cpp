@@ -1,6 +1,7 @@
 #include "http/http.hpp"
 
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 #include <cctype>
 #include <chrono>
@@ -15,6 +16,8 @@
 
 namespace ipfsacc::http {
 
+using util::trim;
+
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -28,17 +31,6 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
-                        s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // The libcurl functions we use, resolved once from libcurl.so.4. libcurl is

@@ -18,6 +18,7 @@
 
 #include "http/http.hpp"
 #include "remote/builtin_engines.hpp"
+#include "remote/http_failure.hpp"
 #include "storage/car.hpp"
 
 #include <algorithm>
@@ -563,10 +564,7 @@ private:
     options.max_body = max_body;
     auto r = http::perform(request, options);
     if (!r) {
-      auto kind = r.error().timeout     ? Failure::Kind::timeout
-                  : r.error().too_large ? Failure::Kind::rejected
-                                        : Failure::Kind::error;
-      return std::unexpected(Failure{ kind, r.error().message });
+      return std::unexpected(http_failure(r.error()));
     }
     return std::move(*r);
   }

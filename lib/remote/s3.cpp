@@ -13,6 +13,7 @@
 
 #include "http/http.hpp"
 #include "remote/builtin_engines.hpp"
+#include "remote/http_failure.hpp"
 #include "remote/s3_credentials.hpp"
 #include "remote/s3_location.hpp"
 #include "util/base64.hpp"
@@ -294,10 +295,7 @@ private:
     options.max_body = max_body;
     auto r = http::perform(request, options);
     if (!r) {
-      auto kind = r.error().timeout     ? Failure::Kind::timeout
-                  : r.error().too_large ? Failure::Kind::rejected
-                                        : Failure::Kind::error;
-      return std::unexpected(Failure{ kind, r.error().message });
+      return std::unexpected(http_failure(r.error()));
     }
     return std::move(*r);
   }

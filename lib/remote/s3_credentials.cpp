@@ -1,24 +1,16 @@
 #include "remote/s3_credentials.hpp"
 
 #include "util/fs.hpp"
+#include "util/text.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>
 
 namespace ipfsacc::remote::s3 {
 
-namespace {
+using util::trim;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
-                        s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+namespace {
 
 // The most of a credentials file read: it holds a few profiles.
 constexpr size_t kMaxFileSize = 1 << 20;

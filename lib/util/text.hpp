@@ -40,6 +40,9 @@ bool starts_with(std::string_view s, std::string_view prefix);
 
 std::string lower(std::string_view s);
 
+// s without the white space (isspace) at either end.
+std::string_view trim(std::string_view s);
+
 // The non-empty pieces of text between any of the separator characters
 // (a list setting: "a b", "a,b", "a, b").
 std::vector<std::string_view> split_list(std::string_view text,
