@@ -279,16 +279,5 @@ cluster's three nodes: ${cluster_keys}.
 <!-- remote.sh: end -->
 MD
 )
-python3 - "$section" <<'PY'
-import re, sys
-path = "bench/RESULTS.md"
-text = open(path).read()
-section = sys.argv[1]
-pattern = re.compile(r"<!-- remote.sh: begin -->.*?<!-- remote.sh: end -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda m: section, text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+python3 bench/write_section.py remote.sh "$section"
 printf '%s\n' "$section"

@@ -186,16 +186,5 @@ ${hwm_after} after (target: under 64 MB); the client got every byte: ${big_ok}.
 <!-- serve.sh: end -->
 MD
 )
-python3 - "$section" <<'PY'
-import re, sys
-path = "bench/RESULTS.md"
-text = open(path).read()
-section = sys.argv[1]
-pattern = re.compile(r"<!-- serve.sh: begin -->.*?<!-- serve.sh: end -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda m: section, text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+python3 bench/write_section.py serve.sh "$section"
 printf '%s\n' "$section"
