@@ -39,6 +39,9 @@ std::expected<std::unique_ptr<storage::Store>, std::string> open_cache(
     return std::unexpected(
       fmt::format("the cache in {} is read-only", dir.string()));
   }
+  // Hit counts and last uses as they are now (purge --max-size plans by
+  // them before it writes); a read-only open folded them already.
+  (*store)->fold_hits();
   return std::move(*store);
 }
 

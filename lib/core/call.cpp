@@ -247,6 +247,7 @@ private:
                                     std::string& reason,
                                     bool* stale = nullptr);
   CallEnd miss(const Digest& key, std::string_view reason);
+  void finish_hit(const Digest& key);
   void finish_writes(const std::function<void(storage::StoreWriter&)>& more);
   void count_tokens_saved(const Entry& entry);
   enum class Forward { no, yes };
@@ -996,7 +997,7 @@ std::optional<CallEnd> Call::try_replay(const Digest& key,
   stats_.add(
     Statistic::time_saved_ms, policy_.tool, operation(), found.duration_ms);
   count_tokens_saved(found);
-  finish_writes([&](storage::StoreWriter& w) { w.touch(key, util::now_ms()); });
+  finish_hit(key);
   return CallEnd::code(found.exit_code);
 }
 
@@ -1027,6 +1028,26 @@ void Call::count_tokens_saved(const Entry& entry) {
                    ? std::llround(priced)
                    : entry.reported_cost_micro_usd;
   stats_.add(Statistic::cost_saved_micro_usd, policy_.tool, op, cost);
+}
+
+// What a hit writes: its entry's hit count and last use, and the
+// statistics, go to the hit log (storage/hit_log.hpp) that the next write
+// transaction folds in, so that a hit opens no write transaction; into a
+// transaction of its own when the log cannot take them.
+void Call::finish_hit(const Digest& key) {
+  if (!store_ || store_->read_only()) {
+    return;
+  }
+  int64_t now = util::now_ms();
+  std::vector<std::pair<std::string, int64_t>> counters;
+  if (config_.stats_enabled()) {
+    counters.assign(stats_.deltas().begin(), stats_.deltas().end());
+  }
+  if (store_->log_hit(key, now, std::move(counters))) {
+    stats_ = StatsDelta();
+    return;
+  }
+  finish_writes([&](storage::StoreWriter& w) { w.touch(key, now); });
 }
 
 // One write transaction at the end of a call: the call's own writes and the

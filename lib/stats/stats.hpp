@@ -54,6 +54,8 @@ public:
   void add_counter(std::string key, int64_t n) { deltas_[std::move(key)] += n; }
   bool empty() const { return deltas_.empty(); }
   void write_to(storage::StoreWriter& writer) const;
+  // The counters' full keys and deltas.
+  const std::map<std::string, int64_t>& deltas() const { return deltas_; }
 
 private:
   std::map<std::string, int64_t> deltas_;

@@ -2,6 +2,7 @@
 
 #include "secrets/cache_cipher.hpp"
 #include "storage/corruption.hpp"
+#include "storage/hit_log.hpp"
 #include "util/fs.hpp"
 
 #include <cerrno>
@@ -762,10 +763,18 @@ std::optional<uint64_t> StoreWriter::remove_entry(const Digest& key) {
   return freed;
 }
 
-bool StoreWriter::touch(const Digest& key, int64_t now_ms) {
+bool StoreWriter::touch(const Digest& key, int64_t now_ms, int64_t hits) {
   auto current = entry(key);
   if (!current) {
     return false;
+  }
+  current->hits += hits;
+  if (now_ms <= current->last_used_ms) {
+    std::string encoded = encode_entry(*current);
+    MDB_val k = val(key);
+    MDB_val v = val(encoded);
+    check(mdb_put(txn_, store_.entries_, &k, &v, 0), "writing an entry");
+    return true;
   }
   MDB_val empty{ 0, nullptr };
   auto old_lru = time_key(current->last_used_ms, key);
@@ -774,7 +783,6 @@ bool StoreWriter::touch(const Digest& key, int64_t now_ms) {
   if (rc != MDB_NOTFOUND) {
     check(rc, "deleting an index row");
   }
-  current->hits += 1;
   current->last_used_ms = now_ms;
   auto new_lru = time_key(now_ms, key);
   MDB_val nk = val(new_lru);
@@ -1048,6 +1056,14 @@ std::expected<void, std::string> Store::open_env(size_t map_size,
 std::expected<std::unique_ptr<Store>, std::string> Store::open(
   const fs::path& dir,
   Access access) {
+  // A reader sees the hits logged since the last write (stats, list, show):
+  // the log is folded first, where this process may write.
+  if (access == Access::read_only && hits_pending(dir) &&
+      ::access(dir.c_str(), W_OK) == 0) {
+    if (auto writable = open(dir, Access::read_write)) {
+      (*writable)->fold_hits();
+    }
+  }
   if (auto known = corrupt_caches().find(dir);
       known != corrupt_caches().end()) {
     return std::unexpected(known->second);
@@ -1184,6 +1200,9 @@ std::expected<void, std::string> Store::write(
     return std::unexpected(
       fmt::format("the cache in {} is read-only", dir_.string()));
   }
+  // The hits logged since the last write go into this transaction (and back
+  // into the log if it is not committed).
+  HitLogFold hits(dir_, shared_);
   sigjmp_buf jump;
   FaultGuard guard(&jump);
   if (sigsetjmp(jump, 1) != 0) {
@@ -1208,6 +1227,12 @@ std::expected<void, std::string> Store::write(
     int code = MDB_SUCCESS;
     std::string message;
     try {
+      for (const auto& hit : hits.records()) {
+        writer.touch(hit.key, hit.now_ms);
+        for (const auto& [name, delta] : hit.counters) {
+          writer.add_counter(name, delta);
+        }
+      }
       fn(writer);
       if (corruption_.empty()) {
         writer.flush_counters();
@@ -1225,6 +1250,7 @@ std::expected<void, std::string> Store::write(
       }
     } else if (commit == Commit::no) {
       mdb_txn_abort(txn);
+      hits.restore();
       return {};
     } else {
       // Blob files no longer referenced go while we still hold the write
@@ -1250,7 +1276,33 @@ std::expected<void, std::string> Store::write(
       mdb_env_set_mapsize(env_, info.me_mapsize * 2);
       continue;
     }
+    hits.restore();
     return std::unexpected(fmt::format("cannot write the cache: {}", message));
+  }
+}
+
+bool Store::log_hit(const Digest& key,
+                    int64_t now_ms,
+                    std::vector<std::pair<std::string, int64_t>> counters) {
+  if (read_only_ || !corruption_.empty() || !env_) {
+    return false;
+  }
+  HitRecord record{ key, now_ms, std::move(counters) };
+  switch (append_hit(dir_, shared_, record)) {
+    case Appended::no:
+      return false;
+    case Appended::fold_due:
+      (void)write([](StoreWriter&) {});
+      return true;
+    case Appended::yes:
+      return true;
+  }
+  return true;
+}
+
+void Store::fold_hits() {
+  if (!read_only_ && hits_pending(dir_)) {
+    (void)write([](StoreWriter&) {});
   }
 }
 

@@ -173,8 +173,10 @@ public:
   // and the next put of those bytes writes the file afresh.
   void discard_blob_file(const Digest& digest, FileId seen);
 
-  // Records a hit: hit count, last use (for LRU). False if the entry is gone.
-  bool touch(const Digest& key, int64_t now_ms);
+  // Records hits: hit count, last use (for LRU; the later of the stored one
+  // and now_ms, as hits folded from the hit log may come out of order).
+  // False if the entry is gone.
+  bool touch(const Digest& key, int64_t now_ms, int64_t hits = 1);
 
   // Changes a counter by delta (written when the transaction's function has
   // run; counter() sees it at once).
@@ -269,6 +271,19 @@ public:
   std::expected<void, std::string> write(
     const std::function<void(StoreWriter&)>& fn,
     Commit commit = Commit::yes);
+
+  // Records a hit without a write transaction: key's hit and last use and
+  // the statistics counters (full keys and deltas) go to the hit log
+  // (storage/hit_log.hpp), which the next write transaction folds in. False
+  // when the log could not take it (the caller then writes the hit in a
+  // transaction); a log grown past its limit is folded here.
+  bool log_hit(const Digest& key,
+               int64_t now_ms,
+               std::vector<std::pair<std::string, int64_t>> counters);
+
+  // Writes the logged hits into the store now (for a command about to read
+  // hit counts or last uses in a read transaction before it writes).
+  void fold_hits();
 
   // Size of the LMDB data file plus external blobs, as on disk.
   uint64_t disk_usage() const;

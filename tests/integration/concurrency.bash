@@ -53,6 +53,54 @@ test_concurrent_mixed_keys() {
   done
 }
 
+# The LMDB transaction id (mdb_stat -e): it moves with every committed write.
+txn_id() {
+  mdb_stat -e "$IPFSACC_DIR" | sed -n 's/.*Last transaction ID: //p'
+}
+
+test_hits_write_no_transaction_and_every_one_is_counted() {
+  # 8 processes hit two entries 10 times each while another stores new
+  # entries: no hit opens a write transaction (the LMDB transaction id
+  # moves only with the stores), and stats and list count all 160 hits.
+  "$IPFSACC_BIN" gh repo view o/h1 >/dev/null 2>&1
+  "$IPFSACC_BIN" gh repo view o/h2 >/dev/null 2>&1
+  local before j k pids=()
+  before=$(txn_id)
+  for j in $(seq 0 7); do
+    (
+      for k in $(seq 1 10); do
+        "$IPFSACC_BIN" gh repo view o/h1 >/dev/null 2>&1 || echo "$j.$k" >>"$T/failed"
+        "$IPFSACC_BIN" gh repo view o/h2 >/dev/null 2>&1 || echo "$j.$k" >>"$T/failed"
+      done
+    ) &
+    pids+=($!)
+  done
+  for j in "${pids[@]}"; do wait "$j"; done
+  [[ ! -e $T/failed ]] || fail "calls failed: $(cat "$T/failed")"
+  expect_eq "$before" "$(txn_id)" "the transaction id after 160 hits"
+  expect_invocations "gh repo view o/h1" 1
+  # Stores running at the same time as hits fold the log; whatever the
+  # interleaving, nothing is lost or counted twice.
+  pids=()
+  for j in $(seq 0 3); do
+    (
+      for k in $(seq 1 5); do
+        "$IPFSACC_BIN" gh repo view "o/h1" >/dev/null 2>&1
+        "$IPFSACC_BIN" gh repo view "o/new$j.$k" >/dev/null 2>&1
+      done
+    ) &
+    pids+=($!)
+  done
+  for j in "${pids[@]}"; do wait "$j"; done
+  expect_stat hits 180
+  expect_stat misses 22
+  # list --sort hits: the most hit first, with every hit counted.
+  "$IPFSACC_BIN" list --json --sort hits --limit 2 >"$T/list.json"
+  expect_eq "gh repo view o/h1" "$(json_get "$T/list.json" 0.command)" "most hit"
+  expect_eq 100 "$(json_get "$T/list.json" 0.hits)" "hits of o/h1"
+  expect_eq 80 "$(json_get "$T/list.json" 1.hits)" "hits of o/h2"
+}
+
 # writers N: start 4 loops that together make N distinct cacheable calls,
 # in one new process group; sets WRITERS to its id.
 start_writers() {

@@ -1,4 +1,5 @@
 #include "core/cid.hpp"
+#include "storage/hit_log.hpp"
 #include "storage/store.hpp"
 #include "test_support.hpp"
 #include "util/fs.hpp"
@@ -388,6 +389,81 @@ TEST_CASE("touch counts hits and moves the entry in LRU order") {
   CHECK(evicted == 1);
   CHECK(get(*store, key_of("a")));
   CHECK_FALSE(get(*store, key_of("b")));
+}
+
+TEST_CASE("logged hits are folded into the next write, LRU order included") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  std::string a = pattern_bytes(1000, 1), b = pattern_bytes(1000, 2);
+  put(*store, key_of("a"), make_entry(a, "", {}, 100), a, "");
+  put(*store, key_of("b"), make_entry(b, "", {}, 200), b, "");
+
+  REQUIRE(store->log_hit(key_of("a"), 5'000, { { "hits", 1 } }));
+  REQUIRE(store->log_hit(key_of("a"), 4'000, { { "hits", 1 } }));
+  REQUIRE(store->log_hit(key_of("gone"), 6'000, { { "hits", 1 } }));
+  CHECK(hits_pending(dir.path()));
+  // Not yet in the store: a hit opens no write transaction.
+  CHECK(get(*store, key_of("a"))->hits == 0);
+
+  // Any write folds them in (the records of an entry since removed still
+  // count in the statistics), and empties the log.
+  int64_t total = counter(*store, "stored_bytes");
+  size_t evicted = 0;
+  REQUIRE(store->write([&](StoreWriter& w) {
+    evicted = w.evict_to(static_cast<uint64_t>(total - 1));
+  }));
+  CHECK_FALSE(hits_pending(dir.path()));
+  CHECK(evicted == 1);
+  auto got = get(*store, key_of("a"));
+  REQUIRE(got);
+  CHECK(got->hits == 2);
+  CHECK(got->last_used_ms == 5'000); // the later use, whatever the order
+  CHECK_FALSE(get(*store, key_of("b")));
+  CHECK(counter(*store, "hits") == 3);
+}
+
+TEST_CASE("a reader opening the cache sees the logged hits") {
+  TempDir dir;
+  std::string a = pattern_bytes(100, 3);
+  {
+    auto store = open_store(dir.path());
+    put(*store, key_of("a"), make_entry(a, "", {}, 100), a, "");
+    REQUIRE(store->log_hit(key_of("a"), 7'000, { { "hits@gh", 1 } }));
+  }
+  auto reader = open_store(dir.path(), storage::Access::read_only);
+  CHECK_FALSE(hits_pending(dir.path()));
+  CHECK(get(*reader, key_of("a"))->hits == 1);
+  CHECK(counter(*reader, "hits@gh") == 1);
+}
+
+TEST_CASE("damaged hit log records are skipped, the good ones kept") {
+  HitRecord one{ key_of("one"), 1, { { "hits", 1 }, { "time_saved_ms", 9 } } };
+  HitRecord two{ key_of("two"), 2, {} };
+  std::string first = encode_hit(one), second = encode_hit(two);
+
+  auto decoded = decode_hits(first + second);
+  REQUIRE(decoded.size() == 2);
+  CHECK(decoded[0].key == one.key);
+  CHECK(decoded[0].now_ms == 1);
+  CHECK(decoded[0].counters == one.counters);
+  CHECK(decoded[1].key == two.key);
+
+  // A torn record (a short write on a full disk) before a good one.
+  decoded = decode_hits(first.substr(0, first.size() - 3) + second);
+  REQUIRE(decoded.size() == 1);
+  CHECK(decoded[0].key == two.key);
+  // A flipped byte fails the record's check.
+  std::string flipped = first;
+  flipped[20] ^= 1;
+  decoded = decode_hits(flipped + second);
+  REQUIRE(decoded.size() == 1);
+  CHECK(decoded[0].key == two.key);
+  // A length that claims more than there is, and plain garbage.
+  std::string lying = first;
+  lying[4] = '\xff';
+  CHECK(decode_hits(lying).empty());
+  CHECK(decode_hits("IHL1IHL1\x01\x02 garbage IHL").empty());
+  CHECK(decode_hits("").empty());
 }
 
 TEST_CASE("remove_tagged removes only the entries with that tag") {
