@@ -7,11 +7,14 @@
 #
 #   bench/remote.sh            # builds build-bench (Release) if needed
 #   BIN=path/to/ipfsacc bench/remote.sh
+#   NO_IPFS=1 bench/remote.sh  # leaves the IPFS row out (js-ipfs is large)
 #
 # 1. A remote hit (local miss, answer from Redis) of a 10 KB output, against
 #    a local hit and a local hit with no remote configured, in one run.
 #    The same remote hit from a Redis Cluster (the URL names one node; the
-#    keys live on all three), from an IPFS node and from an S3 bucket.
+#    keys live on all three), from an IPFS node and from an S3 bucket; for
+#    S3, what s3rver itself takes to answer the hit's two GETs (curl's
+#    timings, one process, one connection).
 # 2. 16 processes at once, each with its own empty local cache, asking one
 #    Redis (then the cluster, then S3) for the same 64 entries: every call
 #    must be a verified remote hit, with no error.
@@ -34,6 +37,9 @@ if [ -z "$bin" ]; then
 fi
 
 work=$(mktemp -d)
+# Other work on the machine stretches every figure: the section says how
+# busy it was when the run started.
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 ipfs_dir=
 s3_dir=
 servers=() # "port:dir" of each redis-server started
@@ -138,10 +144,10 @@ cluster_hit=$(medians "$work/cluster.json")
 
 echo "== remote hit from an IPFS node, 10 KB"
 ipfs_hit=
-if [ ! -x tests/ipfs/node_modules/.bin/jsipfs ] && command -v npm >/dev/null; then
+if [ -z "${NO_IPFS:-}" ] && [ ! -x tests/ipfs/node_modules/.bin/jsipfs ] && command -v npm >/dev/null; then
   (cd tests/ipfs && npm install --no-audit --no-fund >/dev/null 2>&1) || true
 fi
-if [ -x tests/ipfs/node_modules/.bin/jsipfs ] &&
+if [ -z "${NO_IPFS:-}" ] && [ -x tests/ipfs/node_modules/.bin/jsipfs ] &&
   ipfs_port=$(tests/ipfs/node.sh start "$work/ipfs"); then
   ipfs_dir=$work/ipfs
   ipfs_remote=ipfs://127.0.0.1:$ipfs_port
@@ -156,7 +162,9 @@ if [ -x tests/ipfs/node_modules/.bin/jsipfs ] &&
 fi
 if [ -n "$ipfs_hit" ]; then
   ipfs_row="| remote hit: local miss, entry and block from an IPFS node (js-ipfs $(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/ipfs/node_modules/ipfs/package.json), RPC API over HTTP), verified, copied, replayed | ${ipfs_hit} ms |"
-  ipfs_note="IPFS remote hits counted by its reader: ${ipfs_hits}. Three RPC calls per hit (files/read of the entry and of the blob's root, block/get), each a new HTTP request to a Node.js server: the node's answer time, not ipfsacc's, is most of it."
+  ipfs_note="IPFS remote hits counted by its reader: ${ipfs_hits}. Three RPC calls per hit (files/read of the entry and of the blob's root, block/get) on one connection to a Node.js server: the node's answer time, not ipfsacc's, is most of it."
+elif [ -n "${NO_IPFS:-}" ]; then
+  ipfs_row="| remote hit from an IPFS node | not measured (NO_IPFS set) |"
 else
   ipfs_row="| remote hit from an IPFS node | not measured (js-ipfs could not be installed or started) |"
   ipfs_note=
@@ -182,10 +190,41 @@ if [ -x tests/s3/node_modules/.bin/s3rver ] &&
     >/dev/null 2>&1 && s3_hit=$(medians "$work/s3.json")
   s3_hits=$(IPFSACC_DIR=$work/s3-reader "$bin" stats --format json |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["remotes"]; print(sum(v["hits"] for v in r.values()))')
+  # The same two GETs (the entry, then the blob) with curl, in one process
+  # on one connection: the process (curl and libcurl loaded) and, from
+  # curl's own timings, s3rver's answer time alone.
+  entry=$(cd "$work/s3/data/bench/ci/entries" && ls | sed -n 's/\._S3rver_object$//p' | head -n 1)
+  blob=$(cd "$work/s3/data/bench/ci/blobs" && ls | sed -n 's/\._S3rver_object$//p' | head -n 1)
+  s3_url=http://127.0.0.1:$s3_port/bench/ci
+  curl_gets=(curl -sS -o /dev/null -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3
+    --user S3RVER:S3RVER -H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)"
+    -w '%{http_code} %{num_connects} %{time_total}\n' "$s3_url/entries/$entry" "$s3_url/blobs/$blob")
+  for _ in $(seq "${S3_RUNS:-100}"); do "${curl_gets[@]}"; done >"$work/s3-curl.txt"
+  s3_server=$(python3 -c '
+import statistics, sys
+lines = [l.split() for l in open(sys.argv[1])]
+assert all(l[0] == "200" for l in lines), "curl: not every GET answered 200"
+pairs = [float(a[2]) + float(b[2]) for a, b in zip(lines[::2], lines[1::2])]
+assert all(b[1] == "0" for b in lines[1::2]), "curl: the second GET connected again"
+print("%.3f" % (statistics.median(pairs) * 1000))' "$work/s3-curl.txt")
+  hyperfine -N --warmup 10 --runs "${S3_RUNS:-100}" --export-json "$work/s3-curl.json" \
+    -n curl "$(printf '%q ' "${curl_gets[@]}")" >/dev/null 2>&1 &&
+    s3_curl=$(medians "$work/s3-curl.json")
+  # What loading libcurl costs a process (ipfsacc opens it at its first
+  # request): curl --version loads it and sets it up, true loads nothing.
+  hyperfine -N --warmup 10 --runs "${S3_RUNS:-100}" --export-json "$work/curl-load.json" \
+    -n true true -n curl-version "curl --version" >/dev/null 2>&1 &&
+    mapfile -t curl_load < <(medians "$work/curl-load.json")
+  libcurl_libs=$(ldd "$(ldconfig -p | sed -n 's/^\tlibcurl\.so\.4 (libc6,x86-64) => //p' | head -n 1)" | grep -c '=>' || true)
 fi
 if [ -n "$s3_hit" ]; then
   s3_row="| remote hit: local miss, entry and blob from an S3 bucket (s3rver $(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/s3/node_modules/s3rver/package.json), requests signed with SigV4), verified, copied, replayed | ${s3_hit} ms |"
-  s3_note="S3 remote hits counted by its reader: ${s3_hits}. Two signed GETs per hit (the entry, then the blob), each a new HTTP connection to a Node.js server."
+  s3_row+="
+| curl asking s3rver for the same two objects (SigV4), one process, one connection | ${s3_curl:-?} ms |
+| of which s3rver's answers (curl's time_total of the two GETs; the baseline no client can beat) | ${s3_server} ms |
+| a process that only loads libcurl (\`curl --version\`: libcurl, the ${libcurl_libs:-?} libraries it links, OpenSSL's setup) | ${curl_load[1]:-?} ms |
+| a process that loads nothing (\`true\`) | ${curl_load[0]:-?} ms |"
+  s3_note="S3 remote hits counted by its reader: ${s3_hits}. Two signed GETs per hit (the entry, then the blob) on one connection to a Node.js server."
 else
   s3_row="| remote hit from an S3 bucket | not measured (s3rver could not be installed or started) |"
   s3_note=
@@ -251,14 +290,14 @@ section=$(cat <<MD
 <!-- remote.sh: begin -->
 ## Remote tiers: Redis, Redis Cluster, IPFS and S3 on loopback (\`bench/remote.sh\`)
 
-Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores.${BENCH_NOTE:+ ${BENCH_NOTE}} Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; ${RUNS:-300} runs, ${IPFS_RUNS:-60} for IPFS, ${S3_RUNS:-100} for S3).
+Written by \`bench/remote.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, load average $load when it started.${BENCH_NOTE:+ ${BENCH_NOTE}} Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), 10 KB output, medians of hyperfine runs (\`-N\`; ${RUNS:-300} runs, ${IPFS_RUNS:-60} for IPFS, ${S3_RUNS:-100} for S3).
 
 | command | median |
 | --- | --- |
 | local hit, no remote configured | ${hit[0]} ms |
 | local hit, a remote configured (the same path: the setting is parsed, nothing connects) | ${hit[1]} ms |
 | remote hit: local miss, entry and blob from Redis, verified, copied into the local cache, replayed | ${hit[2]} ms |
-| the same from a Redis Cluster of three nodes (the URL names one; the slot map is learned at the first MOVED) | ${cluster_hit} ms |
+| the same from a Redis Cluster of three nodes (the URL names one; the slot map kept in the cache directory by an earlier process: each key straight to its node) | ${cluster_hit} ms |
 ${ipfs_row}
 ${s3_row}
 

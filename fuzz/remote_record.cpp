@@ -5,12 +5,14 @@
 // manifest (remote/ipfs: decode_manifest), a blob root's CID text as the
 // node's files API returns it (parse_cid), the remote_trusted_keys
 // setting (parse_public_keys), an S3 answer (remote/s3_location: a
-// ListObjectsV2 page, an error document) and a shared credentials file
-// (remote/s3_credentials).
+// ListObjectsV2 page, an error document), a shared credentials file
+// (remote/s3_credentials) and a Redis Cluster's slot map as the cache
+// directory keeps it (remote/redis_slot_file).
 #include "core/cid.hpp"
 #include "fuzz.hpp"
 #include "remote/ipfs.hpp"
 #include "remote/record.hpp"
+#include "remote/redis_slot_file.hpp"
 #include "remote/s3_credentials.hpp"
 #include "remote/s3_location.hpp"
 #include "storage/entry.hpp"
@@ -71,6 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   remote::s3::error_code(input);
   remote::s3::read_credentials_file(input, "default");
+
+  // The seed's label (fuzz/corpus/remote_record/redis_slots.txt).
+  constexpr std::string_view kSlotsLabel = "redis://127.0.0.1:7000";
+  if (auto ranges = remote::redis::parse_slot_map(input, kSlotsLabel)) {
+    auto again = remote::redis::parse_slot_map(
+      remote::redis::encode_slot_map(kSlotsLabel, *ranges), kSlotsLabel);
+    fuzz::check(again && *again == *ranges,
+                "a slot map read, written again, reads the same");
+  }
 
   parse_cid(input);
   secrets::parse_public_keys(input);

@@ -1331,8 +1331,10 @@ remote::Remotes* Call::remotes() {
     explain("remotes not used: encrypt_cache is on");
     return nullptr;
   }
-  auto opened = remote::open_remotes(
-    setting, config_.get("remote_trusted_keys"), config_.max_answer_size());
+  auto opened = remote::open_remotes(setting,
+                                     config_.get("remote_trusted_keys"),
+                                     config_.max_answer_size(),
+                                     config_.cache_dir());
   if (!opened || (*opened)->empty()) {
     return nullptr; // Config::load has warned already.
   }

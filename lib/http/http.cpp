@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 namespace ipfsacc::http {
 
@@ -43,6 +44,7 @@ struct Curl {
   CURLcode (*easy_perform)(CURL*);
   CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
   void (*easy_cleanup)(CURL*);
+  void (*easy_reset)(CURL*);
   const char* (*easy_strerror)(CURLcode);
   curl_slist* (*slist_append)(curl_slist*, const char*);
   void (*slist_free_all)(curl_slist*);
@@ -80,6 +82,7 @@ std::expected<const Curl*, std::string> load_curl() {
     resolve(curl.easy_perform, "curl_easy_perform");
     resolve(curl.easy_getinfo, "curl_easy_getinfo");
     resolve(curl.easy_cleanup, "curl_easy_cleanup");
+    resolve(curl.easy_reset, "curl_easy_reset");
     resolve(curl.easy_strerror, "curl_easy_strerror");
     resolve(curl.slist_append, "curl_slist_append");
     resolve(curl.slist_free_all, "curl_slist_free_all");
@@ -177,11 +180,53 @@ int close_socket_on_exec(void*, curl_socket_t fd, curlsocktype) {
   return CURL_SOCKOPT_OK;
 }
 
-// One attempt: the response whatever its status, or why there is none.
+} // namespace
+
+// A Session's handle, taken for one request and given back after it.
+struct SessionHandle {
+  // The session's handle when this process made it, else a new one (none
+  // when libcurl cannot make one). One a parent process made is left to it
+  // untouched: cleaning it up here would close (for TLS, end) connections
+  // the parent still uses.
+  static CURL* take(const Curl& curl, Session& session) {
+    if (session.curl_ && session.owner_ != ::getpid()) {
+      session.curl_ = nullptr;
+    }
+    if (!session.curl_) {
+      session.curl_ = curl.easy_init();
+      session.owner_ = ::getpid();
+    }
+    return static_cast<CURL*>(session.curl_);
+  }
+  // Forgets the request's options (and the pointers into it they hold),
+  // keeping the connections, the DNS and TLS session caches.
+  static void give_back(const Curl& curl, CURL* handle) {
+    curl.easy_reset(handle);
+  }
+  static void close(Session& session) {
+    if (session.curl_ && session.owner_ == ::getpid()) {
+      if (auto curl = load_curl()) {
+        (*curl)->easy_cleanup(static_cast<CURL*>(session.curl_));
+      }
+    }
+    session.curl_ = nullptr;
+  }
+};
+
+Session::~Session() {
+  SessionHandle::close(*this);
+}
+
+namespace {
+
+// One attempt: the response whatever its status, or why there is none. On
+// session's connections when one is given.
 Result attempt(const Curl& curl,
                const Request& request,
-               const Options& options) {
-  CURL* handle = curl.easy_init();
+               const Options& options,
+               Session* session) {
+  CURL* handle =
+    session ? SessionHandle::take(curl, *session) : curl.easy_init();
   if (!handle) {
     return std::unexpected(Error{ "cannot create an HTTP request (libcurl)" });
   }
@@ -247,7 +292,11 @@ Result attempt(const Curl& curl,
   CURLcode code = curl.easy_perform(handle);
   long status = 0;
   curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  curl.easy_cleanup(handle);
+  if (session) {
+    SessionHandle::give_back(curl, handle);
+  } else {
+    curl.easy_cleanup(handle);
+  }
   curl.slist_free_all(headers);
   if (transfer.too_large) {
     return std::unexpected(
@@ -311,7 +360,9 @@ std::optional<std::string_view> Response::header(std::string_view name) const {
   return std::nullopt;
 }
 
-Result perform(const Request& request, const Options& options) {
+Result perform(const Request& request,
+               const Options& options,
+               Session* session) {
   auto curl = load_curl();
   if (!curl) {
     return std::unexpected(Error{ curl.error() });
@@ -319,7 +370,7 @@ Result perform(const Request& request, const Options& options) {
   std::minstd_rand jitter(std::random_device{}());
   util::Millis backoff{ 500 };
   for (int tries = 1;; ++tries) {
-    auto result = attempt(**curl, request, options);
+    auto result = attempt(**curl, request, options, session);
     if (!result || !retryable(result->status) ||
         tries >= options.max_attempts) {
       return result;

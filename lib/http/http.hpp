@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 // An HTTP client for the calls ipfsacc makes itself (a wrapped tool that is
@@ -78,9 +79,33 @@ struct Error {
 
 using Result = std::expected<Response, Error>;
 
-// Performs the request (with the retries of options). HTTPS_PROXY,
-// HTTP_PROXY and NO_PROXY are honoured; TLS is always verified.
-Result perform(const Request& request, const Options& options);
+// Connections kept open between the requests made through it (HTTP
+// keep-alive, and TLS sessions resumed): a remote that makes several
+// requests in one process connects once. A Session is used by one thread
+// at a time; a process forked while it holds connections leaves them to its
+// parent (a connection two processes write to would mix their requests)
+// and makes its own. Its connections close when it goes.
+class Session {
+public:
+  Session() = default;
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+private:
+  // http.cpp's perform() takes the handle and gives it back.
+  friend struct SessionHandle;
+  void* curl_ = nullptr; // libcurl's handle (a CURL*), with its connections
+  pid_t owner_ = 0;      // the process that made it
+};
+
+// Performs the request (with the retries of options), on a connection of
+// session when one is given and open to that server, else on a new one
+// that session then keeps. HTTPS_PROXY, HTTP_PROXY and NO_PROXY are
+// honoured; TLS is always verified.
+Result perform(const Request& request,
+               const Options& options,
+               Session* session = nullptr);
 
 // What a streamed transfer hands its caller, in order: the final response's
 // status and headers once, then its body piece by piece as it arrives.

@@ -562,7 +562,7 @@ private:
     }
     http::Options options = options_;
     options.max_body = max_body;
-    auto r = http::perform(request, options);
+    auto r = http::perform(request, options, &session_);
     if (!r) {
       return std::unexpected(http_failure(r.error()));
     }
@@ -657,6 +657,8 @@ private:
 
   std::string base_;
   http::Options options_;
+  // One connection for all of a process's requests to the node.
+  http::Session session_;
   std::string block_timeout_;
 };
 

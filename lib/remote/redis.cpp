@@ -10,10 +10,15 @@
 // learned from the first MOVED a node answers (or before listing keys, which
 // asks every master), and learned again at every MOVED. ASK is followed once
 // without changing it. At most kMaxRedirects redirections per operation.
+// The map learned is kept in the cache directory (remote/redis_slot_file),
+// so the next process starts with it: a stale one is corrected by the
+// MOVED it meets, one naming a node that does not answer is dropped for
+// the URL's node.
 
 #include "remote/builtin_engines.hpp"
 #include "remote/redis_cluster.hpp"
 #include "remote/redis_connection.hpp"
+#include "remote/redis_slot_file.hpp"
 #include "util/duration.hpp"
 
 #include <algorithm>
@@ -50,6 +55,9 @@ public:
     : spec_(std::move(spec)) {
     nodes_.push_back(std::make_unique<Connection>(
       spec_, spec_.host, spec_.port ? spec_.port : kRedisDefaultPort));
+    if (!spec_.state_dir.empty()) {
+      slot_file_ = redis::slot_map_file(spec_.state_dir, spec_.label());
+    }
   }
   ~RedisTier() override {
     sodium_memzero(spec_.password.data(), spec_.password.size());
@@ -253,6 +261,10 @@ private:
       std::string_view message(reply->str, reply->len);
       if (message.find("cluster support disabled") != std::string_view::npos) {
         slots_.clear();
+        if (map_from_file_) {
+          redis::forget_slot_map(slot_file_);
+          map_from_file_ = false;
+        }
         return {};
       }
       return std::unexpected(redis::error_reply(*reply, "CLUSTER SLOTS"));
@@ -268,7 +280,74 @@ private:
       std::fill(
         slots_.begin() + range.first, slots_.begin() + range.last + 1, at);
     }
+    map_from_file_ = false;
+    save_slots();
     return {};
+  }
+
+  // The ranges of slots_, each with the host and port of its node.
+  std::vector<redis::SlotRange> slot_ranges() const {
+    std::vector<redis::SlotRange> ranges;
+    for (size_t first = 0; first < slots_.size();) {
+      size_t last = first;
+      while (last + 1 < slots_.size() && slots_[last + 1] == slots_[first]) {
+        ++last;
+      }
+      const auto& node = *nodes_[slots_[first]];
+      ranges.push_back({ static_cast<uint16_t>(first),
+                         static_cast<uint16_t>(last),
+                         node.host(),
+                         node.port() });
+      first = last + 1;
+    }
+    return ranges;
+  }
+
+  // Keeps the map just learned for the next process, unless it is the one
+  // the file holds already.
+  void save_slots() {
+    if (slot_file_.empty()) {
+      return;
+    }
+    auto ranges = slot_ranges();
+    if (ranges == saved_ranges_) {
+      return;
+    }
+    if (redis::save_slot_map(slot_file_, spec_.label(), ranges)) {
+      saved_ranges_ = std::move(ranges);
+    }
+  }
+
+  // Starts from the map an earlier process kept, once, before the first
+  // command on a key.
+  void load_saved_slots() {
+    if (slot_file_read_ || slot_file_.empty()) {
+      return;
+    }
+    slot_file_read_ = true;
+    auto ranges = redis::load_slot_map(slot_file_, spec_.label());
+    if (!ranges || ranges->empty()) {
+      return;
+    }
+    // A slot the file leaves out goes to the URL's node, which says where
+    // it lives.
+    slots_.assign(redis::kClusterSlots, 0);
+    for (const auto& range : *ranges) {
+      auto at = static_cast<uint16_t>(node_at(range.host, range.port, 0));
+      std::fill(
+        slots_.begin() + range.first, slots_.begin() + range.last + 1, at);
+    }
+    map_from_file_ = true;
+    saved_ranges_ = std::move(*ranges);
+  }
+
+  // A node the kept map named did not answer: the map is dropped (here and
+  // for the next process) and the URL's node asked instead.
+  void forget_saved_slots() {
+    slots_.clear();
+    saved_ranges_.clear();
+    map_from_file_ = false;
+    redis::forget_slot_map(slot_file_);
   }
 
   // Sends commands on key (all on the same key, so on one node) to the node
@@ -277,6 +356,7 @@ private:
   Result<std::vector<Reply>> on_key(const std::string& key,
                                     const std::vector<Command>& commands) {
     int64_t deadline = deadline_from_now();
+    load_saved_slots();
     uint16_t slot = redis::key_slot(key);
     size_t node = slots_.empty() ? 0 : slots_[slot];
     bool asking = false;
@@ -289,6 +369,13 @@ private:
         sent.push_back(command);
       }
       auto replies = nodes_[node]->exchange(sent, deadline);
+      if (!replies && map_from_file_ && node != 0 &&
+          redirects < kMaxRedirects) {
+        forget_saved_slots();
+        node = 0;
+        asking = false;
+        continue;
+      }
       if (!replies) {
         return std::unexpected(replies.error());
       }
@@ -435,6 +522,14 @@ private:
   // known of.
   std::vector<uint16_t> slots_;
   bool topology_known_ = false;
+  // Where the slot map is kept between processes ("" when it is not): what
+  // the file was last read or written with, whether it has been read, and
+  // whether slots_ is still the file's (no node of this process has given
+  // it since).
+  std::filesystem::path slot_file_;
+  std::vector<redis::SlotRange> saved_ranges_;
+  bool slot_file_read_ = false;
+  bool map_from_file_ = false;
 };
 
 } // namespace

@@ -40,6 +40,8 @@ struct SlotRange {
   uint16_t last = 0;
   std::string host; // "" when the node did not say (the asked node's host)
   int port = 0;
+
+  bool operator==(const SlotRange&) const = default;
 };
 
 // The masters of a CLUSTER SLOTS reply.

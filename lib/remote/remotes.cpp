@@ -420,10 +420,14 @@ std::vector<std::string> Remotes::take_warnings() {
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   std::string_view setting,
   std::string_view trusted_keys,
-  uint64_t max_answer_size) {
+  uint64_t max_answer_size,
+  const std::filesystem::path& state_dir) {
   auto specs = parse_remotes(setting);
   if (!specs) {
     return std::unexpected(specs.error());
+  }
+  for (auto& spec : *specs) {
+    spec.state_dir = state_dir;
   }
   auto trusted = secrets::parse_public_keys(trusted_keys);
   if (!trusted) {

@@ -6,6 +6,7 @@
 #include "storage/entry.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -161,11 +162,14 @@ private:
 // `remote_trusted_keys` setting, with Redis passwords from the secrets store
 // (`redis_password`, read on first connection) where a URL has none and the
 // signing key from there too (remote_signing_key, read on the first store),
-// taking in no entry whose outputs are over max_answer_size bytes. A message
-// when a setting does not parse.
+// taking in no entry whose outputs are over max_answer_size bytes, and
+// keeping what a tier learns of its remote for the next process (a Redis
+// Cluster's slot map) in state_dir, the cache directory, when one is given.
+// A message when a setting does not parse.
 std::expected<std::unique_ptr<Remotes>, std::string> open_remotes(
   std::string_view setting,
   std::string_view trusted_keys = {},
-  uint64_t max_answer_size = std::numeric_limits<uint64_t>::max());
+  uint64_t max_answer_size = std::numeric_limits<uint64_t>::max(),
+  const std::filesystem::path& state_dir = {});
 
 } // namespace ipfsacc::remote

@@ -293,7 +293,7 @@ private:
     }
     http::Options options = options_;
     options.max_body = max_body;
-    auto r = http::perform(request, options);
+    auto r = http::perform(request, options, &session_);
     if (!r) {
       return std::unexpected(http_failure(r.error()));
     }
@@ -413,6 +413,8 @@ private:
   s3::Location where_;
   std::optional<s3::Credentials> credentials_;
   http::Options options_;
+  // One connection for all of a process's requests to the store.
+  http::Session session_;
 };
 
 Result<std::unique_ptr<Tier>> make_s3_tier(const Spec& spec) {

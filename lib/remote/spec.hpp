@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ struct Spec {
   std::vector<std::string> shards; // names that replace '*' in host
   // Attributes a tier reads itself (`type=kubo`, `region=`, `endpoint=`).
   std::map<std::string, std::string> extra;
+  // Not part of the URL: the directory where a tier may keep what it
+  // learned of the remote for the next process (the cache directory; a
+  // Redis Cluster's slot map); "" when nowhere.
+  std::filesystem::path state_dir;
 
   // How people and statistics name this remote: the URL without
   // credentials or attributes ("redis://cache-*:6379/1").

@@ -174,8 +174,10 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
   // warned about by Config::load.
   if (auto setting = config.get("remote");
       !setting.empty() && !config.encrypt_cache()) {
-    auto remotes = remote::open_remotes(
-      setting, config.get("remote_trusted_keys"), config.max_answer_size());
+    auto remotes = remote::open_remotes(setting,
+                                        config.get("remote_trusted_keys"),
+                                        config.max_answer_size(),
+                                        config.cache_dir());
     if (remotes && !(*remotes)->empty()) {
       store->remotes_ = std::move(*remotes);
     }

@@ -54,6 +54,23 @@ moved_errors() {
   echo "$total"
 }
 
+# slot_maps_asked: how many CLUSTER SLOTS the nodes answered, all told.
+slot_maps_asked() {
+  local port n total=0
+  for port in "${PORTS[@]}"; do
+    n=$(rcli "$port" info commandstats | tr -d '\r' |
+      sed -n 's/^cmdstat_cluster|slots:calls=\([0-9]*\),.*/\1/p')
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
+
+# slot_map_file: the file in which the current machine's cache keeps the
+# cluster's slot map ("" when there is none).
+slot_map_file() {
+  compgen -G "$IPFSACC_DIR/remotes/redis-slots-*" || true
+}
+
 # A call per repository: their keys spread over the slots.
 REPOS=(o/r01 o/r02 o/r03 o/r04 o/r05 o/r06 o/r07 o/r08 o/r09 o/r10 o/r11 o/r12)
 
@@ -171,6 +188,71 @@ test_a_dead_node_costs_misses_not_failures() {
     ((warned += lines))
   done
   ((warned > 0)) || fail "no call noticed the dead node"
+}
+
+# The slot map one process learned is kept in the cache directory: the next
+# processes send each key straight to its node, with no MOVED and no
+# CLUSTER SLOTS of their own.
+test_the_slot_map_is_kept_for_the_next_process() {
+  local REPOS=("${REPOS[@]:0:6}")
+  start_cluster
+  export IPFSACC_REMOTE=redis://127.0.0.1:${PORTS[0]}$PATIENT
+  on a
+  each_call first
+  on b
+  local asked moved
+  asked=$(slot_maps_asked)
+  moved=$(moved_errors)
+  each_call second
+  expect_each_ran 1
+  expect_eq "${#REPOS[@]}" "$(remote_stat "redis://127.0.0.1:${PORTS[0]}" hits)" "remote hits on b"
+  # The first of b's calls to meet a MOVED learned the map; the others
+  # read it.
+  expect_eq 1 "$(($(slot_maps_asked) - asked))" "CLUSTER SLOTS asked by b's calls"
+  expect_eq 1 "$(($(moved_errors) - moved))" "MOVED answered to b's calls"
+  local file
+  file=$(slot_map_file)
+  [[ -n $file ]] || fail "no slot map file in b's cache"
+  expect_eq 600 "$(stat -c %a "$file")" "mode of the slot map file"
+  expect_file_contains "$file" "redis://127.0.0.1:${PORTS[0]}"
+}
+
+# The file is a hint: a corrupt one is ignored, a stale one costs a MOVED
+# and is learned again, one naming a node that is gone is dropped for the
+# URL's node. Every answer stays right, with no warning.
+test_a_corrupt_or_stale_slot_map_file_costs_only_redirections() {
+  local REPOS=("${REPOS[@]:0:4}")
+  start_cluster
+  local url=redis://127.0.0.1:${PORTS[0]}
+  export IPFSACC_REMOTE=$url$PATIENT
+  on a
+  each_call first
+  on b
+  each_call learn
+  local file asked header
+  file=$(slot_map_file)
+  [[ -n $file ]] || fail "no slot map file in b's cache"
+  header=$(head -n 1 "$file")
+  # Every call of each round is a remote hit again.
+  round() {
+    ipfsacc purge --all --yes >/dev/null || fail "purge"
+    each_call "$1"
+    expect_each_ran 1
+  }
+  printf 'not a slot map\n' >"$file"
+  round corrupt
+  expect_eq "$header" "$(head -n 1 "$file")" "the map learned again"
+  # Every slot on the URL's node: the keys of the others meet a MOVED, and
+  # the first call to meet one learns the map again.
+  printf '%s\n0 16383 %s 127.0.0.1\n' "$header" "${PORTS[0]}" >"$file"
+  asked=$(slot_maps_asked)
+  round stale
+  expect_eq 1 "$(($(slot_maps_asked) - asked))" "CLUSTER SLOTS after a stale map"
+  # Every slot on a port nothing listens on.
+  printf '%s\n0 16383 1 127.0.0.1\n' "$header" >"$file"
+  round gone
+  grep -q '^0 16383 1 ' "$file" && fail "the map naming a dead node was kept"
+  true
 }
 
 run_tests

@@ -126,6 +126,43 @@ test_two_machines_share_one_bucket() {
   expect_eq 2 "$(objects | wc -l)" "objects after doctor's probe"
 }
 
+# The server logs each connection it accepts ("connection from port N")
+# and each request ("request METHOD PATH from port N").
+s3_log_size() { wc -l <"$T/s3/server.log"; }
+# s3_log_since LINES NAME: what the server logged after its first LINES
+# lines, into $T/NAME.log.
+s3_log_since() { tail -n +$(($1 + 1)) "$T/s3/server.log" >"$T/$2.log"; }
+
+# A process makes all its requests to the store on one connection: a miss
+# (the entry asked for, the blob looked for and sent, the entry sent) and a
+# hit (the entry, then its output) each connect once, and a hit asks for
+# nothing else.
+test_one_connection_per_process() {
+  start_s3
+  keys
+  export IPFSACC_REMOTE=$REMOTE
+  direct_answer
+  on a
+  local lines
+  lines=$(s3_log_size)
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  expect_eq 1 "$(remote_stat "$LABEL" misses)" "misses of a"
+  s3_log_since "$lines" miss
+  expect_eq 4 "$(grep -c '^request ' "$T/miss.log")" "requests of the miss"
+  expect_eq 1 "$(grep -c '^connection from' "$T/miss.log")" "connections of the miss"
+  on b
+  lines=$(s3_log_size)
+  run_wrapped second "${CALL[@]}"
+  expect_answer second
+  expect_eq 1 "$(remote_stat "$LABEL" hits)" "remote hits of b"
+  expect_invocations "gh pr list" 1
+  s3_log_since "$lines" hit
+  expect_eq 2 "$(grep -c '^request GET ' "$T/hit.log")" "GETs of the hit"
+  expect_eq 2 "$(grep -c '^request ' "$T/hit.log")" "requests of the hit"
+  expect_eq 1 "$(grep -c '^connection from' "$T/hit.log")" "connections of the hit"
+}
+
 # Wrong keys are refused by the store (SignatureDoesNotMatch, or
 # InvalidAccessKeyId): a warning and a miss, the tool's own answer, and
 # nothing written.

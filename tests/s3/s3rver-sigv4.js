@@ -5,7 +5,9 @@
 // s3rver sees the request: a wrong secret key is SignatureDoesNotMatch, an
 // unknown key id InvalidAccessKeyId, both 403 as on AWS. Unsigned requests
 // go through as anonymous, as s3rver serves them.
-//   node s3rver-sigv4.js DIR BUCKET   prints "S3rver listening on ADDR:PORT"
+//   node s3rver-sigv4.js DIR BUCKET   prints "S3rver listening on ADDR:PORT",
+//   then "connection from port N" for each connection accepted and
+//   "request METHOD PATH from port N" for each request
 'use strict';
 const crypto = require('crypto');
 const S3rver = require('s3rver');
@@ -93,8 +95,19 @@ const server = new S3rver({
   configureBuckets: [{ name: bucket, configs: [] }],
 });
 server.middleware.unshift(checkSigV4);
+// One line per request (refused ones too), naming the client's port: the
+// tests count the connections a process makes and the requests it sends.
+server.middleware.unshift(async (ctx, next) => {
+  console.log('request %s %s from port %d', ctx.method, ctx.path, ctx.req.socket.remotePort);
+  return next();
+});
 server.run().then(
-  ({ address, port }) => console.log('S3rver listening on %s:%d', address, port),
+  ({ address, port }) => {
+    server.httpServer.on('connection', socket =>
+      console.log('connection from port %d', socket.remotePort),
+    );
+    console.log('S3rver listening on %s:%d', address, port);
+  },
   err => {
     console.error(err);
     process.exit(1);

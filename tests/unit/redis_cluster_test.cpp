@@ -1,9 +1,12 @@
 #include "remote/redis_cluster.hpp"
+#include "remote/redis_slot_file.hpp"
+#include "test_support.hpp"
 
 #include <cstdlib>
 #include <cstring>
 #include <doctest/doctest.h>
 #include <string>
+#include <sys/stat.h>
 #include <utility>
 #include <vector>
 
@@ -153,4 +156,62 @@ TEST_CASE("redis cluster: CLUSTER SLOTS gives each range's master") {
     CHECK_FALSE(parse_cluster_slots(*bad));
     freeReplyObject(bad);
   }
+}
+
+TEST_CASE("redis cluster: a kept slot map reads back only as written") {
+  using ipfsacc::remote::redis::encode_slot_map;
+  using ipfsacc::remote::redis::parse_slot_map;
+  using ipfsacc::remote::redis::SlotRange;
+  const std::string label = "redis://10.0.0.1:7000";
+  std::vector<SlotRange> ranges{ { 0, 5460, "10.0.0.1", 7000 },
+                                 { 5461, 10922, "::1", 7001 },
+                                 { 10923, 16383, "node-3.example", 7002 } };
+  auto text = encode_slot_map(label, ranges);
+  auto back = parse_slot_map(text, label);
+  REQUIRE(back);
+  CHECK(*back == ranges);
+  // Kept for another URL: not this one's.
+  CHECK_FALSE(parse_slot_map(text, "redis://10.0.0.1:7001"));
+  // Cut short, or a range out of bounds, reversed, without a host, with a
+  // bad port or a word too many: the whole file is refused.
+  CHECK_FALSE(parse_slot_map(text.substr(0, text.size() - 1), label));
+  auto header = text.substr(0, text.find('\n') + 1);
+  for (const char* bad : { "0 16384 7000 h\n",
+                           "9 3 7000 h\n",
+                           "0 1 7000\n",
+                           "0 1 7000 \n",
+                           "0 1 0 h\n",
+                           "0 1 70000 h\n",
+                           "0 1 7000 h x\n",
+                           "-1 1 7000 h\n",
+                           "0 1 7000 h\n\n" }) {
+    CHECK_FALSE(parse_slot_map(header + bad, label));
+  }
+  CHECK_FALSE(parse_slot_map("", label));
+  CHECK(parse_slot_map(header, label)->empty());
+}
+
+TEST_CASE("redis cluster: the slot map file is private and named by the URL") {
+  using namespace ipfsacc::remote::redis;
+  ipfsacc::test::TempDir dir;
+  const std::string label = "redis://127.0.0.1:7000";
+  auto file = slot_map_file(dir.path(), label);
+  CHECK(file.parent_path() == dir.path() / "remotes");
+  CHECK(file != slot_map_file(dir.path(), "redis://127.0.0.1:7001"));
+  CHECK_FALSE(load_slot_map(file, label));
+  std::vector<SlotRange> ranges{ { 0, 16383, "127.0.0.1", 7000 } };
+  REQUIRE(save_slot_map(file, label, ranges));
+  struct stat st;
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  REQUIRE(::stat(file.parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  auto back = load_slot_map(file, label);
+  REQUIRE(back);
+  CHECK(*back == ranges);
+  // One anybody may change is not trusted.
+  ::chmod(file.c_str(), 0666);
+  CHECK_FALSE(load_slot_map(file, label));
+  forget_slot_map(file);
+  CHECK_FALSE(std::filesystem::exists(file));
 }
