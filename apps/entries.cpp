@@ -39,6 +39,8 @@ std::expected<std::unique_ptr<storage::Store>, std::string> open_cache(
     return std::unexpected(
       fmt::format("the cache in {} is read-only", dir.string()));
   }
+  // What it stores (import) is stored as a call would.
+  (*store)->set_compression(config.compression_level());
   return std::move(*store);
 }
 
