@@ -179,11 +179,7 @@ std::optional<std::string> Remotes::fetch_output(
   std::string& stored,
   bool& ok) {
   if (!packed) {
-    auto bytes = fetch_blob(remote, digest, size, ok);
-    if (bytes) {
-      stored = *bytes;
-    }
-    return bytes;
+    return fetch_blob(remote, digest, size, ok);
   }
   auto frame = fetch_blob(remote, packed->digest, packed->size, ok);
   if (!frame) {
@@ -310,12 +306,12 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
     }
     // The blobs as the remote keeps them: frames under their own digests.
     std::pair<Digest, const std::string*> blobs[] = {
-      { entry->stdout_packed ? entry->stdout_packed->digest
-                             : entry->stdout_digest,
-        &out_stored },
-      { entry->stderr_packed ? entry->stderr_packed->digest
-                             : entry->stderr_digest,
-        &err_stored }
+      entry->stdout_packed
+        ? std::pair(entry->stdout_packed->digest, &out_stored)
+        : std::pair(entry->stdout_digest, &*out),
+      entry->stderr_packed
+        ? std::pair(entry->stderr_packed->digest, &err_stored)
+        : std::pair(entry->stderr_digest, &*err),
     };
     for (const auto& [digest, bytes] : blobs) {
       if (!refreshed || digest == empty_digest()) {

@@ -161,8 +161,8 @@ private:
   // The output an entry names (size bytes, digest), read from its frame
   // when the entry names one: verified against the frame's digest, then
   // decompressed into exactly size bytes and verified against digest.
-  // nullopt with ok set as fetch_blob does; *stored holds the bytes as the
-  // remote keeps them (for a refresh).
+  // nullopt with ok set as fetch_blob does; stored gets the frame, when
+  // there is one (for a refresh).
   std::optional<std::string> fetch_output(
     Remote& remote,
     const Digest& key,

@@ -214,8 +214,10 @@ Inflated zstd_decompress_stream(uint64_t size,
       }
     }
   }
-  // zstd may hold decoded bytes until asked again with no more input.
-  for (;;) {
+  // zstd may still hold decoded bytes once the input is all read: asked
+  // again until the frame ends (0) or nothing more comes (cut short). A
+  // frame that ended is not asked again: that would start another one.
+  while (last != 0) {
     ZSTD_inBuffer none{ nullptr, 0, 0 };
     ZSTD_outBuffer output{ out_buf.get(), chunk, 0 };
     last = ZSTD_decompressStream(d.get(), &output, &none);
@@ -226,11 +228,11 @@ Inflated zstd_decompress_stream(uint64_t size,
     if (total > size) {
       return Inflated::bad;
     }
-    if (output.pos > 0 && !sink(out_buf.get(), output.pos)) {
-      return Inflated::sink_failed;
-    }
-    if (output.pos < chunk) {
+    if (output.pos == 0) {
       break;
+    }
+    if (!sink(out_buf.get(), output.pos)) {
+      return Inflated::sink_failed;
     }
   }
   return last == 0 && total == size ? Inflated::ok : Inflated::bad;
