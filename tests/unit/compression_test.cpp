@@ -26,12 +26,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::span<const uint8_t> bytes_of(std::string_view s) {
+std::span<const uint8_t> zs_bytes(std::string_view s) {
   return { reinterpret_cast<const uint8_t*>(s.data()), s.size() };
 }
 
 // JSON as an API answers it: repetitive, so it compresses well.
-std::string json_like(size_t size) {
+std::string zs_json(size_t size) {
   std::string s = "[";
   for (int i = 0; s.size() < size; ++i) {
     s += fmt::format(R"({{"number":{},"title":"Fix the parser for case {}",)"
@@ -44,23 +44,23 @@ std::string json_like(size_t size) {
 }
 
 // Bytes that do not compress.
-std::string noise(size_t size) {
+std::string zs_noise(size_t size) {
   std::string s(size, '\0');
   randombytes_buf(s.data(), s.size());
   return s;
 }
 
-std::string frame_of(std::string_view output) {
-  auto frame = util::zstd_compress(bytes_of(output), 3, output.size());
+std::string zs_frame(std::string_view output) {
+  auto frame = util::zstd_compress(zs_bytes(output), 3, output.size());
   REQUIRE(frame);
   return *frame;
 }
 
 // Streams frame through zstd_decompress_stream in small reads.
-util::Inflated inflate(std::string_view frame,
-                       uint64_t size,
-                       std::string& out,
-                       size_t chunk = 4096) {
+util::Inflated zs_inflate(std::string_view frame,
+                          uint64_t size,
+                          std::string& out,
+                          size_t chunk = 4096) {
   size_t at = 0;
   return util::zstd_decompress_stream(
     size,
@@ -77,7 +77,7 @@ util::Inflated inflate(std::string_view frame,
     });
 }
 
-Entry entry_of(const std::string& out) {
+Entry zs_entry(const std::string& out) {
   Entry e;
   e.created_ms = 1000;
   e.expires_ms = 61000;
@@ -91,24 +91,24 @@ Entry entry_of(const std::string& out) {
   return e;
 }
 
-std::unique_ptr<Store> open_store(const fs::path& dir, int level) {
+std::unique_ptr<Store> zs_open_store(const fs::path& dir, int level) {
   auto s = Store::open(dir, Access::read_write);
   REQUIRE_MESSAGE(s, s.error());
   (*s)->set_compression(level);
   return std::move(*s);
 }
 
-void put(Store& store, const Digest& key, const std::string& out) {
+void zs_put(Store& store, const Digest& key, const std::string& out) {
   BlobSource blobs[2];
   blobs[0] = { sha256(out), out.size(), out, {} };
   blobs[1] = { empty_digest(), 0, {}, {} };
   auto w = store.write(
-    [&](StoreWriter& w) { w.put_entry(key, entry_of(out), blobs); });
+    [&](StoreWriter& w) { w.put_entry(key, zs_entry(out), blobs); });
   REQUIRE_MESSAGE(w, w.error());
 }
 
 // The output as a hit takes it: copied out and verified.
-std::optional<std::string> take(Store& store, const std::string& out) {
+std::optional<std::string> zs_take(Store& store, const std::string& out) {
   Output to;
   TakenOutput taken;
   auto r = store.read([&](StoreReader& r) {
@@ -128,7 +128,7 @@ std::optional<std::string> take(Store& store, const std::string& out) {
 }
 
 // The size the blob of out takes in the store.
-uint64_t stored_size(Store& store, const std::string& out) {
+uint64_t zs_stored_size(Store& store, const std::string& out) {
   if (out.size() > kInlineBlobLimit) {
     return fs::file_size(store.blob_path(sha256(out)));
   }
@@ -150,31 +150,31 @@ uint64_t stored_size(Store& store, const std::string& out) {
 TEST_CASE("zstd: a frame decompresses to its bytes, whole or streamed") {
   for (size_t size : { size_t{ 64 }, size_t{ 10'000 }, size_t{ 3'000'000 } }) {
     CAPTURE(size);
-    auto text = json_like(size);
-    auto frame = frame_of(text);
-    CHECK(util::is_zstd_frame(bytes_of(frame)));
+    auto text = zs_json(size);
+    auto frame = zs_frame(text);
+    CHECK(util::is_zstd_frame(zs_bytes(frame)));
     CHECK(frame.size() < text.size() / 3);
     std::string back(size, '\0');
     CHECK(util::zstd_decompress_exact(
-      bytes_of(frame), reinterpret_cast<uint8_t*>(back.data()), size));
+      zs_bytes(frame), reinterpret_cast<uint8_t*>(back.data()), size));
     CHECK(back == text);
     std::string streamed;
-    CHECK(inflate(frame, size, streamed) == util::Inflated::ok);
+    CHECK(zs_inflate(frame, size, streamed) == util::Inflated::ok);
     CHECK(streamed == text);
   }
 }
 
 TEST_CASE("zstd: an output that does not shrink enough yields no frame") {
-  auto random = noise(100'000);
-  CHECK_FALSE(util::zstd_compress(bytes_of(random), 3, 90'000));
-  auto text = json_like(100'000);
-  CHECK_FALSE(util::zstd_compress(bytes_of(text), 3, 10));
-  CHECK(util::zstd_compress(bytes_of(text), 3, 90'000));
+  auto random = zs_noise(100'000);
+  CHECK_FALSE(util::zstd_compress(zs_bytes(random), 3, 90'000));
+  auto text = zs_json(100'000);
+  CHECK_FALSE(util::zstd_compress(zs_bytes(text), 3, 10));
+  CHECK(util::zstd_compress(zs_bytes(text), 3, 90'000));
 }
 
 TEST_CASE("zstd: decompression never goes past the size it is given") {
-  auto text = json_like(1'000'000);
-  auto frame = frame_of(text);
+  auto text = zs_json(1'000'000);
+  auto frame = zs_frame(text);
   // A frame holding more (or less) than the entry records is refused, and
   // nothing is written past the buffer (a guard byte after it).
   for (uint64_t size :
@@ -182,10 +182,10 @@ TEST_CASE("zstd: decompression never goes past the size it is given") {
     CAPTURE(size);
     std::string buffer(size + 1, '\x5a');
     CHECK_FALSE(util::zstd_decompress_exact(
-      bytes_of(frame), reinterpret_cast<uint8_t*>(buffer.data()), size));
+      zs_bytes(frame), reinterpret_cast<uint8_t*>(buffer.data()), size));
     CHECK(buffer.back() == '\x5a');
     std::string streamed;
-    CHECK(inflate(frame, size, streamed) == util::Inflated::bad);
+    CHECK(zs_inflate(frame, size, streamed) == util::Inflated::bad);
     CHECK(streamed.size() <= size);
   }
   // A frame header claiming a terabyte (a content size field of 8 bytes)
@@ -199,13 +199,13 @@ TEST_CASE("zstd: decompression never goes past the size it is given") {
   hostile += std::string(16, '\0');
   std::string small(16, '\0');
   CHECK_FALSE(util::zstd_decompress_exact(
-    bytes_of(hostile), reinterpret_cast<uint8_t*>(small.data()), 16));
+    zs_bytes(hostile), reinterpret_cast<uint8_t*>(small.data()), 16));
   std::string streamed;
-  CHECK(inflate(hostile, 16, streamed) == util::Inflated::bad);
+  CHECK(zs_inflate(hostile, 16, streamed) == util::Inflated::bad);
   // Nor a frame that does not say its size and holds more: decoding stops
   // once it passes the size (its window is refused first when larger than
   // that size needs).
-  auto more = json_like(1 << 20);
+  auto more = zs_json(1 << 20);
   std::string unsized(ZSTD_compressBound(more.size()), '\0');
   ZSTD_CCtx* c = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
@@ -216,19 +216,19 @@ TEST_CASE("zstd: decompression never goes past the size it is given") {
   unsized.resize(n);
   std::string guarded(1001, '\x5a');
   CHECK_FALSE(util::zstd_decompress_exact(
-    bytes_of(unsized), reinterpret_cast<uint8_t*>(guarded.data()), 1000));
+    zs_bytes(unsized), reinterpret_cast<uint8_t*>(guarded.data()), 1000));
   CHECK(guarded.back() == '\x5a');
   std::string out;
-  CHECK(inflate(unsized, 1000, out) == util::Inflated::bad);
+  CHECK(zs_inflate(unsized, 1000, out) == util::Inflated::bad);
   CHECK(out.size() <= 1000);
   out.clear();
-  CHECK(inflate(unsized, more.size(), out) == util::Inflated::ok);
+  CHECK(zs_inflate(unsized, more.size(), out) == util::Inflated::ok);
   CHECK(out == more);
 }
 
 TEST_CASE("zstd: a damaged frame is refused, never garbage") {
-  auto text = json_like(200'000);
-  auto frame = frame_of(text);
+  auto text = zs_json(200'000);
+  auto frame = zs_frame(text);
   int refused = 0;
   for (size_t at :
        { size_t{ 0 }, size_t{ 5 }, frame.size() / 2, frame.size() - 1 }) {
@@ -237,7 +237,7 @@ TEST_CASE("zstd: a damaged frame is refused, never garbage") {
     bad[at] = static_cast<char>(bad[at] ^ 0x41);
     std::string back(text.size(), '\0');
     bool ok = util::zstd_decompress_exact(
-      bytes_of(bad), reinterpret_cast<uint8_t*>(back.data()), text.size());
+      zs_bytes(bad), reinterpret_cast<uint8_t*>(back.data()), text.size());
     // zstd has no checksum of its own here: a flip in the literals may
     // still decode, to other bytes, which the CID check then refuses.
     if (!ok) {
@@ -248,34 +248,35 @@ TEST_CASE("zstd: a damaged frame is refused, never garbage") {
   }
   CHECK(refused > 0);
   std::string cut;
-  CHECK(inflate(std::string_view(frame).substr(0, frame.size() / 2),
-                text.size(),
-                cut) == util::Inflated::bad);
+  CHECK(zs_inflate(std::string_view(frame).substr(0, frame.size() / 2),
+                   text.size(),
+                   cut) == util::Inflated::bad);
   std::string none;
-  CHECK(inflate("not a frame at all", 18, none) == util::Inflated::bad);
+  CHECK(zs_inflate("not a frame at all", 18, none) == util::Inflated::bad);
 }
 
 TEST_CASE("store: outputs are kept as frames when it pays, and read back "
           "verified") {
   TempDir dir;
-  auto store = open_store(dir.path(), 3);
-  auto text = json_like(10'000);
-  auto random = noise(10'000);
+  auto store = zs_open_store(dir.path(), 3);
+  auto text = zs_json(10'000);
+  auto random = zs_noise(10'000);
   auto tiny = std::string("ok\n");
   for (const auto* out : { &text, &random, &tiny }) {
-    put(*store, sha256(*out), *out);
+    zs_put(*store, sha256(*out), *out);
   }
-  CHECK(stored_size(*store, text) < text.size() / 3);
-  CHECK(stored_size(*store, random) == random.size());
-  CHECK(stored_size(*store, tiny) == tiny.size());
+  CHECK(zs_stored_size(*store, text) < text.size() / 3);
+  CHECK(zs_stored_size(*store, random) == random.size());
+  CHECK(zs_stored_size(*store, tiny) == tiny.size());
   for (const auto* out : { &text, &random, &tiny }) {
-    CHECK(take(*store, *out) == *out);
+    CHECK(zs_take(*store, *out) == *out);
   }
   // What the outputs take as stored is counted.
   int64_t saved = 0;
   REQUIRE(store->read(
     [&](StoreReader& r) { saved = r.counter("packed_saved_bytes"); }));
-  CHECK(saved == static_cast<int64_t>(text.size() - stored_size(*store, text)));
+  CHECK(saved ==
+        static_cast<int64_t>(text.size() - zs_stored_size(*store, text)));
   // Removing the entry gives the saving back.
   REQUIRE(store->write([&](StoreWriter& w) { w.remove_entry(sha256(text)); }));
   REQUIRE(store->read(
@@ -286,40 +287,40 @@ TEST_CASE("store: outputs are kept as frames when it pays, and read back "
 TEST_CASE("store: entries stored with compression off read with it on, and "
           "the other way round") {
   TempDir dir;
-  auto raw = json_like(20'000);
-  auto packed = json_like(30'000);
+  auto raw = zs_json(20'000);
+  auto packed = zs_json(30'000);
   {
-    auto store = open_store(dir.path(), 0);
-    put(*store, sha256("raw"), raw);
-    CHECK(stored_size(*store, raw) == raw.size());
+    auto store = zs_open_store(dir.path(), 0);
+    zs_put(*store, sha256("raw"), raw);
+    CHECK(zs_stored_size(*store, raw) == raw.size());
   }
   {
-    auto store = open_store(dir.path(), 3);
-    CHECK(take(*store, raw) == raw);
-    put(*store, sha256("packed"), packed);
-    CHECK(stored_size(*store, packed) < packed.size());
+    auto store = zs_open_store(dir.path(), 3);
+    CHECK(zs_take(*store, raw) == raw);
+    zs_put(*store, sha256("packed"), packed);
+    CHECK(zs_stored_size(*store, packed) < packed.size());
   }
-  auto store = open_store(dir.path(), 0);
-  CHECK(take(*store, packed) == packed);
-  CHECK(take(*store, raw) == raw);
+  auto store = zs_open_store(dir.path(), 0);
+  CHECK(zs_take(*store, packed) == packed);
+  CHECK(zs_take(*store, raw) == raw);
 }
 
 TEST_CASE("store: a large output is kept as a frame file and copied out "
           "streamed") {
   TempDir dir;
-  auto store = open_store(dir.path(), 1);
+  auto store = zs_open_store(dir.path(), 1);
   // Over the inline limit: a blob file; over the replay limit: a private
   // copy written a chunk at a time.
-  auto big = json_like(kInlineBlobLimit + 1'000'000);
-  put(*store, sha256(big), big);
+  auto big = zs_json(kInlineBlobLimit + 1'000'000);
+  zs_put(*store, sha256(big), big);
   auto on_disk = fs::file_size(store->blob_path(sha256(big)));
   CHECK(on_disk < big.size() / 3);
-  CHECK(take(*store, big) == big);
+  CHECK(zs_take(*store, big) == big);
   // A stored 4-8 MiB output: inline, and still streamed out.
-  auto mid = json_like(kReplayMemoryLimit + 100'000);
-  put(*store, sha256(mid), mid);
-  CHECK(stored_size(*store, mid) < mid.size() / 3);
-  CHECK(take(*store, mid) == mid);
+  auto mid = zs_json(kReplayMemoryLimit + 100'000);
+  zs_put(*store, sha256(mid), mid);
+  CHECK(zs_stored_size(*store, mid) < mid.size() / 3);
+  CHECK(zs_take(*store, mid) == mid);
   // Whole in memory for the other readers (export, show).
   std::optional<std::string> whole;
   REQUIRE(store->read([&](StoreReader& r) {
@@ -332,9 +333,9 @@ TEST_CASE("store: a large output is kept as a frame file and copied out "
 
 TEST_CASE("store: a damaged frame file is a miss, never garbage") {
   TempDir dir;
-  auto store = open_store(dir.path(), 1);
-  auto big = json_like(kInlineBlobLimit + 500'000);
-  put(*store, sha256(big), big);
+  auto store = zs_open_store(dir.path(), 1);
+  auto big = zs_json(kInlineBlobLimit + 500'000);
+  zs_put(*store, sha256(big), big);
   auto path = store->blob_path(sha256(big));
   auto size = fs::file_size(path);
   REQUIRE(size < big.size());
@@ -348,10 +349,10 @@ TEST_CASE("store: a damaged frame file is a miss, never garbage") {
     REQUIRE(::pwrite(fd, &c, 1, static_cast<off_t>(size / 2)) == 1);
     ::close(fd);
   }
-  CHECK_FALSE(take(*store, big));
+  CHECK_FALSE(zs_take(*store, big));
   // Cut short.
   fs::resize_file(path, size / 3);
-  CHECK_FALSE(take(*store, big));
+  CHECK_FALSE(zs_take(*store, big));
   bool missing = false;
   REQUIRE(store->read([&](StoreReader& r) {
     auto b = r.blob(sha256(big), big.size());
@@ -362,9 +363,9 @@ TEST_CASE("store: a damaged frame file is a miss, never garbage") {
 
 TEST_CASE("store: a damaged frame in the data file fails its check there") {
   TempDir dir;
-  auto store = open_store(dir.path(), 3);
-  auto text = json_like(50'000);
-  put(*store, sha256(text), text);
+  auto store = zs_open_store(dir.path(), 3);
+  auto text = zs_json(50'000);
+  zs_put(*store, sha256(text), text);
   // The frame as stored, with a byte changed: what blob() gives back is
   // not the output, and says it came from the data file.
   std::string frame;
@@ -396,16 +397,16 @@ TEST_CASE("store: a damaged frame in the data file fails its check there") {
 
 TEST_CASE("store: encrypted and compressed: compressed, then sealed") {
   TempDir dir;
-  auto store = open_store(dir.path(), 3);
+  auto store = zs_open_store(dir.path(), 3);
   auto key = secrets::SecureBuffer::allocate(secrets::kBlobKeySize);
   REQUIRE(key);
   randombytes_buf(key->data(), key->size());
   store->set_blob_key(std::move(*key));
-  auto text = json_like(40'000);
-  auto big = json_like(kInlineBlobLimit + 100'000);
-  put(*store, sha256(text), text);
-  put(*store, sha256(big), big);
-  auto sealed = stored_size(*store, text);
+  auto text = zs_json(40'000);
+  auto big = zs_json(kInlineBlobLimit + 100'000);
+  zs_put(*store, sha256(text), text);
+  zs_put(*store, sha256(big), big);
+  auto sealed = zs_stored_size(*store, text);
   CHECK(sealed < text.size() / 3);
   // Nothing of the output shows in what is stored.
   REQUIRE(store->read([&](StoreReader& r) {
@@ -418,6 +419,6 @@ TEST_CASE("store: encrypted and compressed: compressed, then sealed") {
     });
   }));
   CHECK(fs::file_size(store->blob_path(sha256(big))) < big.size() / 3);
-  CHECK(take(*store, text) == text);
-  CHECK(take(*store, big) == big);
+  CHECK(zs_take(*store, text) == text);
+  CHECK(zs_take(*store, big) == big);
 }
