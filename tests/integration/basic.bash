@@ -157,6 +157,7 @@ test_a_json_answer_is_stored_compressed_and_replayed_byte_exact() {
   local stored packed
   stored=$(stat_value stored_bytes)
   packed=$(stat_value packed_bytes)
+  [[ $packed -gt 0 && $stored -gt 0 ]] || fail "stats has no stored sizes: '$packed', '$stored'"
   ((packed * 3 < stored)) || fail "stored as $packed bytes of $stored: not compressed"
   expect_eq "$(wc -c <"$T/answer.json")" "$(stat_value logical_bytes)" "the output's own size"
 }
