@@ -14,7 +14,7 @@
 #    them.
 # 2. Hit time of a 10 KB JSON output, compressed against kept whole, with
 #    `cat` of the same bytes as the baseline, in one hyperfine run (-N,
-#    medians).
+#    medians), and the instructions of each hit (valgrind's callgrind).
 # Talks to nothing: everything is local files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -115,13 +115,24 @@ hyperfine -N --warmup 30 --runs "$runs" --export-json "$work/hit.json" \
   -n zstd "env IPFSACC_DIR=$work/hit-zstd $bin --ttl 1d run -- cat $ten" \
   >"$work/hyperfine.txt"
 cat "$work/hyperfine.txt"
+# Instructions of one hit each (callgrind): steady where times are not on a
+# busy machine. (valgrind hides the SHA extensions: both use the portable
+# SHA-256.)
+instructions() {
+  env IPFSACC_DIR=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    "$bin" --ttl 1d run -- cat "$ten" 2>&1 >/dev/null |
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+ins_off=$(instructions "$work/hit-off")
+ins_zstd=$(instructions "$work/hit-zstd")
+echo "instructions of a hit: off $ins_off, zstd $ins_zstd"
 
 section=$(python3 - "$work/hit.json" "$corpus_bytes" "${#files[@]}" \
   "$zstd_disk" "$off_disk" "$zstd_packed" "$off_packed" \
-  "$hit_zstd_packed" "$hit_off_packed" "$runs" "$kinds" <<'EOF'
+  "$hit_zstd_packed" "$hit_off_packed" "$runs" "$kinds" "$ins_off" "$ins_zstd" <<'EOF'
 import json, sys
 (hit, corpus, n, zstd_disk, off_disk, zstd_packed, off_packed,
- hit_zstd, hit_off, runs, kinds) = sys.argv[1:]
+ hit_zstd, hit_off, runs, kinds, ins_off, ins_zstd) = sys.argv[1:]
 corpus, n = int(corpus), int(n)
 zstd_disk, off_disk = int(zstd_disk), int(off_disk)
 zstd_packed, off_packed = int(zstd_packed), int(off_packed)
@@ -162,6 +173,10 @@ lines += [
     "| `cat` of the same bytes | %.3f | |" % med["cat"],
     "| hit, kept whole (`compression = off`) | %.3f | 1.00 |" % med["off"],
     "| hit, compressed | %.3f | %.3f |" % (med["zstd"], med["zstd"] / med["off"]),
+    "",
+    "Instructions of one hit (callgrind, steadier than times on a busy machine): "
+    "%s kept whole, %s compressed (%.3f×)."
+    % (format(int(ins_off), ","), format(int(ins_zstd), ","), int(ins_zstd) / int(ins_off)),
     "",
     "Targets: stored bytes at least 3× smaller; a compressed hit within 5% of one "
     "kept whole.",
