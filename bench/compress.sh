@@ -107,6 +107,7 @@ EOF
 ten=$work/10k.json
 IPFSACC_DIR=$work/hit-zstd IPFSACC_COMPRESSION=zstd "$bin" --ttl 1d run -- cat "$ten" >/dev/null </dev/null
 IPFSACC_DIR=$work/hit-off IPFSACC_COMPRESSION=off "$bin" --ttl 1d run -- cat "$ten" >/dev/null </dev/null
+load=$(cut -d' ' -f1 /proc/loadavg) # how busy the machine was (1-min average)
 hit_zstd_packed=$(stat "$work/hit-zstd" packed_bytes)
 hit_off_packed=$(stat "$work/hit-off" packed_bytes)
 hyperfine -N --warmup 30 --runs "$runs" --export-json "$work/hit.json" \
@@ -129,14 +130,16 @@ echo "instructions of a hit: off $ins_off, zstd $ins_zstd"
 
 section=$(python3 - "$work/hit.json" "$corpus_bytes" "${#files[@]}" \
   "$zstd_disk" "$off_disk" "$zstd_packed" "$off_packed" \
-  "$hit_zstd_packed" "$hit_off_packed" "$runs" "$kinds" "$ins_off" "$ins_zstd" <<'EOF'
+  "$hit_zstd_packed" "$hit_off_packed" "$runs" "$kinds" "$ins_off" "$ins_zstd" "$load" "$(nproc)" <<'EOF'
 import json, sys
 (hit, corpus, n, zstd_disk, off_disk, zstd_packed, off_packed,
- hit_zstd, hit_off, runs, kinds, ins_off, ins_zstd) = sys.argv[1:]
+ hit_zstd, hit_off, runs, kinds, ins_off, ins_zstd, load, cores) = sys.argv[1:]
 corpus, n = int(corpus), int(n)
 zstd_disk, off_disk = int(zstd_disk), int(off_disk)
 zstd_packed, off_packed = int(zstd_packed), int(off_packed)
-med = {r["command"]: r["median"] * 1000 for r in json.load(open(hit))["results"]}
+results = json.load(open(hit))["results"]
+med = {r["command"]: r["median"] * 1000 for r in results}
+sd = {r["command"]: r["stddev"] * 1000 for r in results}
 lines = [
     "<!-- compress.sh: begin -->",
     "## Compact store: zstd (`bench/compress.sh`)",
@@ -168,11 +171,15 @@ lines += [
     "compressed, %s kept whole), hyperfine -N, %s runs, medians:"
     % (format(int(hit_zstd), ","), format(int(hit_off), ","), runs),
     "",
-    "| | median ms | vs whole |",
-    "| --- | ---: | ---: |",
-    "| `cat` of the same bytes | %.3f | |" % med["cat"],
-    "| hit, kept whole (`compression = off`) | %.3f | 1.00 |" % med["off"],
-    "| hit, compressed | %.3f | %.3f |" % (med["zstd"], med["zstd"] / med["off"]),
+    "| | median ms | σ ms | vs whole |",
+    "| --- | ---: | ---: | ---: |",
+    "| `cat` of the same bytes | %.3f | %.1f | |" % (med["cat"], sd["cat"]),
+    "| hit, kept whole (`compression = off`) | %.3f | %.1f | 1.00 |" % (med["off"], sd["off"]),
+    "| hit, compressed | %.3f | %.1f | %.3f |" % (med["zstd"], sd["zstd"], med["zstd"] / med["off"]),
+    "",
+    "Load average %s on %s cores when the hits were timed: where σ is large the "
+    "times say little, and the instruction counts below are the steadier figure."
+    % (load, cores),
     "",
     "Instructions of one hit (callgrind, steadier than times on a busy machine): "
     "%s kept whole, %s compressed (%.3f×)."

@@ -10,6 +10,7 @@ code; the prose is paragraphs of this repository's documentation). Seeded: the s
 """
 import json
 import os
+import zlib
 import random
 import sys
 
@@ -67,7 +68,7 @@ def sha():
 
 
 def user(login):
-    uid = abs(hash(login)) % 10_000_000
+    uid = zlib.crc32(login.encode()) % 10_000_000  # not hash(): salted per run
     base = "https://api.github.com/users/" + login
     return {
         "login": login, "id": uid, "node_id": "MDQ6VXNlcj%d" % uid,

@@ -148,7 +148,8 @@ uint64_t zs_stored_size(Store& store, const std::string& out) {
 } // namespace
 
 TEST_CASE("zstd: a frame decompresses to its bytes, whole or streamed") {
-  for (size_t size : { size_t{ 1000 }, size_t{ 10'000 }, size_t{ 3'000'000 } }) {
+  for (size_t size :
+       { size_t{ 1000 }, size_t{ 10'000 }, size_t{ 3'000'000 } }) {
     CAPTURE(size);
     auto text = zs_json(size);
     auto frame = zs_frame(text);
