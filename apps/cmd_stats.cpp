@@ -78,7 +78,17 @@ json collect(storage::StoreReader& reader,
   auto counters = reader.counters();
   json doc = numbers(counters, "", true);
   doc["bytes"] = store.disk_usage();
-  doc["stored_bytes"] = std::max<int64_t>(0, reader.counter("stored_bytes"));
+  // stored_bytes: the outputs (each once) and records as written, before
+  // compression; packed_bytes: what they take as stored (zstd frames where
+  // that paid).
+  int64_t stored = std::max<int64_t>(0, reader.counter("stored_bytes"));
+  int64_t packed = std::clamp<int64_t>(
+    stored - reader.counter("packed_saved_bytes"), 0, stored);
+  doc["stored_bytes"] = stored;
+  doc["packed_bytes"] = packed;
+  doc["compression_ratio"] =
+    packed == 0 ? 1.0
+                : static_cast<double>(stored) / static_cast<double>(packed);
   json tools = json::object();
   std::map<std::string, std::set<std::string>> operations;
   for (const auto& [key, value] : counters) {
@@ -151,6 +161,12 @@ void print_text(const json& doc) {
   fmt::print("Stored outputs         {} (before dedup: {})\n",
              util::format_size(doc["stored_bytes"].get<uint64_t>()),
              util::format_size(doc["logical_bytes"].get<uint64_t>()));
+  // Known for the whole cache, not per tool.
+  if (doc.contains("packed_bytes")) {
+    fmt::print("  as stored (zstd)     {} ({:.1f}x smaller)\n",
+               util::format_size(doc["packed_bytes"].get<uint64_t>()),
+               doc["compression_ratio"].get<double>());
+  }
   fmt::print("Errors                 {}\n", doc["errors"].get<int64_t>());
   fmt::print("Evictions              {}\n", doc["evictions"].get<int64_t>());
   if (doc.value("leftover_files", uint64_t{ 0 }) > 0) {
@@ -259,94 +275,96 @@ Command setup_stats(CLI::App& app) {
   cmd->add_option("--format", options->format, "text, json or prometheus")
     ->check(CLI::IsMember({ "text", "json", "prometheus" }));
   cmd->add_flag("--zero", options->zero, "reset the counters (entries stay)");
-  return { cmd, [options](const Config& config) {
-            auto store =
-              storage::Store::open(config.cache_dir(),
-                                   options->zero ? storage::Access::read_write
-                                                 : storage::Access::read_only);
-            if (!store && options->zero) {
-              fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
-              return 1;
-            }
-            if (!store) {
-              // No cache yet is not an error: everything is zero.
-              std::error_code ec;
-              if (std::filesystem::exists(config.cache_dir() / "data.mdb",
-                                          ec)) {
-                fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
-                return 1;
-              }
-            }
-            if (options->zero) {
-              auto done = (*store)->write([&](storage::StoreWriter& w) {
-                // Sizes describe the entries, which stay: only events reset.
-                constexpr std::string_view kKept[] = { "entries",
-                                                       "logical_bytes",
-                                                       "stored_bytes" };
-                for (const auto& [key, value] : w.counters()) {
-                  bool event = std::none_of(std::begin(kKept),
-                                            std::end(kKept),
-                                            [&](std::string_view kept) {
-                                              return key.starts_with(kept);
-                                            });
-                  if (event) {
-                    w.set_counter(key, 0);
-                  }
-                }
+  return {
+    cmd,
+    [options](const Config& config) {
+      auto store =
+        storage::Store::open(config.cache_dir(),
+                             options->zero ? storage::Access::read_write
+                                           : storage::Access::read_only);
+      if (!store && options->zero) {
+        fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
+        return 1;
+      }
+      if (!store) {
+        // No cache yet is not an error: everything is zero.
+        std::error_code ec;
+        if (std::filesystem::exists(config.cache_dir() / "data.mdb", ec)) {
+          fmt::print(stderr, "ipfsacc: error: {}\n", store.error());
+          return 1;
+        }
+      }
+      if (options->zero) {
+        auto done = (*store)->write([&](storage::StoreWriter& w) {
+          // Sizes describe the entries, which stay: only events reset.
+          constexpr std::string_view kKept[] = {
+            "entries", "logical_bytes", "stored_bytes", "packed_saved_bytes"
+          };
+          for (const auto& [key, value] : w.counters()) {
+            bool event = std::none_of(
+              std::begin(kKept), std::end(kKept), [&](std::string_view kept) {
+                return key.starts_with(kept);
               });
-              if (!done) {
-                fmt::print(stderr, "ipfsacc: error: {}\n", done.error());
-                return 1;
-              }
-              fmt::print("Statistics zeroed.\n");
-              return 0;
+            if (event) {
+              w.set_counter(key, 0);
             }
-            json doc;
-            if (store) {
-              auto read = (*store)->read([&](storage::StoreReader& r) {
-                doc = collect(r, **store, options->tool);
-              });
-              if (!read) {
-                fmt::print(stderr, "ipfsacc: error: {}\n", read.error());
-                return 1;
-              }
-            } else {
-              std::map<std::string, int64_t> none;
-              doc = numbers(none, "", true);
-              doc["bytes"] = 0;
-              doc["stored_bytes"] = 0;
-              doc["tools"] = json::object();
-              doc["remotes"] = json::object();
-              auto left = storage::sweep_leftovers(config.cache_dir(),
-                                                   util::Sweep::count);
-              doc["leftover_files"] = left.files;
-              doc["leftover_bytes"] = left.bytes;
-            }
-            if (!options->tool.empty()) {
-              auto tools = doc["tools"];
-              json t = tools.contains(options->tool) ? tools[options->tool]
-                                                     : numbers({}, "", true);
-              t["tools"] = json::object();
-              if (tools.contains(options->tool)) {
-                t["tools"][options->tool] = tools[options->tool];
-              }
-              t["bytes"] = t.value("logical_bytes", int64_t{ 0 });
-              t["stored_bytes"] = t["bytes"];
-              doc = t;
-            }
-            if (options->format == "json") {
-              // A tool or rule name from `ipfsacc run` is the command's
-              // file name, which may not be UTF-8.
-              auto text =
-                doc.dump(2, ' ', false, json::error_handler_t::replace);
-              fmt::print("{}\n", text);
-            } else if (options->format == "prometheus") {
-              print_prometheus(doc);
-            } else {
-              print_text(doc);
-            }
-            return 0;
-          } };
+          }
+        });
+        if (!done) {
+          fmt::print(stderr, "ipfsacc: error: {}\n", done.error());
+          return 1;
+        }
+        fmt::print("Statistics zeroed.\n");
+        return 0;
+      }
+      json doc;
+      if (store) {
+        auto read = (*store)->read([&](storage::StoreReader& r) {
+          doc = collect(r, **store, options->tool);
+        });
+        if (!read) {
+          fmt::print(stderr, "ipfsacc: error: {}\n", read.error());
+          return 1;
+        }
+      } else {
+        std::map<std::string, int64_t> none;
+        doc = numbers(none, "", true);
+        doc["bytes"] = 0;
+        doc["stored_bytes"] = 0;
+        doc["packed_bytes"] = 0;
+        doc["compression_ratio"] = 1.0;
+        doc["tools"] = json::object();
+        doc["remotes"] = json::object();
+        auto left =
+          storage::sweep_leftovers(config.cache_dir(), util::Sweep::count);
+        doc["leftover_files"] = left.files;
+        doc["leftover_bytes"] = left.bytes;
+      }
+      if (!options->tool.empty()) {
+        auto tools = doc["tools"];
+        json t = tools.contains(options->tool) ? tools[options->tool]
+                                               : numbers({}, "", true);
+        t["tools"] = json::object();
+        if (tools.contains(options->tool)) {
+          t["tools"][options->tool] = tools[options->tool];
+        }
+        t["bytes"] = t.value("logical_bytes", int64_t{ 0 });
+        t["stored_bytes"] = t["bytes"];
+        doc = t;
+      }
+      if (options->format == "json") {
+        // A tool or rule name from `ipfsacc run` is the command's
+        // file name, which may not be UTF-8.
+        auto text = doc.dump(2, ' ', false, json::error_handler_t::replace);
+        fmt::print("{}\n", text);
+      } else if (options->format == "prometheus") {
+        print_prometheus(doc);
+      } else {
+        print_text(doc);
+      }
+      return 0;
+    }
+  };
 }
 
 } // namespace ipfsacc::app

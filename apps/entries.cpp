@@ -42,6 +42,8 @@ std::expected<std::unique_ptr<storage::Store>, std::string> open_cache(
   // Hit counts and last uses as they are now (purge --max-size plans by
   // them before it writes); a read-only open folded them already.
   (*store)->fold_hits();
+  // What it stores (import) is stored as a call would.
+  (*store)->set_compression(config.compression_level());
   return std::move(*store);
 }
 

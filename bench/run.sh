@@ -131,10 +131,11 @@ sub() { python3 -c "print('%.3f' % ($1 - $2))"; }
 static_size=$(stat -c %s "$static")
 default_size=$(stat -c %s "$bin")
 
-# bench/remote.sh and bench/serve.sh write their own sections (they need
-# Redis, nginx and wrk); keep them.
+# bench/remote.sh, bench/serve.sh and bench/compress.sh write their own
+# sections (they need Redis, nginx and wrk, or a corpus); keep them.
 remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+compress_section=$(sed -n '/<!-- compress.sh: begin -->/,/<!-- compress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -215,6 +216,9 @@ Target: export and import at 100 MB/s or more.
 MD
 if [ -n "$serve_section" ]; then
   printf '\n%s\n' "$serve_section" >>bench/RESULTS.md
+fi
+if [ -n "$compress_section" ]; then
+  printf '\n%s\n' "$compress_section" >>bench/RESULTS.md
 fi
 if [ -n "$remote_section" ]; then
   printf '\n%s\n' "$remote_section" >>bench/RESULTS.md

@@ -7,7 +7,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake ninja-build pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
-  libpcre2-dev doctest-dev libhiredis-dev
+  libpcre2-dev doctest-dev libhiredis-dev libzstd-dev
   libcurl4-openssl-dev libmicrohttpd-dev
 )
 # zsh, fish, bash-completion: the shell integration suite runs each shell;
@@ -19,11 +19,14 @@ build_packages=(
 # gh, compared byte for byte with the HTTP path (gh_http). time (GNU time):
 # the hostile_answers and ipfs suites measure a call's largest resident size.
 # prometheus: its promtool checks what serve's /metrics exposes (serve_ops).
-# awscli: the S3 suite lists what the S3 tier stored with `aws s3 ls`.
+# awscli: the S3 suite lists what the S3 tier stored with `aws s3 ls`;
+# zstd (the command): it decompresses an output the S3 tier stored as a
+# frame, and bench/compress.sh compares with it.
 test_packages=(
   git bsdutils util-linux procps lmdb-utils curl
   zsh fish bash-completion dpkg-dev man-db groff-base
   redis-server redis-tools libcurl4 libmicrohttpd12 gh time prometheus awscli
+  zstd
 )
 # The fake API servers of the HTTP suite are Node scripts (built-in modules
 # only): Debian's nodejs when no node is installed.

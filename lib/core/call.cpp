@@ -1299,6 +1299,7 @@ void Call::revalidate_in_background(const Digest& key) {
     ::_exit(0);
   }
   store_ = std::move(*store);
+  store_->set_compression(config_.compression_level());
   key_lock_ =
     storage::KeyLock::acquire(store_->dir(), key, storage::KeyLock::Wait::no);
   if (!key_lock_) {
@@ -1338,6 +1339,7 @@ remote::Remotes* Call::remotes() {
   if (!opened || (*opened)->empty()) {
     return nullptr; // Config::load has warned already.
   }
+  (*opened)->set_compression(config_.compression_level());
   *remotes_ = std::move(*opened);
   return remotes_->get();
 }
@@ -1484,6 +1486,7 @@ CallEnd Call::run() {
     return exec_directly();
   }
   store_ = std::move(*opened);
+  store_->set_compression(config_.compression_level());
   // Encrypted outputs (encrypt_cache): the key comes from the secrets store.
   // Without it nothing may be stored in the clear: the tool runs uncached.
   if (config_.encrypt_cache()) {

@@ -5,8 +5,10 @@
 #include "util/fs.hpp"
 #include "util/text.hpp"
 #include "util/trusted_dir.hpp"
+#include "util/zstd.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -71,6 +73,18 @@ const ConfigKey kKeys[] = {
     ValueType::boolean,
     "false",
     "store cached outputs encrypted (key: the secret cache_key)" },
+  { "compression",
+    "IPFSACC_COMPRESSION",
+    ValueType::string,
+    "zstd",
+    "zstd or off: store outputs as zstd frames, locally and on Redis and S3 "
+    "remotes, when that saves at least a tenth of their size (off: as "
+    "printed; entries stored either way stay readable)" },
+  { "compression_level",
+    "IPFSACC_COMPRESSION_LEVEL",
+    ValueType::string,
+    "3",
+    "zstd level of compression, 1 (fastest) to 19 (smallest)" },
   { "remote",
     "IPFSACC_REMOTE",
     ValueType::string,
@@ -130,6 +144,18 @@ const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR",
                                        "IPFSACC_PATH",
                                        "IPFSACC_SECRETS_DIR",
                                        "IPFSACC_PASSPHRASE" };
+
+// A zstd level from 1 to 19, nullopt for anything else.
+std::optional<int> parse_level(std::string_view text) {
+  int level = 0;
+  auto [end, ec] =
+    std::from_chars(text.data(), text.data() + text.size(), level);
+  if (ec != std::errc() || end != text.data() + text.size() ||
+      level < util::kZstdMinLevel || level > util::kZstdMaxLevel) {
+    return std::nullopt;
+  }
+  return level;
+}
 
 bool parse_bool(std::string_view text, bool& out) {
   auto t = util::lower(text);
@@ -192,6 +218,24 @@ std::expected<void, std::string> Config::validate(std::string_view key,
     if (value != "cli" && value != "sdk" && !value.empty()) {
       return std::unexpected(
         fmt::format("{}: '{}' is not cli or sdk", key, value));
+    }
+    return {};
+  }
+  if (key == "compression") {
+    if (value != "zstd" && value != "off") {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not zstd or off", key, value));
+    }
+    return {};
+  }
+  if (key == "compression_level") {
+    if (!parse_level(value)) {
+      return std::unexpected(
+        fmt::format("{}: '{}' is not a level from {} to {}",
+                    key,
+                    value,
+                    util::kZstdMinLevel,
+                    util::kZstdMaxLevel));
     }
     return {};
   }
@@ -550,6 +594,14 @@ bool Config::encrypt_cache() const {
   bool value = false;
   parse_bool(get("encrypt_cache"), value);
   return value;
+}
+
+int Config::compression_level() const {
+  if (get("compression") == "off") {
+    return 0;
+  }
+  return parse_level(get("compression_level"))
+    .value_or(util::kZstdDefaultLevel);
 }
 
 std::string Config::account() const {

@@ -103,6 +103,9 @@ public:
   bool stats_enabled() const;
   // Whether cached outputs are stored encrypted (encrypt_cache = true).
   bool encrypt_cache() const;
+  // The zstd level outputs are stored at (compression_level), or 0 when
+  // compression is off (compression = off).
+  int compression_level() const;
   std::string account() const;
   // The tools named in `exclude` (binary or rule file names), in order.
   std::vector<std::string> excluded() const;

@@ -1,6 +1,7 @@
 #include "core/copy_out.hpp"
 
 #include "util/fs.hpp"
+#include "util/zstd.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -43,15 +44,42 @@ util::Fd private_file_for_output(const fs::path& tmp_dir) {
   return private_file(fs::temp_directory_path(ec));
 }
 
+// Whether the copy in memory hashes to expected.
+Copied check_memory(const std::string& copy, const Digest& expected) {
+  auto digest = sha256(
+    std::span(reinterpret_cast<const uint8_t*>(copy.data()), copy.size()));
+  return digest == expected ? Copied::verified : Copied::bad;
+}
+
 // Copies bytes out of the store into to, hashing the copy, so what is
 // checked is what is served.
 Copied copy_to_memory(std::span<const uint8_t> bytes,
                       const Digest& expected,
                       std::string& to) {
   to.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  auto digest =
-    sha256(std::span(reinterpret_cast<const uint8_t*>(to.data()), to.size()));
-  return digest == expected ? Copied::verified : Copied::bad;
+  return check_memory(to, expected);
+}
+
+// Decompresses the frame source reads (util::ZstdSource) into the private
+// file to, a chunk at a time, hashing each decompressed chunk as it is
+// written: what is checked is what is served, and no more than a chunk of
+// the output is in memory at once.
+Copied inflate_to_file(uint64_t size,
+                       const Digest& expected,
+                       int to,
+                       const util::ZstdSource& source) {
+  Sha256 hash;
+  auto inflated = util::zstd_decompress_stream(
+    size, kCopyChunk, source, [&](const uint8_t* data, size_t n) {
+      hash.update(data, n);
+      return util::write_all(to, data, n);
+    });
+  if (inflated == util::Inflated::sink_failed) {
+    return Copied::unwritable;
+  }
+  return inflated == util::Inflated::ok && hash.finish() == expected
+           ? Copied::verified
+           : Copied::bad;
 }
 
 // Copies size bytes into the private file to, a chunk at a time: next(chunk,
@@ -94,6 +122,17 @@ bool read_exactly(int fd, uint8_t* to, size_t n) {
   return true;
 }
 
+// Reads up to cap bytes of fd; 0 at its end, -1 on an error.
+ssize_t read_chunk(int fd, uint8_t* to, size_t cap) {
+  for (;;) {
+    ssize_t got = ::read(fd, to, cap);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    return got;
+  }
+}
+
 } // namespace
 
 TakenOutput take_output(storage::StoreReader& r,
@@ -110,7 +149,15 @@ TakenOutput take_output(storage::StoreReader& r,
     to_file = private_file_for_output(tmp_dir);
   }
   if (to_file) {
-    if (auto source = r.blob_file_fd(digest, size)) {
+    auto packed = storage::Packed::no;
+    if (auto source = r.blob_file_fd(digest, size, &packed)) {
+      if (packed == storage::Packed::yes) {
+        taken.copied = inflate_to_file(
+          size, digest, to_file.get(), [&](uint8_t* buf, size_t cap) {
+            return read_chunk(source.get(), buf, cap);
+          });
+        return taken;
+      }
       taken.copied = copy_to_file(
         size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
           return read_exactly(source.get(), chunk, n);
@@ -118,21 +165,42 @@ TakenOutput take_output(storage::StoreReader& r,
       return taken;
     }
   }
-  auto bytes = r.blob(digest, size);
-  if (!bytes) {
+  auto stored = r.stored_blob(digest, size);
+  if (!stored) {
     return taken;
   }
-  taken.in_data_file = r.is_in_data_file(*bytes);
+  auto bytes = stored->bytes;
+  taken.in_data_file = stored->in_data_file;
+  if (stored->packed == storage::Packed::yes) {
+    if (!to_file) {
+      // Decompressed straight into the copy, which is then checked.
+      to_memory.resize(size);
+      bool whole = util::zstd_decompress_exact(
+        bytes, reinterpret_cast<uint8_t*>(to_memory.data()), size);
+      taken.copied = whole ? check_memory(to_memory, digest) : Copied::bad;
+      return taken;
+    }
+    uint64_t at = 0;
+    taken.copied = inflate_to_file(
+      size, digest, to_file.get(), [&](uint8_t* buf, size_t cap) {
+        auto n =
+          static_cast<size_t>(std::min<uint64_t>(cap, bytes.size() - at));
+        std::memcpy(buf, bytes.data() + at, n);
+        at += n;
+        return static_cast<ssize_t>(n);
+      });
+    return taken;
+  }
   if (!to_file) {
     // Small, or no private file could be made: held in memory.
-    taken.copied = copy_to_memory(*bytes, digest, to_memory);
-  } else if (bytes->size() != size) {
+    taken.copied = copy_to_memory(bytes, digest, to_memory);
+  } else if (bytes.size() != size) {
     taken.copied = Copied::bad;
   } else {
     uint64_t at = 0;
     taken.copied =
       copy_to_file(size, digest, to_file.get(), [&](uint8_t* chunk, size_t n) {
-        std::memcpy(chunk, bytes->data() + at, n);
+        std::memcpy(chunk, bytes.data() + at, n);
         at += n;
         return true;
       });

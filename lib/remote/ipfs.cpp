@@ -333,6 +333,10 @@ public:
   // Nothing expires on the node, and blobs stay until told: a blob is
   // looked for instead of sent again, an entry is not written again to be
   // kept, and unused blobs are unpinned and removed.
+  // Blocks are addressed by the CID of the output they hold, as every other
+  // node addresses them: outputs are kept as printed.
+  bool takes_packed_blobs() const override { return false; }
+
   Result<bool> has_blob(const Digest& digest, int64_t) override {
     auto r =
       call(fmt::format("files/stat?arg={}", url_encode(blob_path(digest))));

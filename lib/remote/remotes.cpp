@@ -2,6 +2,7 @@
 
 #include "secrets/store.hpp"
 #include "stats/stats.hpp"
+#include "util/zstd.hpp"
 
 #include <fmt/format.h>
 #include <set>
@@ -169,6 +170,45 @@ std::optional<std::string> Remotes::fetch_blob(Remote& remote,
   return std::move(**got);
 }
 
+std::optional<std::string> Remotes::fetch_output(
+  Remote& remote,
+  const Digest& key,
+  const Digest& digest,
+  uint64_t size,
+  const std::optional<storage::PackedBlob>& packed,
+  std::string& stored,
+  bool& ok) {
+  if (!packed) {
+    return fetch_blob(remote, digest, size, ok);
+  }
+  auto frame = fetch_blob(remote, packed->digest, packed->size, ok);
+  if (!frame) {
+    return std::nullopt;
+  }
+  // The frame is the one the entry names; what it holds must be the output
+  // the entry names too, or the entry is refused (an entry that lies about
+  // its outputs, not a damaged blob: the frame is right for its name).
+  std::string output(size, '\0');
+  if (!util::zstd_decompress_exact(
+        std::span(reinterpret_cast<const uint8_t*>(frame->data()),
+                  frame->size()),
+        reinterpret_cast<uint8_t*>(output.data()),
+        size) ||
+      sha256(output) != digest) {
+    ok = false;
+    ++remote.counts[RemoteStat::errors];
+    warnings_.push_back(fmt::format(
+      "remote {}: entry {}: the frame {} does not hold the output {}; refused",
+      remote.label,
+      cid_string(key),
+      cid_string(packed->digest),
+      cid_string(digest)));
+    return std::nullopt;
+  }
+  stored = std::move(*frame);
+  return output;
+}
+
 std::optional<Fetched> Remotes::fetch_from(Remote& remote,
                                            const Digest& key,
                                            int64_t now_ms,
@@ -228,11 +268,25 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
   Fetched found;
   found.stale = stale;
   bool ok = false;
-  auto out = fetch_blob(remote, entry->stdout_digest, entry->stdout_size, ok);
+  std::string out_stored;
+  std::string err_stored;
+  auto out = fetch_output(remote,
+                          key,
+                          entry->stdout_digest,
+                          entry->stdout_size,
+                          entry->stdout_packed,
+                          out_stored,
+                          ok);
   if (!out) {
     return ok ? miss() : std::nullopt;
   }
-  auto err = fetch_blob(remote, entry->stderr_digest, entry->stderr_size, ok);
+  auto err = fetch_output(remote,
+                          key,
+                          entry->stderr_digest,
+                          entry->stderr_size,
+                          entry->stderr_packed,
+                          err_stored,
+                          ok);
   if (!err) {
     return ok ? miss() : std::nullopt;
   }
@@ -250,14 +304,20 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
       fail(remote, r.error());
       refreshed = false;
     }
-    std::pair<const Digest*, const std::string*> blobs[] = {
-      { &entry->stdout_digest, &*out }, { &entry->stderr_digest, &*err }
+    // The blobs as the remote keeps them: frames under their own digests.
+    std::pair<Digest, const std::string*> blobs[] = {
+      entry->stdout_packed
+        ? std::pair(entry->stdout_packed->digest, &out_stored)
+        : std::pair(entry->stdout_digest, &*out),
+      entry->stderr_packed
+        ? std::pair(entry->stderr_packed->digest, &err_stored)
+        : std::pair(entry->stderr_digest, &*err),
     };
     for (const auto& [digest, bytes] : blobs) {
-      if (!refreshed || *digest == empty_digest()) {
+      if (!refreshed || digest == empty_digest()) {
         continue;
       }
-      auto kept = t->has_blob(*digest, keep_until);
+      auto kept = t->has_blob(digest, keep_until);
       if (!kept) {
         fail(remote, kept.error());
         refreshed = false;
@@ -268,7 +328,7 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
       if (!*kept) {
         auto as_bytes = std::span(
           reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
-        if (auto put = t->put_blob(*digest, as_bytes, keep_until); !put) {
+        if (auto put = t->put_blob(digest, as_bytes, keep_until); !put) {
           fail(remote, put.error());
           refreshed = false;
           continue;
@@ -278,6 +338,10 @@ std::optional<Fetched> Remotes::fetch_from(Remote& remote,
       }
     }
   }
+  // The frames are the remote's business: stored locally, the entry names
+  // its outputs only.
+  entry->stdout_packed.reset();
+  entry->stderr_packed.reset();
   ++remote.counts[RemoteStat::hits];
   found.entry = std::move(*entry);
   found.out = std::move(*out);
@@ -311,6 +375,12 @@ Result<ExpiredPurge> Remotes::purge_expired(Remote& remote, int64_t now_ms) {
     if (entry && entry->expires_ms > now_ms) {
       used.insert(entry->stdout_digest);
       used.insert(entry->stderr_digest);
+      for (const auto& packed :
+           { entry->stdout_packed, entry->stderr_packed }) {
+        if (packed) {
+          used.insert(packed->digest);
+        }
+      }
       continue;
     }
     // Expired, or a record that does not decode (never served anyway).
@@ -347,27 +417,73 @@ void Remotes::store(const Digest& key,
   if (over(entry.stdout_size, entry.stderr_size, max_answer_size_)) {
     return;
   }
+  // Compressed once for every remote that takes frames.
+  std::optional<Frame> frames[2];
+  bool framed = false;
   for (auto& remote : remotes_) {
-    if (remote.spec.access == Access::read_write) {
-      store_to(remote, key, entry, out, err);
+    if (remote.spec.access != Access::read_write) {
+      continue;
     }
+    if (!framed && compression_level_ > 0) {
+      if (auto* t = tier(remote); t && t->takes_packed_blobs()) {
+        frames[0] = frame_of(out);
+        frames[1] = frame_of(err);
+        framed = true;
+      }
+    }
+    store_to(remote, key, entry, out, err, frames);
   }
+}
+
+std::optional<Remotes::Frame> Remotes::frame_of(
+  std::span<const uint8_t> output) const {
+  if (output.size() < storage::kMinPackedSize) {
+    return std::nullopt;
+  }
+  auto bytes = util::zstd_compress(
+    output, compression_level_, output.size() - output.size() / 10);
+  if (!bytes) {
+    return std::nullopt;
+  }
+  Frame frame;
+  frame.packed.digest = sha256(*bytes);
+  frame.packed.size = bytes->size();
+  frame.bytes = std::move(*bytes);
+  return frame;
 }
 
 void Remotes::store_to(Remote& remote,
                        const Digest& key,
                        const storage::Entry& entry,
                        std::span<const uint8_t> out,
-                       std::span<const uint8_t> err) {
+                       std::span<const uint8_t> err,
+                       const std::optional<Frame> (&frames)[2]) {
   auto* t = tier(remote);
   if (!t || !t->takes_writes()) {
     return;
   }
+  storage::Entry shared = entry;
+  shared.hits = 0;
+  shared.stdout_packed.reset();
+  shared.stderr_packed.reset();
   // Blobs first: a reader never finds an entry whose outputs are missing.
-  std::pair<const Digest*, std::span<const uint8_t>> blobs[] = {
-    { &entry.stdout_digest, out }, { &entry.stderr_digest, err }
+  // An output is sent as its frame where the remote takes frames.
+  std::pair<Digest, std::span<const uint8_t>> blobs[] = {
+    { entry.stdout_digest, out }, { entry.stderr_digest, err }
   };
-  for (const auto& [digest, bytes] : blobs) {
+  std::optional<storage::PackedBlob>* named[] = { &shared.stdout_packed,
+                                                  &shared.stderr_packed };
+  for (size_t i = 0; i < 2; ++i) {
+    if (frames[i] && t->takes_packed_blobs()) {
+      blobs[i] = { frames[i]->packed.digest,
+                   std::span(
+                     reinterpret_cast<const uint8_t*>(frames[i]->bytes.data()),
+                     frames[i]->bytes.size()) };
+      *named[i] = frames[i]->packed;
+    }
+  }
+  for (const auto& [digest_value, bytes] : blobs) {
+    const Digest* digest = &digest_value;
     if (*digest == empty_digest()) {
       continue;
     }
@@ -392,8 +508,6 @@ void Remotes::store_to(Remote& remote,
     remote.rejected_blobs.erase(*digest);
     remote.counts[RemoteStat::bytes_sent] += static_cast<int64_t>(bytes.size());
   }
-  storage::Entry shared = entry;
-  shared.hits = 0;
   auto encoded = seal(key, storage::encode_entry(shared), signer());
   if (auto put = t->put_entry(key, encoded, entry.expires_ms); !put) {
     fail(remote, put.error());

@@ -79,6 +79,14 @@ public:
 
   bool empty() const { return remotes_.empty(); }
 
+  // From now on, store() sends outputs as zstd frames at level (1 to 19; 0:
+  // as printed) to the remotes that take them (Tier::takes_packed_blobs),
+  // each one only when its frame is at least a tenth smaller. A frame is a
+  // blob under its own digest and the entry names it (storage::PackedBlob),
+  // so an ipfsacc that predates compression finds no entry it can read (a
+  // miss) and never a frame under an output's digest. fetch() reads both.
+  void set_compression(int level) { compression_level_ = level; }
+
   // Asks each remote that is up, in order, for a fresh entry under key, or
   // one that expired less than max_stale_ms ago when no remote has a fresh
   // one (--offline, stale-while-revalidate). An entry whose blobs do not
@@ -139,11 +147,31 @@ private:
                                         const Digest& digest,
                                         uint64_t size,
                                         bool& ok);
+  // One output as sent: its frame, when it pays.
+  struct Frame {
+    storage::PackedBlob packed;
+    std::string bytes;
+  };
+  std::optional<Frame> frame_of(std::span<const uint8_t> output) const;
   void store_to(Remote& remote,
                 const Digest& key,
                 const storage::Entry& entry,
                 std::span<const uint8_t> out,
-                std::span<const uint8_t> err);
+                std::span<const uint8_t> err,
+                const std::optional<Frame> (&frames)[2]);
+  // The output an entry names (size bytes, digest), read from its frame
+  // when the entry names one: verified against the frame's digest, then
+  // decompressed into exactly size bytes and verified against digest.
+  // nullopt with ok set as fetch_blob does; stored gets the frame, when
+  // there is one (for a refresh).
+  std::optional<std::string> fetch_output(
+    Remote& remote,
+    const Digest& key,
+    const Digest& digest,
+    uint64_t size,
+    const std::optional<storage::PackedBlob>& packed,
+    std::string& stored,
+    bool& ok);
 
   // The signing key, loaded on first use; nullptr when there is none.
   const secrets::SigningKey* signer();
@@ -152,6 +180,7 @@ private:
   Stored stored_;
   std::vector<secrets::PublicKey> trusted_;
   uint64_t max_answer_size_;
+  int compression_level_ = 0;
   // The secrets store's values asked for so far, by name.
   std::map<std::string, std::string, std::less<>> secrets_;
   std::optional<std::optional<secrets::SigningKey>> signing_key_;

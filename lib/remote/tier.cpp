@@ -108,6 +108,14 @@ public:
     }
     return true;
   }
+  bool takes_packed_blobs() const override {
+    for (const auto& shard : shards_) {
+      if (!shard->takes_packed_blobs()) {
+        return false;
+      }
+    }
+    return true;
+  }
 
 private:
   Tier& pick(const Digest& key) {

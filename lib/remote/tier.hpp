@@ -91,6 +91,11 @@ public:
   // one that holds no credentials to write with (an S3 bucket read
   // anonymously), which is then read-only without a warning.
   virtual bool takes_writes() const { return true; }
+  // Whether outputs may be kept here as zstd frames, blobs under the
+  // frame's own digest (Remotes::set_compression). False for a remote whose
+  // blobs are the world's too (IPFS: a block under an output's CID is that
+  // output, which `ipfs cat CID` gives back and other nodes share).
+  virtual bool takes_packed_blobs() const { return true; }
 };
 
 // Makes the tier for one spec (a single server; shards are put together by

@@ -156,6 +156,7 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
   }
   std::unique_ptr<AnswerStore> store(new AnswerStore);
   store->store_ = std::move(*opened);
+  store->store_->set_compression(config.compression_level());
   // Encrypted outputs: without the key nothing may be stored in the clear.
   if (config.encrypt_cache()) {
     auto key = secrets::cache_key(secrets::Location::from_environment(),
@@ -179,6 +180,7 @@ std::expected<std::unique_ptr<AnswerStore>, std::string> AnswerStore::open(
                                         config.max_answer_size(),
                                         config.cache_dir());
     if (remotes && !(*remotes)->empty()) {
+      (*remotes)->set_compression(config.compression_level());
       store->remotes_ = std::move(*remotes);
     }
   }

@@ -6,9 +6,17 @@ namespace ipfsacc::storage {
 
 namespace {
 
-// Version 2 added token usage; version 1 records are still read.
+// Version 2 added token usage; version 1 records are still read. Version 3
+// adds the frames an entry's outputs are kept as on a remote (compression);
+// it is written only for an entry that has one, so that every other entry
+// stays readable by the versions before it.
+constexpr uint8_t kFormatVersionPacked = 3;
 constexpr uint8_t kFormatVersion = 2;
 constexpr uint8_t kFormatVersionNoUsage = 1;
+
+// Which outputs a version 3 entry has frames of.
+constexpr uint8_t kPackedOut = 1;
+constexpr uint8_t kPackedErr = 2;
 
 class Writer {
 public:
@@ -104,7 +112,8 @@ bool segments_fit(const Entry& e) {
 
 std::string encode_entry(const Entry& e) {
   Writer w;
-  w.u8(kFormatVersion);
+  bool packed = e.stdout_packed || e.stderr_packed;
+  w.u8(packed ? kFormatVersionPacked : kFormatVersion);
   w.i64(e.exit_code);
   w.i64(e.created_ms);
   w.i64(e.expires_ms);
@@ -135,13 +144,24 @@ std::string encode_entry(const Entry& e) {
   // Shifted by one so that "none" (-1) is stored as 0 (in unsigned
   // arithmetic, which wraps where a signed sum would overflow).
   w.varint(static_cast<uint64_t>(e.reported_cost_micro_usd) + 1);
+  if (packed) {
+    w.u8((e.stdout_packed ? kPackedOut : 0) |
+         (e.stderr_packed ? kPackedErr : 0));
+    for (const auto* p : { &e.stdout_packed, &e.stderr_packed }) {
+      if (*p) {
+        w.bytes((*p)->digest.data(), 32);
+        w.varint((*p)->size);
+      }
+    }
+  }
   return w.take();
 }
 
 std::optional<Entry> decode_entry(std::string_view bytes) {
   Reader r(bytes);
   uint8_t version = r.u8();
-  if (version != kFormatVersion && version != kFormatVersionNoUsage) {
+  if (version != kFormatVersionPacked && version != kFormatVersion &&
+      version != kFormatVersionNoUsage) {
     return std::nullopt;
   }
   Entry e;
@@ -177,6 +197,31 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
       e.usage.push_back(std::move(u));
     }
     e.reported_cost_micro_usd = static_cast<int64_t>(r.varint() - 1);
+  }
+  if (version >= kFormatVersionPacked) {
+    uint8_t which = r.u8();
+    // A frame is named only when it is smaller than its output (the rule a
+    // writer keeps it by), and a version 3 entry names at least one.
+    if ((which & ~(kPackedOut | kPackedErr)) != 0 || which == 0) {
+      return std::nullopt;
+    }
+    std::pair<uint8_t, std::optional<PackedBlob>*> outputs[] = {
+      { kPackedOut, &e.stdout_packed }, { kPackedErr, &e.stderr_packed }
+    };
+    for (auto [bit, p] : outputs) {
+      if (which & bit) {
+        PackedBlob packed;
+        r.bytes(packed.digest.data(), 32);
+        packed.size = r.varint();
+        *p = packed;
+      }
+    }
+    if ((e.stdout_packed && (e.stdout_packed->size == 0 ||
+                             e.stdout_packed->size >= e.stdout_size)) ||
+        (e.stderr_packed && (e.stderr_packed->size == 0 ||
+                             e.stderr_packed->size >= e.stderr_size))) {
+      return std::nullopt;
+    }
   }
   // The segments must account for every byte, or replay would be wrong.
   if (!r.ok() || !r.at_end() || !segments_fit(e)) {

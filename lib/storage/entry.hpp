@@ -27,6 +27,19 @@ struct ModelTokens {
   uint64_t output = 0;
 };
 
+// Outputs smaller than this are stored as they are, locally and on remotes:
+// a frame would save a few bytes at most.
+constexpr uint64_t kMinPackedSize = 64;
+
+// An output kept on a remote as a zstd frame: a blob of its own, named by
+// the digest of the frame's bytes, so that a reader asking for the output's
+// own digest (one that predates compression) never finds a frame there.
+struct PackedBlob {
+  Digest digest{}; // of the frame
+  uint64_t size = 0;
+  bool operator==(const PackedBlob&) const = default;
+};
+
 // What a cached call recorded. Keyed by the request digest.
 struct Entry {
   int32_t exit_code = 0;
@@ -49,6 +62,11 @@ struct Entry {
   // The cost the tool itself reported (claude's total_cost_usd), in
   // millionths of a dollar; -1 when it reported none.
   int64_t reported_cost_micro_usd = -1;
+  // On a remote only: the frames outputs are kept as there, when they are.
+  // An entry with one is encoded in a version that readers predating
+  // compression refuse (a miss for them, never a frame served as output).
+  std::optional<PackedBlob> stdout_packed;
+  std::optional<PackedBlob> stderr_packed;
 };
 
 // True when the segments account for exactly stdout_size and stderr_size
@@ -57,7 +75,8 @@ struct Entry {
 // wraps around (sizes near 2^64) must not pass for the right total.
 bool segments_fit(const Entry& entry);
 
-// Serialises an entry (a small versioned binary format).
+// Serialises an entry (a small versioned binary format: version 2, or 3
+// when it names a packed output).
 std::string encode_entry(const Entry& entry);
 
 // Parses encode_entry's output; nullopt when the bytes are not an entry of a

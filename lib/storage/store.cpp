@@ -4,6 +4,7 @@
 #include "storage/corruption.hpp"
 #include "storage/hit_log.hpp"
 #include "util/fs.hpp"
+#include "util/zstd.hpp"
 
 #include <cerrno>
 #include <csetjmp>
@@ -81,6 +82,10 @@ Digest digest_at(std::string_view bytes) {
   return d;
 }
 
+std::span<const uint8_t> as_bytes(std::string_view s) {
+  return { reinterpret_cast<const uint8_t*>(s.data()), s.size() };
+}
+
 uint64_t record_cost(const std::string& encoded) {
   // The key, the record and the three index rows, roughly.
   return encoded.size() + 3 * 48;
@@ -108,10 +113,10 @@ std::optional<Entry> StoreReader::entry(const Digest& key, bool* corrupt) {
   return entry;
 }
 
-std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
-                                                          uint64_t size) {
+std::optional<StoredBlob> StoreReader::stored_blob(const Digest& digest,
+                                                   uint64_t size) {
   if (size == 0) {
-    return std::span<const uint8_t>();
+    return StoredBlob{};
   }
   if (size > kInlineBlobLimit) {
     auto path = store_.blob_path(digest);
@@ -126,7 +131,8 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     }
     blob_files_.emplace_back(digest, FileId{ st.st_dev, st.st_ino });
     auto stored = static_cast<uint64_t>(st.st_size);
-    if (stored != size && !store_.sealed_size(size, stored)) {
+    // The output itself, its encrypted form, or a smaller frame of it.
+    if (stored == 0 || (stored > size && !store_.sealed_size(size, stored))) {
       ::close(fd);
       return std::nullopt;
     }
@@ -137,10 +143,14 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
     }
     mappings_.emplace_back(p, [stored](void* q) { ::munmap(q, stored); });
     std::span bytes(static_cast<const uint8_t*>(p), stored);
-    if (stored != size) {
-      return unseal(digest, bytes);
+    if (stored == size) {
+      return StoredBlob{ bytes };
     }
-    return bytes;
+    if (stored > size) {
+      auto plain = unseal(digest, bytes);
+      return plain ? std::optional(StoredBlob{ *plain }) : std::nullopt;
+    }
+    return frame_of(digest, bytes, DataFile::no);
   }
   if (store_.missing_dbs_) {
     return std::nullopt;
@@ -154,11 +164,54 @@ std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
   check(rc, "reading a blob");
   std::span bytes(static_cast<const uint8_t*>(v.mv_data), v.mv_size);
   if (store_.sealed_size(size, v.mv_size)) {
-    return unseal(digest, bytes);
+    auto plain = unseal(digest, bytes);
+    return plain ? std::optional(StoredBlob{ *plain }) : std::nullopt;
+  }
+  if (v.mv_size < size && v.mv_size > 0) {
+    return frame_of(digest, bytes, DataFile::yes);
   }
   // Any other size fails the caller's hash check.
   data_file_bytes_.push_back(bytes.data());
-  return bytes;
+  return StoredBlob{ bytes, Packed::no, true };
+}
+
+std::optional<StoredBlob> StoreReader::frame_of(const Digest& digest,
+                                                std::span<const uint8_t> bytes,
+                                                DataFile data_file) {
+  // In an encrypted cache a frame is sealed; one in the clear was stored
+  // before encrypt_cache was turned on.
+  if (!store_.blob_key_.empty() && !util::is_zstd_frame(bytes)) {
+    if (bytes.size() <= secrets::kSealedBlobOverhead) {
+      return std::nullopt;
+    }
+    auto plain = unseal(digest, bytes);
+    return plain ? std::optional(StoredBlob{ *plain, Packed::yes })
+                 : std::nullopt;
+  }
+  bool in_data_file = data_file == DataFile::yes;
+  if (in_data_file) {
+    data_file_bytes_.push_back(bytes.data());
+  }
+  return StoredBlob{ bytes, Packed::yes, in_data_file };
+}
+
+std::optional<std::span<const uint8_t>> StoreReader::blob(const Digest& digest,
+                                                          uint64_t size) {
+  auto stored = stored_blob(digest, size);
+  if (!stored || stored->packed == Packed::no) {
+    return stored ? std::optional(stored->bytes) : std::nullopt;
+  }
+  auto plain = std::make_shared_for_overwrite<uint8_t[]>(size);
+  if (!util::zstd_decompress_exact(stored->bytes, plain.get(), size)) {
+    // Damaged. Bytes of the data file are handed back as they are: they fail
+    // the caller's check, which then knows the data file is damaged.
+    return stored->in_data_file ? std::optional(stored->bytes) : std::nullopt;
+  }
+  mappings_.push_back(plain);
+  if (stored->in_data_file) {
+    data_file_bytes_.push_back(plain.get());
+  }
+  return std::span<const uint8_t>(plain.get(), size);
 }
 
 std::optional<FileId> StoreReader::blob_file(const Digest& digest) const {
@@ -170,16 +223,28 @@ std::optional<FileId> StoreReader::blob_file(const Digest& digest) const {
   return std::nullopt;
 }
 
-util::Fd StoreReader::blob_file_fd(const Digest& digest, uint64_t size) {
+util::Fd StoreReader::blob_file_fd(const Digest& digest,
+                                   uint64_t size,
+                                   Packed* packed) {
   if (size <= kInlineBlobLimit) {
     return {};
   }
   auto path = store_.blob_path(digest);
   util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (!fd || ::fstat(fd.get(), &st) != 0 ||
-      static_cast<uint64_t>(st.st_size) != size) {
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
     return {};
+  }
+  auto stored = static_cast<uint64_t>(st.st_size);
+  bool whole = stored == size;
+  // A frame in the clear: smaller, in a cache that does not seal its blobs.
+  bool frame =
+    packed && stored < size && stored > 0 && store_.blob_key_.empty();
+  if (!whole && !frame) {
+    return {};
+  }
+  if (packed) {
+    *packed = whole ? Packed::no : Packed::yes;
   }
   blob_files_.emplace_back(digest, FileId{ st.st_dev, st.st_ino });
   return fd;
@@ -499,6 +564,13 @@ void StoreWriter::put_blob(const BlobSource& blob) {
   }
 
   bool encrypt = !store_.blob_key_.empty();
+  // The most a frame may take to be kept: a tenth less than the output, its
+  // sealing included. (Always less than the output: that is how a reader
+  // tells a frame from the output itself.)
+  uint64_t frame_limit = blob.size - blob.size / 10;
+  frame_limit = frame_limit > overhead() ? frame_limit - overhead() : 0;
+  bool pack = store_.compression_level_ > 0 && blob.size >= kMinPackedSize &&
+              frame_limit > 0;
   if (blob.size > kInlineBlobLimit) {
     auto target = store_.blob_path(blob.digest);
     std::error_code ec;
@@ -508,6 +580,9 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     std::erase(unlink_after_commit_, target);
     if (blob_file_present(target, blob.size)) {
       return; // Already there from an earlier attempt or another process.
+    }
+    if (pack && pack_to_file(blob, target, frame_limit)) {
+      return;
     }
     if (encrypt) {
       auto sealed = sealed_copy(blob);
@@ -543,6 +618,18 @@ void StoreWriter::put_blob(const BlobSource& blob) {
     return;
   }
 
+  if (pack) {
+    auto source = source_bytes(blob);
+    if (auto frame = util::zstd_compress(
+          source.bytes, store_.compression_level_, frame_limit)) {
+      auto stored = encrypt ? sealed_copy(blob.digest, as_bytes(*frame))
+                            : std::move(*frame);
+      MDB_val data = val(stored);
+      check(mdb_put(txn_, store_.blobs_, &k, &data, 0), "writing a blob");
+      count_packed(blob.size, stored.size());
+      return;
+    }
+  }
   if (encrypt) {
     auto sealed = sealed_copy(blob);
     MDB_val data = val(sealed);
@@ -576,10 +663,26 @@ void StoreWriter::put_blob(const BlobSource& blob) {
 }
 
 bool StoreWriter::blob_file_present(const fs::path& path, uint64_t size) const {
+  util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat existing;
-  return ::stat(path.c_str(), &existing) == 0 &&
-         (static_cast<uint64_t>(existing.st_size) == size ||
-          store_.sealed_size(size, existing.st_size));
+  if (!fd || ::fstat(fd.get(), &existing) != 0) {
+    return false;
+  }
+  auto stored = static_cast<uint64_t>(existing.st_size);
+  if (stored == size || store_.sealed_size(size, stored)) {
+    return true;
+  }
+  if (stored == 0 || stored >= size) {
+    return false;
+  }
+  // Smaller: a frame, if it starts like one (a sealed one cannot be told
+  // from a file cut short without the key; a read finds out).
+  if (!store_.blob_key_.empty()) {
+    return stored > secrets::kSealedBlobOverhead;
+  }
+  uint8_t head[4];
+  return ::pread(fd.get(), head, sizeof head, 0) == sizeof head &&
+         util::is_zstd_frame(head);
 }
 
 void StoreWriter::discard_blob_file(const Digest& digest, FileId seen) {
@@ -591,18 +694,11 @@ void StoreWriter::discard_blob_file(const Digest& digest, FileId seen) {
   }
 }
 
-std::string StoreWriter::sealed_copy(const BlobSource& blob) {
-  std::string sealed(blob.size + secrets::kSealedBlobOverhead, '\0');
-  auto* out = reinterpret_cast<uint8_t*>(sealed.data());
-  auto key = store_.blob_key_.bytes();
+StoreWriter::SourceBytes StoreWriter::source_bytes(const BlobSource& blob) {
+  SourceBytes source;
   if (blob.file.empty()) {
-    secrets::seal_blob(
-      key,
-      blob.digest,
-      std::span(reinterpret_cast<const uint8_t*>(blob.memory.data()),
-                blob.memory.size()),
-      out);
-    return sealed;
+    source.bytes = as_bytes(blob.memory);
+    return source;
   }
   int fd = ::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -619,12 +715,95 @@ std::string StoreWriter::sealed_copy(const BlobSource& blob) {
   if (p == MAP_FAILED) {
     throw LmdbError{ errno, "reading " + blob.file.string() };
   }
-  secrets::seal_blob(key,
-                     blob.digest,
-                     std::span(static_cast<const uint8_t*>(p), blob.size),
-                     out);
-  ::munmap(p, blob.size);
+  auto size = blob.size;
+  source.mapping.reset(p, [size](void* q) { ::munmap(q, size); });
+  source.bytes = std::span(static_cast<const uint8_t*>(p), size);
+  return source;
+}
+
+std::string StoreWriter::sealed_copy(const Digest& digest,
+                                     std::span<const uint8_t> plain) {
+  std::string sealed(plain.size() + secrets::kSealedBlobOverhead, '\0');
+  secrets::seal_blob(store_.blob_key_.bytes(),
+                     digest,
+                     plain,
+                     reinterpret_cast<uint8_t*>(sealed.data()));
   return sealed;
+}
+
+std::string StoreWriter::sealed_copy(const BlobSource& blob) {
+  auto source = source_bytes(blob);
+  return sealed_copy(blob.digest, source.bytes);
+}
+
+bool StoreWriter::pack_to_file(const BlobSource& blob,
+                               const fs::path& target,
+                               uint64_t frame_limit) {
+  int level = store_.compression_level_;
+  auto source = source_bytes(blob);
+  // A first megabyte that does not shrink by a tenth: the rest will not
+  // either (media, archives), and compressing it all would be wasted time.
+  auto sample =
+    source.bytes.first(std::min<size_t>(source.bytes.size(), 1 << 20));
+  if (!util::zstd_compress(sample, level, sample.size() - sample.size() / 10)) {
+    return false;
+  }
+  if (!store_.blob_key_.empty()) {
+    // Sealed whole, as encrypted blobs are.
+    auto frame = util::zstd_compress(source.bytes, level, frame_limit);
+    if (!frame) {
+      return false;
+    }
+    auto sealed = sealed_copy(blob.digest, as_bytes(*frame));
+    if (auto written =
+          util::write_file_atomic(target, sealed, store_.blob_mode());
+        !written) {
+      throw LmdbError{ EIO, written.error() };
+    }
+    count_packed(blob.size, sealed.size());
+    return true;
+  }
+  // Streamed from the source to a file of the cache's tmp/ (held, so no
+  // sweep takes it), then renamed into place.
+  std::error_code ec;
+  fs::create_directories(store_.tmp_dir(), ec);
+  std::string path = (store_.tmp_dir() / "pack.XXXXXX").string();
+  util::Fd out = util::create_held(path);
+  if (!out) {
+    return false;
+  }
+  std::optional<uint64_t> packed;
+  if (blob.file.empty()) {
+    if (auto frame = util::zstd_compress(source.bytes, level, frame_limit);
+        frame && util::write_all(out.get(), frame->data(), frame->size())) {
+      packed = frame->size();
+    }
+  } else if (util::Fd in(::open(blob.file.c_str(), O_RDONLY | O_CLOEXEC)); in) {
+    packed = util::zstd_compress_fd(
+      in.get(), blob.size, out.get(), level, frame_limit);
+  }
+  if (!packed || ::fchmod(out.get(), store_.blob_mode()) != 0 ||
+      ::rename(path.c_str(), target.c_str()) != 0) {
+    ::unlink(path.c_str());
+    return false;
+  }
+  util::share_with_group(target, store_.shared_, store_.blob_mode());
+  count_packed(blob.size, *packed);
+  // The spill file is not needed any more (a rename would have taken it).
+  if (!blob.file.empty()) {
+    ::unlink(blob.file.c_str());
+  }
+  return true;
+}
+
+uint64_t StoreWriter::overhead() const {
+  return store_.blob_key_.empty() ? 0 : secrets::kSealedBlobOverhead;
+}
+
+void StoreWriter::count_packed(uint64_t size, uint64_t stored) {
+  if (stored < size) {
+    add_counter("packed_saved_bytes", static_cast<int64_t>(size - stored));
+  }
 }
 
 void StoreWriter::release_blob(const Digest& digest,
@@ -650,13 +829,27 @@ void StoreWriter::release_blob(const Digest& digest,
     return;
   }
   check(mdb_del(txn_, store_.refs_, &k, nullptr), "deleting a blob count");
+  // What compression saved on it is no longer saved.
+  uint64_t stored = size;
   if (size > kInlineBlobLimit) {
-    unlink_after_commit_.push_back(store_.blob_path(digest));
+    auto path = store_.blob_path(digest);
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+      stored = static_cast<uint64_t>(st.st_size);
+    }
+    unlink_after_commit_.push_back(std::move(path));
   } else {
+    MDB_val bytes;
+    if (mdb_get(txn_, store_.blobs_, &k, &bytes) == MDB_SUCCESS) {
+      stored = bytes.mv_size;
+    }
     rc = mdb_del(txn_, store_.blobs_, &k, nullptr);
     if (rc != MDB_NOTFOUND) {
       check(rc, "deleting a blob");
     }
+  }
+  if (stored < size) {
+    add_counter("packed_saved_bytes", -static_cast<int64_t>(size - stored));
   }
   add_counter("stored_bytes", -static_cast<int64_t>(size));
   freed += size;

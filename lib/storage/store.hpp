@@ -46,6 +46,19 @@ struct BlobSource {
   fs::path file;
 };
 
+// Whether stored bytes are a zstd frame of the output (Packed::yes) or the
+// output itself.
+enum class Packed { no, yes };
+
+// An output's bytes as the store keeps them, decrypted: the output itself or
+// a zstd frame of it (compression). Not verified.
+struct StoredBlob {
+  std::span<const uint8_t> bytes;
+  Packed packed = Packed::no;
+  // They are the LMDB data file's own (see StoreReader::is_in_data_file).
+  bool in_data_file = false;
+};
+
 // Read access inside a transaction. Returned views stay valid until the
 // transaction ends.
 class StoreReader {
@@ -57,8 +70,18 @@ public:
   // Returns a blob's bytes, nullopt when it is missing. Not verified: the
   // caller hashes them against the digest before use. An encrypted blob
   // (see Store::set_blob_key) is decrypted; nullopt when that fails.
+  // A frame (see Store::set_compression) is decompressed into a buffer of
+  // exactly size bytes; one that does not hold exactly size bytes is
+  // damaged: bytes of the data file are then returned as stored (they fail
+  // the caller's check, see is_in_data_file), a blob file's are nullopt.
   std::optional<std::span<const uint8_t>> blob(const Digest& digest,
                                                uint64_t size);
+
+  // The bytes blob() starts from: the output, or the zstd frame it is
+  // stored as, decrypted; nullopt when missing or not decrypting. For a
+  // caller that decompresses a large output a chunk at a time
+  // (util::zstd_decompress_stream) instead of whole in memory.
+  std::optional<StoredBlob> stored_blob(const Digest& digest, uint64_t size);
 
   // The blob file blob() or blob_file_fd() opened for digest in this
   // transaction (an output
@@ -73,7 +96,11 @@ public:
   // has its bytes, if any). Read with read(2), a file someone cuts short
   // meanwhile reads short, where a mapping of it would fault. Not verified;
   // the file is recorded for blob_file() as blob() does.
-  util::Fd blob_file_fd(const Digest& digest, uint64_t size);
+  // With packed, a blob file in the clear that is a zstd frame of the
+  // output (smaller than size) is returned too, and *packed says which.
+  util::Fd blob_file_fd(const Digest& digest,
+                        uint64_t size,
+                        Packed* packed = nullptr);
   // True when bytes (as blob() returned them) are the LMDB data file's own:
   // if they do not hash to their CID, the data file is damaged.
   bool is_in_data_file(std::span<const uint8_t> bytes) const;
@@ -126,6 +153,12 @@ public:
   MDB_txn* txn() const { return txn_; }
 
 protected:
+  enum class DataFile { no, yes };
+  // Stored bytes smaller than their output: a frame, sealed in an encrypted
+  // cache.
+  std::optional<StoredBlob> frame_of(const Digest& digest,
+                                     std::span<const uint8_t> bytes,
+                                     DataFile data_file);
   std::optional<std::span<const uint8_t>> unseal(
     const Digest& digest,
     std::span<const uint8_t> sealed);
@@ -200,7 +233,23 @@ private:
   void put_blob(const BlobSource& blob);
   // Whether path holds a blob file of size bytes (or their encrypted form).
   bool blob_file_present(const fs::path& path, uint64_t size) const;
+  // The bytes of a blob to store, from memory or mapped from its file.
+  struct SourceBytes {
+    std::span<const uint8_t> bytes;
+    std::shared_ptr<void> mapping;
+  };
+  SourceBytes source_bytes(const BlobSource& blob);
   std::string sealed_copy(const BlobSource& blob);
+  std::string sealed_copy(const Digest& digest, std::span<const uint8_t> plain);
+  // Writes blob (over kInlineBlobLimit bytes) to target as a frame of at
+  // most frame_limit bytes; false when it does not pay (nothing written).
+  bool pack_to_file(const BlobSource& blob,
+                    const fs::path& target,
+                    uint64_t frame_limit);
+  // Counts what storing size bytes as stored bytes saved.
+  void count_packed(uint64_t size, uint64_t stored);
+  // What sealing adds to a blob in this cache.
+  uint64_t overhead() const;
   // Writes the counter changes add_counter collected.
   void flush_counters();
   // The index rows and counters of an entry just written under key.
@@ -261,6 +310,14 @@ public:
   // Whether stored bytes of this size are the encrypted form of size bytes.
   bool sealed_size(uint64_t size, uint64_t stored) const;
 
+  // From now on, outputs are stored as zstd frames at level (1 to 19; 0:
+  // as they are), each one only when its frame, sealed if the cache is
+  // encrypted, is at least a tenth smaller than the output (and outputs
+  // under kMinPackedSize stay as they are). Blobs keep the digest of the
+  // output; whatever the setting, both forms are read: a frame is told
+  // apart by being smaller than its output.
+  void set_compression(int level) { compression_level_ = level; }
+
   // Runs fn in a read transaction.
   std::expected<void, std::string> read(
     const std::function<void(StoreReader&)>& fn);
@@ -312,6 +369,7 @@ private:
   MDB_dbi counters_ = 0;  // name → int64
   MDB_dbi meta_ = 0;      // name → bytes
   secrets::SecureBuffer blob_key_;
+  int compression_level_ = 0;
 };
 
 } // namespace ipfsacc::storage

@@ -143,6 +143,44 @@ test_a_100_mb_hit_stays_bounded_in_memory() {
   expect_rss_below second 64
 }
 
+# A JSON answer is kept as a zstd frame several times smaller than the
+# answer, and a hit replays the answer byte for byte.
+test_a_json_answer_is_stored_compressed_and_replayed_byte_exact() {
+  seq -f '{"number":%g,"title":"Fix the parser","state":"open","user":{"login":"octocat"}},' \
+    1 400 >"$T/answer.json"
+  capture first ipfsacc run --no-stdin -- cat "$T/answer.json"
+  expect_rc 0
+  capture second ipfsacc -v run --no-stdin -- cat "$T/answer.json"
+  expect_rc 0
+  expect_explain second HIT
+  expect_same_file "$T/answer.json" "$T/second.out" "the hit"
+  local stored packed
+  stored=$(stat_value stored_bytes)
+  packed=$(stat_value packed_bytes)
+  [[ $packed -gt 0 && $stored -gt 0 ]] || fail "stats has no stored sizes: '$packed', '$stored'"
+  ((packed * 3 < stored)) || fail "stored as $packed bytes of $stored: not compressed"
+  expect_eq "$(wc -c <"$T/answer.json")" "$(stat_value logical_bytes)" "the output's own size"
+}
+
+# compression = off keeps outputs as printed; entries stored either way are
+# read with either setting.
+test_entries_stored_with_compression_off_or_on_are_read_with_either() {
+  seq -f 'line %g of an answer that compresses well' 1 1000 >"$T/a.txt"
+  seq -f 'line %g of another answer, stored compressed' 1 1000 >"$T/b.txt"
+  IPFSACC_COMPRESSION=off capture a1 ipfsacc run --no-stdin -- cat "$T/a.txt"
+  expect_eq "$(stat_value stored_bytes)" "$(stat_value packed_bytes)" "stored as printed"
+  capture b1 ipfsacc run --no-stdin -- cat "$T/b.txt"
+  local name setting
+  for setting in zstd off; do
+    for name in a b; do
+      IPFSACC_COMPRESSION=$setting capture "$name.$setting" ipfsacc -v run --no-stdin -- cat "$T/$name.txt"
+      expect_rc 0
+      expect_explain "$name.$setting" HIT
+      expect_same_file "$T/$name.txt" "$T/$name.$setting.out" "$name read with compression $setting"
+    done
+  done
+}
+
 test_empty_output() {
   # A call that prints nothing at all replays as nothing at all.
   cat >"$T/bin/quiet" <<'EOF'
@@ -403,6 +441,8 @@ test_unknown_env_var_warns() {
 }
 
 test_account_in_key() {
+  # Outputs kept as printed, so that grep would find a secret in them.
+  export IPFSACC_COMPRESSION=off
   local token=ghp_SECRETtokenVALUE0123456789abcdef
   GH_TOKEN=$token transparent a gh pr list -R o/r
   GH_TOKEN=$token transparent b gh pr list -R o/r

@@ -10,6 +10,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 # need overflow pages. Sets DATA (the data file) and keeps a copy as
 # $T/pristine.
 populate() {
+  # Outputs kept as printed: the cases find them in the data file by their
+  # bytes (compressed outputs have cases of their own below).
+  export IPFSACC_COMPRESSION=off
   transparent pop1 gh pr list -R o/r
   transparent pop2 gh repo view o/r
   FAKE_NOISE=20000 transparent pop3 gh issue list -R o/r
@@ -373,6 +376,7 @@ test_reader_slots_of_killed_processes_are_reused() {
 # that `ipfsacc run -- cat` read to print it, as $T/input; stores it.
 # Sets DATA and OUTPUT_AT (where the output's bytes start in the data file).
 store_output_of_cat() {
+  export IPFSACC_COMPRESSION=off # found in the data file by its bytes
   {
     printf 'zzfaultzz'
     awk 'BEGIN { srand(3); for (i = 0; i < 40000; i++) printf "%08x", rand() * 4294967296 }'
@@ -382,6 +386,34 @@ store_output_of_cat() {
   DATA=$IPFSACC_DIR/data.mdb
   OUTPUT_AT=$(grep -obUa zzfaultzz "$DATA" | head -n 1 | cut -d: -f1)
   [[ -n $OUTPUT_AT ]] || fail "the output is not in the data file"
+}
+
+# A compressed output (a zstd frame in the data file) with a byte changed:
+# it does not decompress to its CID's bytes, so the data file is damaged and
+# set aside, and the call answers as the tool would, never with garbage.
+test_a_damaged_compressed_output_in_the_data_file_is_set_aside() {
+  seq -f 'line %g of an answer that compresses well' 1 2000 >"$T/input"
+  capture first ipfsacc run -- cat <"$T/input"
+  expect_rc 0
+  DATA=$IPFSACC_DIR/data.mdb
+  local frame
+  frame=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$DATA" | head -n 1 | cut -d: -f1)
+  [[ -n $frame ]] || fail "no zstd frame in the data file"
+  local at
+  for at in 40 400; do
+    printf 'Z' | dd of="$DATA" bs=1 seek=$((frame + at)) conv=notrunc status=none
+  done
+  capture second ipfsacc run -- cat <"$T/input"
+  expect_rc 0
+  expect_same_file "$T/input" "$T/second.out" "stdout: the tool's answer"
+  expect_eq 1 "$(wc -l <"$T/second.err")" "lines on stderr"
+  expect_file_contains "$T/second.err" "is corrupt"
+  expect_eq 1 "$(set_aside_count)" "corrupt files set aside"
+  # The next call starts a fresh cache, stores and hits.
+  capture third ipfsacc run -- cat <"$T/input"
+  capture fourth ipfsacc -v run -- cat <"$T/input"
+  expect_same_file "$T/input" "$T/fourth.out" "the hit after"
+  expect_explain fourth HIT
 }
 
 # A fault while a recorded output is read: the data file is cut short after
@@ -438,7 +470,8 @@ test_an_output_file_cut_while_its_answer_is_served_still_gives_it_whole() {
   expect_rc 0
   expect_same_file "$T/big" "$T/first.out" "the first run"
   local blob
-  blob=$(find "$IPFSACC_DIR/blobs" -type f -size +8M | head -n 1)
+  # (Hex digits: kept as a zstd frame about half the size.)
+  blob=$(find "$IPFSACC_DIR/blobs" -type f | head -n 1)
   [[ -n $blob ]] || fail "the output is not kept as a file under blobs/"
   # The reader takes a few bytes, cuts the file short, then reads the rest.
   ipfsacc run --no-stdin -- cat "$T/big" 2>"$T/served.err" | {

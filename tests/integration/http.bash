@@ -135,6 +135,8 @@ test_groq_usage_error_exits_2_without_a_request() {
 }
 
 test_groq_key_from_the_secrets_store() {
+  # Outputs kept as printed, so that grep would find a secret in them.
+  export IPFSACC_COMPRESSION=off
   groq_env
   unset GROQ_API_KEY
   printf 'gsk_stored_secret_456\n' | ipfsacc secrets set groq_api_key >/dev/null 2>&1 ||
@@ -364,6 +366,8 @@ test_claude_api_error_is_not_cached() {
 }
 
 test_claude_key_from_the_secrets_store() {
+  # Outputs kept as printed, so that grep would find a secret in them.
+  export IPFSACC_COMPRESSION=off
   claude_env
   no_cli
   unset ANTHROPIC_API_KEY
@@ -646,6 +650,8 @@ test_hf_no_fallback_on_an_ordinary_failure() {
 }
 
 test_hf_auth_whoami_with_the_token_from_the_secrets_store() {
+  # Outputs kept as printed, so that grep would find a secret in them.
+  export IPFSACC_COMPRESSION=off
   hf_env
   no_cli
   unset HF_TOKEN
@@ -969,6 +975,8 @@ SH
 }
 
 test_vastai_key_from_the_secrets_store() {
+  # Outputs kept as printed, so that grep would find a secret in them.
+  export IPFSACC_COMPRESSION=off
   vast_env
   no_cli
   unset VAST_API_KEY

@@ -200,6 +200,26 @@ test_stats_tokens_and_cost_saved() {
   expect_contains "$(cat "$T/bad.err")" "is not a price"
 }
 
+test_compression_settings_are_checked_and_stats_shows_both_sizes() {
+  manage bad config set compression gzip
+  expect_rc 2
+  expect_contains "$(cat "$T/bad.err")" "is not zstd or off"
+  manage level config set compression_level 20
+  expect_rc 2
+  expect_contains "$(cat "$T/level.err")" "is not a level from 1 to 19"
+  manage good config set compression_level 9
+  expect_rc 0
+  manage keys config list
+  expect_file_contains "$T/keys.out" "compression_level"
+  FAKE_SIZE=20000 ipfsacc gh repo view o/r >/dev/null 2>&1
+  manage text stats
+  expect_rc 0
+  expect_file_contains "$T/text.out" "as stored (zstd)"
+  local ratio
+  ratio=$(stat_value compression_ratio)
+  awk -v r="$ratio" 'BEGIN { exit !(r > 3) }' || fail "compression ratio $ratio"
+}
+
 test_stats_counts_errors_per_tool() {
   # An output kept as a file of its own (over 8 MiB) that no longer matches
   # its CID: that entry's error. (Damage inside the LMDB file sets the whole
@@ -437,6 +457,7 @@ test_show_json() {
 }
 
 test_show_refuses_corrupt_output() {
+  export IPFSACC_COMPRESSION=off # outputs found by their bytes (corrupt)
   FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
   key_of k gh repo view o/r
   corrupt zzcorruptzz
@@ -1092,6 +1113,7 @@ test_doctor_without_a_cache() {
 }
 
 test_doctor_deep_finds_corrupt_outputs() {
+  export IPFSACC_COMPRESSION=off # outputs found by their bytes (corrupt)
   FAKE_MARK=zzcorruptzz ipfsacc gh repo view o/r >/dev/null 2>&1
   key_of k gh repo view o/r
   corrupt zzcorruptzz

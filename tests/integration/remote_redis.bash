@@ -109,7 +109,8 @@ test_a_blob_already_there_is_not_sent_again() {
   local port label
   start_redis port
   label=redis://127.0.0.1:$port
-  export IPFSACC_REMOTE=$label$PATIENT FAKE_SIZE=20000
+  # Outputs sent as printed: the bytes sent tell the output from the entry.
+  export IPFSACC_REMOTE=$label$PATIENT FAKE_SIZE=20000 IPFSACC_COMPRESSION=off
   on a
   run_wrapped first "${CALL[@]}"
   [[ $(remote_stat "$label" bytes_sent) -gt 20000 ]] || fail "a did not send the output"
@@ -569,13 +570,15 @@ test_a_rejected_remote_blob_is_overwritten_by_the_next_store() {
   run_wrapped first "${CALL[@]}"
   key=$(rcli "$port" --scan --pattern 'ipfsacc:blob:*' | head -n 1)
   [[ -n $key ]] || fail "no blob in Redis"
+  local length
+  length=$(rcli "$port" strlen "$key") # the output, or its frame
   rcli "$port" set "$key" "forged answer" keepttl >/dev/null
   on b
   run_wrapped second "${CALL[@]}"
   expect_answer second
   expect_file_contains "$T/second.err" "does not match its CID; rejected"
   expect_invocations "gh pr list" 2
-  expect_eq "$(wc -c <"$T/direct.out")" "$(rcli "$port" strlen "$key")" "length of the blob in Redis after b stored"
+  expect_eq "$length" "$(rcli "$port" strlen "$key")" "length of the blob in Redis after b stored"
   on c
   run_wrapped third --explain "${CALL[@]}"
   expect_answer third
@@ -583,6 +586,43 @@ test_a_rejected_remote_blob_is_overwritten_by_the_next_store() {
   expect_not_contains "$(cat "$T/third.err")" "rejected"
   expect_invocations "gh pr list" 2
   expect_eq 1 "$(remote_stat "$label" hits)" "remote hits of c"
+}
+
+# An output that compresses goes to Redis as its zstd frame, under the
+# frame's own CID (nothing under the output's: an ipfsacc from before
+# compression finds no blob of its own there to reject and send again), and
+# comes back verified to machines with compression on or off; a machine
+# with it off sends outputs as printed, which the others read as well.
+test_outputs_go_to_redis_compressed_and_every_setting_reads_them() {
+  local port label key setting
+  start_redis port
+  label=redis://127.0.0.1:$port
+  export IPFSACC_REMOTE=$label$PATIENT FAKE_SIZE=20000
+  direct_answer
+  on a
+  run_wrapped first "${CALL[@]}"
+  expect_answer first
+  key=$(rcli "$port" --scan --pattern 'ipfsacc:blob:*')
+  expect_eq 1 "$(printf '%s\n' "$key" | grep -c .)" "blobs in Redis"
+  (($(rcli "$port" strlen "$key") * 3 < 20000)) || fail "the blob in Redis is not compressed"
+  for setting in off zstd; do
+    on "b-$setting"
+    IPFSACC_COMPRESSION=$setting run_wrapped "second-$setting" --explain "${CALL[@]}"
+    expect_answer "second-$setting"
+    expect_file_contains "$T/second-$setting.err" "from=$label"
+  done
+  expect_invocations "gh pr list" 1
+  # Kept as printed by a machine with compression off, read by the others.
+  rcli "$port" flushall >/dev/null
+  on c
+  IPFSACC_COMPRESSION=off run_wrapped third "${CALL[@]}"
+  expect_eq 1 "$(rcli "$port" --scan --pattern 'ipfsacc:blob:*' | wc -l)" "blobs in Redis"
+  expect_eq "$(wc -c <"$T/direct.out")" "$(rcli "$port" strlen "$(rcli "$port" --scan --pattern 'ipfsacc:blob:*')")" "the output as printed"
+  on d
+  run_wrapped fourth --explain "${CALL[@]}"
+  expect_answer fourth
+  expect_file_contains "$T/fourth.err" "from=$label"
+  expect_invocations "gh pr list" 2
 }
 
 run_tests

@@ -6,6 +6,7 @@
 #include "remote/spec.hpp"
 #include "remote/tier.hpp"
 #include "storage/entry.hpp"
+#include "util/zstd.hpp"
 
 #include <doctest/doctest.h>
 #include <map>
@@ -195,4 +196,112 @@ TEST_CASE("remote engine: ttl-refresh on one with only the pure operations "
     counts[RemoteStat::bytes_sent] ==
     static_cast<int64_t>(memory().entries[key].bytes.size() + 2 * out.size()));
   CHECK_FALSE(remotes.remotes()[0].down);
+}
+
+namespace {
+
+// A JSON answer of about size bytes: compresses well.
+std::string answer_json(size_t size) {
+  std::string s = "[";
+  for (int i = 0; s.size() < size; ++i) {
+    s += "{\"id\":" + std::to_string(i) +
+         ",\"name\":\"model-card\",\"downloads\":1234,\"tags\":[\"nlp\"]},";
+  }
+  s.back() = ']';
+  return s;
+}
+
+// The entry the engine holds under key, as a reader decodes it.
+std::optional<storage::Entry> held_entry(const Digest& key) {
+  auto unsealed = unseal(key, memory().entries[key].bytes, {});
+  REQUIRE(unsealed);
+  return storage::decode_entry(*unsealed);
+}
+
+} // namespace
+
+TEST_CASE("remote engine: with compression an output goes as a frame under "
+          "the frame's own digest, named by a version 3 entry") {
+  register_memory_engine();
+  memory() = {};
+  auto spec = parse_remote("memtest://h:1");
+  REQUIRE(spec);
+  Remotes remotes({ *spec });
+  remotes.set_compression(3);
+  auto out = answer_json(10'000);
+  Digest key = sha256("a JSON request");
+  auto entry = entry_of(out);
+  remotes.store(key, entry, as_bytes(out), {});
+
+  // Nothing under the output's own digest: an older reader asking for it
+  // finds no blob, and never a frame it would reject and send again.
+  CHECK_FALSE(memory().blobs.contains(entry.stdout_digest));
+  auto unsealed = unseal(key, memory().entries[key].bytes, {});
+  REQUIRE(unsealed);
+  CHECK((*unsealed)[0] == 3); // refused by the decoders of versions 1 and 2
+  auto held = held_entry(key);
+  REQUIRE(held);
+  REQUIRE(held->stdout_packed);
+  CHECK_FALSE(held->stderr_packed);
+  const auto& frame = memory().blobs[held->stdout_packed->digest].bytes;
+  CHECK(frame.size() == held->stdout_packed->size);
+  CHECK(frame.size() < out.size() / 3);
+  CHECK(sha256(frame) == held->stdout_packed->digest);
+
+  auto found = remotes.fetch(key, 2'000);
+  REQUIRE(found);
+  CHECK(found->out == out);
+  // Stored locally, the entry names its outputs only.
+  CHECK_FALSE(found->entry.stdout_packed);
+  CHECK(storage::encode_entry(found->entry)[0] == 2);
+
+  // A small or incompressible output goes as it is, in a version 2 entry.
+  std::string small = "ok\n";
+  Digest small_key = sha256("a small request");
+  remotes.store(small_key, entry_of(small), as_bytes(small), {});
+  CHECK(memory().blobs[sha256(small)].bytes == small);
+  auto small_held = unseal(small_key, memory().entries[small_key].bytes, {});
+  REQUIRE(small_held);
+  CHECK((*small_held)[0] == 2);
+
+  // purge --remote --expired keeps the frames of live entries.
+  auto purged = remotes.purge_expired(remotes.remotes()[0], 2'000);
+  REQUIRE(purged);
+  CHECK(purged->entries == 0);
+}
+
+TEST_CASE("remote engine: a frame that does not hold the output its entry "
+          "names is refused, and entries without frames still read") {
+  register_memory_engine();
+  memory() = {};
+  auto spec = parse_remote("memtest://h:1");
+  REQUIRE(spec);
+  auto out = answer_json(5'000);
+  Digest key = sha256("a request");
+  {
+    // Stored without compression: read by a reader with it on.
+    Remotes plain({ *spec });
+    plain.store(key, entry_of(out), as_bytes(out), {});
+  }
+  Remotes remotes({ *spec });
+  remotes.set_compression(3);
+  auto found = remotes.fetch(key, 2'000);
+  REQUIRE(found);
+  CHECK(found->out == out);
+
+  // An entry naming a frame, valid for its own digest, of other bytes.
+  auto other = answer_json(6'000);
+  auto frame = util::zstd_compress(as_bytes(other), 3, other.size());
+  REQUIRE(frame);
+  auto entry = entry_of(out);
+  entry.stdout_packed = storage::PackedBlob{ sha256(*frame), frame->size() };
+  memory().blobs[sha256(*frame)] = { *frame, 101'000 };
+  memory().entries[key] = { seal(key, storage::encode_entry(entry), nullptr),
+                            101'000 };
+  CHECK_FALSE(remotes.fetch(key, 2'000));
+  auto warnings = remotes.take_warnings();
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("does not hold the output") != std::string::npos);
+  // The frame is right for its name: not rejected, not sent again.
+  CHECK(remotes.remotes()[0].rejected_blobs.empty());
 }
