@@ -70,7 +70,9 @@ std::string format_progress(const ProgressStage& stage,
                                     percent())
                       : format_size(counts.bytes));
   }
-  if (counts.elapsed_ms > 0) {
+  // A rate measured over less than half a second is noise (the first
+  // entries of a stage, the page cache warming up).
+  if (counts.elapsed_ms >= 500) {
     auto per_second = [&](uint64_t n) {
       return static_cast<uint64_t>(static_cast<double>(n) * 1000.0 /
                                    static_cast<double>(counts.elapsed_ms));

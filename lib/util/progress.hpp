@@ -61,9 +61,9 @@ struct ProgressCounts {
 
 // The line for a stage at counts: "Exporting: 1200/5000 entries, 12.0 MB,
 // 4.0 MB/s, ETA 4s", "Removing: 20000/100000 entries (20%), 25000
-// entries/s, ETA 4s", "Remote redis://host: removing every key, 12s". The
-// rate is shown once some time has passed, the ETA when a total is known
-// and some of it is done.
+// entries/s, ETA 4s", "Purging remote redis://host of every ipfsacc key:
+// 12s". The rate is shown once the stage has run half a second, the ETA
+// then too when a total is known and some of it is done.
 std::string format_progress(const ProgressStage& stage,
                             const ProgressCounts& counts);
 

@@ -76,9 +76,11 @@ ProgressStage removing(uint64_t total) {
 TEST_CASE("format_progress: count of a total, percentage, rate and ETA") {
   CHECK(format_progress(removing(100000), { 20000, 0, 1000 }) ==
         "Removing: 20000/100000 entries (20%), 20000 entries/s, ETA 4s");
-  // Nothing measured yet: no rate, no ETA.
+  // Nothing measured yet, or for too short a time: no rate, no ETA.
   CHECK(format_progress(removing(10), { 0, 0, 0 }) ==
         "Removing: 0/10 entries (0%)");
+  CHECK(format_progress(removing(10), { 2, 0, 499 }) ==
+        "Removing: 2/10 entries (20%)");
   // All done: no ETA.
   CHECK(format_progress(removing(10), { 10, 0, 2000 }) ==
         "Removing: 10/10 entries (100%), 5 entries/s");
