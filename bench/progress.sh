@@ -92,6 +92,47 @@ mapfile -t pur < <(variants purge \
   "rm -rf $work/expired && $populate $work/expired 100000 1024 expired && sync" \
   purge --expired)
 
+# Instructions (valgrind's callgrind), which the machine's load does not
+# change, for the same commands on 10,000 entries. Import's vary a little
+# from run to run: its transactions end after a second, however far in.
+echo "== instructions, 10,000 entries"
+ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+  sed -n 's/.*Collected : //p'; }
+instructions() { # NAME PREPARE ARGS...: plain, drawn, base
+  local prepare=$2 v
+  shift 2
+  for v in plain drawn base; do
+    [ "$v" = base ] && [ -z "$base" ] && continue
+    sh -c "$prepare"
+    case $v in
+    plain) ir "$bin" "$@" ;;
+    drawn) IPFSACC_PROGRESS_DELAY=0 ir "$bin" "$@" --progress ;;
+    base) ir "$base" "$@" ;;
+    esac
+  done | tr '\n' ' '
+}
+ir_rows=
+if command -v valgrind >/dev/null; then
+  "$populate" "$work/small" 10000 1024
+  IPFSACC_DIR=$work/small "$bin" export "$work/exp/small.jsonl" 2>/dev/null
+  ir_export=$(IPFSACC_DIR=$work/small instructions export true export "$work/exp/out.jsonl")
+  ir_import=$(IPFSACC_DIR=$work/ir_imported instructions import "rm -rf $work/ir_imported" \
+    import "$work/exp/small.jsonl")
+  ir_purge=$(IPFSACC_DIR=$work/ir_expired instructions purge \
+    "rm -rf $work/ir_expired && $populate $work/ir_expired 10000 1024 expired" purge --expired)
+  ir_row() { # WHAT PLAIN DRAWN [BASE]
+    printf '| %s | %s | %s (%s×) | %s |\n' "$1" "$2" "$3" "$(ratio "$3" "$2")" \
+      "$([ -n "${4:-}" ] && echo "$4 (no line: $(ratio "$2" "$4")×)" || echo "not measured")"
+  }
+  ir_rows=$(
+    echo "| instructions, 10,000 entries | no line | line drawn | before |"
+    echo "| --- | --- | --- | --- |"
+    ir_row "\`export FILE\`" $ir_export
+    ir_row "\`import FILE\`" $ir_import
+    ir_row "\`purge --expired\`" $ir_purge
+  )
+fi
+
 row() { # WHAT PLAIN DRAWN [BASE]: "WALL CPU" each; a table row with the
   # ratios to the baseline (for BASE: the baseline's to it)
   local what=$1 plain=($2) drawn=($3) old=(${4:-})
@@ -120,6 +161,8 @@ given (\`BASE=\`).
 $(row "\`export FILE\`" "${exp[0]}" "${exp[1]}" "${exp[2]:-}")
 $(row "\`import FILE\` (into an empty cache)" "${imp[0]}" "${imp[1]}" "${imp[2]:-}")
 $(row "\`purge --expired\` (100,000 expired)" "${pur[0]}" "${pur[1]}" "${pur[2]:-}")
+
+${ir_rows}
 
 Payload per second, no line / line drawn: export $(mbps 102400000 "${exp[0]%% *}") /
 $(mbps 102400000 "${exp[1]%% *}") MB/s, import $(mbps 102400000 "${imp[0]%% *}") /
