@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "progress_flags.hpp"
 #include "secrets/signing.hpp"
 #include "storage/car.hpp"
 #include "storage/exchange.hpp"
@@ -22,6 +23,7 @@ struct ExportOptions {
   std::string file = "-";
   std::string format = "jsonl";
   Selection selection;
+  ProgressWhen progress = ProgressWhen::terminal;
 };
 
 struct Exported {
@@ -34,14 +36,21 @@ struct Exported {
 // the header names every entry block as a root, then come the entry blocks
 // and the output blocks, each output once however many entries share it.
 // Everything is read in one transaction, so the archive is one snapshot.
+// progress shows the entries read, then the entries written.
 std::expected<Exported, std::string> export_car(
   storage::Store& store,
   const Selection& selection,
   const secrets::SigningKey* signer,
-  const std::function<bool(std::string_view)>& sink) {
+  const std::function<bool(std::string_view)>& sink,
+  util::Progress& progress) {
   Exported done;
   int64_t now = util::now_ms();
   auto read = store.read([&](storage::StoreReader& r) {
+    progress.stage({ "Reading",
+                     "entries",
+                     r.table_sizes().entries,
+                     util::CountBytes::yes,
+                     0 });
     struct Selected {
       storage::Entry entry;
       storage::BlockId id;
@@ -50,6 +59,7 @@ std::expected<Exported, std::string> export_car(
     std::vector<Selected> selected;
     r.for_each_entry([&](const Digest& key, storage::Entry e) {
       if (!selection.matches(e, now)) {
+        progress.add(1);
         return true;
       }
       auto out = r.blob(e.stdout_digest, e.stdout_size);
@@ -57,14 +67,18 @@ std::expected<Exported, std::string> export_car(
       if (!out || !err || sha256(*out) != e.stdout_digest ||
           sha256(*err) != e.stderr_digest) {
         ++done.corrupt;
+        progress.add(1);
         return true;
       }
+      progress.add(1, e.stdout_size + e.stderr_size);
       e.display = shown_command(e);
       std::string block = storage::encode_car_entry(key, e, signer);
       storage::BlockId id{ storage::kCodecDagCbor, sha256(block) };
       selected.push_back({ std::move(e), id, std::move(block) });
       return true;
     });
+    progress.stage(
+      { "Writing", "entries", selected.size(), util::CountBytes::yes, 0 });
     std::vector<storage::BlockId> roots;
     for (const auto& s : selected) {
       roots.push_back(s.id);
@@ -80,6 +94,7 @@ std::expected<Exported, std::string> export_car(
     std::set<Digest> written;
     for (const auto& s : selected) {
       const auto& e = s.entry;
+      uint64_t block_bytes = 0;
       for (auto [digest, size] :
            { std::pair(e.stdout_digest, e.stdout_size),
              std::pair(e.stderr_digest, e.stderr_size) }) {
@@ -88,7 +103,9 @@ std::expected<Exported, std::string> export_car(
         }
         auto bytes = r.blob(digest, size);
         ok = bytes && car.block({ storage::kCodecRaw, digest }, *bytes);
+        block_bytes += size;
       }
+      progress.add(1, block_bytes);
       ++done.entries;
       done.payload += e.stdout_size + e.stderr_size;
     }
@@ -120,6 +137,7 @@ Command setup_export(CLI::App& app) {
                  o->selection.glob,
                  "only entries whose command matches this glob")
     ->type_name("GLOB");
+  add_progress_flags(cmd, o->progress);
   cmd->footer("One entry per line: its key (request CID), metadata, and "
               "stdout and stderr\nwith the CIDs of their bytes, so `ipfsacc "
               "import` can verify them. Secrets in\ncommand lines are "
@@ -130,7 +148,11 @@ Command setup_export(CLI::App& app) {
               "archive whose raw blocks are the outputs (their CIDs\nare the "
               "blob CIDs) and "
               "whose DAG-CBOR root blocks are the entries, linking\nto "
-              "them. `ipfsacc import` reads both formats.");
+              "them. `ipfsacc import` reads both formats.\n\nOn a terminal, "
+              "an export that takes longer than a second shows its\n"
+              "progress on stderr: entries looked at out of those in the "
+              "cache, bytes\nwritten, rate and time left (not while the "
+              "export itself goes to the\nterminal).");
   return {
     cmd,
     [o](const Config& config) {
@@ -169,6 +191,8 @@ Command setup_export(CLI::App& app) {
       auto signing_key = secrets::load_signing_key();
       const secrets::SigningKey* signer = signing_key ? &*signing_key : nullptr;
       int64_t now = util::now_ms();
+      auto progress = make_progress(
+        o->progress, to_stdout ? DataOnStdout::yes : DataOnStdout::no);
       if (o->format == "car") {
         // The CAR header holds the roots: nothing is written before
         // every entry has been read.
@@ -181,11 +205,12 @@ Command setup_export(CLI::App& app) {
         };
         std::expected<Exported, std::string> done = Exported{};
         if (*store) {
-          done = export_car(**store, o->selection, signer, sink);
+          done = export_car(**store, o->selection, signer, sink, *progress);
         } else {
           storage::CarWriter(sink).header({}); // no cache: no entries
         }
         if (!done) {
+          progress->finish();
           if (!to_stdout) {
             ::close(fd);
             ::unlink(tmp.c_str());
@@ -197,8 +222,14 @@ Command setup_export(CLI::App& app) {
         corrupt = done->corrupt;
       } else if (*store) {
         auto read = (*store)->read([&](storage::StoreReader& r) {
+          progress->stage({ "Exporting",
+                            "entries",
+                            r.table_sizes().entries,
+                            util::CountBytes::yes,
+                            0 });
           r.for_each_entry([&](const Digest& key, storage::Entry e) {
             if (!o->selection.matches(e, now)) {
+              progress->add(1);
               return true;
             }
             auto out = r.blob(e.stdout_digest, e.stdout_size);
@@ -206,11 +237,14 @@ Command setup_export(CLI::App& app) {
             if (!out || !err || sha256(*out) != e.stdout_digest ||
                 sha256(*err) != e.stderr_digest) {
               ++corrupt;
+              progress->add(1);
               return true;
             }
             e.display = shown_command(e);
+            size_t before = buffer.size();
             storage::append_export_line(buffer, key, e, *out, *err, signer);
             buffer += '\n';
+            progress->add(1, buffer.size() - before);
             ++exported;
             payload += e.stdout_size + e.stderr_size;
             if (buffer.size() >= (4 << 20)) {
@@ -220,6 +254,7 @@ Command setup_export(CLI::App& app) {
           });
         });
         if (!read) {
+          progress->finish();
           if (!to_stdout) {
             ::close(fd);
             ::unlink(tmp.c_str());
@@ -227,6 +262,7 @@ Command setup_export(CLI::App& app) {
           return error(read.error());
         }
       }
+      progress->finish();
       flush();
       if (write_failed || (!to_stdout && ::close(fd) != 0)) {
         int saved = errno;

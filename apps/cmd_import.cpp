@@ -5,11 +5,13 @@
 #include "commands.hpp"
 #include "core/lifetime.hpp"
 #include "entries.hpp"
+#include "progress_flags.hpp"
 #include "secrets/signing.hpp"
 #include "stats/stats.hpp"
 #include "storage/car.hpp"
 #include "storage/exchange.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
@@ -21,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sys/stat.h>
 #include <thread>
 
 namespace ipfsacc::app {
@@ -43,6 +46,7 @@ constexpr int64_t kTransactionMillis = 1000;
 
 struct ImportOptions {
   std::string file = "-";
+  ProgressWhen progress = ProgressWhen::terminal;
 };
 
 using Batch = std::vector<storage::ExportedEntry>;
@@ -168,14 +172,30 @@ private:
   bool stopped_ = false;
 };
 
+// The bytes left to read from in when it is a regular file (a file named,
+// or stdin redirected from one); 0 when that is not known (a pipe).
+uint64_t bytes_to_read(std::FILE* in) {
+  struct stat st {};
+  if (::fstat(::fileno(in), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return 0;
+  }
+  long at = std::ftell(in);
+  return st.st_size > at && at >= 0 ? static_cast<uint64_t>(st.st_size - at)
+                                    : 0;
+}
+
 // Reads, parses and verifies every line, reporting rejected ones, and hands
-// the entries to queue in batches. Sets read_failed on an I/O error.
+// the entries to queue in batches; progress counts the lines and bytes read.
+// Sets read_failed on an I/O error.
 void read_batches(std::FILE* in,
                   const std::string& name,
                   Admission& admission,
                   BatchQueue& queue,
                   Counts& counts,
-                  bool& read_failed) {
+                  bool& read_failed,
+                  util::Progress& progress) {
+  progress.stage(
+    { "Importing", "entries", 0, util::CountBytes::yes, bytes_to_read(in) });
   Batch batch;
   size_t batch_bytes = 0;
   char* line = nullptr;
@@ -187,6 +207,7 @@ void read_batches(std::FILE* in,
   while (open && (length = ::getline(&line, &capacity, in)) >= 0) {
     ++number;
     std::string_view text(line, static_cast<size_t>(length));
+    progress.add(1, static_cast<uint64_t>(length));
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
       text.remove_suffix(1);
     }
@@ -198,11 +219,10 @@ void read_batches(std::FILE* in,
       parsed ? admit(*parsed, admission, counts, why) : Verdict::rejected;
     if (verdict == Verdict::rejected) {
       ++counts.rejected;
-      fmt::print(stderr,
-                 "ipfsacc: import: {}:{}: rejected: {}\n",
-                 name == "-" ? "stdin" : name,
-                 number,
-                 parsed ? why : parsed.error());
+      progress.print(fmt::format("ipfsacc: import: {}:{}: rejected: {}\n",
+                                 name == "-" ? "stdin" : name,
+                                 number,
+                                 parsed ? why : parsed.error()));
       continue;
     }
     if (verdict == Verdict::expired) {
@@ -228,24 +248,30 @@ void read_batches(std::FILE* in,
 // verified against its CID, each entry block is decoded and paired with its
 // output blocks, and the entries go to queue in batches. A bad block or an
 // entry whose outputs are missing is rejected and counted; a malformed
-// archive (bad header, truncated) is rejected as a whole.
+// archive (bad header, truncated) is rejected as a whole. progress counts
+// the bytes read, then the entries.
 void read_car_batches(std::FILE* in,
                       const std::string& name,
                       Admission& admission,
                       BatchQueue& queue,
                       Counts& counts,
-                      bool& read_failed) {
+                      bool& read_failed,
+                      util::Progress& progress) {
+  progress.stage(
+    { "Reading", "", 0, util::CountBytes::yes, bytes_to_read(in) });
   std::string archive;
   char buffer[1 << 16];
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof(buffer), in)) > 0) {
     archive.append(buffer, n);
+    progress.add(0, n);
   }
   read_failed = std::ferror(in) != 0;
   auto shown = name == "-" ? std::string("stdin") : name;
   auto reject = [&](std::string_view why) {
     ++counts.rejected;
-    fmt::print(stderr, "ipfsacc: import: {}: rejected: {}\n", shown, why);
+    progress.print(
+      fmt::format("ipfsacc: import: {}: rejected: {}\n", shown, why));
   };
   auto contents = storage::read_car(std::span(
     reinterpret_cast<const uint8_t*>(archive.data()), archive.size()));
@@ -275,6 +301,17 @@ void read_car_batches(std::FILE* in,
     return std::string(reinterpret_cast<const char*>(it->second.data()),
                        it->second.size());
   };
+  progress.stage(
+    { "Importing",
+      "entries",
+      static_cast<uint64_t>(std::count_if(contents->blocks.begin(),
+                                          contents->blocks.end(),
+                                          [](const auto& block) {
+                                            return block.id.codec ==
+                                                   storage::kCodecDagCbor;
+                                          })),
+      util::CountBytes::no,
+      0 });
   Batch batch;
   size_t batch_bytes = 0;
   bool open = true;
@@ -286,6 +323,7 @@ void read_car_batches(std::FILE* in,
     if (block.id.codec != storage::kCodecDagCbor) {
       continue;
     }
+    progress.add(1);
     auto decoded = storage::decode_car_entry(std::string_view(
       reinterpret_cast<const char*>(block.data.data()), block.data.size()));
     if (!decoded) {
@@ -336,6 +374,7 @@ Command setup_import(CLI::App& app) {
     "import", "add the entries of an `ipfsacc export` to the cache");
   cmd->add_option("FILE", o->file, "what to read; - for stdin (default)")
     ->type_name("");
+  add_progress_flags(cmd, o->progress);
   cmd->footer("Reads JSON Lines or a CAR archive (`export --format car`). "
               "Every output is\nchecked against its CID: a line (or block) "
               "that does not verify is rejected\n(with its line number, or "
@@ -344,7 +383,9 @@ Command setup_import(CLI::App& app) {
               "changed since it was signed. Entries already in the cache or "
               "expired are\nskipped; none is kept longer than the TTL its "
               "tool and rule get here. Exit\nstatus 1 when something was "
-              "rejected.");
+              "rejected. On a terminal, an import that takes longer\nthan a "
+              "second shows its progress on stderr: entries and bytes read, "
+              "rate,\nand time left when the size is known.");
   return {
     cmd,
     [o](const Config& config) {
@@ -389,11 +430,14 @@ Command setup_import(CLI::App& app) {
         std::ungetc(first, in);
       }
       bool car = first != EOF && first != '{' && !std::isspace(first);
+      auto progress = make_progress(o->progress, DataOnStdout::no);
       std::thread reader([&] {
         if (car) {
-          read_car_batches(in, o->file, admission, queue, counts, read_failed);
+          read_car_batches(
+            in, o->file, admission, queue, counts, read_failed, *progress);
         } else {
-          read_batches(in, o->file, admission, queue, counts, read_failed);
+          read_batches(
+            in, o->file, admission, queue, counts, read_failed, *progress);
         }
       });
       // Each transaction writes batches as they come until it holds
@@ -462,6 +506,7 @@ Command setup_import(CLI::App& app) {
         counts.present += present;
       }
       reader.join();
+      progress->finish();
       if (in != stdin) {
         std::fclose(in);
       }

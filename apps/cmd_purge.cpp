@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "entries.hpp"
+#include "progress_flags.hpp"
 #include "remote/remotes.hpp"
 #include "stats/stats.hpp"
 #include "storage/lock.hpp"
@@ -31,6 +32,7 @@ struct PurgeOptions {
   bool dry_run = false;
   bool yes = false;
   bool remote = false;
+  ProgressWhen progress = ProgressWhen::terminal;
 };
 
 struct Plan {
@@ -89,15 +91,20 @@ struct Tally {
 };
 
 // Removes the keys that still match, in one transaction. Returns what it
-// removed; the writer may run it again (a grown map), so it keeps no state.
+// removed; the writer may run it again (a grown map), so it keeps no state
+// (progress is set to first, the number of keys before these, plus the keys
+// looked at).
 Tally remove_batch(storage::StoreWriter& w,
                    std::span<const Digest> keys,
                    const PurgeOptions& o,
                    std::optional<uint64_t> max_size,
-                   int64_t now) {
+                   int64_t now,
+                   util::Progress& progress,
+                   size_t first) {
   Tally t;
   StatsDelta evictions;
   for (const auto& key : keys) {
+    progress.set(++first);
     if (max_size && static_cast<uint64_t>(std::max<int64_t>(
                       0, w.counter("stored_bytes"))) <= *max_size) {
       t.done = true;
@@ -147,7 +154,9 @@ void purge_leftovers(const Config& config, bool dry_run) {
 // (other machines stored most of them) and removes the expired ones, then
 // the blobs no entry left uses where the remote keeps blobs until told
 // (IPFS); otherwise the selected local entries are removed there too (their
-// blobs expire on their own). Returns false when a remote failed.
+// blobs expire on their own). Returns false when a remote failed. A remote
+// that takes long shows its progress: the entries removed out of those
+// selected, or how long an operation that reports nothing has taken.
 bool purge_remotes(const Config& config,
                    const PurgeOptions& o,
                    bool everything,
@@ -182,10 +191,17 @@ bool purge_remotes(const Config& config,
     auto* tier = (*remotes)->tier(r);
     uint64_t removed = 0;
     std::optional<remote::Failure> failed;
+    auto progress = make_progress(o.progress, DataOnStdout::no);
+    std::string label = "Purging remote " + r.label;
     if (!tier) {
       failed = remote::Failure{ remote::Failure::Kind::error, "" };
     } else if (expired_only) {
-      auto purged = (*remotes)->purge_expired(r, util::now_ms());
+      progress->stage(util::timed_stage(label + " of its expired entries"));
+      auto purged = [&] {
+        util::ProgressTicker ticker(*progress);
+        return (*remotes)->purge_expired(r, util::now_ms());
+      }();
+      progress->finish();
       if (purged) {
         fmt::print("Removed {} expired {} and {} unused {} from remote {}.\n",
                    purged->entries,
@@ -197,9 +213,14 @@ bool purge_remotes(const Config& config,
       }
       failed = purged.error();
     } else if (everything) {
-      auto n = tier->purge();
+      progress->stage(util::timed_stage(label + " of every ipfsacc key"));
+      auto n = [&] {
+        util::ProgressTicker ticker(*progress);
+        return tier->purge();
+      }();
       n ? void(removed = *n) : void(failed = n.error());
     } else {
+      progress->stage(util::counted_stage(label, "entries", keys.size()));
       for (const auto& key : keys) {
         auto gone = tier->remove_entry(key);
         if (!gone) {
@@ -207,8 +228,11 @@ bool purge_remotes(const Config& config,
           break;
         }
         removed += *gone ? 1 : 0;
+        progress->add(1);
+        progress->update();
       }
     }
+    progress->finish();
     if (failed) {
       for (const auto& warning : (*remotes)->take_warnings()) {
         fmt::print(stderr, "ipfsacc: error: {}\n", warning);
@@ -280,146 +304,161 @@ Command setup_purge(CLI::App& app) {
                 "the same on each writable remote (--all: every ipfsacc key "
                 "there; --expired alone: the remote's own expired entries; "
                 "otherwise the entries selected here)");
+  add_progress_flags(cmd, o->progress);
   cmd->footer(
     "Conditions combine: every one given must hold (--tool gh --expired "
     "removes\nexpired gh entries). Blobs no entry uses any more are freed. "
     "Calls running\nmeanwhile keep working: each batch of removals is one "
-    "transaction.");
-  return { cmd, [o](const Config& config) {
-            if (!o->all && !o->selection.expired && o->selection.tool.empty() &&
-                o->selection.glob.empty() && o->older_than.empty() &&
-                o->key.empty() && o->max_size.empty()) {
-              return usage_error(
-                "purge: say what to remove: --all, --expired, --tool, "
-                "--match, --older-than, --key or --max-size (see ipfsacc "
-                "purge --help)");
-            }
-            if (!o->older_than.empty()) {
-              auto d = util::parse_duration(o->older_than);
-              if (!d) {
-                return usage_error("purge: --older-than: " + d.error());
-              }
-              o->selection.older_than = *d;
-            }
-            std::optional<uint64_t> max_size;
-            if (!o->max_size.empty()) {
-              auto size = util::parse_size(o->max_size);
-              if (!size) {
-                return usage_error("purge: --max-size: " + size.error());
-              }
-              max_size = *size;
-            }
-            if (o->remote && max_size) {
-              return usage_error(
-                "purge: --remote does not go with --max-size (a remote "
-                "keeps its own size)");
-            }
-            bool ask = o->all && !o->yes && !o->dry_run;
-            if (ask && ::isatty(STDIN_FILENO) != 1) {
-              return usage_error(
-                "purge --all: stdin is not a terminal to ask on; add --yes");
-            }
+    "transaction. On a\nterminal, a purge that takes longer than a second "
+    "shows its progress on stderr.");
+  return {
+    cmd,
+    [o](const Config& config) {
+      if (!o->all && !o->selection.expired && o->selection.tool.empty() &&
+          o->selection.glob.empty() && o->older_than.empty() &&
+          o->key.empty() && o->max_size.empty()) {
+        return usage_error(
+          "purge: say what to remove: --all, --expired, --tool, "
+          "--match, --older-than, --key or --max-size (see ipfsacc "
+          "purge --help)");
+      }
+      if (!o->older_than.empty()) {
+        auto d = util::parse_duration(o->older_than);
+        if (!d) {
+          return usage_error("purge: --older-than: " + d.error());
+        }
+        o->selection.older_than = *d;
+      }
+      std::optional<uint64_t> max_size;
+      if (!o->max_size.empty()) {
+        auto size = util::parse_size(o->max_size);
+        if (!size) {
+          return usage_error("purge: --max-size: " + size.error());
+        }
+        max_size = *size;
+      }
+      if (o->remote && max_size) {
+        return usage_error(
+          "purge: --remote does not go with --max-size (a remote "
+          "keeps its own size)");
+      }
+      bool ask = o->all && !o->yes && !o->dry_run;
+      if (ask && ::isatty(STDIN_FILENO) != 1) {
+        return usage_error(
+          "purge --all: stdin is not a terminal to ask on; add --yes");
+      }
 
-            if (!cache_exists(config)) {
-              fmt::print("Nothing to remove: the cache is empty.\n");
-              purge_leftovers(config, o->dry_run);
-              if (o->remote && (o->all || o->selection.expired) &&
-                  !purge_remotes(config, *o, o->all, {})) {
-                return kExitError;
-              }
-              return kExitOk;
-            }
-            auto store = open_cache(config, storage::Access::read_write);
-            if (!store) {
-              return error(store.error());
-            }
-            auto& s = **store;
+      if (!cache_exists(config)) {
+        fmt::print("Nothing to remove: the cache is empty.\n");
+        purge_leftovers(config, o->dry_run);
+        if (o->remote && (o->all || o->selection.expired) &&
+            !purge_remotes(config, *o, o->all, {})) {
+          return kExitError;
+        }
+        return kExitOk;
+      }
+      auto store = open_cache(config, storage::Access::read_write);
+      if (!store) {
+        return error(store.error());
+      }
+      auto& s = **store;
 
-            int64_t now = util::now_ms();
-            Plan plan;
-            std::string problem;
-            auto read = s.read([&](storage::StoreReader& r) {
-              std::optional<Digest> key;
-              if (!o->key.empty()) {
-                auto found = resolve_key(r, o->key);
-                if (!found) {
-                  problem = found.error();
-                  return;
-                }
-                key = *found;
-              }
-              plan = make_plan(r, *o, key, now);
-            });
-            if (!read) {
-              return error(read.error());
-            }
-            if (!problem.empty()) {
-              return error(problem);
-            }
-            bool only_all = o->selection.by_expiry_only() &&
-                            !o->selection.expired && o->key.empty() &&
-                            !max_size;
-            auto question =
-              only_all ? fmt::format("Remove all {} entries from {}?",
-                                     plan.entries,
-                                     config.cache_dir().string())
-                       : fmt::format("Remove the entries selected from {}?",
-                                     config.cache_dir().string());
-            if (ask && !confirm(question)) {
-              fmt::print(stderr, "ipfsacc: purge: nothing removed\n");
-              return kExitError;
-            }
+      int64_t now = util::now_ms();
+      Plan plan;
+      std::string problem;
+      auto read = s.read([&](storage::StoreReader& r) {
+        std::optional<Digest> key;
+        if (!o->key.empty()) {
+          auto found = resolve_key(r, o->key);
+          if (!found) {
+            problem = found.error();
+            return;
+          }
+          key = *found;
+        }
+        plan = make_plan(r, *o, key, now);
+      });
+      if (!read) {
+        return error(read.error());
+      }
+      if (!problem.empty()) {
+        return error(problem);
+      }
+      bool only_all = o->selection.by_expiry_only() && !o->selection.expired &&
+                      o->key.empty() && !max_size;
+      auto question = only_all
+                        ? fmt::format("Remove all {} entries from {}?",
+                                      plan.entries,
+                                      config.cache_dir().string())
+                        : fmt::format("Remove the entries selected from {}?",
+                                      config.cache_dir().string());
+      if (ask && !confirm(question)) {
+        fmt::print(stderr, "ipfsacc: purge: nothing removed\n");
+        return kExitError;
+      }
 
-            Tally total;
-            std::span<const Digest> keys = plan.keys;
-            if (o->dry_run) {
-              // The real removals, in one transaction that is thrown away.
-              auto done = s.write(
-                [&](storage::StoreWriter& w) {
-                  total = remove_batch(w, keys, *o, max_size, now);
-                },
-                storage::Commit::no);
-              if (!done) {
-                return error(done.error());
-              }
-            }
-            for (size_t i = 0; !o->dry_run && !total.done && i < keys.size();
-                 i += kBatch) {
-              Tally batch;
-              auto done = s.write([&](storage::StoreWriter& w) {
-                batch = remove_batch(
-                  w,
-                  keys.subspan(i, std::min(kBatch, keys.size() - i)),
-                  *o,
-                  max_size,
-                  now);
-              });
-              if (!done) {
-                fmt::print(stderr,
-                           "ipfsacc: error: {} (removed {} entries before)\n",
-                           done.error(),
-                           total.entries);
-                return kExitError;
-              }
-              total.entries += batch.entries;
-              total.bytes += batch.bytes;
-              total.done = batch.done;
-            }
-            fmt::print("{} {} {}, {} {}.\n",
-                       o->dry_run ? "Would remove" : "Removed",
-                       total.entries,
-                       total.entries == 1 ? "entry" : "entries",
-                       o->dry_run ? "freeing" : "freed",
-                       util::format_size(total.bytes));
-            purge_leftovers(config, o->dry_run);
-            if (o->remote) {
-              bool everything = only_all && o->all;
-              if (!purge_remotes(config, *o, everything, plan.keys)) {
-                return kExitError;
-              }
-            }
-            return kExitOk;
-          } };
+      Tally total;
+      std::span<const Digest> keys = plan.keys;
+      auto progress = make_progress(o->progress, DataOnStdout::no);
+      // --max-size stops once the cache is small enough: how many
+      // keys that takes is not known.
+      progress->stage(util::counted_stage(o->dry_run ? "Checking" : "Removing",
+                                          "entries",
+                                          max_size ? 0 : keys.size()));
+      if (o->dry_run) {
+        // The real removals, in one transaction that is thrown away.
+        auto done = s.write(
+          [&](storage::StoreWriter& w) {
+            total = remove_batch(w, keys, *o, max_size, now, *progress, 0);
+          },
+          storage::Commit::no);
+        if (!done) {
+          progress->finish();
+          return error(done.error());
+        }
+      }
+      for (size_t i = 0; !o->dry_run && !total.done && i < keys.size();
+           i += kBatch) {
+        Tally batch;
+        auto done = s.write([&](storage::StoreWriter& w) {
+          batch =
+            remove_batch(w,
+                         keys.subspan(i, std::min(kBatch, keys.size() - i)),
+                         *o,
+                         max_size,
+                         now,
+                         *progress,
+                         i);
+        });
+        if (!done) {
+          progress->finish();
+          fmt::print(stderr,
+                     "ipfsacc: error: {} (removed {} entries before)\n",
+                     done.error(),
+                     total.entries);
+          return kExitError;
+        }
+        total.entries += batch.entries;
+        total.bytes += batch.bytes;
+        total.done = batch.done;
+      }
+      progress->finish();
+      fmt::print("{} {} {}, {} {}.\n",
+                 o->dry_run ? "Would remove" : "Removed",
+                 total.entries,
+                 total.entries == 1 ? "entry" : "entries",
+                 o->dry_run ? "freeing" : "freed",
+                 util::format_size(total.bytes));
+      purge_leftovers(config, o->dry_run);
+      if (o->remote) {
+        bool everything = only_all && o->all;
+        if (!purge_remotes(config, *o, everything, plan.keys)) {
+          return kExitError;
+        }
+      }
+      return kExitOk;
+    }
+  };
 }
 
 } // namespace ipfsacc::app

@@ -131,11 +131,13 @@ sub() { python3 -c "print('%.3f' % ($1 - $2))"; }
 static_size=$(stat -c %s "$static")
 default_size=$(stat -c %s "$bin")
 
-# bench/remote.sh, bench/serve.sh and bench/compress.sh write their own
-# sections (they need Redis, nginx and wrk, or a corpus); keep them.
+# bench/remote.sh, bench/serve.sh, bench/compress.sh and bench/progress.sh
+# write their own sections (they need Redis, nginx and wrk, a corpus, or take
+# long); keep them.
 remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 compress_section=$(sed -n '/<!-- compress.sh: begin -->/,/<!-- compress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+progress_section=$(sed -n '/<!-- progress.sh: begin -->/,/<!-- progress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -222,5 +224,8 @@ if [ -n "$compress_section" ]; then
 fi
 if [ -n "$remote_section" ]; then
   printf '\n%s\n' "$remote_section" >>bench/RESULTS.md
+fi
+if [ -n "$progress_section" ]; then
+  printf '\n%s\n' "$progress_section" >>bench/RESULTS.md
 fi
 cat bench/RESULTS.md

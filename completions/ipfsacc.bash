@@ -45,19 +45,19 @@ _ipfsacc_spec() {
     args='<file>'
     ;;
   'purge')
-    opts='-h --help --all --expired --tool --match --older-than --key --max-size -n --dry-run -y --yes --remote'
+    opts='-h --help --all --expired --tool --match --older-than --key --max-size -n --dry-run -y --yes --remote --progress --no-progress'
     vopts='--tool --match --older-than --key --max-size'
     cmds=''
     args=''
     ;;
   'export')
-    opts='-h --help --tool --format --match'
+    opts='-h --help --tool --format --match --progress --no-progress'
     vopts='--tool --format --match'
     cmds=''
     args='<file>'
     ;;
   'import')
-    opts='-h --help'
+    opts='-h --help --progress --no-progress'
     vopts=''
     cmds=''
     args='<file>'

@@ -157,12 +157,18 @@ complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l max-size -r -d 'remove least re
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s n -l dry-run -d 'say what would be removed, remove nothing'
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -s y -l yes -d 'do not ask before --all'
 complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l remote -d 'the same on each writable remote (--all: every ipfsacc key there; --expired alone: the remotes own expired entries; otherwise the entries selected here)'
+complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l progress -d 'show progress on stderr even when it is not a terminal'
+complete -c ipfsacc -n "__ipfsacc_at 'purge'" -l no-progress -d 'show no progress, even on a terminal'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l tool -r -d 'only entries of this tool'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l format -x -a 'jsonl car' -d 'jsonl (the default) or car (a CARv1 archive that ipfs dag import loads)'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -l match -r -d 'only entries whose command matches this glob'
+complete -c ipfsacc -n "__ipfsacc_at 'export'" -l progress -d 'show progress on stderr even when it is not a terminal'
+complete -c ipfsacc -n "__ipfsacc_at 'export'" -l no-progress -d 'show no progress, even on a terminal'
 complete -c ipfsacc -n "__ipfsacc_at 'export'" -F
 complete -c ipfsacc -n "__ipfsacc_at 'import'" -s h -l help -d 'Print this help message and exit'
+complete -c ipfsacc -n "__ipfsacc_at 'import'" -l progress -d 'show progress on stderr even when it is not a terminal'
+complete -c ipfsacc -n "__ipfsacc_at 'import'" -l no-progress -d 'show no progress, even on a terminal'
 complete -c ipfsacc -n "__ipfsacc_at 'import'" -F
 complete -c ipfsacc -n "__ipfsacc_at 'config'" -s h -l help -d 'Print this help message and exit'
 complete -c ipfsacc -n "__ipfsacc_at 'config'" -a list -d 'every setting, its value and where it comes from'

@@ -139,11 +139,12 @@ const ConfigKey kKeys[] = {
 
 // IPFSACC_PATH: where to look for the wrapped tools instead of PATH (like
 // ccache's CCACHE_PATH). IPFSACC_NOW: the cache's clock (util::now_ms).
-const std::string_view kOtherEnv[] = { "IPFSACC_CONFIG_DIR",
-                                       "IPFSACC_NOW",
-                                       "IPFSACC_PATH",
-                                       "IPFSACC_SECRETS_DIR",
-                                       "IPFSACC_PASSPHRASE" };
+// IPFSACC_PROGRESS_DELAY: how long import, export and purge run before
+// they show progress (apps/progress_flags).
+const std::string_view kOtherEnv[] = {
+  "IPFSACC_CONFIG_DIR",     "IPFSACC_NOW",         "IPFSACC_PATH",
+  "IPFSACC_PROGRESS_DELAY", "IPFSACC_SECRETS_DIR", "IPFSACC_PASSPHRASE"
+};
 
 // A zstd level from 1 to 19, nullopt for anything else.
 std::optional<int> parse_level(std::string_view text) {

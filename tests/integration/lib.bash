@@ -313,6 +313,54 @@ capture_combined() {
   echo "$rc" >"$T/$name.rc"
 }
 
+# on_terminal NAME COMMAND_STRING: run COMMAND_STRING (shell syntax) with a
+# terminal as stdin, stdout and stderr (script, from bsdutils), bounded in
+# time. What the terminal received goes to $T/NAME.tty, what it shows at the
+# end to $T/NAME.screen (screen_of), the exit status to rc.
+on_terminal() {
+  local name=$1 cmd=$2
+  SHELL=/bin/bash timeout --foreground -k 5 "$TEST_CALL_TIMEOUT" \
+    script -qfec "$cmd" /dev/null >"$T/$name.tty" 2>&1
+  rc=$?
+  screen_of "$T/$name.tty" >"$T/$name.screen"
+}
+
+# screen_of FILE: what a terminal shows once it has received FILE, line by
+# line: a '\r' goes back to the start of the line, and what follows is
+# written over it; spaces at the end of a line are left out.
+screen_of() {
+  LC_ALL=C awk '{
+    n = split($0, parts, "\r")
+    line = ""
+    for (i = 1; i <= n; i++) line = parts[i] substr(line, length(parts[i]) + 1)
+    sub(/ +$/, "", line)
+    print line
+  }' "$1"
+}
+
+# expect_screen NAME PREFIX...: at the end, the terminal of on_terminal NAME
+# shows one line per PREFIX, in order, each beginning with it, and no other
+# (empty lines aside): whatever was drawn and erased meanwhile is gone.
+expect_screen() {
+  local name=$1 line i=0
+  shift
+  local -a lines=()
+  while IFS= read -r line; do
+    [[ -n $line ]] && lines+=("$line")
+  done <"$T/$name.screen"
+  local prefix ok=1
+  ((${#lines[@]} == $#)) || ok=0
+  for prefix in "$@"; do
+    [[ ${lines[i]-} == "$prefix"* ]] || ok=0
+    i=$((i + 1))
+  done
+  if ((!ok)); then
+    echo "  $T/$name.screen:" >&2
+    _show "$T/$name.screen" >&2
+    fail "the terminal of $name does not show just: $*"
+  fi
+}
+
 # run_direct NAME CMD...: the tool itself, as the user would run it without
 # ipfsacc. Not logged as an invocation.
 run_direct() {

@@ -777,6 +777,76 @@ test_export_car_purge_import_gives_back_the_same_hits() {
   expect_file_contains "$T/again.out" "Imported 0 entries; skipped 1 already present"
 }
 
+# Progress on long work: on a terminal, export, import and purge draw one
+# line on stderr, redrawn in place and erased before the summary. Drawn
+# after a second of work; IPFSACC_PROGRESS_DELAY=0 draws it from the first
+# entry on, which is what a long run shows without making one.
+test_export_import_purge_show_progress_on_a_terminal() {
+  command -v script >/dev/null || skip "no script(1) to make a terminal"
+  seed
+  export IPFSACC_PROGRESS_DELAY=0
+  local cmd="$BOUNDED $IPFSACC_BIN"
+  on_terminal x "$cmd export $T/all.jsonl"
+  expect_eq 0 "$rc" "export's exit status"
+  expect_file_contains "$T/x.tty" $'\rExporting: '
+  expect_file_contains "$T/x.tty" "/3 entries ("
+  expect_screen x "Exported 3 entries ("
+  on_terminal p "$cmd purge --all --yes"
+  expect_eq 0 "$rc" "purge's exit status"
+  expect_file_contains "$T/p.tty" $'\rRemoving: '
+  expect_screen p "Removed 3 entries, freed"
+  # A rejected line is written above the line, which goes on.
+  sed -i -E '2s/"base64":"(.)(.)/"base64":"\2\1/' "$T/all.jsonl"
+  on_terminal i "$cmd import $T/all.jsonl"
+  expect_eq 1 "$rc" "import's exit status"
+  expect_file_contains "$T/i.tty" $'\rImporting: '
+  expect_screen i "ipfsacc: import: $T/all.jsonl:2: rejected: stdout" "Imported 2 entries"
+  expect_stat entries 2
+  # A CAR archive: read, then written.
+  on_terminal c "$cmd export --format car $T/all.car"
+  expect_file_contains "$T/c.tty" $'\rReading: '
+  expect_screen c "Exported 2 entries ("
+  on_terminal d "$cmd purge --all --yes --dry-run"
+  expect_file_contains "$T/d.tty" $'\rChecking: '
+  expect_screen d "Would remove 2 entries"
+}
+
+# No progress where nobody watches it: stderr redirected or piped (CI
+# logs), the export itself going to the terminal, --no-progress, and work
+# quicker than the delay. --progress draws it into a file all the same.
+test_progress_only_on_a_terminal_or_when_asked() {
+  command -v script >/dev/null || skip "no script(1) to make a terminal"
+  seed
+  export IPFSACC_PROGRESS_DELAY=0
+  local cmd="$BOUNDED $IPFSACC_BIN"
+  manage x export "$T/all.jsonl"
+  manage p purge --tool hf
+  manage i import "$T/all.jsonl"
+  ipfsacc import "$T/all.jsonl" 2>&1 | cat >"$T/piped.all"
+  for f in x.err p.err i.err piped.all; do
+    expect_not_contains "$(tr '\r' '#' <"$T/$f")" "#" "$f"
+  done
+  # On a terminal, with stderr alone redirected.
+  on_terminal r "$cmd export $T/r.jsonl 2>$T/r.err"
+  expect_eq 0 "$rc" "exit status"
+  expect_not_contains "$(tr '\r' '#' <"$T/r.err")" "#" "r.err"
+  expect_file_contains "$T/r.err" "Exported 3 entries"
+  # The export written to the terminal: no line drawn over it.
+  on_terminal s "$cmd export --tool hf"
+  expect_not_contains "$(cat "$T/s.tty")" "Exporting"
+  on_terminal n "$cmd export --no-progress $T/n.jsonl"
+  expect_not_contains "$(cat "$T/n.tty")" "Exporting"
+  on_terminal q "IPFSACC_PROGRESS_DELAY=1h $cmd export $T/q.jsonl"
+  expect_not_contains "$(cat "$T/q.tty")" "Exporting"
+  expect_screen q "Exported 3 entries ("
+  # --progress: drawn and erased whatever stderr is.
+  manage f export --progress "$T/f.jsonl"
+  expect_rc 0
+  expect_file_contains "$T/f.err" $'\rExporting: '
+  manage both export --progress --no-progress "$T/f.jsonl"
+  expect_rc 2
+}
+
 test_import_car_rejects_tampered_blocks() {
   seed
   manage x export --format car "$T/all.car"

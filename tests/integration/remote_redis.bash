@@ -445,6 +445,30 @@ test_purge_remote() {
   expect_eq 2 "$(rcli "$ro" dbsize)" "keys of the read-only remote"
 }
 
+# purge --remote on a terminal: the entries removed out of those selected,
+# or, for --all (one request that reports nothing on the way), how long it
+# has taken; each line erased before its remote's summary.
+test_purge_remote_shows_progress_on_a_terminal() {
+  command -v script >/dev/null || skip "no script(1) to make a terminal"
+  local port label
+  start_redis port
+  label=redis://127.0.0.1:$port
+  on a
+  export IPFSACC_REMOTE=$label$PATIENT
+  run_wrapped first gh pr list -R o/one
+  run_wrapped second gh pr list -R o/two
+  export IPFSACC_PROGRESS_DELAY=0
+  on_terminal one "$BOUNDED $IPFSACC_BIN purge --remote --match 'gh pr list -R o/one'"
+  expect_eq 0 "$rc" "exit status"
+  expect_file_contains "$T/one.tty" $'\rPurging remote '"$label: 1/1 entries (100%)"
+  expect_screen one "Removed 1 entry, freed" "Removed 1 entry from remote $label"
+  on_terminal all "$BOUNDED $IPFSACC_BIN purge --remote --all --yes"
+  expect_eq 0 "$rc" "exit status"
+  expect_file_contains "$T/all.tty" $'\rPurging remote '"$label of every ipfsacc key: "
+  expect_screen all "Removed 1 entry, freed" "Removed 3 keys from remote $label"
+  expect_eq 0 "$(rcli "$port" dbsize)" "keys after purge --remote --all"
+}
+
 test_stats_per_remote() {
   local port label
   start_redis port
