@@ -24,17 +24,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 packaging/install-deps.sh bench
-for p in redis-server redis-tools python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
+. bench/lib.sh
+need_packages redis-server redis-tools python3
 
-bin=${BIN:-}
-if [ -z "$bin" ]; then
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build-bench -j"$(nproc)" --target ipfsacc >/dev/null
-  bin=$root/build-bench/ipfsacc
-fi
+bench_binary
 
 work=$(mktemp -d)
 # Other work on the machine stretches every figure: the section says how

@@ -18,17 +18,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-for p in wrk nginx-light python3 curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
+. bench/lib.sh
+need_packages wrk nginx-light python3 curl
 
-bin=${BIN:-}
-if [ -z "$bin" ]; then
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build-bench -j"$(nproc)" --target ipfsacc >/dev/null
-  bin=$root/build-bench/ipfsacc
-fi
+bench_binary
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-16}
 
