@@ -50,7 +50,8 @@ cross_packages=(
 want=("${build_packages[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=("${test_packages[@]}") ;;
+  # tests/run.sh cross-compiles the arm64 binary and runs its suite.
+  test) want+=("${test_packages[@]}" "${cross_packages[@]}") ;;
   bench) want+=("${test_packages[@]}" "${bench_packages[@]}") ;;
   fuzz) want+=("${fuzz_packages[@]}") ;;
   release) want+=("${cross_packages[@]}") ;;
