@@ -135,6 +135,7 @@ default_size=$(stat -c %s "$bin")
 # Redis, nginx and wrk); keep them.
 remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+release_section=$(sed -n '/<!-- release.sh: begin -->/,/<!-- release.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -218,5 +219,8 @@ if [ -n "$serve_section" ]; then
 fi
 if [ -n "$remote_section" ]; then
   printf '\n%s\n' "$remote_section" >>bench/RESULTS.md
+fi
+if [ -n "$release_section" ]; then
+  printf '\n%s\n' "$release_section" >>bench/RESULTS.md
 fi
 cat bench/RESULTS.md
