@@ -71,4 +71,25 @@ test_large_output_hit() {
   expect_stat hits 1
 }
 
+# A static build does not load libcurl or libmicrohttpd: glibc runs a
+# library a static program loads against a second libc whose threads cannot
+# start, so libcurl resolving a host name and libmicrohttpd serving crashed
+# it. The HTTP path and serve end with a clear error instead.
+test_static_build_refuses_http_and_serve_cleanly() {
+  use_arm64_binary
+  capture version ipfsacc --version
+  grep -q '^linking: fully static' "$T/version.out" ||
+    skip "$ARM64_BIN is not linked statically"
+
+  IPFSACC_PREFER=sdk GROQ_BASE_URL=http://127.0.0.1:9 GROQ_API_KEY=gsk_test_key \
+    capture http ipfsacc groq "Say hello"
+  expect_ne 0 "$rc" "exit status of the HTTP path"
+  ((rc < 128)) || fail "the HTTP path died of signal $((rc - 128))"
+  expect_file_contains "$T/http.err" "is linked statically"
+
+  capture serve ipfsacc serve --listen 127.0.0.1:0
+  expect_rc 1
+  expect_file_contains "$T/serve.err" "is linked statically"
+}
+
 run_tests
