@@ -33,7 +33,8 @@ rows=""
 for file in $(cd dist && ls ipfsacc* | sort); do
   rows+=$(row "$file")$'\n'
 done
-revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# What the artefacts were built from: the amd64 static binary says.
+revision=$(dist/ipfsacc-*-linux-x86_64 --version | sed -nE '1s/.*\(git ([^)]*)\).*/\1/p')
 section=$(
   cat <<MD
 <!-- release.sh: begin -->
