@@ -138,6 +138,7 @@ remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p'
 serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 compress_section=$(sed -n '/<!-- compress.sh: begin -->/,/<!-- compress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 progress_section=$(sed -n '/<!-- progress.sh: begin -->/,/<!-- progress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+release_section=$(sed -n '/<!-- release.sh: begin -->/,/<!-- release.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -227,5 +228,8 @@ if [ -n "$remote_section" ]; then
 fi
 if [ -n "$progress_section" ]; then
   printf '\n%s\n' "$progress_section" >>bench/RESULTS.md
+fi
+if [ -n "$release_section" ]; then
+  printf '\n%s\n' "$release_section" >>bench/RESULTS.md
 fi
 cat bench/RESULTS.md

@@ -38,15 +38,41 @@ command -v npm >/dev/null 2>&1 || test_packages+=(npm)
 bench_packages=(hyperfine valgrind)
 # fuzz/run.sh: clang 16 and its libFuzzer and sanitizer runtimes.
 fuzz_packages=(clang-16 libclang-rt-16-dev)
+# packaging/release.sh: Debian's cross compiler for arm64 and the arm64
+# builds (multiarch) of the libraries linked statically, plus libcurl's and
+# libmicrohttpd's arm64 headers (curl's live under the architecture's
+# include directory); qemu-user-static runs the build-time rule compiler of
+# the arm64 build and the arm64 suite (tests/integration/arm64.bash);
+# dpkg-dev's dpkg-shlibdeps gives each .deb its Depends.
+cross_packages=(
+  g++-aarch64-linux-gnu qemu-user-static dpkg-dev
+  liblmdb-dev:arm64 libsodium-dev:arm64 libpcre2-dev:arm64
+  libhiredis-dev:arm64 libcurl4-openssl-dev:arm64 libmicrohttpd-dev:arm64
+)
 
 want=("${build_packages[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=("${test_packages[@]}") ;;
+  # tests/run.sh cross-compiles the arm64 binary and runs its suite.
+  test) want+=("${test_packages[@]}" "${cross_packages[@]}") ;;
   bench) want+=("${test_packages[@]}" "${bench_packages[@]}") ;;
   fuzz) want+=("${fuzz_packages[@]}") ;;
-  *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
+  release) want+=("${cross_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|fuzz|release]" >&2; exit 2 ;;
 esac
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+# The :arm64 packages need arm64 among dpkg's architectures (multiarch).
+for p in "${want[@]}"; do
+  case $p in
+    *:arm64)
+      if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        $sudo dpkg --add-architecture arm64
+      fi
+      break ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
@@ -54,8 +80,6 @@ for p in "${want[@]}"; do
     missing+=("$p")
 done
 if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

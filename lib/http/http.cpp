@@ -1,6 +1,7 @@
 #include "http/http.hpp"
 
 #include "util/fs.hpp"
+#include "util/linking.hpp"
 #include "util/text.hpp"
 
 #include <cctype>
@@ -58,6 +59,10 @@ std::expected<const Curl*, std::string> load_curl() {
   static Curl curl;
   static std::string failure;
   std::call_once(once, [] {
+    failure = util::static_load_refusal(kLibrary, "making HTTP requests");
+    if (!failure.empty()) {
+      return;
+    }
     void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* why = ::dlerror();

@@ -1,5 +1,7 @@
 #include "serve/mhd.hpp"
 
+#include "util/linking.hpp"
+
 #include <dlfcn.h>
 #include <fmt/format.h>
 #include <mutex>
@@ -16,6 +18,10 @@ std::expected<const Mhd*, std::string> load_mhd() {
   static Mhd mhd;
   static std::string failure;
   std::call_once(once, [] {
+    failure = util::static_load_refusal(kLibrary, "ipfsacc serve");
+    if (!failure.empty()) {
+      return;
+    }
     void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* why = ::dlerror();

@@ -80,13 +80,33 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gh, bash-completion")
 # libcurl4 is loaded with dlopen() by the HTTP path and serve, and
 # libmicrohttpd12 by serve (dpkg-shlibdeps cannot see either), so they are
 # named here and added to what dpkg-shlibdeps finds.
+# A fully static build loads neither (a static program cannot run their
+# threads, lib/util/linking.hpp): it depends on nothing.
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
-if(DPKG_SHLIBDEPS)
+if(IPFSACC_STATIC)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "")
+elseif(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libmicrohttpd12")
-elseif(NOT IPFSACC_STATIC)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libcurl4, libmicrohttpd12")
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4, libmicrohttpd12")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libcurl4, libmicrohttpd12")
+endif()
+# A cross build (packaging/cmake/aarch64-linux-gnu.cmake) is packaged for
+# the architecture it was built for: Debian's name for the compiler's
+# triplet, which dpkg-shlibdeps is given too (DEB_HOST_ARCH, set while cpack
+# runs), so that it reads the binary with the cross objdump and takes the
+# Depends from that architecture's libraries.
+if(CMAKE_CROSSCOMPILING)
+  find_program(DPKG_ARCHITECTURE dpkg-architecture REQUIRED)
+  execute_process(
+    COMMAND ${DPKG_ARCHITECTURE} -t ${CMAKE_LIBRARY_ARCHITECTURE} -qDEB_HOST_ARCH
+    OUTPUT_VARIABLE IPFSACC_DEB_ARCH
+    OUTPUT_STRIP_TRAILING_WHITESPACE
+    ERROR_QUIET
+    COMMAND_ERROR_IS_FATAL ANY)
+  set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${IPFSACC_DEB_ARCH})
+  set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_BINARY_DIR}/cpack_cross.cmake)
+  file(CONFIGURE OUTPUT ${CPACK_PROJECT_CONFIG_FILE}
+       CONTENT "set(ENV{DEB_HOST_ARCH} ${IPFSACC_DEB_ARCH})\n")
 endif()
 include(CPack)
