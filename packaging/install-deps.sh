@@ -48,6 +48,7 @@ cross_packages=(
   g++-aarch64-linux-gnu qemu-user-static dpkg-dev
   liblmdb-dev:arm64 libsodium-dev:arm64 libpcre2-dev:arm64
   libhiredis-dev:arm64 libcurl4-openssl-dev:arm64 libmicrohttpd-dev:arm64
+  libzstd-dev:arm64
 )
 
 want=("${build_packages[@]}")
