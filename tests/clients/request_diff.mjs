@@ -40,7 +40,20 @@ function compare(path, x, y) {
     for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) compare(path ? `${path}.${k}` : k, x[k], y[k]);
     return;
   }
-  if (JSON.stringify(x) !== JSON.stringify(y)) out.add(`body ${path}`);
+  if (JSON.stringify(x) !== JSON.stringify(y)) {
+    out.add(`body ${path}`);
+    if (typeof x === 'string' && typeof y === 'string') explain(path, x, y);
+  }
+}
+
+// On stderr, so that a failing case shows what changed: the first line
+// that differs in a text of several lines, or both values of a short one.
+function explain(path, x, y) {
+  const [lx, ly] = [x.split('\n'), y.split('\n')];
+  let i = 0;
+  while (i < lx.length && i < ly.length && lx[i] === ly[i]) i++;
+  const show = (v) => JSON.stringify((v ?? '(none)').slice(0, 300));
+  console.error(`${path}, line ${i + 1} of ${lx.length} vs ${ly.length}:\n  ${show(lx[i])}\n  ${show(ly[i])}`);
 }
 
 if (a.length !== b.length) out.add(`requests ${a.length} vs ${b.length}`);
