@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, CI): installs what is needed on Debian 12, builds
-# with warnings as errors, runs the unit and integration tests, then builds
-# and runs them again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# with warnings as errors and under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs every test once (see below which
+# build runs which).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,12 +98,20 @@ configure() {
     -DCMAKE_UNITY_BUILD=ON "$@" >/dev/null
 }
 
-# compile DIR CMAKE_ARGS...: configure and build DIR, as one phase.
+# compile DIR CMAKE_ARGS... [-- BUILD_ARGS...]: configure and build DIR (all
+# of it, or the targets BUILD_ARGS name), as one phase.
 compile() {
-  local dir=$1
+  local dir=$1 args=() build=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    args+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  build=("$@")
   phase_start
-  configure "$@"
-  cmake --build "$dir" -j"$jobs"
+  configure "$dir" ${args[@]+"${args[@]}"}
+  cmake --build "$dir" -j"$jobs" ${build[@]+"${build[@]}"}
   phase_end "compile ($dir)"
 }
 
@@ -119,15 +128,21 @@ run_tests() {
     -j"$test_jobs" "$@" 2>&1 | tee "$log" || status=$?
   local total skipped
   total=$(sed -nE 's/.* tests? failed out of ([0-9]+)$/\1/p' "$log" | tail -n 1)
-  skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* \*\*\*Skipped' "$log" || true)
+  skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)
   rm -f "$log"
   phase_end "tests ($dir): ${total:-0} run, $skipped skipped"
   return "$status"
 }
 
-# The sanitizer build compiles while the release tests run: most suites
-# wait on servers, child processes and clocks more than on the CPU, and the
-# compiler fills that time. Its output is kept and shown when it ends.
+# Every suite runs once: the integration suites, the unit tests and the fuzz
+# corpora under ASan + UBSan, which see everything a release run would and
+# more; the release build runs what is about that build or spends its time
+# in programs from npm rather than in ipfsacc: the Debian package of the
+# release binary (deb), the real API clients straight against the fake
+# APIs (clients: no ipfsacc at all) and through `serve` (serve_clients). The
+# sanitizer build is the longest road (its compile, then its suites), so it
+# starts first, and the rest fills the time around it.
+release_only='^integration\.(clients|serve_clients|deb)(\.[0-9]+)?$'
 asan_args=(-DIPFSACC_SANITIZE=ON -DIPFSACC_UBSAN_TRAP=ON
   -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1")
 asan_log=$(mktemp)
@@ -154,12 +169,12 @@ wait_for_asan_compile() {
 }
 
 # The arm64 binary (cross-compiled with Debian's g++-aarch64-linux-gnu,
-# packaging/cmake/aarch64-linux-gnu.cmake) also compiles while the release
-# tests run; the arm64 suite then runs it under qemu-aarch64-static. -O0
-# without debug information, the cheapest to compile (about 290 CPU seconds
-# on the CI machine, against 320 at -O1): the suite checks that the arm64
-# build works, and the release artefacts are optimised by
-# packaging/release.sh. NO_ARM64=1 leaves it out.
+# packaging/cmake/aarch64-linux-gnu.cmake) compiles at a lower priority,
+# in the time the other phases leave; the arm64 suite then runs it under
+# qemu-aarch64-static. -O0 without debug information, the cheapest to
+# compile (about 290 CPU seconds on the CI machine, against 320 at -O1): the
+# suite checks that the arm64 build works, and the release artefacts are
+# optimised by packaging/release.sh. NO_ARM64=1 leaves it out.
 arm64_args=(-DCMAKE_TOOLCHAIN_FILE=packaging/cmake/aarch64-linux-gnu.cmake
   -DIPFSACC_TESTS=OFF -DIPFSACC_STATIC=ON -DIPFSACC_WERROR=ON
   -DCMAKE_UNITY_BUILD=ON -DCMAKE_BUILD_TYPE=Release
@@ -174,7 +189,7 @@ start_arm64_compile() {
     local gen=("${generator[@]}")
     [ -f build-arm64/CMakeCache.txt ] && gen=()
     cmake -S . -B build-arm64 "${gen[@]}" "${arm64_args[@]}" >/dev/null
-    cmake --build build-arm64 -j"$jobs" --target ipfsacc
+    nice -n 10 cmake --build build-arm64 -j"$jobs" --target ipfsacc
     phase_end "compile (build-arm64, cross)"
   ) >"$arm64_log" 2>&1 &
   arm64_pid=$!
@@ -190,7 +205,7 @@ run_arm64_suite() {
     return "$status"
   fi
   grep '^== ' "$arm64_log"
-  echo "== waited $((SECONDS - waited)) s for it after the release tests"
+  echo "== waited $((SECONDS - waited)) s for it after the other tests"
   IPFSACC_ARM64_BIN=$PWD/build-arm64/ipfsacc \
     run_tests build-test 1 -R '^integration\.arm64$'
 }
@@ -199,40 +214,47 @@ run_arm64_suite() {
 # CPU: several run per core. Under the sanitizers every ipfsacc call costs
 # several times more CPU, so fewer run at once; the slowest suites are split
 # into shards (tests/CMakeLists.txt) so that the work still spreads evenly.
-echo "== release build (-Wall -Wextra -Werror)"
-compile build-test -DIPFSACC_SANITIZE=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
-wait_for_npm
 sanitizers=1
 [ "${NO_SANITIZERS:-}" = 1 ] && sanitizers=
-[ -n "$sanitizers" ] && start_asan_compile
 arm64=1
 [ "${NO_ARM64:-}" = 1 ] && arm64=
-[ -n "$arm64" ] && start_arm64_compile
-release_status=0
-run_tests build-test $((jobs * 4)) || release_status=$?
-if [ -n "$arm64" ]; then
-  echo "== arm64 build (cross-compiled alongside the release tests), under qemu"
-  run_arm64_suite || release_status=$?
-fi
-
 if [ -n "$sanitizers" ]; then
+  echo "== ASan + UBSan build (compiles alongside the release build and tests)"
+  start_asan_compile
+fi
+echo "== release build (-Wall -Wextra -Werror)"
+release_targets=(--target ipfsacc)
+# Without the sanitizer build, the release build runs every suite.
+[ -n "$sanitizers" ] || release_targets=()
+compile build-test -DIPFSACC_SANITIZE=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -- "${release_targets[@]}"
+wait_for_npm
+[ -n "$arm64" ] && start_arm64_compile
+status=0
+if [ -n "$sanitizers" ]; then
+  run_tests build-test $((jobs * 4)) -R "$release_only" || status=$?
   # -O0: the suites' time under the sanitizers goes to starting processes,
   # not to running optimised code, and -O0 compiles in half the time of
   # -O1. UBSan's checks trap (IPFSACC_UBSAN_TRAP): handle_sigill makes ASan
   # report a failed one with its file and line.
-  echo "== ASan + UBSan build (compiled alongside the release tests)"
-  wait_for_asan_compile
-  [ "$release_status" = 0 ] || exit "$release_status"
-  # Not under the sanitizers: the suites whose time goes to programs from
-  # npm and to packaging rather than to ipfsacc's code — clients (the real
-  # clients against the fake APIs: no ipfsacc at all), serve_clients (the
-  # real clients through serve, whose code the serve suites drive under the
-  # sanitizers with curl) and deb (the package of the release build).
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_sigill=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_tests build-asan $((jobs * 2)) \
-    -E '^integration\.(clients|serve_clients|deb)(\.[0-9]+)?$'
+  # A failed phase does not stop the next: one run shows every failure.
+  echo "== ASan + UBSan build"
+  asan_status=0
+  wait_for_asan_compile || asan_status=$?
+  if [ "$asan_status" != 0 ]; then
+    status=$asan_status
+  else
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_sigill=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      run_tests build-asan $((jobs * 2)) \
+      -E "$release_only|^integration\.arm64\$" || status=$?
+  fi
+else
+  run_tests build-test $((jobs * 4)) -E '^integration\.arm64$' || status=$?
 fi
-exit "$release_status"
+if [ -n "$arm64" ]; then
+  echo "== arm64 build (cross-compiled alongside the other phases), under qemu"
+  run_arm64_suite || status=$?
+fi
+exit "$status"
