@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const OptionSpec kOptions[] = {
+const OptionSpec kCodeOptions[] = {
   { { "--list-extensions" }, false },
   { { "--show-versions" }, false },
   { { "--extensions-dir" } },
@@ -54,7 +54,7 @@ std::optional<Extension> read_manifest(const fs::path& dir) {
 } // namespace
 
 Answer code_run(const Invocation& call) {
-  auto parsed = parse_args(call.args, kOptions);
+  auto parsed = parse_args(call.args, kCodeOptions);
   if (!parsed) {
     return std::unexpected(unsupported(call, parsed.error()));
   }

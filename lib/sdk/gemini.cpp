@@ -12,11 +12,11 @@ namespace ipfsacc::sdk {
 
 namespace {
 
-constexpr std::string_view kDefaultBase =
+constexpr std::string_view kGeminiDefaultBase =
   "https://generativelanguage.googleapis.com";
-constexpr std::string_view kDefaultModel = "gemini-2.5-pro";
+constexpr std::string_view kGeminiDefaultModel = "gemini-2.5-pro";
 
-const OptionSpec kOptions[] = {
+const OptionSpec kGeminiOptions[] = {
   { { "-p", "--prompt" } },
   { { "-m", "--model" } },
   { { "-o", "--output-format" } },
@@ -25,7 +25,7 @@ const OptionSpec kOptions[] = {
 } // namespace
 
 Answer gemini_run(const Invocation& call) {
-  auto parsed = parse_args(call.args, kOptions);
+  auto parsed = parse_args(call.args, kGeminiOptions);
   if (!parsed) {
     return std::unexpected(unsupported(call, parsed.error()));
   }
@@ -54,7 +54,8 @@ Answer gemini_run(const Invocation& call) {
       "a call without GEMINI_API_KEY (set it, or store it with `ipfsacc "
       "secrets set gemini_api_key`)"));
   }
-  std::string model = parsed->value("-m").value_or(std::string(kDefaultModel));
+  std::string model =
+    parsed->value("-m").value_or(std::string(kGeminiDefaultModel));
   nlohmann::json body = {
     { "contents",
       nlohmann::json::array(
@@ -65,7 +66,7 @@ Answer gemini_run(const Invocation& call) {
   http::Request request;
   request.method = "POST";
   request.url = join_url(
-    env_or(call, "GOOGLE_GEMINI_BASE_URL", kDefaultBase),
+    env_or(call, "GOOGLE_GEMINI_BASE_URL", kGeminiDefaultBase),
     fmt::format("/v1beta/models/{}:generateContent", url_encode(model)));
   request.headers = { { "x-goog-api-key", key },
                       { "Content-Type", "application/json" } };

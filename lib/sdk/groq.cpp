@@ -13,11 +13,11 @@ namespace ipfsacc::sdk {
 
 namespace {
 
-constexpr std::string_view kDefaultBase = "https://api.groq.com";
-constexpr std::string_view kPath = "/openai/v1/chat/completions";
-constexpr std::string_view kDefaultModel = "llama-3.3-70b-versatile";
+constexpr std::string_view kGroqDefaultBase = "https://api.groq.com";
+constexpr std::string_view kGroqPath = "/openai/v1/chat/completions";
+constexpr std::string_view kGroqDefaultModel = "llama-3.3-70b-versatile";
 
-const OptionSpec kOptions[] = {
+const OptionSpec kGroqOptions[] = {
   { { "-m", "--model" } },
   { { "--temperature", "-t" } },
   { { "--system", "-s" } },
@@ -27,7 +27,7 @@ const OptionSpec kOptions[] = {
 } // namespace
 
 Answer groq_run(const Invocation& call) {
-  auto parsed = parse_args(call.args, kOptions);
+  auto parsed = parse_args(call.args, kGroqOptions);
   if (!parsed) {
     return usage_error(call, parsed.error());
   }
@@ -45,7 +45,7 @@ Answer groq_run(const Invocation& call) {
     prompt = *call.stdin_data;
   }
   nlohmann::json body;
-  body["model"] = parsed->value("-m").value_or(std::string(kDefaultModel));
+  body["model"] = parsed->value("-m").value_or(std::string(kGroqDefaultModel));
   nlohmann::json messages = nlohmann::json::array();
   if (auto system = parsed->value("--system")) {
     messages.push_back({ { "role", "system" }, { "content", *system } });
@@ -78,7 +78,8 @@ Answer groq_run(const Invocation& call) {
   }
   http::Request request;
   request.method = "POST";
-  request.url = join_url(env_or(call, "GROQ_BASE_URL", kDefaultBase), kPath);
+  request.url =
+    join_url(env_or(call, "GROQ_BASE_URL", kGroqDefaultBase), kGroqPath);
   request.headers = { { "Authorization", "Bearer " + key },
                       { "Content-Type", "application/json" },
                       { "Accept", "application/json" } };

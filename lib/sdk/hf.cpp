@@ -514,7 +514,7 @@ std::optional<std::string> read_token(const Invocation& call) {
 }
 
 // The last line of the traceback of an uncaught HfHubHTTPError.
-Outcome http_error(const http::Response& r, const std::string& url, int n) {
+Outcome hub_http_error(const http::Response& r, const std::string& url, int n) {
   Outcome o;
   o.exit_code = 1;
   o.cacheable = false;
@@ -656,7 +656,7 @@ Answer info(const Invocation& call, const RepoKind& kind) {
       o.out = fmt::format("{} {} not found.\n", kind.noun, bold(call, id));
       return o;
     }
-    return http_error(*res, url, 1);
+    return hub_http_error(*res, url, 1);
   }
   auto body = ojson::parse(res->body, nullptr, false);
   auto dict = info_dict(body, kind.fields);
@@ -729,7 +729,7 @@ Answer list(const Invocation& call, const RepoKind& kind) {
       return f;
     }
     if (res->status >= 400) {
-      return http_error(*res, url, o.requests);
+      return hub_http_error(*res, url, o.requests);
     }
     auto body = ojson::parse(res->body, nullptr, false);
     if (!body.is_array()) {

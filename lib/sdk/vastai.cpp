@@ -142,7 +142,7 @@ std::string python_str(const ojson& v) {
 }
 
 // main()'s handling of requests.exceptions.HTTPError.
-Outcome http_error(const http::Response& r, int requests) {
+Outcome vast_http_error(const http::Response& r, int requests) {
   Outcome o;
   o.requests = requests;
   o.cacheable = false;
@@ -242,7 +242,7 @@ Answer show(const Invocation& call,
     return transport_failure(call, res.error());
   }
   if (res->status >= 400) {
-    return http_error(*res, 1);
+    return vast_http_error(*res, 1);
   }
   auto body = ojson::parse(res->body, nullptr, false);
   // What vastai reads before printing (a KeyError otherwise).
@@ -340,7 +340,7 @@ Answer search_offers(const Invocation& call) {
     return transport_failure(call, res.error());
   }
   if (res->status >= 400) {
-    auto o = http_error(*res, 1);
+    auto o = vast_http_error(*res, 1);
     o.err = built->warnings + o.err;
     return o;
   }

@@ -37,7 +37,7 @@ constexpr std::string_view kStoreMagic = "IPFSACCS";
 constexpr std::string_view kExportMagic = "IPFSACCX";
 constexpr uint8_t kVersion = 1;
 constexpr size_t kKeySize = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
-constexpr size_t kNonceSize = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kStoreNonceSize = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr size_t kSaltSize = crypto_pwhash_SALTBYTES;
 // Bounds on the cost read from a header, so that a modified header cannot
@@ -45,7 +45,7 @@ constexpr size_t kSaltSize = crypto_pwhash_SALTBYTES;
 constexpr uint64_t kMaxOpslimit = 20;
 constexpr uint64_t kMaxMemlimit = crypto_pwhash_MEMLIMIT_SENSITIVE;
 
-static_assert(kKeySize == 32 && kSaltSize == 16 && kNonceSize == 24);
+static_assert(kKeySize == 32 && kSaltSize == 16 && kStoreNonceSize == 24);
 
 struct Header {
   std::string_view magic = kStoreMagic;
@@ -53,7 +53,7 @@ struct Header {
   uint64_t opslimit = 0;
   uint64_t memlimit = 0;
   std::array<uint8_t, kSaltSize> salt{};
-  std::array<uint8_t, kNonceSize> nonce{};
+  std::array<uint8_t, kStoreNonceSize> nonce{};
 };
 
 void put_u64(std::string& out, uint64_t v) {
@@ -118,11 +118,11 @@ std::expected<std::pair<Header, size_t>, std::string> decode_header(
       return std::unexpected("key derivation cost out of range");
     }
   }
-  if (file.size() < pos + kNonceSize + kTagSize) {
+  if (file.size() < pos + kStoreNonceSize + kTagSize) {
     return std::unexpected("truncated");
   }
-  std::memcpy(h.nonce.data(), file.data() + pos, kNonceSize);
-  return std::pair{ h, pos + kNonceSize };
+  std::memcpy(h.nonce.data(), file.data() + pos, kStoreNonceSize);
+  return std::pair{ h, pos + kStoreNonceSize };
 }
 
 // Encrypts plain under key with a fresh nonce; returns header ‖ ciphertext.

@@ -9,7 +9,7 @@ using namespace ipfsacc::storage;
 
 namespace {
 
-Entry sample() {
+Entry sample_entry() {
   Entry e;
   e.exit_code = 2;
   e.created_ms = 1'700'000'000'000;
@@ -67,7 +67,7 @@ void check_equal(const Entry& a, const Entry& b) {
 } // namespace
 
 TEST_CASE("an entry decodes to what was encoded") {
-  Entry e = sample();
+  Entry e = sample_entry();
   auto bytes = encode_entry(e);
   auto back = decode_entry(bytes);
   REQUIRE(back);
@@ -104,7 +104,7 @@ TEST_CASE("an empty entry round trips") {
 }
 
 TEST_CASE("every truncation of an entry is rejected") {
-  auto bytes = encode_entry(sample());
+  auto bytes = encode_entry(sample_entry());
   for (size_t n = 0; n < bytes.size(); ++n) {
     CAPTURE(n);
     CHECK_FALSE(decode_entry(std::string_view(bytes).substr(0, n)));
@@ -115,7 +115,7 @@ TEST_CASE("every truncation of an entry is rejected") {
 }
 
 TEST_CASE("an unknown format version is rejected") {
-  auto bytes = encode_entry(sample());
+  auto bytes = encode_entry(sample_entry());
   REQUIRE(decode_entry(bytes));
   for (int version : { 0, 4, 0x7f, 0xff }) {
     CAPTURE(version);
@@ -126,7 +126,7 @@ TEST_CASE("an unknown format version is rejected") {
 }
 
 TEST_CASE("a version 1 record (before token usage) is still read") {
-  Entry e = sample();
+  Entry e = sample_entry();
   e.usage.clear();
   e.reported_cost_micro_usd = -1;
   auto bytes = encode_entry(e);
@@ -145,27 +145,27 @@ TEST_CASE("a version 1 record (before token usage) is still read") {
 
 TEST_CASE("segments that do not account for every byte are rejected") {
   SUBCASE("stdout short") {
-    Entry e = sample();
+    Entry e = sample_entry();
     e.segments[2].size -= 1;
     CHECK_FALSE(decode_entry(encode_entry(e)));
   }
   SUBCASE("stderr long") {
-    Entry e = sample();
+    Entry e = sample_entry();
     e.segments[3].size += 1;
     CHECK_FALSE(decode_entry(encode_entry(e)));
   }
   SUBCASE("streams swapped") {
-    Entry e = sample();
+    Entry e = sample_entry();
     e.segments = { { Stream::err, 300 }, { Stream::out, 50 } };
     CHECK_FALSE(decode_entry(encode_entry(e)));
   }
   SUBCASE("no segments for a non-empty output") {
-    Entry e = sample();
+    Entry e = sample_entry();
     e.segments.clear();
     CHECK_FALSE(decode_entry(encode_entry(e)));
   }
   SUBCASE("the same sizes in other pieces are fine") {
-    Entry e = sample();
+    Entry e = sample_entry();
     e.segments = { { Stream::err, 50 },
                    { Stream::out, 1 },
                    { Stream::out, 299 } };
@@ -177,7 +177,7 @@ TEST_CASE("segments that do not account for every byte are rejected") {
 
 TEST_CASE("an entry naming the frames of its outputs (a remote's) round "
           "trips as version 3, which the decoders before it refuse") {
-  Entry e = sample();
+  Entry e = sample_entry();
   PackedBlob out{ sha256("a frame"), 120 };
   PackedBlob err{ sha256("another"), 20 };
   e.stdout_packed = out;
@@ -208,7 +208,7 @@ TEST_CASE("an entry naming the frames of its outputs (a remote's) round "
 }
 
 TEST_CASE("a frame no smaller than its output, or empty, is refused") {
-  Entry e = sample();
+  Entry e = sample_entry();
   for (uint64_t size : { uint64_t{ 0 }, e.stdout_size, e.stdout_size + 1 }) {
     CAPTURE(size);
     e.stdout_packed = PackedBlob{ sha256("frame"), size };

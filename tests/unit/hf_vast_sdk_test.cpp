@@ -57,7 +57,7 @@ http::Response json_reply(long status,
   return r;
 }
 
-std::string header(const http::Request& request, std::string_view name) {
+std::string sent_header(const http::Request& request, std::string_view name) {
   for (const auto& h : request.headers) {
     if (h.name == name) {
       return h.value;
@@ -185,7 +185,7 @@ TEST_CASE("hf: models info prints repo_info_to_dict as json.dumps(indent=2)") {
   REQUIRE(r.requests.size() == 1);
   CHECK(r.requests[0].url ==
         "http://hub.test/api/models/org/m/revision/v1.0%2Fx");
-  CHECK(header(r.requests[0], "Authorization") == "Bearer hf_abc");
+  CHECK(sent_header(r.requests[0], "Authorization") == "Bearer hf_abc");
   CHECK_FALSE(contains(r.requests[0].url, "hf_abc"));
   CHECK(answer->out ==
         "{\n"
@@ -292,7 +292,7 @@ TEST_CASE("vastai: show user --raw drops the api_key and sorts the keys") {
   auto answer = sdk::vastai_run(call);
   REQUIRE(answer);
   CHECK(r.requests[0].url == "http://vast.test/api/v0/users/current?owner=me");
-  CHECK(header(r.requests[0], "Authorization") == "Bearer secret");
+  CHECK(sent_header(r.requests[0], "Authorization") == "Bearer secret");
   CHECK(answer->out == "{\n \"balance\": 1.5,\n \"username\": \"ada\"\n}\n");
   auto table = call_of("vastai", { "show", "user" }, {}, r);
   CHECK_FALSE(sdk::vastai_run(table));

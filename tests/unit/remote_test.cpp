@@ -25,7 +25,7 @@ TEST_CASE("remote: a plain Redis URL takes the defaults") {
   CHECK(spec->path.empty());
   CHECK(spec->user.empty());
   CHECK(spec->password.empty());
-  CHECK(spec->access == Access::read_write);
+  CHECK(spec->access == remote::Access::read_write);
   CHECK(spec->timeout == kDefaultTimeout);
   CHECK(spec->connect_timeout == kDefaultConnectTimeout);
   CHECK(spec->connect_timeout <= 100ms);
@@ -43,7 +43,7 @@ TEST_CASE("remote: credentials, database and attributes") {
   CHECK(spec->host == "cache.internal");
   CHECK(spec->port == 6380);
   CHECK(spec->path == "/2");
-  CHECK(spec->access == Access::read_only);
+  CHECK(spec->access == remote::Access::read_only);
   CHECK(spec->timeout == 200ms);
   CHECK(spec->connect_timeout == 50ms);
   CHECK(spec->ttl_refresh);
@@ -93,7 +93,7 @@ TEST_CASE("remote: the setting is a list, in order") {
   REQUIRE(specs);
   REQUIRE(specs->size() == 3);
   CHECK((*specs)[0].host == "a");
-  CHECK((*specs)[0].access == Access::read_only);
+  CHECK((*specs)[0].access == remote::Access::read_only);
   CHECK((*specs)[1].host == "b");
   CHECK((*specs)[2].shards == std::vector<std::string>{ "x", "y" });
   CHECK((*specs)[2].shard("y").host == "c-y");

@@ -54,11 +54,11 @@ ToolPolicy gh_policy() {
   return **found;
 }
 
-std::vector<std::string> args(std::initializer_list<const char*> list) {
+std::vector<std::string> arg_list(std::initializer_list<const char*> list) {
   return { list.begin(), list.end() };
 }
 
-std::span<const uint8_t> bytes_of(std::string_view s) {
+std::span<const uint8_t> raw_bytes(std::string_view s) {
   return { reinterpret_cast<const uint8_t*>(s.data()), s.size() };
 }
 
@@ -274,7 +274,7 @@ TEST_CASE("any bytes make a document, and different bytes a different one") {
   };
   std::set<std::string> documents;
   for (const auto& arg : bytes) {
-    CAPTURE(to_hex(bytes_of(arg)));
+    CAPTURE(to_hex(raw_bytes(arg)));
     Request r;
     r.tool = "run";
     r.argv = { "echo", arg };
@@ -284,8 +284,8 @@ TEST_CASE("any bytes make a document, and different bytes a different one") {
     std::string doc;
     REQUIRE_NOTHROW(doc = request_document(r));
     auto j = json::parse(doc);
-    CHECK(j["argv"][1] == json{ { "hex", to_hex(bytes_of(arg)) } });
-    CHECK(j["binary"] == json{ { "hex", to_hex(bytes_of(arg)) } });
+    CHECK(j["argv"][1] == json{ { "hex", to_hex(raw_bytes(arg)) } });
+    CHECK(j["binary"] == json{ { "hex", to_hex(raw_bytes(arg)) } });
     documents.insert(doc);
   }
   CHECK(documents.size() == std::size(bytes));
@@ -304,7 +304,7 @@ TEST_CASE("any bytes make a document, and different bytes a different one") {
   REQUIRE_NOTHROW(doc = request_document(r));
   auto j = json::parse(doc);
   CHECK(j["env"]["UNIT_REQ_BYTES"] == json{ { "hex", "eda080" } });
-  CHECK(j["env_hex"][to_hex(bytes_of(odd_name))] == "1");
+  CHECK(j["env_hex"][to_hex(raw_bytes(odd_name))] == "1");
   ::unsetenv(odd_name.c_str());
   CHECK(j["env_hex"] != json::parse(request_document(r))["env_hex"]);
 }
@@ -352,7 +352,7 @@ TEST_CASE("account_hash") {
   CHECK(account_hash(token, {}) != h);
   // The token is not in it, in text or hex.
   CHECK(h.find("ghp_secret123456") == std::string::npos);
-  CHECK(h.find(to_hex(bytes_of("secret"))) == std::string::npos);
+  CHECK(h.find(to_hex(raw_bytes("secret"))) == std::string::npos);
   // Not a plain hash of the token.
   CHECK(h.substr(2) != to_hex(sha256(token)));
 }
@@ -399,21 +399,21 @@ TEST_CASE("call_scopes: -R, GH_REPO, arguments, then the git remotes") {
   TempDir outside; // not a repository
   ScopedCwd cwd(outside.path());
 
-  CHECK(call_scopes(gh, args({ "pr", "list", "-R", "Owner/Repo" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list", "-R", "Owner/Repo" })) ==
         std::vector<std::string>{ "owner/repo" });
-  CHECK(call_scopes(gh, args({ "pr", "list", "--repo=cli/cli" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list", "--repo=cli/cli" })) ==
         std::vector<std::string>{ "cli/cli" });
-  CHECK(call_scopes(gh, args({ "api", "repos/Octo/Cat/pulls" })) ==
+  CHECK(call_scopes(gh, arg_list({ "api", "repos/Octo/Cat/pulls" })) ==
         std::vector<std::string>{ "octo/cat" });
-  CHECK(
-    call_scopes(gh, args({ "api", "/repos/{owner}/{repo}/pulls" })).empty());
-  CHECK(call_scopes(gh, args({ "pr", "list" })).empty());
+  CHECK(call_scopes(gh, arg_list({ "api", "/repos/{owner}/{repo}/pulls" }))
+          .empty());
+  CHECK(call_scopes(gh, arg_list({ "pr", "list" })).empty());
 
   gh_repo.set("Other/Thing");
-  CHECK(call_scopes(gh, args({ "pr", "list" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list" })) ==
         std::vector<std::string>{ "other/thing" });
   // The flag comes first.
-  CHECK(call_scopes(gh, args({ "pr", "list", "-R", "a/b" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list", "-R", "a/b" })) ==
         std::vector<std::string>{ "a/b" });
 }
 
@@ -446,10 +446,10 @@ TEST_CASE("call_scopes inside a git repository uses its remotes") {
                                   "upstream=https://github.com/Up/Stream" });
 
   ScopedCwd cwd(repo / "src" / "deep");
-  CHECK(call_scopes(gh, args({ "pr", "list" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list" })) ==
         std::vector<std::string>{ "owner/repo", "up/stream" });
   // An explicit repository wins over the remotes.
-  CHECK(call_scopes(gh, args({ "pr", "list", "-R", "x/y" })) ==
+  CHECK(call_scopes(gh, arg_list({ "pr", "list", "-R", "x/y" })) ==
         std::vector<std::string>{ "x/y" });
 }
 

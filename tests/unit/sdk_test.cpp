@@ -43,7 +43,7 @@ sdk::Invocation invocation(std::string tool,
   return call;
 }
 
-std::string header(const http::Request& request, std::string_view name) {
+std::string header_value(const http::Request& request, std::string_view name) {
   for (const auto& h : request.headers) {
     if (h.name == name) {
       return h.value;
@@ -102,7 +102,7 @@ TEST_CASE("sdk: groq posts a chat completion with the key in a header") {
   const auto& request = recorder.requests[0];
   CHECK(request.method == "POST");
   CHECK(request.url == "http://h:1/openai/v1/chat/completions");
-  CHECK(header(request, "Authorization") == "Bearer gsk_k");
+  CHECK(header_value(request, "Authorization") == "Bearer gsk_k");
   CHECK_FALSE(contains(request.url, "gsk_k"));
   CHECK(contains(request.body, R"("temperature":0.0)"));
   CHECK(contains(request.body, R"({"content":"S","role":"system"})"));
@@ -136,8 +136,9 @@ TEST_CASE("sdk: claude -p goes to the Messages API; a session is "
   CHECK(answer->out == "Hi!\n");
   REQUIRE(recorder.requests.size() == 1);
   CHECK(recorder.requests[0].url == "https://api.anthropic.com/v1/messages");
-  CHECK(header(recorder.requests[0], "x-api-key") == "sk-ant-x");
-  CHECK(header(recorder.requests[0], "anthropic-version") == "2023-06-01");
+  CHECK(header_value(recorder.requests[0], "x-api-key") == "sk-ant-x");
+  CHECK(header_value(recorder.requests[0], "anthropic-version") ==
+        "2023-06-01");
   CHECK(contains(recorder.requests[0].body, R"("model":"claude-haiku-4-5")"));
 
   auto session = invocation("claude", {}, {}, recorder);
@@ -166,7 +167,7 @@ TEST_CASE("sdk: gemini puts the model in the path and the key in a header") {
   CHECK(recorder.requests[0].url ==
         "https://generativelanguage.googleapis.com/v1beta/models/"
         "gemini-2.5-flash:generateContent");
-  CHECK(header(recorder.requests[0], "x-goog-api-key") == "AIza1");
+  CHECK(header_value(recorder.requests[0], "x-goog-api-key") == "AIza1");
 }
 
 TEST_CASE("sdk: a transport failure is an uncached exit 1 naming the cause") {
