@@ -131,14 +131,16 @@ sub() { python3 -c "print('%.3f' % ($1 - $2))"; }
 static_size=$(stat -c %s "$static")
 default_size=$(stat -c %s "$bin")
 
-# bench/remote.sh, bench/serve.sh, bench/compress.sh and bench/progress.sh
-# write their own sections (they need Redis, nginx and wrk, a corpus, or take
-# long); keep them.
+# bench/remote.sh, bench/serve.sh, bench/compress.sh, bench/progress.sh,
+# bench/release_sizes.sh and bench/compile_cpu.sh write their own sections
+# (they need Redis, nginx and wrk, a corpus, a release, or take long); keep
+# them.
 remote_section=$(sed -n '/<!-- remote.sh: begin -->/,/<!-- remote.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 serve_section=$(sed -n '/<!-- serve.sh: begin -->/,/<!-- serve.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 compress_section=$(sed -n '/<!-- compress.sh: begin -->/,/<!-- compress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 progress_section=$(sed -n '/<!-- progress.sh: begin -->/,/<!-- progress.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 release_section=$(sed -n '/<!-- release.sh: begin -->/,/<!-- release.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
+compile_section=$(sed -n '/<!-- compile_cpu.sh: begin -->/,/<!-- compile_cpu.sh: end -->/p' bench/RESULTS.md 2>/dev/null || true)
 cat >bench/RESULTS.md <<MD
 # Benchmark results
 
@@ -231,5 +233,8 @@ if [ -n "$progress_section" ]; then
 fi
 if [ -n "$release_section" ]; then
   printf '\n%s\n' "$release_section" >>bench/RESULTS.md
+fi
+if [ -n "$compile_section" ]; then
+  printf '\n%s\n' "$compile_section" >>bench/RESULTS.md
 fi
 cat bench/RESULTS.md
