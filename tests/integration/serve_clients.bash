@@ -344,7 +344,10 @@ HEAD /anthropic" "$(served BYPASS)" "what the proxy passed through"
 # Gemini CLI
 
 # The model router's JSON question, then the streamed answer: two misses,
-# then two hits, and the stream replayed byte for byte.
+# then two hits, and the stream replayed byte for byte. The Gemini CLI was
+# once seen to send another system instruction in one run of two
+# (clients.bash's gemini_p_twice): when the second run reaches the fake API,
+# a third run, which repeats one of the two, must reach it no more.
 test_gemini_p_twice() {
   start_trap
   start_api gemini
@@ -357,10 +360,19 @@ test_gemini_p_twice() {
   expect_log "$T/first.requests" 'r.map((x) => x.path.replace(/.*:/, "")).join(" ")' \
     'generateContent streamGenerateContent?alt=sse'
   gemini_p second
-  expect_same first second
-  expect_eq 0 "$(wc -l <"$T/second.requests" | tr -d ' ')" "requests to the fake API in the second run"
-  expect_eq "$(served MISS)" "$(served HIT)" "the proxy's hits"
-  expect_match "$(served HIT | tr '\n' ' ')" \
+  local last=second
+  if [[ -s $T/second.requests ]]; then
+    echo "  note: the second run reached the fake API ($(logq "$T/second.requests" \
+      'r.map((x) => x.path.replace(/.*:/, "")).join(" ")')); a third run decides" >&2
+    gemini_p third
+    last=third
+  fi
+  expect_same first "$last"
+  expect_eq 0 "$(wc -l <"$T/$last.requests" | tr -d ' ')" "requests to the fake API in the $last run"
+  if [[ $last == second ]]; then
+    expect_eq "$(served MISS)" "$(served HIT)" "the proxy's hits"
+  fi
+  expect_match "$(served HIT | tail -n 2 | tr '\n' ' ')" \
     '^POST /gemini/v1beta/models/[a-z0-9.-]+:generateContent POST /gemini/v1beta/models/[a-z0-9.-]+:streamGenerateContent $'
   # The stream as the proxy replays it is what the fake API sent.
   local path
