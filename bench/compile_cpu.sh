@@ -52,8 +52,9 @@ measure() {
   : >"$log"
   cmake -S "$source" -B "$work/$name" "${common[@]}" "$@" >/dev/null
   COMPILE_CPU_LOG=$log cmake --build "$work/$name" -j"$(nproc)" >/dev/null
-  awk '{ n = split($3, p, "/"); t = (p[1] == "tests" || p[1] == "bench") ? p[2] : p[1];
-         sub(/\.dir$/, "", t); s[t] += $1 + $2; all += $1 + $2 }
+  awk '{ n = split($3, p, "/"); t = "other";
+         for (i = 1; i <= n; i++) if (p[i] ~ /\.dir$/) { t = p[i]; sub(/\.dir$/, "", t) }
+         s[t] += $1 + $2; all += $1 + $2 }
        END { for (k in s) printf "%s %.1f\n", k, s[k]; printf "total %.1f\n", all }' "$log"
 }
 
