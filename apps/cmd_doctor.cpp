@@ -516,8 +516,7 @@ std::optional<std::string> first_line(const std::string& path,
 
 void check_tools(Report& report) {
   std::string search_path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
+  auto self = util::self_exe();
   std::vector<std::string> absent;
   for (const auto& name : known_binaries()) {
     auto path = util::find_executable(name, search_path, self);

@@ -8,6 +8,7 @@
 #include "core/policy.hpp"
 #include "exec/runner.hpp"
 #include "exec/stdio.hpp"
+#include "util/linking.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -263,6 +264,13 @@ std::string_view invoked_name(int argc, char** argv) {
   return name.substr(name.rfind('/') + 1);
 }
 
+// A static front keeps its command line, to hand a call to its twin.
+void keep_front_argv(CallOptions& options, int argc, char** argv) {
+  if (util::statically_linked()) {
+    options.front_argv.assign(argv, argv + argc);
+  }
+}
+
 // Runs as `ipfsacc TOOL ARGS…` for a shim: every argument is the tool's (a
 // `-v` is gh's, not ours), so only the IPFSACC_* variables and the config
 // file configure the call. An excluded tool runs uncached.
@@ -278,6 +286,7 @@ std::string_view invoked_name(int argc, char** argv) {
   }
   CallOptions options;
   options.as_shim = true;
+  keep_front_argv(options, argc, argv);
   options.no_cache =
     config->excludes(name) || (policy && config->excludes(policy->tool));
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -290,6 +299,9 @@ int main(int argc, char** argv) {
   // Before anything is opened: a closed stdout must not become a file of
   // ours, and must stay closed for the tool.
   exec::hold_closed_stdio();
+  // The twin of a static front: the front's path is taken out of the
+  // environment before any tool could inherit it.
+  (void)util::handing_front();
   if (sodium_init() < 0) {
     fmt::print(stderr, "ipfsacc: error: libsodium failed to initialise\n");
     return kExitError;
@@ -307,6 +319,7 @@ int main(int argc, char** argv) {
   // full parser below then explains).
   {
     CallOptions options;
+    keep_front_argv(options, argc, argv);
     std::string ttl_text;
     int tool_index = 0;
     bool tool_call = parse_tool_call(argc, argv, options, ttl_text, tool_index);
@@ -349,6 +362,12 @@ int main(int argc, char** argv) {
         end_call(call_tool(tool, *policy, args, options, *config));
       }
     }
+  }
+
+  // A static front leaves everything else to its twin, which can load
+  // libcurl and libmicrohttpd; if the twin cannot be run, on with it here.
+  if (const auto& twin = util::dynamic_twin(); !twin.empty()) {
+    exec::exec_tool(twin, { argv, argv + argc }, { util::front_marker() });
   }
 
   CLI::App app{

@@ -4,8 +4,10 @@
 # refreshed when something is missing.
 set -euo pipefail
 
+# lld links the static front with its hit path's functions together
+# (packaging/hot-functions.txt); without it the front links unordered.
 build_packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config lld
   libcli11-dev libfmt-dev nlohmann-json3-dev liblmdb-dev libsodium-dev
   libpcre2-dev doctest-dev libhiredis-dev libzstd-dev
   libcurl4-openssl-dev libmicrohttpd-dev

@@ -138,11 +138,12 @@ run_tests() {
 # corpora under ASan + UBSan, which see everything a release run would and
 # more; the release build runs what is about that build or spends its time
 # in programs from npm rather than in ipfsacc: the Debian package of the
-# release binary (deb), the real API clients straight against the fake
-# APIs (clients: no ipfsacc at all) and through `serve` (serve_clients). The
+# release binary (deb), the static front and its dynamic twin, which only
+# the release build makes (front), the real API clients straight against the
+# fake APIs (clients: no ipfsacc at all) and through `serve` (serve_clients). The
 # sanitizer build is the longest road (its compile, then its suites), so it
 # starts first, and the rest fills the time around it.
-release_only='^integration\.(clients|serve_clients|deb)(\.[0-9]+)?$'
+release_only='^integration\.(clients|serve_clients|deb|front)(\.[0-9]+)?$'
 asan_args=(-DIPFSACC_SANITIZE=ON -DIPFSACC_UBSAN_TRAP=ON
   -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1")
 asan_log=$(mktemp)

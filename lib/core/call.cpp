@@ -22,6 +22,7 @@
 #include "storage/store.hpp"
 #include "util/duration.hpp"
 #include "util/fs.hpp"
+#include "util/linking.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <memory>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +57,52 @@ void wipe(std::vector<std::string>& entries) {
     sodium_memzero(entry.data(), entry.size());
   }
   entries.clear();
+}
+
+// The end of a static front's call that its dynamic twin makes instead: an
+// exec of the twin with the same command line (util/linking.hpp). nullopt in
+// any other program.
+std::optional<CallEnd> twin_end(const CallOptions& options) {
+  const auto& twin = util::dynamic_twin();
+  if (options.front_argv.empty() || twin.empty()) {
+    return std::nullopt;
+  }
+  auto end = CallEnd::exec(twin, options.front_argv, { util::front_marker() });
+  end.exec_failed = [twin](int error) {
+    fmt::print(stderr,
+               "ipfsacc: error: cannot run {}: {}\n",
+               twin,
+               std::strerror(error));
+    return CallEnd::code(127);
+  };
+  return end;
+}
+
+// Makes what was read of our stdin the stdin of the program exec'd next: a
+// memory file holding it, or the spill file. Returns false when neither can
+// be opened.
+bool restore_stdin(const exec::StdinData& data) {
+  int fd = -1;
+  if (!data.file.empty()) {
+    fd = ::open(data.file.c_str(), O_RDONLY | O_CLOEXEC);
+  } else {
+    fd = ::memfd_create("ipfsacc-stdin", MFD_CLOEXEC);
+    if (fd >= 0 &&
+        !util::write_all(fd, data.memory.data(), data.memory.size())) {
+      ::close(fd);
+      fd = -1;
+    }
+    if (fd >= 0 && ::lseek(fd, 0, SEEK_SET) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    return false;
+  }
+  bool moved = ::dup2(fd, STDIN_FILENO) == STDIN_FILENO;
+  ::close(fd);
+  return moved;
 }
 
 struct Stdin {
@@ -203,6 +251,9 @@ public:
       auto prefer = config_.prefer(policy_.tool);
       use_sdk_ = prefer ? *prefer == "sdk" : sdk_->first == sdk::Path::sdk;
     }
+    front_probe_ = !options_.front_argv.empty() &&
+                   (sdk_ || !config_.get("remote").empty()) &&
+                   !util::dynamic_twin().empty();
   }
 
   // Secrets injected into the child are wiped; the key lock, then the
@@ -307,6 +358,12 @@ private:
   // The key of this call: the CLI's version is left out when both paths
   // give the same bytes, and the HTTP path's own marker put in when not.
   std::string key_version();
+  // In a static front whose call may need libcurl (an HTTP path, a remote
+  // tier), the end that hands the call to the dynamic twin; nullopt when the
+  // call is to go on here. Called wherever the call would do more than
+  // answer from the local cache, before it writes anything. The twin makes
+  // the whole call; stdin already read goes with it.
+  std::optional<CallEnd> hand_over();
   // Says that the call cannot be made over HTTP (and, behind a shim, that
   // there is no tool behind it).
   void report_unsupported(const sdk::Unsupported& why) {
@@ -348,6 +405,9 @@ private:
   const sdk::Tool* sdk_ = nullptr;
   bool use_sdk_ = false;
   std::string fallback_;
+  // A static front's call that may need libcurl: only a fresh local hit is
+  // answered here (hand_over).
+  bool front_probe_ = false;
   Request request_;
   // `run` only: the program the command resolved to.
   std::optional<ProgramIdentity> program_;
@@ -461,6 +521,20 @@ std::string Call::displayed_argv() {
 
 // The tool runs in our place: main execs it once the call is over. The
 // cache is closed first, so that the tool never holds it open.
+std::optional<CallEnd> Call::hand_over() {
+  if (!front_probe_) {
+    return std::nullopt;
+  }
+  auto end = twin_end(options_);
+  if (!end || (stdin_ && !restore_stdin(stdin_->data))) {
+    return std::nullopt; // the call goes on here, without what needs libcurl
+  }
+  std::fflush(stderr);
+  key_lock_.reset();
+  store_.reset();
+  return end;
+}
+
 CallEnd Call::exec_directly() {
   if (use_sdk_) {
     return sdk_unrecorded();
@@ -576,6 +650,9 @@ Answer run_answer(exec::RunResult& result, bool live) {
 }
 
 CallEnd Call::sdk_unrecorded() {
+  if (auto end = hand_over()) {
+    return *end;
+  }
   explain(fmt::format("{} path={}", policy_.tool, path_name()));
   int requests = 0;
   auto made = run_sdk(requests);
@@ -699,6 +776,11 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
 // the tool in our place.
 CallEnd Call::pass_through(std::string_view why) {
+  if (use_sdk_) {
+    if (auto end = hand_over()) {
+      return *end;
+    }
+  }
   explain(fmt::format("BYPASS {} ({})", policy_.tool, why));
 
   if (!config_.disabled() && config_.stats_enabled()) {
@@ -739,6 +821,9 @@ CallEnd Call::run_unrecorded(const exec::StdinData* in) {
 }
 
 CallEnd Call::run_invalidating(const Match& match) {
+  if (auto end = hand_over()) {
+    return *end;
+  }
   auto scopes = call_scopes(policy_, args_);
   if (scopes.empty()) {
     scopes.push_back("*");
@@ -1414,6 +1499,13 @@ void Call::store_to_remotes(const Digest& key, const Entry& entry) {
 }
 
 CallEnd Call::run() {
+  // 0. A static front explains nothing: its twin explains the whole call.
+  if (options_.explain) {
+    if (auto end = hand_over()) {
+      return *end;
+    }
+  }
+
   // 1. Disabled, or --no-cache: the tool runs as if ipfsacc were not there.
   if (config_.disabled() || options_.no_cache) {
     explain(fmt::format("BYPASS {} ({})",
@@ -1482,6 +1574,9 @@ CallEnd Call::run() {
   // 3. Open the cache. Broken: one warning and the tool runs uncached.
   auto opened = Store::open(config_.cache_dir(), storage::Access::read_write);
   if (!opened) {
+    if (auto end = hand_over()) {
+      return *end;
+    }
     warn(opened.error() + "; running without the cache");
     return exec_directly();
   }
@@ -1493,6 +1588,9 @@ CallEnd Call::run() {
     auto key = secrets::cache_key(secrets::Location::from_environment(),
                                   secrets::passphrase_from_env());
     if (!key) {
+      if (auto end = hand_over()) {
+        return *end;
+      }
       warn(key.error() + "; running without the cache (encrypt_cache)");
       return exec_directly();
     }
@@ -1573,7 +1671,9 @@ CallEnd Call::run() {
     if (options_.offline) {
       stale_ms = kAnyAge;
     } else if (auto swr = config_.stale_while_revalidate();
-               swr && !terminal_.stdout_tty && !terminal_.stderr_tty) {
+               swr && !terminal_.stdout_tty && !terminal_.stderr_tty &&
+               !front_probe_) {
+      // (A static front leaves revalidating to its twin.)
       stale_ms = swr->count();
     }
     bool stale = false;
@@ -1581,6 +1681,10 @@ CallEnd Call::run() {
       if (stale && !options_.offline) {
         revalidate_in_background(key);
       }
+      return *end;
+    }
+    // A static front goes no further than its local cache.
+    if (auto end = hand_over()) {
       return *end;
     }
     // 6b. The shared remote tiers, in order: they are part of the cache,
@@ -1595,6 +1699,10 @@ CallEnd Call::run() {
         return *end;
       }
     }
+  }
+  // (--refresh) A static front runs nothing that may need libcurl.
+  if (auto end = hand_over()) {
+    return *end;
   }
   // 7. --offline and nothing cached: EX_TEMPFAIL, the tool never runs.
   if (options_.offline) {
@@ -1664,7 +1772,8 @@ namespace {
 // HTTP: the Call then lives on in the end's exec_failed.
 CallEnd run_call(std::unique_ptr<Call> call) {
   CallEnd end = call->run();
-  if (end.kind == CallEnd::Kind::exec && call->has_http_path()) {
+  if (end.kind == CallEnd::Kind::exec && call->has_http_path() &&
+      !end.exec_failed) {
     std::shared_ptr<Call> kept(std::move(call));
     end.exec_failed = [kept](int error) {
       return kept->after_failed_exec(error);
@@ -1680,6 +1789,13 @@ CallEnd call_tool(const std::string& name,
                   const std::vector<std::string>& args,
                   const CallOptions& options,
                   const Config& config) {
+  // A static front leaves a configuration with problems to its twin, which
+  // says what they are, once.
+  if (!config.warnings().empty()) {
+    if (auto end = twin_end(options)) {
+      return *end;
+    }
+  }
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }
@@ -1710,6 +1826,11 @@ CallEnd call_tool(const std::string& name,
 CallEnd call_command(const std::vector<std::string>& command,
                      const CallOptions& options,
                      const Config& config) {
+  if (!config.warnings().empty()) {
+    if (auto end = twin_end(options)) {
+      return *end;
+    }
+  }
   for (const auto& message : config.warnings()) {
     fmt::print(stderr, "ipfsacc: warning: {}\n", message);
   }

@@ -27,6 +27,9 @@ struct CallOptions {
   bool no_stdin = false;
   // Invoked under the tool's name (a shim from `ipfsacc shims install`).
   bool as_shim = false;
+  // A static front's own argv (main sets it only in a static program): the
+  // command line its dynamic twin gets when the call is handed over.
+  std::vector<std::string> front_argv;
 };
 
 // Exit code of --offline when nothing is cached (EX_TEMPFAIL).

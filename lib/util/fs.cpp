@@ -1,5 +1,7 @@
 #include "util/fs.hpp"
 
+#include "util/linking.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -226,6 +228,13 @@ std::string expand_path(std::string_view path) {
 }
 
 fs::path self_exe() {
+  if (const auto& front = handing_front(); !front.empty()) {
+    return front;
+  }
+  return running_exe();
+}
+
+fs::path running_exe() {
   std::error_code ec;
   auto path = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::path() : path;

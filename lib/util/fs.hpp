@@ -41,9 +41,14 @@ std::string find_executable(std::string_view name,
                             std::string_view search_path,
                             const fs::path& skip = {});
 
+// ipfsacc as users run it: the static front that handed this call to its
+// dynamic twin (util/linking.hpp), else running_exe(). Shims point at it, and
+// a tool's search skips it.
+fs::path self_exe();
+
 // The running executable, symlinks resolved (/proc/self/exe), or "" when the
 // kernel does not say.
-fs::path self_exe();
+fs::path running_exe();
 
 // Writes all of data to fd, retrying on EINTR and short writes. Returns false
 // with errno set on failure.

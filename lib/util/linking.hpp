@@ -18,4 +18,23 @@ bool statically_linked();
 std::string static_load_refusal(std::string_view library,
                                 std::string_view needed_for);
 
+// The front and its twin. The default build installs ipfsacc as a static
+// front, which answers cache hits with no dynamic loader work, and
+// ipfsacc-dynamic, which does what needs a shared library. The front hands a
+// call over by exec'ing the twin with the same arguments and the environment
+// plus IPFSACC_FRONT=<the front's path>.
+
+// The twin of this static program: ipfsacc-dynamic beside it (a build
+// directory) or in ../libexec/ipfsacc/ (an installation). "" when this
+// program is linked dynamically or has no twin: a lone static binary.
+const std::string& dynamic_twin();
+
+// "IPFSACC_FRONT=<this program>", for the twin's environment.
+std::string front_marker();
+
+// In the twin, the front that handed over ("" otherwise): read from
+// IPFSACC_FRONT by the first call, which removes it from the environment so
+// no tool inherits it. main calls it before anything else.
+const std::string& handing_front();
+
 } // namespace ipfsacc::util

@@ -49,6 +49,7 @@ if(GIT_FOUND)
 endif()
 
 # How each library is linked: an archive found by find_library is static.
+# (IPFSACC_LINKAGE describes the dynamic program when there are two.)
 if(IPFSACC_STATIC)
   set(IPFSACC_LINKAGE "fully static")
 else()
@@ -85,6 +86,7 @@ if(IPFSACC_SANITIZE)
   string(APPEND IPFSACC_LINKAGE " (AddressSanitizer and UBSan build)")
 endif()
 
+# The linking of each program is a definition of its own (ipfsacc_program in
+# CMakeLists.txt): the static front and its dynamic twin share version.cpp.
 set_property(SOURCE ${CMAKE_SOURCE_DIR}/apps/version.cpp APPEND PROPERTY
-  COMPILE_DEFINITIONS IPFSACC_GIT_REVISION="${IPFSACC_GIT_REVISION}"
-  IPFSACC_LINKAGE="${IPFSACC_LINKAGE}")
+  COMPILE_DEFINITIONS IPFSACC_GIT_REVISION="${IPFSACC_GIT_REVISION}")

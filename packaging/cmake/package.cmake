@@ -12,6 +12,12 @@ include(GNUInstallDirs)
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 install(TARGETS ipfsacc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The static front's twin (IPFSACC_FRONT): where the front looks for it,
+# ../libexec/ipfsacc/ from its own directory (lib/util/linking.hpp).
+if(TARGET ipfsacc-dynamic)
+  install(TARGETS ipfsacc-dynamic
+          RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/ipfsacc)
+endif()
 
 # Debian compresses man pages with gzip -9n (no name, no timestamp: the
 # package is reproducible).
@@ -81,7 +87,8 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS "gh, bash-completion")
 # libmicrohttpd12 by serve (dpkg-shlibdeps cannot see either), so they are
 # named here and added to what dpkg-shlibdeps finds.
 # A fully static build loads neither (a static program cannot run their
-# threads, lib/util/linking.hpp): it depends on nothing.
+# threads, lib/util/linking.hpp): it depends on nothing. The default build's
+# static front hands such calls to its dynamic twin, which loads them.
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(IPFSACC_STATIC)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "")
