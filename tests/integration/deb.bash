@@ -43,10 +43,20 @@ test_install_use_and_remove() {
   fi
   dpkg -L ipfsacc >"$T/files"
 
-  # The installed binary runs and says what it is.
+  # The installed binary runs and says what it is (the built one's twin
+  # names the built front; the installed twin, the installed one).
   capture version /usr/bin/ipfsacc --version
   expect_rc 0
-  expect_eq "$("$IPFSACC_BIN" --version)" "$(cat "$T/version.out")" "--version of the installed binary"
+  expect_eq "$("$IPFSACC_BIN" --version | grep -v '^front: ')" \
+    "$(grep -v '^front: ' "$T/version.out")" "--version of the installed binary"
+  if [[ -x $BUILD_DIR/ipfsacc-dynamic ]]; then
+    # The static front in /usr/bin, its twin where the front looks for it.
+    expect_file_contains "$T/files" /usr/libexec/ipfsacc/ipfsacc-dynamic
+    expect_file_contains "$T/version.out" "front: /usr/bin/ipfsacc (fully static"
+    if readelf -lW /usr/bin/ipfsacc | grep -q INTERP; then
+      fail "the installed front has a program interpreter"
+    fi
+  fi
   # And caches, in the user's cache directory.
   capture a /usr/bin/ipfsacc gh pr list -R o/r
   expect_rc 0
