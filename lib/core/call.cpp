@@ -14,6 +14,7 @@
 #include "exec/stdio.hpp"
 #include "http/http.hpp"
 #include "remote/remotes.hpp"
+#include "remote/spec.hpp"
 #include "sdk/sdk.hpp"
 #include "secrets/cache_cipher.hpp"
 #include "secrets/store.hpp"
@@ -251,9 +252,12 @@ public:
       auto prefer = config_.prefer(policy_.tool);
       use_sdk_ = prefer ? *prefer == "sdk" : sdk_->first == sdk::Path::sdk;
     }
-    front_probe_ = !options_.front_argv.empty() &&
-                   (sdk_ || !config_.get("remote").empty()) &&
-                   !util::dynamic_twin().empty();
+    if (!options_.front_argv.empty()) {
+      auto remotes = config_.get("remote");
+      front_probe_ = (sdk_ || (!remotes.empty() &&
+                               !remote::static_program_reaches(remotes))) &&
+                     !util::dynamic_twin().empty();
+    }
   }
 
   // Secrets injected into the child are wiped; the key lock, then the

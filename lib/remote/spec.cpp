@@ -1,7 +1,9 @@
 #include "remote/spec.hpp"
 
+#include "util/linking.hpp"
 #include "util/text.hpp"
 
+#include <arpa/inet.h>
 #include <charconv>
 #include <fmt/format.h>
 
@@ -207,6 +209,36 @@ std::expected<std::vector<Spec>, std::string> parse_remotes(
     specs.push_back(std::move(*spec));
   }
   return specs;
+}
+
+bool static_program_reaches(std::string_view setting) {
+  auto specs = parse_remotes(setting);
+  if (!specs) {
+    return false;
+  }
+  auto is_address = [](const std::string& host) {
+    unsigned char buffer[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+  };
+  for (const auto& spec : *specs) {
+    if (spec.scheme != "redis") {
+      return false;
+    }
+    std::vector<std::string> hosts{ spec.host };
+    if (!spec.shards.empty()) {
+      hosts.clear();
+      for (const auto& name : spec.shards) {
+        hosts.push_back(spec.shard(name).host);
+      }
+    }
+    for (const auto& host : hosts) {
+      if (!is_address(host) && !util::static_host_lookup_safe()) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 std::string redact_remotes(std::string_view text) {

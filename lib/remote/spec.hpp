@@ -58,6 +58,14 @@ std::expected<Spec, std::string> parse_remote(std::string_view text);
 std::expected<std::vector<Spec>, std::string> parse_remotes(
   std::string_view text);
 
+// Whether a statically linked program can reach every remote of the
+// `remote` setting by itself: Redis (hiredis is linked in) at an address,
+// or at a name when glibc looks host names up with the sources built into a
+// static program (util::static_host_lookup_safe). The other engines make
+// HTTP requests through libcurl, which only a dynamic program can load; a
+// setting that does not parse is left to the dynamic program too.
+bool static_program_reaches(std::string_view setting);
+
 // The `remote` setting as it may be shown: every URL password replaced by
 // "***" (user names stay, they are not secrets).
 std::string redact_remotes(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <sys/auxv.h>
@@ -32,6 +33,48 @@ std::string static_load_refusal(std::string_view library,
                      "IPFSACC_STATIC",
                      library,
                      needed_for);
+}
+
+bool hosts_line_is_static(std::string_view nsswitch_conf) {
+  std::string_view lines = nsswitch_conf;
+  while (!lines.empty()) {
+    auto line = lines.substr(0, lines.find('\n'));
+    lines.remove_prefix(std::min(lines.size(), line.size() + 1));
+    line = line.substr(0, line.find('#'));
+    if (!line.starts_with("hosts:")) {
+      continue;
+    }
+    // "hosts: files [NOTFOUND=return] dns": sources, and between brackets
+    // what to do after one.
+    line.remove_prefix(6);
+    std::string_view word;
+    bool in_action = false;
+    for (size_t i = 0; i <= line.size(); ++i) {
+      char c = i < line.size() ? line[i] : ' ';
+      bool ends_word = c == ' ' || c == '\t' || c == '[';
+      if (!in_action && ends_word && !word.empty()) {
+        if (word != "files" && word != "dns") {
+          return false;
+        }
+        word = {};
+      }
+      if (c == '[' || c == ']') {
+        in_action = c == '[';
+      } else if (!in_action && !ends_word) {
+        word = line.substr(i - word.size(), word.size() + 1);
+      }
+    }
+    return true;
+  }
+  return true; // no hosts line: glibc's default, dns then files
+}
+
+bool static_host_lookup_safe() {
+  static const bool safe = [] {
+    auto text = read_file("/etc/nsswitch.conf");
+    return hosts_line_is_static(text ? *text : "");
+  }();
+  return safe;
 }
 
 const std::string& dynamic_twin() {

@@ -18,6 +18,17 @@ bool statically_linked();
 std::string static_load_refusal(std::string_view library,
                                 std::string_view needed_for);
 
+// Whether this machine's host name lookups (the "hosts" line of
+// /etc/nsswitch.conf) use only the sources glibc builds into a static
+// program, `files` and `dns`. Any other source is a module glibc loads with
+// dlopen, which a static program can run only on the glibc it was linked
+// with. Read once.
+bool static_host_lookup_safe();
+
+// Whether the "hosts" line of an nsswitch.conf names only `files` and
+// `dns` (true when it has none: glibc then uses those two).
+bool hosts_line_is_static(std::string_view nsswitch_conf);
+
 // The front and its twin. The default build installs ipfsacc as a static
 // front, which answers cache hits with no dynamic loader work, and
 // ipfsacc-dynamic, which does what needs a shared library. The front hands a

@@ -27,6 +27,17 @@ install_pair() {
 # without_twin: the front on its own from here on.
 without_twin() { rm -f "$TWIN"; }
 
+# tripwire_twin: a twin that only notes it was run (in $T/twin.log) and
+# exits 99, so a call the front hands over shows; expect_no_handover checks
+# that none was.
+tripwire_twin() {
+  printf '#!/bin/sh\necho "$*" >>"%s"\nexit 99\n' "$T/twin.log" >"$TWIN"
+  chmod 755 "$TWIN"
+}
+expect_no_handover() {
+  [[ ! -s $T/twin.log ]] || fail "the front handed over: $(cat "$T/twin.log")"
+}
+
 # A fake API (tests/fakes/http) for the HTTP path; sets API_DIR.
 API_PIDS=()
 start_api() {
@@ -52,13 +63,15 @@ test_the_front_is_static_and_answers_a_hit_alone() {
   capture miss ipfsacc run -- cat "$T/in"
   expect_rc 0
   expect_eq "some input" "$(cat "$T/miss.out")"
-  without_twin
+  tripwire_twin
   capture hit ipfsacc run -- cat "$T/in"
   expect_rc 0
   expect_same_file "$T/miss.out" "$T/hit.out" "the hit"
   expect_empty "$T/hit.err"
+  expect_no_handover
   # Alone, the front does everything a static build does: its own commands
   # too, and it says what it is.
+  without_twin
   expect_stat hits 1
   capture version ipfsacc --version
   expect_file_contains "$T/version.out" "linking: fully static (the front"
@@ -85,16 +98,22 @@ test_the_http_path_is_handed_to_the_twin_and_its_answer_hit_by_the_front() {
   expect_eq 'Fast answer to "What is 6x7?" from llama-3.3-70b-versatile at temperature 0.' \
     "$(cat "$T/first.out")"
   expect_eq 1 "$(requests)" "requests to the fake API"
-  # The same call again is a hit: the front answers it with no twin at all.
-  without_twin
+  # The same call again is a hit: the front answers it by itself.
+  tripwire_twin
   capture second ipfsacc groq --temperature 0 "What is 6x7?"
   expect_rc 0
   expect_same_file "$T/first.out" "$T/second.out" "the hit"
   expect_eq 1 "$(requests)" "requests to the fake API"
-  # A new call needs the HTTP path, which the front alone cannot load.
+  expect_no_handover
+  # A new call is handed over.
   capture third ipfsacc groq --temperature 0 "What is 7x8?"
+  expect_eq 99 "$rc" "exit code of the tripwire twin"
+  expect_eq 'groq --temperature 0 What is 7x8?' "$(cat "$T/twin.log")" "the twin's arguments"
+  # Without its twin, the front says the HTTP path needs it.
+  without_twin
+  capture fourth ipfsacc groq --temperature 0 "What is 7x8?"
   expect_ne 0 "$rc" "exit code without the twin"
-  expect_file_contains "$T/third.err" "ipfsacc-dynamic beside it"
+  expect_file_contains "$T/fourth.err" "ipfsacc-dynamic beside it"
   expect_eq 1 "$(requests)" "requests to the fake API"
 }
 
@@ -111,12 +130,49 @@ test_piped_stdin_goes_with_a_handed_call() {
   expect_rc 0
   expect_eq "$(sha256sum <"$T/big")" "$(cat "$T/big.out")" "large stdin, through the twin"
   # The twin keyed both by the stdin the front read: the front hits them.
-  without_twin
+  tripwire_twin
   printf 'line one\nline two\n' | capture small2 ipfsacc run -- cat
   expect_same_file "$T/small.out" "$T/small2.out" "small stdin, hit"
   cat "$T/big" | capture big2 ipfsacc run -- sha256sum
   expect_same_file "$T/big.out" "$T/big2.out" "large stdin, hit"
-  expect_stat hits 2
+  expect_no_handover
+}
+
+# A Redis remote needs no shared library (hiredis is linked in, and host
+# names are looked up with the sources glibc builds in, when nsswitch.conf
+# names no others): the front makes the whole call, a remote hit included.
+test_a_redis_remote_is_the_fronts_own() {
+  command -v redis-server >/dev/null || skip "redis-server is not installed"
+  grep -qsE '^hosts:[[:space:]]*(files|dns)([[:space:]]+(files|dns))*[[:space:]]*$' /etc/nsswitch.conf ||
+    skip "nsswitch.conf names host sources a static program loads"
+  install_pair
+  tripwire_twin
+  local port dir
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    port=$((20000 + RANDOM % 30000))
+    dir=$T/redis-$port
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/pid" --dir "$dir" --logfile "$dir/log" >/dev/null 2>&1 &&
+      wait_until "redis-cli -p $port ping 2>/dev/null | grep -q PONG || grep -qs 'in use' '$dir/log'" "redis-server" &&
+      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+    port=
+  done
+  [[ -n $port ]] || fail "no redis-server started"
+  REDIS_PIDFILE=$dir/pid
+  trap 'kill "$(cat "$REDIS_PIDFILE")" 2>/dev/null' EXIT
+  export IPFSACC_REMOTE=redis://localhost:$port
+  make_tool lister
+  IPFSACC_DIR=$T/machine-a capture first ipfsacc run -- lister one two
+  expect_rc 0
+  # Another machine: a local miss, answered from Redis.
+  IPFSACC_DIR=$T/machine-b capture second ipfsacc run -- lister one two
+  expect_rc 0
+  expect_same_file "$T/first.out" "$T/second.out" "the remote hit"
+  expect_invocations lister 1
+  expect_no_handover
+  [[ $(redis-cli -p "$port" --scan --pattern 'ipfsacc:entry:*' | wc -l) == 1 ]] ||
+    fail "no entry on Redis"
 }
 
 test_a_shim_handed_to_the_twin_skips_the_front() {

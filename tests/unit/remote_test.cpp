@@ -365,3 +365,18 @@ TEST_CASE("remotes: a blob of another size is rejected; the remote stays up") {
   sized_memory().reject_blobs = false;
   CHECK(remotes.fetch(key, 2'000));
 }
+
+TEST_CASE("remote: which settings a static program reaches by itself") {
+  using ipfsacc::remote::static_program_reaches;
+  CHECK(static_program_reaches("redis://127.0.0.1:6379"));
+  CHECK(static_program_reaches("redis://[::1]:7000/2|read-only"));
+  CHECK(static_program_reaches(
+    "redis://10.0.0.*:6379|shards=1,2 redis://127.0.0.1"));
+  // Every other engine makes HTTP requests through libcurl.
+  CHECK_FALSE(static_program_reaches("s3://bucket/prefix"));
+  CHECK_FALSE(
+    static_program_reaches("redis://127.0.0.1 ipfs://127.0.0.1:5001"));
+  CHECK_FALSE(static_program_reaches("http://127.0.0.1:5001"));
+  // A setting that does not parse is the dynamic program's to report.
+  CHECK_FALSE(static_program_reaches("redis://127.0.0.1|no-such-attribute"));
+}

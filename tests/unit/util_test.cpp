@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 #include "util/duration.hpp"
 #include "util/fs.hpp"
+#include "util/linking.hpp"
 #include "util/text.hpp"
 
 #include <array>
@@ -455,4 +456,20 @@ TEST_CASE("util: split_list keeps the pieces between separators") {
   CHECK(split_list("", ", ").empty());
   CHECK(split_list(" , ", ", ").empty());
   CHECK(split_list("one", ", ").size() == 1);
+}
+
+TEST_CASE("util: host lookups a static program makes by itself") {
+  using ipfsacc::util::hosts_line_is_static;
+  CHECK(hosts_line_is_static("passwd: files\nhosts:          files dns\n"));
+  CHECK(hosts_line_is_static("hosts: dns [!UNAVAIL=return] files # local\n"));
+  CHECK(hosts_line_is_static("hosts:\tfiles[NOTFOUND=return]\tdns"));
+  CHECK(hosts_line_is_static("passwd: files systemd\n")); // no hosts line
+  CHECK(hosts_line_is_static(""));
+  // Debian's desktop default, and systemd-resolved's.
+  CHECK_FALSE(hosts_line_is_static(
+    "hosts: files mdns4_minimal [NOTFOUND=return] dns myhostname\n"));
+  CHECK_FALSE(hosts_line_is_static(
+    "hosts: mymachines resolve [!UNAVAIL=return] files myhostname dns\n"));
+  CHECK_FALSE(hosts_line_is_static("hosts: files ldap[UNAVAIL=continue] dns"));
+  CHECK_FALSE(hosts_line_is_static("# hosts: files\nhosts: files nis\n"));
 }
