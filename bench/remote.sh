@@ -158,6 +158,7 @@ if [ -n "$ipfs_hit" ]; then
   ipfs_note="IPFS remote hits counted by its reader: ${ipfs_hits}. Three RPC calls per hit (files/read of the entry and of the blob's root, block/get) on one connection to a Node.js server: the node's answer time, not ipfsacc's, is most of it."
 elif [ -n "${NO_IPFS:-}" ]; then
   ipfs_row="| remote hit from an IPFS node | not measured (NO_IPFS set) |"
+  ipfs_note=
 else
   ipfs_row="| remote hit from an IPFS node | not measured (js-ipfs could not be installed or started) |"
   ipfs_note=
