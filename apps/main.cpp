@@ -267,7 +267,7 @@ std::string_view invoked_name(int argc, char** argv) {
 // A static front keeps its command line, to hand a call to its twin.
 void keep_front_argv(CallOptions& options, int argc, char** argv) {
   if (util::statically_linked()) {
-    options.front_argv.assign(argv, argv + argc);
+    options.front_argv = { argv, static_cast<size_t>(argc) };
   }
 }
 

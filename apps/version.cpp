@@ -30,32 +30,33 @@ std::string version_text() {
   mdb_version(&major, &minor, &patch);
   char pcre2[48] = "?";
   pcre2_config(PCRE2_CONFIG_VERSION, pcre2);
-  return fmt::format(
-           "ipfsacc {} (git {})\n"
-           "libraries: LMDB {}.{}.{}, libsodium {}, PCRE2 {}, hiredis "
-           "{}.{}.{} (redis://; no TLS, so no rediss://)\n"
-           "linking: {}\n"
-           "SHA-256: {}",
-           IPFSACC_VERSION,
-           IPFSACC_GIT_REVISION,
-           major,
-           minor,
-           patch,
-           sodium_version_string(),
-           pcre2,
-           HIREDIS_MAJOR,
-           HIREDIS_MINOR,
-           HIREDIS_PATCH,
-           IPFSACC_LINKAGE,
-           util::sha256_hw_available()
-             ? "SHA-NI instructions (this CPU has the SHA extensions)"
-             : "libsodium (this CPU has no SHA extensions)") +
-         // The twin of a static front says which front it serves.
-         (util::handing_front().empty()
-            ? ""
-            : fmt::format("\nfront: {} (fully static: it answers cache "
-                          "hits, and hands everything else to this program)",
-                          util::handing_front()));
+  auto text =
+    fmt::format("ipfsacc {} (git {})\n"
+                "libraries: LMDB {}.{}.{}, libsodium {}, PCRE2 {}, hiredis "
+                "{}.{}.{} (redis://; no TLS, so no rediss://)\n"
+                "linking: {}\n"
+                "SHA-256: {}",
+                IPFSACC_VERSION,
+                IPFSACC_GIT_REVISION,
+                major,
+                minor,
+                patch,
+                sodium_version_string(),
+                pcre2,
+                HIREDIS_MAJOR,
+                HIREDIS_MINOR,
+                HIREDIS_PATCH,
+                IPFSACC_LINKAGE,
+                util::sha256_hw_available()
+                  ? "SHA-NI instructions (this CPU has the SHA extensions)"
+                  : "libsodium (this CPU has no SHA extensions)");
+  // The twin of a static front says which front it serves.
+  if (const auto& front = util::handing_front(); !front.empty()) {
+    text += fmt::format("\nfront: {} (fully static: it answers cache hits, "
+                        "and hands everything else to this program)",
+                        front);
+  }
+  return text;
 }
 
 } // namespace ipfsacc::app

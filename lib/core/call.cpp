@@ -68,7 +68,10 @@ std::optional<CallEnd> twin_end(const CallOptions& options) {
   if (options.front_argv.empty() || twin.empty()) {
     return std::nullopt;
   }
-  auto end = CallEnd::exec(twin, options.front_argv, { util::front_marker() });
+  auto end =
+    CallEnd::exec(twin,
+                  { options.front_argv.begin(), options.front_argv.end() },
+                  { util::front_marker() });
   end.exec_failed = [twin](int error) {
     fmt::print(stderr,
                "ipfsacc: error: cannot run {}: {}\n",
@@ -523,8 +526,6 @@ std::string Call::displayed_argv() {
   return util::join_args(redact_args(child_argv(), values));
 }
 
-// The tool runs in our place: main execs it once the call is over. The
-// cache is closed first, so that the tool never holds it open.
 std::optional<CallEnd> Call::hand_over() {
   if (!front_probe_) {
     return std::nullopt;
@@ -539,6 +540,8 @@ std::optional<CallEnd> Call::hand_over() {
   return end;
 }
 
+// The tool runs in our place: main execs it once the call is over. The
+// cache is closed first, so that the tool never holds it open.
 CallEnd Call::exec_directly() {
   if (use_sdk_) {
     return sdk_unrecorded();
@@ -780,6 +783,8 @@ CallEnd Call::sdk_and_store(const Digest& key, Forward forward) {
 // Counts a bypass (best effort: a broken cache stays silent here) and runs
 // the tool in our place.
 CallEnd Call::pass_through(std::string_view why) {
+  // Over HTTP (sdk_unrecorded would hand over): before the bypass is counted
+  // and explained, which the twin does.
   if (use_sdk_) {
     if (auto end = hand_over()) {
       return *end;

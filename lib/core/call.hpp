@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,9 @@ struct CallOptions {
   // Invoked under the tool's name (a shim from `ipfsacc shims install`).
   bool as_shim = false;
   // A static front's own argv (main sets it only in a static program): the
-  // command line its dynamic twin gets when the call is handed over.
-  std::vector<std::string> front_argv;
+  // command line its dynamic twin gets when the call is handed over. Borrowed
+  // from main, so a hit copies nothing.
+  std::span<char* const> front_argv;
 };
 
 // Exit code of --offline when nothing is cached (EX_TEMPFAIL).
